@@ -1,0 +1,135 @@
+/// What went wrong talking to a cluster, with what a person can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the kubeconfig is not usable: {reason}")]
+    InvalidKubeconfig { reason: String },
+
+    #[error("cannot reach the Kubernetes API server {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+
+    #[error("the cluster {server} does not serve {kind} in {api_version}")]
+    UnknownKind {
+        server: String,
+        api_version: String,
+        kind: String,
+    },
+
+    #[error("{verb} {what} was refused by the API server: {message} ({code} {reason})")]
+    Api {
+        verb: &'static str,
+        what: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+
+    #[error("{verb} {what} failed: {reason}")]
+    Transport {
+        verb: &'static str,
+        what: String,
+        reason: String,
+    },
+
+    #[error("{what} did not become ready: still not {condition} after {seconds} s")]
+    WaitTimeout {
+        what: String,
+        condition: String,
+        seconds: u32,
+    },
+
+    #[error("object is not valid: {reason}")]
+    InvalidObject { reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn from_kube(verb: &'static str, what: String, server: &str, e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(s) => Error::Api {
+                verb,
+                what,
+                code: s.code,
+                reason: s.reason.clone(),
+                message: s.message.clone(),
+            },
+            kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Unreachable {
+                server: server.to_string(),
+                reason: format!("{e}"),
+            },
+            other => Error::Transport {
+                verb,
+                what,
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    /// Stable code for Meshery's error events.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidKubeconfig { .. } => "WASMESH-CLUSTER-1001",
+            Error::Unreachable { .. } => "WASMESH-CLUSTER-1002",
+            Error::UnknownKind { .. } => "WASMESH-CLUSTER-1003",
+            Error::Api { code: 403, .. } => "WASMESH-CLUSTER-1004",
+            Error::Api { code: 422, .. } | Error::Api { code: 400, .. } => "WASMESH-CLUSTER-1005",
+            Error::Api { code: 409, .. } => "WASMESH-CLUSTER-1006",
+            Error::Api { .. } => "WASMESH-CLUSTER-1007",
+            Error::Transport { .. } => "WASMESH-CLUSTER-1008",
+            Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",
+            Error::InvalidObject { .. } => "WASMESH-CLUSTER-1010",
+        }
+    }
+
+    pub fn probable_cause(&self) -> String {
+        match self {
+            Error::InvalidKubeconfig { .. } => {
+                "the kubeconfig Meshery sent is empty, not YAML, or has no usable context, cluster or user".into()
+            }
+            Error::Unreachable { .. } => {
+                "the API server is down, the address is wrong, or a network policy blocks the adapter".into()
+            }
+            Error::UnknownKind { kind, .. } => {
+                format!("no CustomResourceDefinition or built-in API serves {kind} on this cluster")
+            }
+            Error::Api { code: 403, .. } => "the adapter's identity lacks the RBAC permission for this".into(),
+            Error::Api { code: 401, .. } => "the kubeconfig's credentials are expired or wrong".into(),
+            Error::Api { code: 422, .. } | Error::Api { code: 400, .. } => {
+                "the object does not pass the API server's validation".into()
+            }
+            Error::Api { code: 409, .. } => "another field manager owns a field this object sets".into(),
+            Error::Api { code: 404, .. } => "the namespace or a parent object does not exist".into(),
+            Error::Api { .. } | Error::Transport { .. } => "the API server could not carry out the request".into(),
+            Error::WaitTimeout { .. } => "the workload or resource is still starting, or is failing".into(),
+            Error::InvalidObject { .. } => "the object misses apiVersion, kind or metadata.name".into(),
+        }
+    }
+
+    pub fn suggested_remediation(&self) -> String {
+        match self {
+            Error::InvalidKubeconfig { .. } => {
+                "upload a valid kubeconfig for this cluster in Meshery (Settings > Environment)".into()
+            }
+            Error::Unreachable { server, .. } => {
+                format!("check that {server} is reachable from the adapter and the kubeconfig's server address is right")
+            }
+            Error::UnknownKind { kind, api_version, .. } => {
+                format!("install the CRD that defines {kind} ({api_version}) or the mesh that provides it, then retry")
+            }
+            Error::Api { code: 403, .. } => {
+                "grant the permission to the adapter's ServiceAccount (see `wasmesh rbac`), then retry".into()
+            }
+            Error::Api { code: 401, .. } => "refresh the cluster's credentials in Meshery".into(),
+            Error::Api { code: 422, .. } | Error::Api { code: 400, .. } => {
+                "fix the fields the message names and run the operation again".into()
+            }
+            Error::Api { code: 409, .. } => "remove the conflicting field or let wasmesh manage the object".into(),
+            Error::Api { code: 404, .. } => "create the namespace first or apply the objects it depends on".into(),
+            Error::Api { .. } | Error::Transport { .. } => "check the API server's health and retry".into(),
+            Error::WaitTimeout { .. } => {
+                "inspect the object's events and pods (kubectl describe), then retry the operation".into()
+            }
+            Error::InvalidObject { .. } => "give every object apiVersion, kind and metadata.name".into(),
+        }
+    }
+}

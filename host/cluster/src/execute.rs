@@ -1,0 +1,348 @@
+//! Running a plan on one cluster: stages in order, the steps of a stage in parallel.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use serde_json::{Map, Value, json};
+
+use crate::client::Cluster;
+use crate::errors::{Error, Result};
+use crate::plan::{Condition, NamespaceChange, ObjectRef, Plan, Step, WaitFor};
+use crate::resolve::Resolved;
+use crate::FIELD_MANAGER;
+
+/// Steps of one stage in flight at once on one cluster.
+const STAGE_PARALLELISM: usize = 16;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepOutcome {
+    Applied,
+    Deleted,
+    /// A delete or label removal found nothing to act on.
+    Absent,
+    NamespaceUpdated { created: bool },
+    Ready,
+    /// A wait that is not required ran out of time; the plan went on.
+    NotReady { waited_seconds: u32, condition: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// The object, with the namespace it really went to.
+    pub target: ObjectRef,
+    pub outcome: StepOutcome,
+}
+
+impl std::fmt::Display for StepReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.target;
+        match &self.outcome {
+            StepOutcome::Applied => write!(f, "applied {t}"),
+            StepOutcome::Deleted => write!(f, "deleted {t}"),
+            StepOutcome::Absent => write!(f, "{t} was already absent"),
+            StepOutcome::NamespaceUpdated { created: true } => write!(f, "created and configured namespace \"{}\"", t.name),
+            StepOutcome::NamespaceUpdated { created: false } => write!(f, "configured namespace \"{}\"", t.name),
+            StepOutcome::Ready => write!(f, "{t} is ready"),
+            StepOutcome::NotReady { waited_seconds, condition } => {
+                write!(f, "{t} is not ready: not {condition} after {waited_seconds} s")
+            }
+        }
+    }
+}
+
+/// Told about each stage and step as they finish, so events reach Meshery while a plan runs.
+pub trait Progress: Send + Sync {
+    fn stage_started(&self, _stage: &str) {}
+    fn step_finished(&self, _result: &std::result::Result<StepReport, (ObjectRef, Error)>) {}
+}
+
+impl Progress for () {}
+
+/// What a plan's execution did on one cluster.
+#[derive(Debug, Default)]
+pub struct Execution {
+    pub reports: Vec<StepReport>,
+    /// The stage that failed and its failed steps; later stages did not run.
+    pub failed: Option<(String, Vec<(ObjectRef, Error)>)>,
+}
+
+impl Cluster {
+    /// Runs `plan`; a stage with a failed step finishes its other steps, then execution stops.
+    pub async fn execute(&self, plan: &Plan, default_namespace: &str, progress: &dyn Progress) -> Execution {
+        let mut execution = Execution::default();
+        for stage in &plan.stages {
+            progress.stage_started(&stage.name);
+            // Futures built in a loop, not a closure: a closure over borrowed steps trips the
+            // compiler's higher-ranked lifetime inference once spawned.
+            let mut pending = Vec::with_capacity(stage.steps.len());
+            for step in &stage.steps {
+                pending.push(self.step_reporting(step, default_namespace, progress));
+            }
+            let results: Vec<_> = futures::stream::iter(pending).buffered(STAGE_PARALLELISM).collect().await;
+            let mut failures = Vec::new();
+            for r in results {
+                match r {
+                    Ok(report) => execution.reports.push(report),
+                    Err(f) => failures.push(f),
+                }
+            }
+            if !failures.is_empty() {
+                execution.failed = Some((stage.name.clone(), failures));
+                break;
+            }
+        }
+        execution
+    }
+
+    async fn step_reporting(
+        &self,
+        step: &Step,
+        default_namespace: &str,
+        progress: &dyn Progress,
+    ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
+        let r = self
+            .run_step(step, default_namespace)
+            .await
+            .map_err(|e| (self.placed(step, default_namespace), e));
+        progress.step_finished(&r);
+        r
+    }
+
+    /// The step's target with the namespace it would use, without asking the cluster.
+    fn placed(&self, step: &Step, default_namespace: &str) -> ObjectRef {
+        let mut t = step.target();
+        if t.namespace.is_none() && !matches!(step, Step::NamespaceMetadata(_)) {
+            t.namespace = Some(default_namespace.to_string());
+        }
+        t
+    }
+
+    /// Resolves the step's target: the REST resource and the namespace it really uses (the
+    /// default namespace for a namespaced object that names none, none for cluster-scoped ones).
+    pub async fn locate(&self, step: &Step, default_namespace: &str) -> Result<(Resolved, ObjectRef)> {
+        let mut target = step.target();
+        if target.name.is_empty() {
+            return Err(Error::InvalidObject {
+                reason: format!("{} has no metadata.name", target.kind),
+            });
+        }
+        let resolved = self.resolve(&target.api_version, &target.kind).await?;
+        if resolved.namespaced {
+            if target.namespace.as_deref().unwrap_or("").is_empty() {
+                target.namespace = Some(default_namespace.to_string());
+            }
+        } else {
+            target.namespace = None;
+        }
+        Ok((resolved, target))
+    }
+
+    fn api(&self, resolved: &Resolved, target: &ObjectRef) -> Api<DynamicObject> {
+        match &target.namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resolved.resource),
+            None => Api::all_with(self.client.clone(), &resolved.resource),
+        }
+    }
+
+    async fn run_step(&self, step: &Step, default_namespace: &str) -> Result<StepReport> {
+        match step {
+            Step::Apply(object) => self.apply(object, step, default_namespace).await,
+            Step::Delete(_) => self.delete(step, default_namespace).await,
+            Step::NamespaceMetadata(change) => self.namespace_metadata(change).await,
+            Step::Wait(wait) => self.wait(wait, step, default_namespace).await,
+        }
+    }
+
+    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str) -> Result<StepReport> {
+        let (resolved, target) = self.locate(step, default_namespace).await?;
+        let mut object = object.clone();
+        let metadata = object
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| Error::InvalidObject {
+                reason: format!("{target} has no metadata"),
+            })?;
+        match &target.namespace {
+            Some(ns) => {
+                metadata.insert("namespace".into(), ns.clone().into());
+            }
+            None => {
+                metadata.remove("namespace");
+            }
+        }
+        self.api(&resolved, &target)
+            .patch(&target.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
+            .await
+            .map_err(|e| Error::from_kube("apply", target.to_string(), &self.server, e))?;
+        Ok(StepReport {
+            target,
+            outcome: StepOutcome::Applied,
+        })
+    }
+
+    async fn delete(&self, step: &Step, default_namespace: &str) -> Result<StepReport> {
+        let (resolved, target) = match self.locate(step, default_namespace).await {
+            Ok(x) => x,
+            // A kind the cluster does not serve has no objects left to delete.
+            Err(Error::UnknownKind { .. }) => {
+                return Ok(StepReport {
+                    target: self.placed(step, default_namespace),
+                    outcome: StepOutcome::Absent,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let outcome = match self.api(&resolved, &target).delete(&target.name, &DeleteParams::background()).await {
+            Ok(_) => StepOutcome::Deleted,
+            Err(kube::Error::Api(s)) if s.code == 404 => StepOutcome::Absent,
+            Err(e) => return Err(Error::from_kube("delete", target.to_string(), &self.server, e)),
+        };
+        Ok(StepReport { target, outcome })
+    }
+
+    async fn namespace_metadata(&self, change: &NamespaceChange) -> Result<StepReport> {
+        let target = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: change.namespace.clone(),
+        };
+        let resolved = self.resolve("v1", "Namespace").await?;
+        let api = self.api(&resolved, &target);
+        let what = || target.to_string();
+        let existing = api
+            .get_opt(&change.namespace)
+            .await
+            .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
+        let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
+            xs.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()
+        };
+        if existing.is_none() {
+            if !change.create {
+                return Ok(StepReport {
+                    target,
+                    outcome: StepOutcome::Absent,
+                });
+            }
+            let object = json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": change.namespace,
+                    "labels": pairs(&change.set_labels),
+                    "annotations": pairs(&change.set_annotations),
+                },
+            });
+            api.patch(&change.namespace, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
+                .await
+                .map_err(|e| Error::from_kube("create", what(), &self.server, e))?;
+            return Ok(StepReport {
+                target,
+                outcome: StepOutcome::NamespaceUpdated { created: true },
+            });
+        }
+        // A merge patch touches only the keys named: other labels and annotations stay.
+        let with_removals = |set: &[(String, String)], remove: &[String]| {
+            let mut m = pairs(set);
+            for k in remove {
+                m.insert(k.clone(), Value::Null);
+            }
+            m
+        };
+        let patch = json!({
+            "metadata": {
+                "labels": with_removals(&change.set_labels, &change.remove_labels),
+                "annotations": with_removals(&change.set_annotations, &change.remove_annotations),
+            }
+        });
+        api.patch(&change.namespace, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
+        Ok(StepReport {
+            target,
+            outcome: StepOutcome::NamespaceUpdated { created: false },
+        })
+    }
+
+    async fn wait(&self, wait: &WaitFor, step: &Step, default_namespace: &str) -> Result<StepReport> {
+        let started = Instant::now();
+        let limit = Duration::from_secs(wait.timeout_seconds.into());
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let state = match self.locate(step, default_namespace).await {
+                Ok((resolved, target)) => {
+                    let found = self
+                        .api(&resolved, &target)
+                        .get_opt(&target.name)
+                        .await
+                        .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+                    Some((target, found))
+                }
+                // The kind may not be served yet (its CRD is being established) or any more.
+                Err(Error::UnknownKind { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let satisfied = match (&wait.condition, &state) {
+                (Condition::Deleted, None) | (Condition::Deleted, Some((_, None))) => true,
+                (Condition::Deleted, Some((_, Some(_)))) => false,
+                (Condition::Exists, Some((_, Some(_)))) => true,
+                (Condition::ConditionTrue(c), Some((_, Some(obj)))) => condition_true(&obj.data, c),
+                _ => false,
+            };
+            let target = state.map(|(t, _)| t).unwrap_or_else(|| self.placed(step, default_namespace));
+            if satisfied {
+                return Ok(StepReport {
+                    target,
+                    outcome: StepOutcome::Ready,
+                });
+            }
+            if started.elapsed() >= limit {
+                if wait.required {
+                    return Err(Error::WaitTimeout {
+                        what: target.to_string(),
+                        condition: wait.condition.to_string(),
+                        seconds: wait.timeout_seconds,
+                    });
+                }
+                return Ok(StepReport {
+                    target,
+                    outcome: StepOutcome::NotReady {
+                        waited_seconds: wait.timeout_seconds,
+                        condition: wait.condition.to_string(),
+                    },
+                });
+            }
+            tokio::time::sleep(pause.min(limit.saturating_sub(started.elapsed()))).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Whether `status.conditions` holds `{type: kind, status: "True"}`.
+fn condition_true(data: &Value, kind: &str) -> bool {
+    data.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some(kind) && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn condition_true_needs_status_true() {
+        let obj = json!({"status": {"conditions": [
+            {"type": "Established", "status": "True"},
+            {"type": "NamesAccepted", "status": "False"},
+        ]}});
+        assert!(condition_true(&obj, "Established"));
+        assert!(!condition_true(&obj, "NamesAccepted"));
+        assert!(!condition_true(&obj, "Available"));
+        assert!(!condition_true(&json!({}), "Established"));
+    }
+}

@@ -1,0 +1,47 @@
+//! Reads on behalf of a plugin (after the host's capability check).
+
+use kube::api::{Api, DynamicObject, ListParams};
+use serde_json::Value;
+
+use crate::client::Cluster;
+use crate::errors::{Error, Result};
+use crate::resolve::Resolved;
+
+impl Cluster {
+    fn read_api(&self, resolved: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace {
+            Some(ns) if resolved.namespaced => Api::namespaced_with(self.client.clone(), ns, &resolved.resource),
+            _ => Api::all_with(self.client.clone(), &resolved.resource),
+        }
+    }
+
+    /// One object as JSON, or None when it does not exist.
+    pub async fn get_json(&self, resolved: &Resolved, namespace: Option<&str>, name: &str) -> Result<Option<Value>> {
+        let what = || format!("{} \"{name}\"", resolved.resource.kind);
+        let found = self
+            .read_api(resolved, namespace)
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
+        found
+            .map(|o| serde_json::to_value(o).map_err(|e| Error::InvalidObject { reason: e.to_string() }))
+            .transpose()
+    }
+
+    /// Objects of a kind, in one namespace or (None) across all, filtered by a label selector.
+    pub async fn list_json(&self, resolved: &Resolved, namespace: Option<&str>, label_selector: &str) -> Result<Vec<Value>> {
+        let mut params = ListParams::default();
+        if !label_selector.is_empty() {
+            params = params.labels(label_selector);
+        }
+        let list = self
+            .read_api(resolved, namespace)
+            .list(&params)
+            .await
+            .map_err(|e| Error::from_kube("list", resolved.resource.plural.clone(), &self.server, e))?;
+        list.items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).map_err(|e| Error::InvalidObject { reason: e.to_string() }))
+            .collect()
+    }
+}

@@ -1,0 +1,8 @@
+//! Host-side bindings of `wit/adapter.wit`.
+
+wasmtime::component::bindgen!({
+    path: "../../wit",
+    world: "translator",
+    imports: { default: async },
+    exports: { default: async },
+});

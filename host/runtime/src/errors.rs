@@ -1,0 +1,66 @@
+use std::path::PathBuf;
+
+/// Why a plugin could not be loaded or a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("wasmtime engine could not be configured: {0}")]
+    Engine(String),
+
+    #[error("plugin {plugin}: not a valid WebAssembly component: {reason}")]
+    InvalidComponent { plugin: String, reason: String },
+
+    #[error(
+        "plugin {plugin} imports {imports}, which wasmesh does not provide; a translator may import \
+         only the {contract} contract (cluster, progress) and WASI cli, io, clocks, filesystem, \
+         random and sockets (granted nothing)"
+    )]
+    ForbiddenImports {
+        plugin: String,
+        imports: String,
+        contract: &'static str,
+    },
+
+    #[error("plugin {plugin} cannot be linked against the {contract} contract: {reason}")]
+    Link {
+        plugin: String,
+        contract: &'static str,
+        reason: String,
+    },
+
+    #[error("compile cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("plugin {plugin}: {call} did not finish within {limit_ms} ms and was stopped")]
+    Timeout {
+        plugin: String,
+        call: &'static str,
+        limit_ms: u64,
+    },
+
+    #[error("plugin {plugin}: {call} went past its memory limit of {limit_mib} MiB and was stopped")]
+    OutOfMemory {
+        plugin: String,
+        call: &'static str,
+        limit_mib: usize,
+    },
+
+    #[error("plugin {plugin}: {call} crashed: {reason}")]
+    Trap {
+        plugin: String,
+        call: &'static str,
+        reason: String,
+    },
+
+    #[error("plugin {plugin}: {call} could not start: {reason}")]
+    Instantiate {
+        plugin: String,
+        call: &'static str,
+        reason: String,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

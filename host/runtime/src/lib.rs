@@ -1,0 +1,21 @@
+//! The plugin runtime: translator components run on wasmtime with no ambient authority.
+//!
+//! One [`Runtime`] holds the Engine (pooling allocator, epoch interruption) and the Linker. Each
+//! loaded [`Plugin`] keeps an `InstancePre` made at load; every call gets a fresh Store with a
+//! memory limit, an epoch deadline, an empty WASI context and the caller's [`HostCalls`], the
+//! single dispatch point for everything the guest asks of the host.
+
+mod bindings;
+mod cache;
+mod errors;
+mod plugin;
+mod state;
+
+pub use bindings::wasmesh::adapter::types;
+pub use bindings::wasmesh::adapter::cluster::ListQuery;
+pub use errors::{Error, Result};
+pub use plugin::{CallOutcome, Plugin, Runtime, RuntimeConfig};
+pub use state::HostCalls;
+
+/// The WIT package every translator implements.
+pub const WIT_PACKAGE: &str = "wasmesh:adapter@0.1.0";

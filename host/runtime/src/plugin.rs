@@ -1,0 +1,337 @@
+//! Engine, loading and calling translator components.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use crate::bindings::wasmesh::adapter::types;
+use crate::bindings::{Translator, TranslatorPre};
+use crate::cache::CompileCache;
+use crate::errors::{Error, Result};
+use crate::state::{HostCalls, StoreState};
+use crate::WIT_PACKAGE;
+
+/// One epoch tick; call deadlines are counted in these.
+const TICK: Duration = Duration::from_millis(10);
+/// Guest stdout/stderr kept per call before writes fail; the text goes to the host log.
+const OUTPUT_CAPACITY: usize = 256 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Linear memory one call may grow to.
+    pub memory_limit: usize,
+    /// Wall-clock time one call (including its cluster reads) may take.
+    pub call_timeout: Duration,
+    /// Calls that may be in flight at once (pooling allocator slots).
+    pub max_instances: u32,
+    /// Where compiled components are cached; None compiles at every start.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit: 64 << 20,
+            call_timeout: Duration::from_secs(10),
+            max_instances: 128,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Imports a translator may have: the contract and the WASI subset Rust's std links. Sockets are
+/// linked so a guest that tries them gets a denial at run time, never a connection.
+const ALLOWED_IMPORT_PREFIXES: &[&str] = &[
+    "wasmesh:adapter/types@0.1.0",
+    "wasmesh:adapter/cluster@0.1.0",
+    "wasmesh:adapter/progress@0.1.0",
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+pub struct Runtime<H: HostCalls> {
+    engine: Engine,
+    linker: Linker<StoreState<H>>,
+    cache: CompileCache,
+    config: RuntimeConfig,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl<H: HostCalls> Drop for Runtime<H> {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl<H: HostCalls> Runtime<H> {
+    pub fn new(config: RuntimeConfig) -> Result<Self> {
+        let engine_err = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(config.max_instances)
+            .total_core_instances(config.max_instances * 8)
+            .total_memories(config.max_instances * 2)
+            .total_tables(config.max_instances * 8)
+            .total_stacks(config.max_instances)
+            .max_memory_size(config.memory_limit);
+        let mut wasm = Config::new();
+        wasm.epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm).map_err(engine_err)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
+        Translator::add_to_linker::<_, HasSelf<StoreState<H>>>(&mut linker, |s| s).map_err(engine_err)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            std::thread::Builder::new()
+                .name("wasmesh-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| Error::Engine(e.to_string()))?;
+        }
+
+        let cache = CompileCache::new(&engine, config.cache_dir.clone());
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            config,
+            ticker_stop,
+        })
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Compiles (or takes from the cache) and links a component, then asks it to describe itself.
+    /// `host` serves the describe call, which must not need the cluster.
+    pub async fn load(&self, name: &str, wasm: &[u8], host: H) -> Result<Plugin<H>> {
+        let sha256 = hex::encode(Sha256::digest(wasm));
+        let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm)?;
+        self.check_imports(name, &component)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Link {
+            plugin: name.to_string(),
+            contract: WIT_PACKAGE,
+            reason: format!("{e:#}"),
+        })?;
+        let pre = TranslatorPre::new(instance_pre).map_err(|e| Error::Link {
+            plugin: name.to_string(),
+            contract: WIT_PACKAGE,
+            reason: format!("{e:#}"),
+        })?;
+        let mut plugin = Plugin {
+            name: name.to_string(),
+            sha256,
+            from_cache,
+            pre,
+            info: None,
+            limits: self.config.clone(),
+        };
+        let (info, _) = plugin.describe(host).await;
+        plugin.info = Some(info?);
+        Ok(plugin)
+    }
+
+    fn check_imports(&self, name: &str, component: &Component) -> Result<()> {
+        let ty = component.component_type();
+        let forbidden: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .filter(|n| !ALLOWED_IMPORT_PREFIXES.iter().any(|p| n.starts_with(p)))
+            .collect();
+        if forbidden.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::ForbiddenImports {
+                plugin: name.to_string(),
+                imports: forbidden.join(", "),
+                contract: WIT_PACKAGE,
+            })
+        }
+    }
+}
+
+/// A loaded translator: its pre-instantiated component and what it said about itself.
+pub struct Plugin<H: HostCalls> {
+    name: String,
+    sha256: String,
+    from_cache: bool,
+    pre: TranslatorPre<StoreState<H>>,
+    info: Option<types::Info>,
+    limits: RuntimeConfig,
+}
+
+/// The result of one call, and the caller's host-call state back.
+pub type CallOutcome<R, H> = (Result<R>, H);
+
+impl<H: HostCalls> Plugin<H> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Whether the compiled code came from the compile cache.
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    pub fn info(&self) -> &types::Info {
+        self.info.as_ref().expect("info is set at load")
+    }
+
+    pub async fn describe(&self, host: H) -> CallOutcome<types::Info, H> {
+        let (mut store, instance) = match self.instantiate(host, "describe").await {
+            Ok(x) => x,
+            Err((e, host)) => return (Err(e), host),
+        };
+        let r = instance.call_describe(&mut store).await;
+        self.finish(store, "describe", r)
+    }
+
+    pub async fn plan(
+        &self,
+        host: H,
+        request: &types::OperationRequest,
+    ) -> CallOutcome<Result<types::Plan, types::Error>, H> {
+        let (mut store, instance) = match self.instantiate(host, "plan").await {
+            Ok(x) => x,
+            Err((e, host)) => return (Err(e), host),
+        };
+        let r = instance.call_plan(&mut store, request).await;
+        self.finish(store, "plan", r)
+    }
+
+    pub async fn provision(
+        &self,
+        host: H,
+        request: &types::DesignRequest,
+    ) -> CallOutcome<Result<types::DesignPlan, types::Error>, H> {
+        let (mut store, instance) = match self.instantiate(host, "provision").await {
+            Ok(x) => x,
+            Err((e, host)) => return (Err(e), host),
+        };
+        let r = instance.call_provision(&mut store, request).await;
+        self.finish(store, "provision", r)
+    }
+
+    /// A fresh Store for one call: nothing granted, memory and time bounded.
+    async fn instantiate(
+        &self,
+        host: H,
+        call: &'static str,
+    ) -> std::result::Result<(Store<StoreState<H>>, Translator), (Error, H)> {
+        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        // No preopens, env, args or network: the builder's defaults grant none of those except
+        // sockets, which are switched off explicitly.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = StoreState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_limit)
+                .trap_on_grow_failure(true)
+                .build(),
+            host,
+            stdout,
+            stderr,
+            reports: 0,
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.call_timeout.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => Ok((store, instance)),
+            Err(e) => {
+                let err = self.classify(call, e, true);
+                (Err((err, store.into_data().host))).map(|x: (Store<StoreState<H>>, Translator)| x)
+            }
+        }
+    }
+
+    fn finish<R>(
+        &self,
+        store: Store<StoreState<H>>,
+        call: &'static str,
+        r: wasmtime::Result<R>,
+    ) -> CallOutcome<R, H> {
+        let state = store.into_data();
+        log_output(&self.name, "stdout", &state.stdout);
+        log_output(&self.name, "stderr", &state.stderr);
+        (r.map_err(|e| self.classify(call, e, false)), state.host)
+    }
+
+    fn classify(&self, call: &'static str, e: wasmtime::Error, instantiating: bool) -> Error {
+        let plugin = self.name.clone();
+        let text = format!("{e:#}");
+        if let Some(trap) = e.downcast_ref::<Trap>() {
+            if *trap == Trap::Interrupt {
+                return Error::Timeout {
+                    plugin,
+                    call,
+                    limit_ms: self.limits.call_timeout.as_millis() as u64,
+                };
+            }
+        }
+        if text.contains("forcing trap when growing memory") {
+            return Error::OutOfMemory {
+                plugin,
+                call,
+                limit_mib: self.limits.memory_limit >> 20,
+            };
+        }
+        if instantiating {
+            Error::Instantiate {
+                plugin,
+                call,
+                reason: text,
+            }
+        } else {
+            Error::Trap {
+                plugin,
+                call,
+                reason: text,
+            }
+        }
+    }
+}
+
+fn log_output(plugin: &str, stream: &str, pipe: &MemoryOutputPipe) {
+    let bytes = pipe.contents();
+    if bytes.is_empty() {
+        return;
+    }
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        tracing::info!(target: "wasmesh::plugin", plugin, stream, "{line}");
+    }
+}

@@ -1,0 +1,32 @@
+//! Builds the built-in translators for wasm32-wasip2; the host embeds them.
+
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    wasmesh_build_support::rerun_if_changed(&[
+        &root.join("plugins/linkerd/src"),
+        &root.join("plugins/linkerd/Cargo.toml"),
+        &root.join("plugins/istio/src"),
+        &root.join("plugins/istio/Cargo.toml"),
+        &root.join("sdk/src"),
+        &root.join("sdk/Cargo.toml"),
+        &root.join("wit"),
+    ]);
+    let wasm = wasmesh_build_support::build_components(
+        &root.join("Cargo.toml"),
+        &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio"],
+    );
+    println!("cargo:rustc-env=WASMESH_BUILTIN_LINKERD={}", wasm[0].display());
+    println!("cargo:rustc-env=WASMESH_BUILTIN_ISTIO={}", wasm[1].display());
+    // The git sha ComponentInfo reports; "unknown" outside a git checkout.
+    let sha = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=WASMESH_GIT_SHA={sha}");
+}

@@ -1,0 +1,445 @@
+//! One adapter: a plugin behind one listener. Turns Meshery requests into plugin calls, checks
+//! the plans against the plugin's grant, carries them out on every cluster and reports events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use serde_json::Value;
+use wasmesh_cluster::{Cluster, ClusterPool, ObjectRef, Plan, Resolved, Step, StepOutcome, StepReport};
+use wasmesh_runtime::{Plugin, types};
+
+use crate::caps::{Action, Grant, how_to_grant};
+use crate::config::Limits;
+use crate::convert;
+use crate::events::{Event, EventHub, Level};
+use crate::host_calls::{CAP_DENIED, CallHost};
+
+/// Namespace for design objects that name none (designs have no request namespace).
+const DESIGN_NAMESPACE: &str = "default";
+
+pub struct Adapter {
+    pub plugin: Plugin<CallHost>,
+    pub events: Arc<EventHub>,
+    pub grant: Arc<Grant>,
+    pub clusters: Arc<ClusterPool>,
+    pub limits: Limits,
+    /// Design deploys run one at a time, so two deploys of one design cannot interleave.
+    provision_lock: tokio::sync::Mutex<()>,
+}
+
+/// A failure on one cluster, ready to become an ERROR event.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub summary: String,
+    pub details: String,
+    pub code: String,
+    pub cause: String,
+    pub remediation: String,
+}
+
+impl Failure {
+    fn event(&self, operation_id: &str) -> Event {
+        Event::error(operation_id, &self.summary, &self.details, &self.code, &self.cause, &self.remediation)
+    }
+
+    fn from_plugin(e: types::Error, what: &str) -> Self {
+        Failure {
+            summary: format!("{what} failed: {}", e.message),
+            details: String::new(),
+            code: e.code,
+            cause: e.probable_cause,
+            remediation: e.suggested_remediation,
+        }
+    }
+
+    fn from_runtime(e: wasmesh_runtime::Error) -> Self {
+        use wasmesh_runtime::Error as E;
+        let (code, cause, remediation) = match &e {
+            E::Timeout { .. } => (
+                "WASMESH-RUNTIME-1001",
+                "the plugin ran past its time limit (an endless loop, or a very slow cluster read)",
+                "report the bug to the plugin's author; raise limits.call_timeout_ms only if the work is legitimate",
+            ),
+            E::OutOfMemory { .. } => (
+                "WASMESH-RUNTIME-1002",
+                "the plugin tried to use more memory than its limit",
+                "report the bug to the plugin's author; raise limits.memory_mib only if the work is legitimate",
+            ),
+            E::Trap { .. } => (
+                "WASMESH-RUNTIME-1003",
+                "the plugin crashed (a panic, a stack overflow or an invalid operation)",
+                "report the bug to the plugin's author with the operation and the host log",
+            ),
+            _ => (
+                "WASMESH-RUNTIME-1004",
+                "the plugin could not be started for this call (all instance slots busy, or a broken component)",
+                "retry; if it persists, check the host log and the plugin file",
+            ),
+        };
+        Failure {
+            summary: e.to_string(),
+            details: String::new(),
+            code: code.into(),
+            cause: cause.into(),
+            remediation: remediation.into(),
+        }
+    }
+
+    fn from_cluster(e: &wasmesh_cluster::Error, summary: String) -> Self {
+        Failure {
+            summary,
+            details: e.to_string(),
+            code: e.code().into(),
+            cause: e.probable_cause(),
+            remediation: e.suggested_remediation(),
+        }
+    }
+}
+
+/// What one plan did on one cluster.
+pub struct Outcome {
+    pub summary: String,
+    pub reports: Vec<StepReport>,
+}
+
+impl Adapter {
+    pub fn new(plugin: Plugin<CallHost>, events: Arc<EventHub>, grant: Grant, clusters: Arc<ClusterPool>, limits: Limits) -> Self {
+        Self {
+            plugin,
+            events,
+            grant: Arc::new(grant),
+            clusters,
+            limits,
+            provision_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn info(&self) -> &types::Info {
+        self.plugin.info()
+    }
+
+    /// Clients for every kubeconfig; the first unusable one fails the request before any work.
+    pub async fn clusters_for(&self, kubeconfigs: &[String]) -> Result<Vec<Arc<Cluster>>, Failure> {
+        if kubeconfigs.is_empty() {
+            return Err(Failure {
+                summary: "the request names no Kubernetes cluster".into(),
+                details: String::new(),
+                code: "WASMESH-HOST-1003".into(),
+                cause: "no kubeconfig was sent with the request".into(),
+                remediation: "select at least one Kubernetes context in Meshery and retry".into(),
+            });
+        }
+        let mut clusters = Vec::with_capacity(kubeconfigs.len());
+        for (i, kc) in kubeconfigs.iter().enumerate() {
+            match self.clusters.get(kc, None).await {
+                Ok(c) => clusters.push(c),
+                Err(e) => {
+                    return Err(Failure::from_cluster(&e, format!("kubeconfig {} of {} is not usable: {e}", i + 1, kubeconfigs.len())));
+                }
+            }
+        }
+        Ok(clusters)
+    }
+
+    /// Runs an operation on every cluster in parallel and reports events; returns per-cluster
+    /// outcomes.
+    pub async fn run_operation(
+        &self,
+        clusters: Vec<Arc<Cluster>>,
+        request: types::OperationRequest,
+    ) -> Vec<Result<Outcome, Failure>> {
+        let op = request.operation_id.as_str();
+        let multi = clusters.len() > 1;
+        let runs = clusters.iter().map(|cluster| {
+            let mut request = request.clone();
+            request.cluster = cluster_info(cluster);
+            async move {
+                let host = CallHost::new(Some(cluster.clone()), self.grant.clone(), self.events.clone(), op, &request.namespace);
+                let (result, host) = self.plugin.plan(host, &request).await;
+                let plan = match result {
+                    Err(e) => Err(Failure::from_runtime(e)),
+                    Ok(Err(e)) => Err(self.plugin_failure(e, &host, &request.key)),
+                    Ok(Ok(plan)) => Ok(plan),
+                };
+                let outcome = match plan {
+                    Ok(plan) => self.carry_out(cluster, plan, &request.namespace, op).await,
+                    Err(f) => Err(f),
+                };
+                self.report(op, cluster, multi, &outcome);
+                outcome
+            }
+        });
+        let results = join_all(runs).await;
+        if multi {
+            self.report_total(op, &clusters, &results, &request.key);
+        }
+        results
+    }
+
+    /// Deploys (or removes) a design on every cluster; returns one line per thing done.
+    pub async fn run_design(&self, clusters: Vec<Arc<Cluster>>, request: types::DesignRequest) -> Vec<String> {
+        let _one_at_a_time = self.provision_lock.lock().await;
+        let op = request.operation_id.as_str();
+        let multi = clusters.len() > 1;
+        let runs = clusters.iter().map(|cluster| {
+            let mut request = request.clone();
+            request.cluster = cluster_info(cluster);
+            async move {
+                let host = CallHost::new(Some(cluster.clone()), self.grant.clone(), self.events.clone(), op, DESIGN_NAMESPACE);
+                let (result, host) = self.plugin.provision(host, &request).await;
+                let (outcome, rejected) = match result {
+                    Err(e) => (Err(Failure::from_runtime(e)), Vec::new()),
+                    Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design")), Vec::new()),
+                    Ok(Ok(dp)) => (self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, op).await, dp.rejected),
+                };
+                self.report(op, cluster, multi, &outcome);
+                let prefix = if multi { format!("[{}] ", cluster.context) } else { String::new() };
+                let mut lines = Vec::new();
+                for r in &rejected {
+                    let e = &r.error;
+                    self.events.publish(Event::error(
+                        op,
+                        format!("design component {} \"{}\" was not deployed: {}", r.index + 1, r.name, e.message),
+                        "",
+                        &e.code,
+                        &e.probable_cause,
+                        &e.suggested_remediation,
+                    ));
+                    lines.push(format!("{prefix}component {} \"{}\" not deployed: {}", r.index + 1, r.name, e.message));
+                }
+                match outcome {
+                    Ok(o) => lines.extend(o.reports.iter().map(|r| format!("{prefix}{r}"))),
+                    Err(f) => lines.push(format!("{prefix}failed: {}", f.summary)),
+                }
+                lines
+            }
+        });
+        join_all(runs).await.into_iter().flatten().collect()
+    }
+
+    fn plugin_failure(&self, e: types::Error, host: &CallHost, what: &str) -> Failure {
+        let mut f = Failure::from_plugin(e, &format!("{} {what}", self.info().name));
+        if f.code == CAP_DENIED && !host.denied.is_empty() {
+            f.details = format!("refused: {}", host.denied.join("; "));
+        }
+        f
+    }
+
+    /// Checks every step against the grant, then executes; nothing is written when a check fails.
+    async fn carry_out(&self, cluster: &Arc<Cluster>, plan: types::Plan, namespace: &str, op: &str) -> Result<Outcome, Failure> {
+        let plan = convert::plan(plan, self.limits.max_plan_bytes).map_err(|e| Failure {
+            summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
+            details: String::new(),
+            code: "WASMESH-HOST-1002".into(),
+            cause: "the plugin produced an invalid or oversized plan".into(),
+            remediation: "report the bug to the plugin's author with the operation's input".into(),
+        })?;
+        self.check_plan(cluster, &plan, namespace).await?;
+        let progress = StepEvents {
+            events: &self.events,
+            operation_id: op,
+        };
+        let execution = cluster.execute(&plan, namespace, &progress).await;
+        if let Some((stage, failures)) = execution.failed {
+            let (target, first) = &failures[0];
+            let mut f = Failure::from_cluster(first, format!("{}: {first}", plan.summary_failed()));
+            let done: Vec<String> = execution.reports.iter().map(ToString::to_string).collect();
+            f.details = format!(
+                "stage \"{stage}\" failed at {target}{}{}",
+                failures.iter().skip(1).map(|(t, e)| format!("\nalso failed: {t}: {e}")).collect::<String>(),
+                if done.is_empty() { String::new() } else { format!("\ndone before the failure:\n{}", done.join("\n")) }
+            );
+            return Err(f);
+        }
+        Ok(Outcome {
+            summary: plan.summary,
+            reports: execution.reports,
+        })
+    }
+
+    /// Every step of the plan must be within the grant; kinds the plan's own CRDs define are
+    /// resolved from those CRDs, since the cluster does not serve them yet.
+    async fn check_plan(&self, cluster: &Cluster, plan: &Plan, namespace: &str) -> Result<(), Failure> {
+        let defined = crds_in_plan(plan);
+        let mut refused = Vec::new();
+        for stage in &plan.stages {
+            for step in &stage.steps {
+                let (resolved, target) = match cluster.locate(step, namespace).await {
+                    Ok(x) => x,
+                    Err(wasmesh_cluster::Error::UnknownKind { .. }) if !matches!(step, Step::Apply(_)) => continue,
+                    Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
+                        let t = step.target();
+                        match defined.get(&(t.api_version.clone(), t.kind.clone())) {
+                            Some((group, plural, namespaced)) => {
+                                let ns = namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
+                                let r = ResolvedRef {
+                                    group: group.clone(),
+                                    plural: plural.clone(),
+                                };
+                                self.check_step(step, &r, ns.as_deref(), &t, namespace, &mut refused);
+                                continue;
+                            }
+                            None => {
+                                return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
+                            }
+                        }
+                    }
+                    Err(e) => return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed()))),
+                };
+                let r = ResolvedRef::from(&resolved);
+                self.check_step(step, &r, target.namespace.as_deref(), &target, namespace, &mut refused);
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let (first, remediation) = &refused[0];
+        Err(Failure {
+            summary: format!("{} refused: the plan needs {} action(s) outside the plugin's grant; nothing was changed", plan.summary_failed(), refused.len()),
+            details: refused.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join("\n"),
+            code: CAP_DENIED.into(),
+            cause: format!("the plugin's effective grant does not allow: {first}"),
+            remediation: remediation.clone(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_step(
+        &self,
+        step: &Step,
+        r: &ResolvedRef,
+        ns: Option<&str>,
+        target: &ObjectRef,
+        request_namespace: &str,
+        refused: &mut Vec<(String, String)>,
+    ) {
+        let verbs: &[&str] = match step {
+            // Server-side apply patches, and creates when the object is new.
+            Step::Apply(_) => &["patch", "create"],
+            Step::Delete(_) => &["delete"],
+            Step::NamespaceMetadata(c) if c.create => &["get", "patch", "create"],
+            Step::NamespaceMetadata(_) => &["get", "patch"],
+            Step::Wait(_) => &["get"],
+        };
+        for verb in verbs {
+            let action = Action {
+                verb,
+                group: &r.group,
+                resource: &r.plural,
+                namespace: ns,
+            };
+            if !self.grant.allows(&action, request_namespace) {
+                refused.push((format!("{verb} {target}: the plugin may not {action}"), how_to_grant(&action)));
+            }
+        }
+    }
+
+    fn report(&self, op: &str, cluster: &Cluster, multi: bool, outcome: &Result<Outcome, Failure>) {
+        let on = |s: &str| if multi { format!("{s} on cluster \"{}\"", cluster.context) } else { s.to_string() };
+        let place = format!("cluster \"{}\" ({})", cluster.context, cluster.server);
+        match outcome {
+            Ok(o) => {
+                let lines: Vec<String> = o.reports.iter().map(ToString::to_string).collect();
+                self.events.publish(Event::info(op, on(&o.summary), format!("{place}\n{}", lines.join("\n"))));
+            }
+            Err(f) => {
+                let mut f = f.clone();
+                f.summary = on(&f.summary);
+                f.details = if f.details.is_empty() { place } else { format!("{place}\n{}", f.details) };
+                self.events.publish(f.event(op));
+            }
+        }
+    }
+
+    fn report_total(&self, op: &str, clusters: &[Arc<Cluster>], results: &[Result<Outcome, Failure>], key: &str) {
+        let ok: Vec<&str> = clusters.iter().zip(results).filter(|(_, r)| r.is_ok()).map(|(c, _)| c.context.as_str()).collect();
+        let failed: Vec<&str> = clusters.iter().zip(results).filter(|(_, r)| r.is_err()).map(|(c, _)| c.context.as_str()).collect();
+        let details = format!("succeeded: {}\nfailed: {}", ok.join(", "), failed.join(", "));
+        if failed.is_empty() {
+            self.events.publish(Event::info(op, format!("{key} succeeded on all {} clusters", clusters.len()), details));
+        } else {
+            self.events.publish(Event::error(
+                op,
+                format!("{key} failed on {} of {} clusters", failed.len(), clusters.len()),
+                details,
+                "WASMESH-HOST-1004",
+                "see the error event of each failed cluster",
+                "fix the failed clusters as their events say, then run the operation again",
+            ));
+        }
+    }
+}
+
+/// The failing summary a plan's description implies.
+trait SummaryFailed {
+    fn summary_failed(&self) -> String;
+}
+
+impl SummaryFailed for Plan {
+    fn summary_failed(&self) -> String {
+        if self.summary.is_empty() { "operation".into() } else { format!("\"{}\"", self.summary) }
+    }
+}
+
+struct ResolvedRef {
+    group: String,
+    plural: String,
+}
+
+impl From<&Resolved> for ResolvedRef {
+    fn from(r: &Resolved) -> Self {
+        Self {
+            group: r.group().to_string(),
+            plural: r.plural().to_string(),
+        }
+    }
+}
+
+/// (apiVersion, kind) → (group, plural, namespaced) for every CRD the plan applies.
+fn crds_in_plan(plan: &Plan) -> HashMap<(String, String), (String, String, bool)> {
+    let mut out = HashMap::new();
+    for step in plan.stages.iter().flat_map(|s| &s.steps) {
+        let Step::Apply(o) = step else { continue };
+        if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
+            continue;
+        }
+        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        let (group, kind, plural) = (s("/spec/group"), s("/spec/names/kind"), s("/spec/names/plural"));
+        let namespaced = s("/spec/scope") != "Cluster";
+        for v in o.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(name) = v.get("name").and_then(Value::as_str) {
+                out.insert((format!("{group}/{name}"), kind.clone()), (group.clone(), plural.clone(), namespaced));
+            }
+        }
+    }
+    out
+}
+
+fn cluster_info(c: &Cluster) -> types::ClusterInfo {
+    types::ClusterInfo {
+        name: c.context.clone(),
+        server: c.server.clone(),
+    }
+}
+
+/// Step results that deserve their own event while the plan runs.
+struct StepEvents<'a> {
+    events: &'a EventHub,
+    operation_id: &'a str,
+}
+
+impl wasmesh_cluster::Progress for StepEvents<'_> {
+    fn step_finished(&self, result: &Result<StepReport, (ObjectRef, wasmesh_cluster::Error)>) {
+        if let Ok(report) = result {
+            if let StepOutcome::NotReady { .. } = report.outcome {
+                let mut e = Event::info(self.operation_id, report.to_string(), "");
+                e.level = Level::Warn;
+                e.error_code = "WASMESH-CLUSTER-1009".into();
+                e.probable_cause = "the workload or resource is still starting, or is failing".into();
+                e.suggested_remediation = "inspect the object's events and pods (kubectl describe)".into();
+                self.events.publish(e);
+            }
+        }
+    }
+}

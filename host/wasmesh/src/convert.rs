@@ -1,0 +1,84 @@
+//! The plugin's WIT plan → the executor's plan, with every object parsed and size-checked.
+
+use serde_json::Value;
+use wasmesh_cluster as cluster;
+use wasmesh_runtime::types;
+
+/// Why a plugin's plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("step {step} of stage \"{stage}\" is not a usable object: {reason}")]
+    BadObject { stage: String, step: usize, reason: String },
+    #[error("the plan is {bytes} bytes, over the limit of {limit} bytes")]
+    TooLarge { bytes: usize, limit: usize },
+}
+
+pub fn plan(p: types::Plan, max_bytes: usize) -> Result<cluster::Plan, PlanError> {
+    let bytes: usize = p
+        .stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .map(|s| match s {
+            types::Step::Apply(json) => json.len(),
+            _ => 256,
+        })
+        .sum();
+    if bytes > max_bytes {
+        return Err(PlanError::TooLarge { bytes, limit: max_bytes });
+    }
+    let mut stages = Vec::with_capacity(p.stages.len());
+    for s in p.stages {
+        let mut steps = Vec::with_capacity(s.steps.len());
+        for (i, step) in s.steps.into_iter().enumerate() {
+            let bad = |reason: String| PlanError::BadObject {
+                stage: s.name.clone(),
+                step: i + 1,
+                reason,
+            };
+            steps.push(match step {
+                types::Step::Apply(json) => {
+                    let v: Value = serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
+                    for (field, ptr) in [("apiVersion", "/apiVersion"), ("kind", "/kind"), ("metadata.name", "/metadata/name")] {
+                        if v.pointer(ptr).and_then(Value::as_str).is_none_or(str::is_empty) {
+                            return Err(bad(format!("{field} is missing")));
+                        }
+                    }
+                    cluster::Step::Apply(v)
+                }
+                types::Step::Delete(r) => cluster::Step::Delete(object_ref(r)),
+                types::Step::NamespaceMetadata(c) => cluster::Step::NamespaceMetadata(cluster::NamespaceChange {
+                    namespace: c.namespace,
+                    set_labels: c.set_labels,
+                    remove_labels: c.remove_labels,
+                    set_annotations: c.set_annotations,
+                    remove_annotations: c.remove_annotations,
+                    create: c.create,
+                }),
+                types::Step::Wait(w) => cluster::Step::Wait(cluster::WaitFor {
+                    target: object_ref(w.target),
+                    condition: match w.condition {
+                        types::Condition::Exists => cluster::Condition::Exists,
+                        types::Condition::Deleted => cluster::Condition::Deleted,
+                        types::Condition::ConditionTrue(c) => cluster::Condition::ConditionTrue(c),
+                    },
+                    timeout_seconds: w.timeout_seconds,
+                    required: w.required,
+                }),
+            });
+        }
+        stages.push(cluster::Stage { name: s.name, steps });
+    }
+    Ok(cluster::Plan {
+        stages,
+        summary: p.summary,
+    })
+}
+
+fn object_ref(r: types::ObjectRef) -> cluster::ObjectRef {
+    cluster::ObjectRef {
+        api_version: r.api_version,
+        kind: r.kind,
+        namespace: r.namespace.filter(|n| !n.is_empty()),
+        name: r.name,
+    }
+}

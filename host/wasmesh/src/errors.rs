@@ -1,0 +1,29 @@
+/// Errors of the host itself (configuration, start-up, serving).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Config(String),
+
+    #[error("plugin {name}: cannot read {path}: {source}")]
+    ReadPlugin {
+        name: String,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Runtime(#[from] wasmesh_runtime::Error),
+
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no plugin could be loaded; the host has nothing to serve")]
+    NothingToServe,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,240 @@
+//! Meshery's gRPC interface: `meshes.MeshService` and `meshes.AdapterService`, both served by
+//! the same adapter on one listener.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use wasmesh_proto::meshes::adapter_service_server::AdapterService;
+use wasmesh_proto::meshes::mesh_service_server::MeshService;
+use wasmesh_proto::meshes::*;
+use wasmesh_runtime::types;
+
+use crate::adapter::{Adapter, Failure};
+use crate::events::Event;
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<EventsResponse, Status>> + Send>>;
+
+#[derive(Clone)]
+pub struct Service {
+    pub adapter: Arc<Adapter>,
+    pub git_sha: &'static str,
+}
+
+fn category(c: types::Category) -> OpCategory {
+    match c {
+        types::Category::Install => OpCategory::Install,
+        types::Category::SampleApplication => OpCategory::SampleApplication,
+        types::Category::Configure => OpCategory::Configure,
+        types::Category::Validate => OpCategory::Validate,
+        types::Category::Custom => OpCategory::Custom,
+    }
+}
+
+impl Service {
+    fn name(&self) -> String {
+        self.adapter.info().name.clone()
+    }
+
+    fn versions(&self) -> Vec<String> {
+        self.adapter.info().mesh_versions.clone()
+    }
+
+    fn supported_operations(&self) -> SupportedOperationsResponse {
+        SupportedOperationsResponse {
+            ops: self
+                .adapter
+                .info()
+                .operations
+                .iter()
+                .map(|o| SupportedOperation {
+                    key: o.key.clone(),
+                    value: o.description.clone(),
+                    category: category(o.category) as i32,
+                })
+                .collect(),
+            error: String::new(),
+        }
+    }
+
+    fn component_info(&self) -> ComponentInfoResponse {
+        let info = self.adapter.info();
+        ComponentInfoResponse {
+            r#type: "adapter".into(),
+            name: info.name.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_sha: self.git_sha.into(),
+            properties: [
+                ("mesh".to_string(), info.mesh.clone()),
+                ("plugin_version".to_string(), info.version.clone()),
+                ("plugin_sha256".to_string(), self.adapter.plugin.sha256().to_string()),
+                ("wit".to_string(), wasmesh_runtime::WIT_PACKAGE.to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    /// Fails the request before any work: an ERROR event for the user, and the gRPC status.
+    fn refuse(&self, operation_id: &str, f: Failure) -> Status {
+        self.adapter.events.publish(Event::error(operation_id, &f.summary, &f.details, &f.code, &f.cause, &f.remediation));
+        Status::invalid_argument(format!("{} ({}): {}", f.summary, f.code, f.remediation))
+    }
+
+    async fn apply_operation(&self, req: ApplyRuleRequest) -> Result<ApplyRuleResponse, Status> {
+        let operation_id = if req.operation_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { req.operation_id.clone() };
+        let info = self.adapter.info();
+        if !info.operations.iter().any(|o| o.key == req.op_name) {
+            let keys: Vec<&str> = info.operations.iter().map(|o| o.key.as_str()).collect();
+            return Err(self.refuse(
+                &operation_id,
+                Failure {
+                    summary: format!("unknown operation \"{}\" for the {} adapter", req.op_name, info.name),
+                    details: format!("known operations: {}", keys.join(", ")),
+                    code: "WASMESH-HOST-1005".into(),
+                    cause: "the Meshery server and this adapter disagree on the operations offered".into(),
+                    remediation: "refresh the adapter in Meshery so it reads SupportedOperations again, then pick a listed operation".into(),
+                },
+            ));
+        }
+        let limit = self.adapter.limits.max_body_bytes;
+        if req.custom_body.len() > limit {
+            return Err(self.refuse(
+                &operation_id,
+                Failure {
+                    summary: format!("the custom body is {} bytes, over the limit of {limit} bytes", req.custom_body.len()),
+                    details: String::new(),
+                    code: "WASMESH-HOST-1006".into(),
+                    cause: "the request carries more YAML than one operation accepts".into(),
+                    remediation: "split the manifests into several operations, or raise limits.max_body_bytes".into(),
+                },
+            ));
+        }
+        let clusters = self.adapter.clusters_for(&req.kube_configs).await.map_err(|f| self.refuse(&operation_id, f))?;
+        let namespace = if req.namespace.is_empty() { "default".to_string() } else { req.namespace.clone() };
+        let request = types::OperationRequest {
+            key: req.op_name,
+            namespace,
+            version: req.version,
+            custom_body: req.custom_body,
+            delete: req.delete_op,
+            operation_id: operation_id.clone(),
+            username: req.username,
+            cluster: types::ClusterInfo {
+                name: String::new(),
+                server: String::new(),
+            },
+        };
+        // Meshery reads only the status; the outcome reaches it as events.
+        let adapter = self.adapter.clone();
+        tokio::spawn(async move {
+            adapter.run_operation(clusters, request).await;
+        });
+        Ok(ApplyRuleResponse {
+            error: String::new(),
+            operation_id,
+        })
+    }
+
+    async fn design(&self, username: String, delete: bool, components: Vec<String>, config: Option<String>, kubeconfigs: Vec<String>) -> Result<String, Status> {
+        let operation_id = uuid::Uuid::new_v4().to_string();
+        let clusters = self.adapter.clusters_for(&kubeconfigs).await.map_err(|f| self.refuse(&operation_id, f))?;
+        let request = types::DesignRequest {
+            components,
+            config,
+            delete,
+            operation_id,
+            username,
+            cluster: types::ClusterInfo {
+                name: String::new(),
+                server: String::new(),
+            },
+        };
+        Ok(self.adapter.run_design(clusters, request).await.join("\n"))
+    }
+
+    fn stream_events(&self) -> EventStream {
+        let rx = self.adapter.events.subscribe();
+        Box::pin(ReceiverStream::new(rx).map(Ok))
+    }
+}
+
+#[tonic::async_trait]
+impl MeshService for Service {
+    async fn mesh_name(&self, _: Request<MeshNameRequest>) -> Result<Response<MeshNameResponse>, Status> {
+        Ok(Response::new(MeshNameResponse { name: self.name() }))
+    }
+
+    async fn mesh_versions(&self, _: Request<MeshVersionsRequest>) -> Result<Response<MeshVersionsResponse>, Status> {
+        Ok(Response::new(MeshVersionsResponse { version: self.versions() }))
+    }
+
+    async fn apply_operation(&self, r: Request<ApplyRuleRequest>) -> Result<Response<ApplyRuleResponse>, Status> {
+        Service::apply_operation(self, r.into_inner()).await.map(Response::new)
+    }
+
+    async fn supported_operations(&self, _: Request<SupportedOperationsRequest>) -> Result<Response<SupportedOperationsResponse>, Status> {
+        Ok(Response::new(self.supported_operations()))
+    }
+
+    type StreamEventsStream = EventStream;
+
+    async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(Service::stream_events(self)))
+    }
+
+    async fn process_oam(&self, r: Request<ProcessOamRequest>) -> Result<Response<ProcessOamResponse>, Status> {
+        let r = r.into_inner();
+        let config = Some(r.oam_config).filter(|c| !c.is_empty());
+        let message = self.design(r.username, r.delete_op, r.oam_comps, config, r.kube_configs).await?;
+        Ok(Response::new(ProcessOamResponse { message }))
+    }
+
+    async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {
+        let r = r.into_inner();
+        let message = self.design(r.username, r.delete_op, r.declarations, None, r.kube_configs).await?;
+        Ok(Response::new(ProvisionResponse { message }))
+    }
+
+    async fn component_info(&self, _: Request<ComponentInfoRequest>) -> Result<Response<ComponentInfoResponse>, Status> {
+        Ok(Response::new(self.component_info()))
+    }
+}
+
+#[tonic::async_trait]
+impl AdapterService for Service {
+    async fn adapter_name(&self, _: Request<AdapterNameRequest>) -> Result<Response<AdapterNameResponse>, Status> {
+        Ok(Response::new(AdapterNameResponse { name: self.name() }))
+    }
+
+    async fn adapter_versions(&self, _: Request<AdapterVersionsRequest>) -> Result<Response<AdapterVersionsResponse>, Status> {
+        Ok(Response::new(AdapterVersionsResponse { version: self.versions() }))
+    }
+
+    async fn apply_operation(&self, r: Request<ApplyRuleRequest>) -> Result<Response<ApplyRuleResponse>, Status> {
+        Service::apply_operation(self, r.into_inner()).await.map(Response::new)
+    }
+
+    async fn supported_operations(&self, _: Request<SupportedOperationsRequest>) -> Result<Response<SupportedOperationsResponse>, Status> {
+        Ok(Response::new(self.supported_operations()))
+    }
+
+    type StreamEventsStream = EventStream;
+
+    async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(Service::stream_events(self)))
+    }
+
+    async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {
+        let r = r.into_inner();
+        let message = self.design(r.username, r.delete_op, r.declarations, None, r.kube_configs).await?;
+        Ok(Response::new(ProvisionResponse { message }))
+    }
+
+    async fn component_info(&self, _: Request<ComponentInfoRequest>) -> Result<Response<ComponentInfoResponse>, Status> {
+        Ok(Response::new(self.component_info()))
+    }
+}

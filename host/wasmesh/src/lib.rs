@@ -1,0 +1,191 @@
+//! wasmesh: one adapter host for Meshery. Each plugin (a WebAssembly translator) is served on
+//! its own listener with Meshery's gRPC interface; see the workspace README for the layout.
+
+pub mod adapter;
+pub mod builtin;
+pub mod caps;
+pub mod config;
+mod convert;
+pub mod errors;
+pub mod events;
+pub mod grpc;
+pub mod host_calls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use wasmesh_cluster::ClusterPool;
+use wasmesh_proto::meshes::adapter_service_server::AdapterServiceServer;
+use wasmesh_proto::meshes::mesh_service_server::MeshServiceServer;
+use wasmesh_runtime::{Plugin, Runtime, RuntimeConfig};
+
+pub use config::Config;
+pub use errors::{Error, Result};
+
+use crate::adapter::Adapter;
+use crate::caps::Grant;
+use crate::events::EventHub;
+use crate::host_calls::CallHost;
+
+/// Largest gRPC message accepted: a custom body at its limit plus several kubeconfigs fit.
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// A listener serving one plugin.
+#[derive(Clone, Debug)]
+pub struct Listener {
+    /// The plugin's name in the config.
+    pub plugin: String,
+    /// What the adapter calls itself (MeshName), e.g. "LINKERD".
+    pub adapter_name: String,
+    pub addr: SocketAddr,
+}
+
+/// A plugin that could not be loaded; the host serves the others.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub plugin: String,
+    pub reason: String,
+}
+
+pub struct RunningHost {
+    pub listeners: Vec<Listener>,
+    pub skipped: Vec<Skipped>,
+    pub adapters: Vec<Arc<Adapter>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _runtime: Arc<Runtime<CallHost>>,
+}
+
+impl RunningHost {
+    pub fn listener(&self, adapter_name: &str) -> Option<&Listener> {
+        self.listeners.iter().find(|l| l.adapter_name.eq_ignore_ascii_case(adapter_name) || l.plugin == adapter_name)
+    }
+
+    /// Stops accepting, lets in-flight calls finish, and returns when every listener is closed.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
+    pub async fn serve_until_signal(self) {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+fn runtime_config(config: &Config) -> RuntimeConfig {
+    RuntimeConfig {
+        memory_limit: config.limits.memory_mib << 20,
+        call_timeout: config.limits.call_timeout(),
+        cache_dir: config.cache_dir.clone(),
+        ..RuntimeConfig::default()
+    }
+}
+
+/// Loads every plugin the config names; the ones that fail are reported, not fatal.
+pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Vec<(config::PluginConfig, Plugin<CallHost>)>, Vec<Skipped>)> {
+    config.validate()?;
+    let runtime = Arc::new(Runtime::new(runtime_config(config))?);
+    let mut loaded = Vec::new();
+    let mut skipped = Vec::new();
+    for pc in &config.plugins {
+        let wasm = match builtin::component_bytes(pc) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(plugin = %pc.name, "not loaded: {e}");
+                skipped.push(Skipped {
+                    plugin: pc.name.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let describe_host = CallHost::new(None, Arc::new(Grant::default()), Arc::new(EventHub::new(&pc.name)), "", "");
+        match runtime.load(&pc.name, &wasm, describe_host).await {
+            Ok(p) => loaded.push((pc.clone(), p)),
+            Err(e) => {
+                tracing::error!(plugin = %pc.name, "not loaded: {e}");
+                skipped.push(Skipped {
+                    plugin: pc.name.clone(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok((runtime, loaded, skipped))
+}
+
+/// Loads the plugins and starts one listener per plugin.
+pub async fn start(config: Config) -> Result<RunningHost> {
+    let (runtime, loaded, skipped) = load_plugins(&config).await?;
+    if loaded.is_empty() {
+        return Err(Error::NothingToServe);
+    }
+    let pool = Arc::new(ClusterPool::default());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut listeners = Vec::new();
+    let mut adapters = Vec::new();
+    let mut tasks = Vec::new();
+    for (pc, plugin) in loaded {
+        let info = plugin.info().clone();
+        // Without operator grants, a plugin runs with what it declares.
+        let grant = Grant::new(info.capabilities.kube.clone());
+        for r in &grant.rules {
+            tracing::info!(plugin = %pc.name, "grant: {:?} {:?} {:?} {:?}", r.verbs, r.api_groups, r.resources, r.namespaces);
+        }
+        let events = Arc::new(EventHub::new(info.name.clone()));
+        let adapter = Arc::new(Adapter::new(plugin, events, grant, pool.clone(), config.limits.clone()));
+        let addr = format!("{}:{}", config.listen, pc.port);
+        let tcp = TcpListener::bind(&addr).await.map_err(|source| Error::Listen { addr: addr.clone(), source })?;
+        let local = tcp.local_addr().map_err(|source| Error::Listen { addr, source })?;
+        let service = grpc::Service {
+            adapter: adapter.clone(),
+            git_sha: env!("WASMESH_GIT_SHA"),
+        };
+        let mut stop = shutdown_rx.clone();
+        let server = tonic::transport::Server::builder()
+            .add_service(MeshServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(tcp), async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+        let name = pc.name.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(plugin = %name, "listener stopped: {e}");
+            }
+        }));
+        tracing::info!(plugin = %pc.name, adapter = %info.name, %local, sha256 = %adapter.plugin.sha256(), cached = adapter.plugin.from_cache(), "serving");
+        listeners.push(Listener {
+            plugin: pc.name.clone(),
+            adapter_name: info.name.clone(),
+            addr: local,
+        });
+        adapters.push(adapter);
+    }
+    Ok(RunningHost {
+        listeners,
+        skipped,
+        adapters,
+        shutdown,
+        tasks,
+        _runtime: runtime,
+    })
+}

@@ -1,0 +1,112 @@
+//! The `wasmesh` command.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use wasmesh::Config;
+
+#[derive(Parser)]
+#[command(name = "wasmesh", version, about = "Meshery adapter host running mesh translators as WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Configuration file (YAML). Without it: the built-in Istio (10000) and Linkerd (10001).
+    #[arg(long, short, global = true, env = "WASMESH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on, overriding the config.
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Compile cache folder, overriding the config (default: ~/.cache/wasmesh).
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    /// Compile plugins at every start instead of caching them.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve Meshery's adapter gRPC interface (the default).
+    Serve,
+    /// List the plugins the configuration loads, with their operations and capabilities.
+    Plugins,
+}
+
+fn load_config(common: &Common) -> anyhow::Result<Config> {
+    let mut config = match &common.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Config::from_yaml(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Some(l) = &common.listen {
+        config.listen = l.clone();
+    }
+    if common.no_cache {
+        config.cache_dir = None;
+    } else if let Some(d) = &common.cache_dir {
+        config.cache_dir = Some(d.clone());
+    } else if config.cache_dir.is_none() {
+        config.cache_dir = default_cache_dir();
+    }
+    Ok(config)
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("wasmesh"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = load_config(&cli.common)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let started = std::time::Instant::now();
+            let host = wasmesh::start(config).await?;
+            for l in &host.listeners {
+                println!("serving {} ({}) on {}", l.adapter_name, l.plugin, l.addr);
+            }
+            for s in &host.skipped {
+                println!("not serving {}: {}", s.plugin, s.reason);
+            }
+            println!("ready in {} ms", started.elapsed().as_millis());
+            host.serve_until_signal().await;
+        }
+        Command::Plugins => {
+            let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
+            for (pc, p) in &loaded {
+                let info = p.info();
+                println!("{} ({}): {} {} on port {}", pc.name, info.name, info.mesh, info.version, pc.port);
+                println!("  sha256: {}", p.sha256());
+                println!("  wit: {}", wasmesh_runtime::WIT_PACKAGE);
+                println!("  mesh versions: {}", info.mesh_versions.join(", "));
+                for o in &info.operations {
+                    println!("  operation {} [{:?}]: {}", o.key, o.category, o.description);
+                }
+                for r in &info.capabilities.kube {
+                    println!("  declares: verbs {:?} on {:?} in groups {:?}, {:?}", r.verbs, r.resources, r.api_groups, r.namespaces);
+                }
+            }
+            for s in &skipped {
+                println!("{}: not loaded: {}", s.plugin, s.reason);
+            }
+        }
+    }
+    Ok(())
+}

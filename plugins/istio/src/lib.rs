@@ -1,0 +1,71 @@
+//! The Istio translator: Meshery operations in, Kubernetes plans out.
+
+use wasmesh_sdk::ops::{self, operation, rule};
+use wasmesh_sdk::plan::{namespace_change, plan, stage};
+use wasmesh_sdk::{
+    Capabilities, Category, DesignPlan, DesignRequest, Error, Guest, Info, NamespaceScope,
+    OperationRequest, Plan, Step,
+};
+
+/// Error codes of this translator start with this.
+const CODE: &str = "WASMESH-ISTIO";
+const INJECTION_LABEL: &str = "istio-injection";
+
+struct Istio;
+
+impl Guest for Istio {
+    fn describe() -> Info {
+        Info {
+            name: "ISTIO".into(),
+            mesh: "istio".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            mesh_versions: vec!["1.27.3".into()],
+            operations: vec![
+                operation("label-namespace", "Enable Istio sidecar injection on the namespace", Category::Configure),
+                operation("custom", "Apply or delete custom Kubernetes YAML", Category::Custom),
+            ],
+            capabilities: Capabilities {
+                kube: vec![
+                    // label-namespace creates the namespace when missing.
+                    rule(&[""], &["namespaces"], &["get", "create", "patch"], NamespaceScope::Cluster),
+                    // custom applies whatever YAML the user sends into the request's namespace.
+                    rule(&["*"], &["*"], &["get", "list", "create", "patch", "delete"], NamespaceScope::Request),
+                ],
+                outbound_hosts: vec![],
+                assets: false,
+            },
+        }
+    }
+
+    fn plan(request: OperationRequest) -> Result<Plan, Error> {
+        match request.key.as_str() {
+            "custom" => ops::custom(&request, CODE),
+            "label-namespace" => Ok(label_namespace(&request)),
+            other => Err(ops::unknown_operation(other, CODE)),
+        }
+    }
+
+    fn provision(request: DesignRequest) -> Result<DesignPlan, Error> {
+        Ok(wasmesh_sdk::design::plan_design(&request, CODE, "istio"))
+    }
+}
+
+fn label_namespace(request: &OperationRequest) -> Plan {
+    let ns = &request.namespace;
+    let mut change = namespace_change(ns, !request.delete);
+    if request.delete {
+        change.remove_labels.push(INJECTION_LABEL.into());
+        plan(
+            format!("Istio sidecar injection disabled on namespace {ns}"),
+            vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
+        )
+    } else {
+        change.set_labels.push((INJECTION_LABEL.into(), "enabled".into()));
+        plan(
+            format!("Istio sidecar injection enabled on namespace {ns}"),
+            vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
+        )
+    }
+}
+
+wasmesh_sdk::export_translator!(Istio);

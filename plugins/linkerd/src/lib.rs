@@ -1,0 +1,71 @@
+//! The Linkerd translator: Meshery operations in, Kubernetes plans out.
+
+use wasmesh_sdk::ops::{self, operation, rule};
+use wasmesh_sdk::plan::{namespace_change, plan, stage};
+use wasmesh_sdk::{
+    Capabilities, Category, DesignPlan, DesignRequest, Error, Guest, Info, NamespaceScope,
+    OperationRequest, Plan, Step,
+};
+
+/// Error codes of this translator start with this.
+const CODE: &str = "WASMESH-LINKERD";
+const INJECT_ANNOTATION: &str = "linkerd.io/inject";
+
+struct Linkerd;
+
+impl Guest for Linkerd {
+    fn describe() -> Info {
+        Info {
+            name: "LINKERD".into(),
+            mesh: "linkerd".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            mesh_versions: vec!["stable-2.14.10".into()],
+            operations: vec![
+                operation("annotate-namespace", "Enable Linkerd proxy injection on the namespace", Category::Configure),
+                operation("custom", "Apply or delete custom Kubernetes YAML", Category::Custom),
+            ],
+            capabilities: Capabilities {
+                kube: vec![
+                    // annotate-namespace creates the namespace when missing.
+                    rule(&[""], &["namespaces"], &["get", "create", "patch"], NamespaceScope::Cluster),
+                    // custom applies whatever YAML the user sends into the request's namespace.
+                    rule(&["*"], &["*"], &["get", "list", "create", "patch", "delete"], NamespaceScope::Request),
+                ],
+                outbound_hosts: vec![],
+                assets: false,
+            },
+        }
+    }
+
+    fn plan(request: OperationRequest) -> Result<Plan, Error> {
+        match request.key.as_str() {
+            "custom" => ops::custom(&request, CODE),
+            "annotate-namespace" => Ok(annotate_namespace(&request)),
+            other => Err(ops::unknown_operation(other, CODE)),
+        }
+    }
+
+    fn provision(request: DesignRequest) -> Result<DesignPlan, Error> {
+        Ok(wasmesh_sdk::design::plan_design(&request, CODE, "linkerd"))
+    }
+}
+
+fn annotate_namespace(request: &OperationRequest) -> Plan {
+    let ns = &request.namespace;
+    let mut change = namespace_change(ns, !request.delete);
+    if request.delete {
+        change.remove_annotations.push(INJECT_ANNOTATION.into());
+        plan(
+            format!("Linkerd proxy injection disabled on namespace {ns}"),
+            vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
+        )
+    } else {
+        change.set_annotations.push((INJECT_ANNOTATION.into(), "enabled".into()));
+        plan(
+            format!("Linkerd proxy injection enabled on namespace {ns}"),
+            vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
+        )
+    }
+}
+
+wasmesh_sdk::export_translator!(Linkerd);

@@ -1,0 +1,161 @@
+//! Meshery design components in either shape: an OAM Component (ProcessOAM) or a Meshery
+//! component declaration (Provision).
+
+use serde_json::{Map, Value};
+
+use crate::{Error, error};
+
+/// One design component, reduced to the Kubernetes object it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// The component's type (OAM spec.type) or kind (Meshery declaration).
+    pub kind: String,
+    pub api_version: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The object's spec (OAM settings, or the declaration's configuration.spec).
+    pub spec: Value,
+    pub labels: Map<String, Value>,
+    pub annotations: Map<String, Value>,
+    /// Meshery model (istio, linkerd, kubernetes) when the declaration names one.
+    pub model: Option<String>,
+}
+
+impl Component {
+    /// The Kubernetes object for this component.
+    pub fn to_object(&self) -> Value {
+        let mut metadata = Map::new();
+        metadata.insert("name".into(), self.name.clone().into());
+        if let Some(ns) = &self.namespace {
+            metadata.insert("namespace".into(), ns.clone().into());
+        }
+        if !self.labels.is_empty() {
+            metadata.insert("labels".into(), Value::Object(self.labels.clone()));
+        }
+        if !self.annotations.is_empty() {
+            metadata.insert("annotations".into(), Value::Object(self.annotations.clone()));
+        }
+        let mut object = Map::new();
+        object.insert("apiVersion".into(), self.api_version.clone().into());
+        object.insert("kind".into(), self.kind.clone().into());
+        object.insert("metadata".into(), Value::Object(metadata));
+        if !self.spec.is_null() {
+            object.insert("spec".into(), self.spec.clone());
+        }
+        Value::Object(object)
+    }
+}
+
+const OAM_API_VERSION: &str = "design.meshmodel.io.k8s.APIVersion";
+const OAM_KIND: &str = "design.meshmodel.io.k8s.Kind";
+
+/// Parses one design entry. An entry that is neither shape is an error for that entry only.
+pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error> {
+    let invalid = |what: String| {
+        error(
+            format!("{code_prefix}-2001"),
+            format!("design component is not usable: {what}"),
+            "the design holds an entry that is neither an OAM Component nor a Meshery component declaration",
+            "re-export the design from Meshery, or fix the component's kind, version and name",
+        )
+    };
+    let value: Value = serde_json::from_str(json).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let obj_at = |p: &str| value.pointer(p).and_then(Value::as_object).cloned().unwrap_or_default();
+
+    if value.get("kind").and_then(Value::as_str) == Some("Component") && value.pointer("/spec/type").is_some() {
+        // OAM Component: type in spec.type, apiVersion/kind in annotations, object in settings.
+        let mut annotations = obj_at("/metadata/annotations");
+        let api_version = annotations
+            .remove(OAM_API_VERSION)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .ok_or_else(|| invalid(format!("annotation {OAM_API_VERSION} is missing")))?;
+        let kind = annotations
+            .remove(OAM_KIND)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .or_else(|| str_at("/spec/type"))
+            .ok_or_else(|| invalid("spec.type is missing".into()))?;
+        let name = str_at("/metadata/name").ok_or_else(|| invalid("metadata.name is missing".into()))?;
+        return Ok(Component {
+            kind,
+            api_version,
+            name,
+            namespace: str_at("/metadata/namespace"),
+            spec: value.pointer("/spec/settings").cloned().unwrap_or(Value::Null),
+            labels: obj_at("/metadata/labels"),
+            annotations,
+            model: None,
+        });
+    }
+
+    if value.get("component").is_some() {
+        // Meshery declaration: component.version is the apiVersion, component.kind the kind.
+        let kind = str_at("/component/kind").ok_or_else(|| invalid("component.kind is missing".into()))?;
+        let api_version =
+            str_at("/component/version").ok_or_else(|| invalid("component.version is missing".into()))?;
+        let name = str_at("/configuration/metadata/name")
+            .or_else(|| str_at("/displayName"))
+            .ok_or_else(|| invalid("neither configuration.metadata.name nor displayName is set".into()))?;
+        let spec = value.pointer("/configuration/spec").cloned().unwrap_or(Value::Null);
+        return Ok(Component {
+            kind,
+            api_version,
+            name,
+            namespace: str_at("/configuration/metadata/namespace"),
+            spec,
+            labels: obj_at("/configuration/metadata/labels"),
+            annotations: obj_at("/configuration/metadata/annotations"),
+            model: str_at("/model/name"),
+        });
+    }
+
+    Err(invalid("it has neither kind \"Component\" with spec.type nor a \"component\" block".into()))
+}
+
+/// Plans a design whose components are Kubernetes objects of the mesh's (or any) kinds: each
+/// usable component is applied (or deleted), each unusable one is rejected on its own.
+/// Install components (`<Mesh>Mesh`) are rejected here: translators handle them themselves.
+pub fn plan_design(request: &crate::DesignRequest, code_prefix: &str, mesh: &str) -> crate::DesignPlan {
+    use crate::plan::{apply_all, delete_all, plan};
+    let mut objects = Vec::new();
+    let mut rejected = Vec::new();
+    for (index, json) in request.components.iter().enumerate() {
+        match parse_component(json, code_prefix) {
+            Ok(c) if c.kind.ends_with("Mesh") => rejected.push(crate::RejectedComponent {
+                index: index as u32,
+                name: c.name.clone(),
+                error: error(
+                    format!("{code_prefix}-2002"),
+                    format!("component {} of type {} cannot be deployed from a design by this translator", c.name, c.kind),
+                    format!("installing the {mesh} control plane from a design is not supported by this translator version"),
+                    format!("install {mesh} with the adapter's install operation, then deploy the design without this component"),
+                ),
+            }),
+            Ok(c) => objects.push(c.to_object()),
+            Err(e) => rejected.push(crate::RejectedComponent {
+                index: index as u32,
+                name: component_name(json),
+                error: e,
+            }),
+        }
+    }
+    let n = objects.len();
+    let plan = if request.delete {
+        plan(format!("Design removed ({n} components)"), delete_all(&objects))
+    } else {
+        plan(format!("Design deployed ({n} components)"), apply_all(&objects))
+    };
+    crate::DesignPlan { plan, rejected }
+}
+
+/// Best-effort name of an entry that could not be parsed, for the error message.
+fn component_name(json: &str) -> String {
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|v| {
+            ["/metadata/name", "/displayName", "/configuration/metadata/name"]
+                .iter()
+                .find_map(|p| v.pointer(p).and_then(Value::as_str).map(str::to_string))
+        })
+        .unwrap_or_default()
+}

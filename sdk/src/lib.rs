@@ -1,0 +1,44 @@
+//! The wasmesh translator SDK.
+//!
+//! A translator is a WebAssembly component (target `wasm32-wasip2`) that implements [`Guest`]
+//! and exports it with [`export_translator!`]. It turns a Meshery operation into a [`Plan`] of
+//! declarative steps; the host checks the plan against the translator's grant and carries it out.
+//!
+//! ```ignore
+//! struct MyMesh;
+//! impl wasmesh_sdk::Guest for MyMesh { /* describe, plan, provision */ }
+//! wasmesh_sdk::export_translator!(MyMesh);
+//! ```
+
+// The generated code names this crate by its own name, also from inside it.
+extern crate self as wasmesh_sdk;
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "translator",
+        pub_export_macro: true,
+        export_macro_name: "export_translator",
+        default_bindings_module: "wasmesh_sdk::bindings",
+        runtime_path: "wasmesh_sdk::__wit_bindgen::rt",
+    });
+}
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+pub mod cluster;
+pub mod design;
+mod error;
+pub mod ops;
+pub mod plan;
+pub mod yaml;
+
+pub use bindings::{Guest, export_translator};
+pub use bindings::wasmesh::adapter::progress;
+pub use bindings::wasmesh::adapter::types::{
+    Capabilities, Category, ClusterInfo, Condition, DesignPlan, DesignRequest, Error, Info,
+    KubeRule, Level, NamespaceChange, NamespaceScope, ObjectRef, Operation, OperationRequest, Plan,
+    RejectedComponent, Stage, Step, WaitFor,
+};
+pub use error::error;

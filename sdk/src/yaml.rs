@@ -1,0 +1,74 @@
+//! Kubernetes YAML in, checked objects out.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{Error, error};
+
+/// Largest body a translator parses; larger ones are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// Parses a multi-document YAML body into Kubernetes objects. Empty documents are skipped and a
+/// `kind: List` is unrolled. Every object must carry apiVersion, kind and metadata.name; the first
+/// one that does not fails the whole body, so nothing of a half-valid body is applied.
+pub fn parse_objects(body: &str, code_prefix: &str) -> Result<Vec<Value>, Error> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(error(
+            format!("{code_prefix}-1002"),
+            format!("the YAML body is {} bytes, over the limit of {} bytes", body.len(), MAX_BODY_BYTES),
+            "the custom body holds more than one operation should carry",
+            "split the manifests into several operations",
+        ));
+    }
+    let mut objects = Vec::new();
+    for (index, doc) in serde_yaml::Deserializer::from_str(body).enumerate() {
+        let value = Value::deserialize(doc).map_err(|e| {
+            error(
+                format!("{code_prefix}-1001"),
+                format!("YAML document {} is not valid YAML: {e}", index + 1),
+                "the custom body has a syntax error",
+                "fix the YAML (check indentation and quoting) and run the operation again",
+            )
+        })?;
+        match value {
+            Value::Null => continue,
+            Value::Object(_) if value.get("kind").and_then(Value::as_str) == Some("List") => {
+                for item in value.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+                    objects.push(check_object(item, index, code_prefix)?);
+                }
+            }
+            other => objects.push(check_object(other, index, code_prefix)?),
+        }
+    }
+    if objects.is_empty() {
+        return Err(error(
+            format!("{code_prefix}-1004"),
+            "the YAML body holds no Kubernetes object",
+            "the custom body is empty or only has comments",
+            "paste the manifests to apply into the custom body",
+        ));
+    }
+    Ok(objects)
+}
+
+fn check_object(value: Value, index: usize, code_prefix: &str) -> Result<Value, Error> {
+    let doc = index + 1;
+    let invalid = |what: &str| {
+        error(
+            format!("{code_prefix}-1003"),
+            format!("YAML document {doc} is not a Kubernetes object: {what}"),
+            "every document of the custom body must be a Kubernetes object",
+            "give each document apiVersion, kind and metadata.name",
+        )
+    };
+    if !value.is_object() {
+        return Err(invalid("it is not a mapping"));
+    }
+    for (field, pointer) in [("apiVersion", "/apiVersion"), ("kind", "/kind"), ("metadata.name", "/metadata/name")] {
+        match value.pointer(pointer) {
+            Some(Value::String(s)) if !s.trim().is_empty() => {}
+            _ => return Err(invalid(&format!("{field} is missing or empty"))),
+        }
+    }
+    Ok(value)
+}
