@@ -17,8 +17,14 @@ fn main() {
         &root.join("Cargo.toml"),
         &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio"],
     );
-    println!("cargo:rustc-env=WASMESH_BUILTIN_LINKERD={}", wasm[0].display());
-    println!("cargo:rustc-env=WASMESH_BUILTIN_ISTIO={}", wasm[1].display());
+    println!(
+        "cargo:rustc-env=WASMESH_BUILTIN_LINKERD={}",
+        wasm[0].display()
+    );
+    println!(
+        "cargo:rustc-env=WASMESH_BUILTIN_ISTIO={}",
+        wasm[1].display()
+    );
     // The git sha ComponentInfo reports; "unknown" outside a git checkout.
     let sha = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])

@@ -34,11 +34,11 @@ pub mod ops;
 pub mod plan;
 pub mod yaml;
 
-pub use bindings::{Guest, export_translator};
 pub use bindings::wasmesh::adapter::progress;
 pub use bindings::wasmesh::adapter::types::{
     Capabilities, Category, ClusterInfo, Condition, DesignPlan, DesignRequest, Error, Info,
     KubeRule, Level, NamespaceChange, NamespaceScope, ObjectRef, Operation, OperationRequest, Plan,
     RejectedComponent, Stage, Step, WaitFor,
 };
+pub use bindings::{Guest, export_translator};
 pub use error::error;

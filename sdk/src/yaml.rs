@@ -15,7 +15,11 @@ pub fn parse_objects(body: &str, code_prefix: &str) -> Result<Vec<Value>, Error>
     if body.len() > MAX_BODY_BYTES {
         return Err(error(
             format!("{code_prefix}-1002"),
-            format!("the YAML body is {} bytes, over the limit of {} bytes", body.len(), MAX_BODY_BYTES),
+            format!(
+                "the YAML body is {} bytes, over the limit of {} bytes",
+                body.len(),
+                MAX_BODY_BYTES
+            ),
             "the custom body holds more than one operation should carry",
             "split the manifests into several operations",
         ));
@@ -33,7 +37,12 @@ pub fn parse_objects(body: &str, code_prefix: &str) -> Result<Vec<Value>, Error>
         match value {
             Value::Null => continue,
             Value::Object(_) if value.get("kind").and_then(Value::as_str) == Some("List") => {
-                for item in value.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+                for item in value
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     objects.push(check_object(item, index, code_prefix)?);
                 }
             }
@@ -64,7 +73,11 @@ fn check_object(value: Value, index: usize, code_prefix: &str) -> Result<Value, 
     if !value.is_object() {
         return Err(invalid("it is not a mapping"));
     }
-    for (field, pointer) in [("apiVersion", "/apiVersion"), ("kind", "/kind"), ("metadata.name", "/metadata/name")] {
+    for (field, pointer) in [
+        ("apiVersion", "/apiVersion"),
+        ("kind", "/kind"),
+        ("metadata.name", "/metadata/name"),
+    ] {
         match value.pointer(pointer) {
             Some(Value::String(s)) if !s.trim().is_empty() => {}
             _ => return Err(invalid(&format!("{field} is missing or empty"))),

@@ -48,13 +48,19 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// A client for a self-contained kubeconfig (inline credentials, as Meshery sends them).
-    pub async fn from_kubeconfig(yaml: &str, impersonate: Option<&Impersonation>) -> Result<Cluster> {
+    pub async fn from_kubeconfig(
+        yaml: &str,
+        impersonate: Option<&Impersonation>,
+    ) -> Result<Cluster> {
         let invalid = |reason: String| Error::InvalidKubeconfig { reason };
         if yaml.trim().is_empty() {
             return Err(invalid("it is empty".into()));
         }
         if yaml.len() > MAX_KUBECONFIG_BYTES {
-            return Err(invalid(format!("it is {} bytes, over the limit of {MAX_KUBECONFIG_BYTES}", yaml.len())));
+            return Err(invalid(format!(
+                "it is {} bytes, over the limit of {MAX_KUBECONFIG_BYTES}",
+                yaml.len()
+            )));
         }
         let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|e| invalid(format!("{e}")))?;
         check_self_contained(&kubeconfig)?;
@@ -78,8 +84,13 @@ impl Cluster {
                 config.auth_info.impersonate_groups = Some(who.groups.clone());
             }
         }
-        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-        let client = kube::Client::try_from(config).map_err(|e| invalid(format!("cannot build a client: {e}")))?;
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
+        let client = kube::Client::try_from(config)
+            .map_err(|e| invalid(format!("cannot build a client: {e}")))?;
         Ok(Cluster {
             id: short_hash(yaml),
             context,
@@ -98,7 +109,9 @@ impl Cluster {
 fn check_self_contained(kc: &Kubeconfig) -> Result<()> {
     let invalid = |reason: String| Err(Error::InvalidKubeconfig { reason });
     for user in &kc.auth_infos {
-        let Some(auth) = &user.auth_info else { continue };
+        let Some(auth) = &user.auth_info else {
+            continue;
+        };
         if auth.exec.is_some() {
             return invalid(format!(
                 "user \"{}\" authenticates with an exec plugin, which the adapter will not run; use a token or client certificate",
@@ -106,9 +119,15 @@ fn check_self_contained(kc: &Kubeconfig) -> Result<()> {
             ));
         }
         if auth.auth_provider.is_some() {
-            return invalid(format!("user \"{}\" uses an auth-provider; use a token or client certificate", user.name));
+            return invalid(format!(
+                "user \"{}\" uses an auth-provider; use a token or client certificate",
+                user.name
+            ));
         }
-        if auth.token_file.is_some() || auth.client_certificate.is_some() || auth.client_key.is_some() {
+        if auth.token_file.is_some()
+            || auth.client_certificate.is_some()
+            || auth.client_key.is_some()
+        {
             return invalid(format!(
                 "user \"{}\" refers to files on disk; send a self-contained kubeconfig with inline credentials (kubectl config view --flatten --minify)",
                 user.name
@@ -146,7 +165,11 @@ struct PoolInner {
 }
 
 impl ClusterPool {
-    pub async fn get(&self, kubeconfig: &str, impersonate: Option<&Impersonation>) -> Result<Arc<Cluster>> {
+    pub async fn get(
+        &self,
+        kubeconfig: &str,
+        impersonate: Option<&Impersonation>,
+    ) -> Result<Arc<Cluster>> {
         let mut h = Sha256::new();
         h.update(kubeconfig.as_bytes());
         if let Some(who) = impersonate {
@@ -170,7 +193,12 @@ impl ClusterPool {
         let cluster = Arc::new(Cluster::from_kubeconfig(kubeconfig, impersonate).await?);
         let mut inner = self.inner.lock().unwrap();
         if inner.clusters.len() >= POOL_CAPACITY {
-            if let Some(oldest) = inner.clusters.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k) {
+            if let Some(oldest) = inner
+                .clusters
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
+            {
                 inner.clusters.remove(&oldest);
             }
         }

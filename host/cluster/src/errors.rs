@@ -44,7 +44,12 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn from_kube(verb: &'static str, what: String, server: &str, e: kube::Error) -> Self {
+    pub(crate) fn from_kube(
+        verb: &'static str,
+        what: String,
+        server: &str,
+        e: kube::Error,
+    ) -> Self {
         match e {
             kube::Error::Api(s) => Error::Api {
                 verb,

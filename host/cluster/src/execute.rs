@@ -6,11 +6,11 @@ use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Map, Value, json};
 
+use crate::FIELD_MANAGER;
 use crate::client::Cluster;
 use crate::errors::{Error, Result};
 use crate::plan::{Condition, NamespaceChange, ObjectRef, Plan, Step, WaitFor};
 use crate::resolve::Resolved;
-use crate::FIELD_MANAGER;
 
 /// Steps of one stage in flight at once on one cluster.
 const STAGE_PARALLELISM: usize = 16;
@@ -21,10 +21,15 @@ pub enum StepOutcome {
     Deleted,
     /// A delete or label removal found nothing to act on.
     Absent,
-    NamespaceUpdated { created: bool },
+    NamespaceUpdated {
+        created: bool,
+    },
     Ready,
     /// A wait that is not required ran out of time; the plan went on.
-    NotReady { waited_seconds: u32, condition: String },
+    NotReady {
+        waited_seconds: u32,
+        condition: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,11 +46,21 @@ impl std::fmt::Display for StepReport {
             StepOutcome::Applied => write!(f, "applied {t}"),
             StepOutcome::Deleted => write!(f, "deleted {t}"),
             StepOutcome::Absent => write!(f, "{t} was already absent"),
-            StepOutcome::NamespaceUpdated { created: true } => write!(f, "created and configured namespace \"{}\"", t.name),
-            StepOutcome::NamespaceUpdated { created: false } => write!(f, "configured namespace \"{}\"", t.name),
+            StepOutcome::NamespaceUpdated { created: true } => {
+                write!(f, "created and configured namespace \"{}\"", t.name)
+            }
+            StepOutcome::NamespaceUpdated { created: false } => {
+                write!(f, "configured namespace \"{}\"", t.name)
+            }
             StepOutcome::Ready => write!(f, "{t} is ready"),
-            StepOutcome::NotReady { waited_seconds, condition } => {
-                write!(f, "{t} is not ready: not {condition} after {waited_seconds} s")
+            StepOutcome::NotReady {
+                waited_seconds,
+                condition,
+            } => {
+                write!(
+                    f,
+                    "{t} is not ready: not {condition} after {waited_seconds} s"
+                )
             }
         }
     }
@@ -69,7 +84,12 @@ pub struct Execution {
 
 impl Cluster {
     /// Runs `plan`; a stage with a failed step finishes its other steps, then execution stops.
-    pub async fn execute(&self, plan: &Plan, default_namespace: &str, progress: &dyn Progress) -> Execution {
+    pub async fn execute(
+        &self,
+        plan: &Plan,
+        default_namespace: &str,
+        progress: &dyn Progress,
+    ) -> Execution {
         let mut execution = Execution::default();
         for stage in &plan.stages {
             progress.stage_started(&stage.name);
@@ -79,7 +99,10 @@ impl Cluster {
             for step in &stage.steps {
                 pending.push(self.step_reporting(step, default_namespace, progress));
             }
-            let results: Vec<_> = futures::stream::iter(pending).buffered(STAGE_PARALLELISM).collect().await;
+            let results: Vec<_> = futures::stream::iter(pending)
+                .buffered(STAGE_PARALLELISM)
+                .collect()
+                .await;
             let mut failures = Vec::new();
             for r in results {
                 match r {
@@ -120,7 +143,11 @@ impl Cluster {
 
     /// Resolves the step's target: the REST resource and the namespace it really uses (the
     /// default namespace for a namespaced object that names none, none for cluster-scoped ones).
-    pub async fn locate(&self, step: &Step, default_namespace: &str) -> Result<(Resolved, ObjectRef)> {
+    pub async fn locate(
+        &self,
+        step: &Step,
+        default_namespace: &str,
+    ) -> Result<(Resolved, ObjectRef)> {
         let mut target = step.target();
         if target.name.is_empty() {
             return Err(Error::InvalidObject {
@@ -154,7 +181,12 @@ impl Cluster {
         }
     }
 
-    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    async fn apply(
+        &self,
+        object: &Value,
+        step: &Step,
+        default_namespace: &str,
+    ) -> Result<StepReport> {
         let (resolved, target) = self.locate(step, default_namespace).await?;
         let mut object = object.clone();
         let metadata = object
@@ -172,7 +204,11 @@ impl Cluster {
             }
         }
         self.api(&resolved, &target)
-            .patch(&target.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
+            .patch(
+                &target.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&object),
+            )
             .await
             .map_err(|e| Error::from_kube("apply", target.to_string(), &self.server, e))?;
         Ok(StepReport {
@@ -193,10 +229,21 @@ impl Cluster {
             }
             Err(e) => return Err(e),
         };
-        let outcome = match self.api(&resolved, &target).delete(&target.name, &DeleteParams::background()).await {
+        let outcome = match self
+            .api(&resolved, &target)
+            .delete(&target.name, &DeleteParams::background())
+            .await
+        {
             Ok(_) => StepOutcome::Deleted,
             Err(kube::Error::Api(s)) if s.code == 404 => StepOutcome::Absent,
-            Err(e) => return Err(Error::from_kube("delete", target.to_string(), &self.server, e)),
+            Err(e) => {
+                return Err(Error::from_kube(
+                    "delete",
+                    target.to_string(),
+                    &self.server,
+                    e,
+                ));
+            }
         };
         Ok(StepReport { target, outcome })
     }
@@ -216,7 +263,9 @@ impl Cluster {
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
         let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
-            xs.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()
+            xs.iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                .collect()
         };
         if existing.is_none() {
             if !change.create {
@@ -234,9 +283,13 @@ impl Cluster {
                     "annotations": pairs(&change.set_annotations),
                 },
             });
-            api.patch(&change.namespace, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
-                .await
-                .map_err(|e| Error::from_kube("create", what(), &self.server, e))?;
+            api.patch(
+                &change.namespace,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&object),
+            )
+            .await
+            .map_err(|e| Error::from_kube("create", what(), &self.server, e))?;
             return Ok(StepReport {
                 target,
                 outcome: StepOutcome::NamespaceUpdated { created: true },
@@ -256,16 +309,25 @@ impl Cluster {
                 "annotations": with_removals(&change.set_annotations, &change.remove_annotations),
             }
         });
-        api.patch(&change.namespace, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
+        api.patch(
+            &change.namespace,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
         Ok(StepReport {
             target,
             outcome: StepOutcome::NamespaceUpdated { created: false },
         })
     }
 
-    async fn wait(&self, wait: &WaitFor, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    async fn wait(
+        &self,
+        wait: &WaitFor,
+        step: &Step,
+        default_namespace: &str,
+    ) -> Result<StepReport> {
         let started = Instant::now();
         let limit = Duration::from_secs(wait.timeout_seconds.into());
         let mut pause = Duration::from_millis(50);
@@ -276,7 +338,9 @@ impl Cluster {
                         .api(&resolved, &target)
                         .get_opt(&target.name)
                         .await
-                        .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+                        .map_err(|e| {
+                            Error::from_kube("get", target.to_string(), &self.server, e)
+                        })?;
                     Some((target, found))
                 }
                 // The kind may not be served yet (its CRD is being established) or any more.
@@ -290,7 +354,9 @@ impl Cluster {
                 (Condition::ConditionTrue(c), Some((_, Some(obj)))) => condition_true(&obj.data, c),
                 _ => false,
             };
-            let target = state.map(|(t, _)| t).unwrap_or_else(|| self.placed(step, default_namespace));
+            let target = state
+                .map(|(t, _)| t)
+                .unwrap_or_else(|| self.placed(step, default_namespace));
             if satisfied {
                 return Ok(StepReport {
                     target,
@@ -325,7 +391,8 @@ fn condition_true(data: &Value, kind: &str) -> bool {
         .and_then(Value::as_array)
         .is_some_and(|cs| {
             cs.iter().any(|c| {
-                c.get("type").and_then(Value::as_str) == Some(kind) && c.get("status").and_then(Value::as_str) == Some("True")
+                c.get("type").and_then(Value::as_str) == Some(kind)
+                    && c.get("status").and_then(Value::as_str) == Some("True")
             })
         })
 }

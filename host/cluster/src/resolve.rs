@@ -51,7 +51,9 @@ impl Cluster {
         let (group, version) = split_api_version(api_version);
         if version.is_empty() || kind.is_empty() {
             return Err(Error::InvalidObject {
-                reason: format!("apiVersion \"{api_version}\" and kind \"{kind}\" do not name a Kubernetes type"),
+                reason: format!(
+                    "apiVersion \"{api_version}\" and kind \"{kind}\" do not name a Kubernetes type"
+                ),
             });
         }
         let gvk = GroupVersionKind::gvk(group, version, kind);
@@ -61,13 +63,24 @@ impl Cluster {
                 return Err(self.unknown(api_version, kind));
             }
             Err(kube::Error::Discovery(_)) => return Err(self.unknown(api_version, kind)),
-            Err(e) => return Err(Error::from_kube("discover", format!("{kind} in {api_version}"), &self.server, e)),
+            Err(e) => {
+                return Err(Error::from_kube(
+                    "discover",
+                    format!("{kind} in {api_version}"),
+                    &self.server,
+                    e,
+                ));
+            }
         };
         let resolved = Resolved {
             resource,
             namespaced: caps.scope == Scope::Namespaced,
         };
-        self.resolver.cache.lock().unwrap().insert(key, resolved.clone());
+        self.resolver
+            .cache
+            .lock()
+            .unwrap()
+            .insert(key, resolved.clone());
         Ok(resolved)
     }
 

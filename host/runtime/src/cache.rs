@@ -43,11 +43,16 @@ impl CompileCache {
             // configuration compiled; the key includes the engine's compatibility hash.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(c) => return Ok((c, true)),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "discarding unusable compile cache entry"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable compile cache entry")
+                }
             }
         }
         let component = compile(engine, plugin, wasm)?;
-        self.store(dir, &path, &component)?;
+        // A cache that cannot be written costs the next start a compile, nothing more.
+        if let Err(e) = self.store(dir, &path, &component) {
+            tracing::warn!(plugin, "compile cache not written: {e}");
+        }
         Ok((component, false))
     }
 
@@ -60,8 +65,11 @@ impl CompileCache {
         let bytes = component
             .serialize()
             .map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        // Write then rename, so a concurrent reader never sees half a file.
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Write then rename, so a concurrent reader never sees half a file; the temporary name
+        // is unique per process and call, so concurrent writers do not collide.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{seq}", std::process::id()));
         std::fs::write(&tmp, bytes).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }

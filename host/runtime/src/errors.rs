@@ -41,7 +41,9 @@ pub enum Error {
         limit_ms: u64,
     },
 
-    #[error("plugin {plugin}: {call} went past its memory limit of {limit_mib} MiB and was stopped")]
+    #[error(
+        "plugin {plugin}: {call} went past its memory limit of {limit_mib} MiB and was stopped"
+    )]
     OutOfMemory {
         plugin: String,
         call: &'static str,

@@ -11,8 +11,8 @@ mod errors;
 mod plugin;
 mod state;
 
-pub use bindings::wasmesh::adapter::types;
 pub use bindings::wasmesh::adapter::cluster::ListQuery;
+pub use bindings::wasmesh::adapter::types;
 pub use errors::{Error, Result};
 pub use plugin::{CallOutcome, Plugin, Runtime, RuntimeConfig};
 pub use state::HostCalls;

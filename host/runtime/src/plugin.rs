@@ -7,16 +7,19 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Trap,
+};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use crate::WIT_PACKAGE;
 use crate::bindings::wasmesh::adapter::types;
 use crate::bindings::{Translator, TranslatorPre};
 use crate::cache::CompileCache;
 use crate::errors::{Error, Result};
 use crate::state::{HostCalls, StoreState};
-use crate::WIT_PACKAGE;
 
 /// One epoch tick; call deadlines are counted in these.
 const TICK: Duration = Duration::from_millis(10);
@@ -91,7 +94,8 @@ impl<H: HostCalls> Runtime<H> {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
-        Translator::add_to_linker::<_, HasSelf<StoreState<H>>>(&mut linker, |s| s).map_err(engine_err)?;
+        Translator::add_to_linker::<_, HasSelf<StoreState<H>>>(&mut linker, |s| s)
+            .map_err(engine_err)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         {
@@ -128,11 +132,14 @@ impl<H: HostCalls> Runtime<H> {
         let sha256 = hex::encode(Sha256::digest(wasm));
         let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm)?;
         self.check_imports(name, &component)?;
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Link {
-            plugin: name.to_string(),
-            contract: WIT_PACKAGE,
-            reason: format!("{e:#}"),
-        })?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Error::Link {
+                plugin: name.to_string(),
+                contract: WIT_PACKAGE,
+                reason: format!("{e:#}"),
+            })?;
         let pre = TranslatorPre::new(instance_pre).map_err(|e| Error::Link {
             plugin: name.to_string(),
             contract: WIT_PACKAGE,

@@ -1,7 +1,7 @@
 //! What a Store holds during one call, and the one dispatch point for host calls.
 
+use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -23,7 +23,13 @@ pub trait HostCalls: Send + 'static {
         query: cluster::ListQuery,
     ) -> impl Future<Output = Result<Vec<String>, types::Error>> + Send;
 
-    fn progress(&mut self, level: types::Level, summary: String, details: String, error: Option<types::Error>);
+    fn progress(
+        &mut self,
+        level: types::Level,
+        summary: String,
+        details: String,
+        error: Option<types::Error>,
+    );
 }
 
 /// Caps on what one call may push through `progress`.
@@ -59,7 +65,9 @@ impl<H: HostCalls> cluster::Host for StoreState<H> {
         namespace: Option<String>,
         name: String,
     ) -> Result<Option<String>, types::Error> {
-        self.host.cluster_get(api_version, kind, namespace, name).await
+        self.host
+            .cluster_get(api_version, kind, namespace, name)
+            .await
     }
 
     async fn list(&mut self, query: cluster::ListQuery) -> Result<Vec<String>, types::Error> {
@@ -94,7 +102,9 @@ impl<H> StoreState<H> {
     fn admit_report(&mut self) -> bool {
         self.reports += 1;
         if self.reports == MAX_REPORTS + 1 {
-            tracing::warn!("plugin exceeded {MAX_REPORTS} progress reports in one call; dropping the rest");
+            tracing::warn!(
+                "plugin exceeded {MAX_REPORTS} progress reports in one call; dropping the rest"
+            );
         }
         self.reports <= MAX_REPORTS
     }

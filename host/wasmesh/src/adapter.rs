@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::Value;
-use wasmesh_cluster::{Cluster, ClusterPool, ObjectRef, Plan, Resolved, Step, StepOutcome, StepReport};
+use wasmesh_cluster::{
+    Cluster, ClusterPool, ObjectRef, Plan, Resolved, Step, StepOutcome, StepReport,
+};
 use wasmesh_runtime::{Plugin, types};
 
 use crate::caps::{Action, Grant, how_to_grant};
@@ -40,7 +42,14 @@ pub struct Failure {
 
 impl Failure {
     fn event(&self, operation_id: &str) -> Event {
-        Event::error(operation_id, &self.summary, &self.details, &self.code, &self.cause, &self.remediation)
+        Event::error(
+            operation_id,
+            &self.summary,
+            &self.details,
+            &self.code,
+            &self.cause,
+            &self.remediation,
+        )
     }
 
     fn from_plugin(e: types::Error, what: &str) -> Self {
@@ -104,7 +113,13 @@ pub struct Outcome {
 }
 
 impl Adapter {
-    pub fn new(plugin: Plugin<CallHost>, events: Arc<EventHub>, grant: Grant, clusters: Arc<ClusterPool>, limits: Limits) -> Self {
+    pub fn new(
+        plugin: Plugin<CallHost>,
+        events: Arc<EventHub>,
+        grant: Grant,
+        clusters: Arc<ClusterPool>,
+        limits: Limits,
+    ) -> Self {
         Self {
             plugin,
             events,
@@ -135,7 +150,14 @@ impl Adapter {
             match self.clusters.get(kc, None).await {
                 Ok(c) => clusters.push(c),
                 Err(e) => {
-                    return Err(Failure::from_cluster(&e, format!("kubeconfig {} of {} is not usable: {e}", i + 1, kubeconfigs.len())));
+                    return Err(Failure::from_cluster(
+                        &e,
+                        format!(
+                            "kubeconfig {} of {} is not usable: {e}",
+                            i + 1,
+                            kubeconfigs.len()
+                        ),
+                    ));
                 }
             }
         }
@@ -155,7 +177,13 @@ impl Adapter {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let host = CallHost::new(Some(cluster.clone()), self.grant.clone(), self.events.clone(), op, &request.namespace);
+                let host = CallHost::new(
+                    Some(cluster.clone()),
+                    self.grant.clone(),
+                    self.events.clone(),
+                    op,
+                    &request.namespace,
+                );
                 let (result, host) = self.plugin.plan(host, &request).await;
                 let plan = match result {
                     Err(e) => Err(Failure::from_runtime(e)),
@@ -178,7 +206,11 @@ impl Adapter {
     }
 
     /// Deploys (or removes) a design on every cluster; returns one line per thing done.
-    pub async fn run_design(&self, clusters: Vec<Arc<Cluster>>, request: types::DesignRequest) -> Vec<String> {
+    pub async fn run_design(
+        &self,
+        clusters: Vec<Arc<Cluster>>,
+        request: types::DesignRequest,
+    ) -> Vec<String> {
         let _one_at_a_time = self.provision_lock.lock().await;
         let op = request.operation_id.as_str();
         let multi = clusters.len() > 1;
@@ -186,27 +218,50 @@ impl Adapter {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let host = CallHost::new(Some(cluster.clone()), self.grant.clone(), self.events.clone(), op, DESIGN_NAMESPACE);
+                let host = CallHost::new(
+                    Some(cluster.clone()),
+                    self.grant.clone(),
+                    self.events.clone(),
+                    op,
+                    DESIGN_NAMESPACE,
+                );
                 let (result, host) = self.plugin.provision(host, &request).await;
                 let (outcome, rejected) = match result {
                     Err(e) => (Err(Failure::from_runtime(e)), Vec::new()),
                     Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design")), Vec::new()),
-                    Ok(Ok(dp)) => (self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, op).await, dp.rejected),
+                    Ok(Ok(dp)) => (
+                        self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, op).await,
+                        dp.rejected,
+                    ),
                 };
                 self.report(op, cluster, multi, &outcome);
-                let prefix = if multi { format!("[{}] ", cluster.context) } else { String::new() };
+                let prefix = if multi {
+                    format!("[{}] ", cluster.context)
+                } else {
+                    String::new()
+                };
                 let mut lines = Vec::new();
                 for r in &rejected {
                     let e = &r.error;
                     self.events.publish(Event::error(
                         op,
-                        format!("design component {} \"{}\" was not deployed: {}", r.index + 1, r.name, e.message),
+                        format!(
+                            "design component {} \"{}\" was not deployed: {}",
+                            r.index + 1,
+                            r.name,
+                            e.message
+                        ),
                         "",
                         &e.code,
                         &e.probable_cause,
                         &e.suggested_remediation,
                     ));
-                    lines.push(format!("{prefix}component {} \"{}\" not deployed: {}", r.index + 1, r.name, e.message));
+                    lines.push(format!(
+                        "{prefix}component {} \"{}\" not deployed: {}",
+                        r.index + 1,
+                        r.name,
+                        e.message
+                    ));
                 }
                 match outcome {
                     Ok(o) => lines.extend(o.reports.iter().map(|r| format!("{prefix}{r}"))),
@@ -227,9 +282,18 @@ impl Adapter {
     }
 
     /// Checks every step against the grant, then executes; nothing is written when a check fails.
-    async fn carry_out(&self, cluster: &Arc<Cluster>, plan: types::Plan, namespace: &str, op: &str) -> Result<Outcome, Failure> {
+    async fn carry_out(
+        &self,
+        cluster: &Arc<Cluster>,
+        plan: types::Plan,
+        namespace: &str,
+        op: &str,
+    ) -> Result<Outcome, Failure> {
         let plan = convert::plan(plan, self.limits.max_plan_bytes).map_err(|e| Failure {
-            summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
+            summary: format!(
+                "{} returned a plan the host cannot use: {e}",
+                self.info().name
+            ),
             details: String::new(),
             code: "WASMESH-HOST-1002".into(),
             cause: "the plugin produced an invalid or oversized plan".into(),
@@ -247,8 +311,16 @@ impl Adapter {
             let done: Vec<String> = execution.reports.iter().map(ToString::to_string).collect();
             f.details = format!(
                 "stage \"{stage}\" failed at {target}{}{}",
-                failures.iter().skip(1).map(|(t, e)| format!("\nalso failed: {t}: {e}")).collect::<String>(),
-                if done.is_empty() { String::new() } else { format!("\ndone before the failure:\n{}", done.join("\n")) }
+                failures
+                    .iter()
+                    .skip(1)
+                    .map(|(t, e)| format!("\nalso failed: {t}: {e}"))
+                    .collect::<String>(),
+                if done.is_empty() {
+                    String::new()
+                } else {
+                    format!("\ndone before the failure:\n{}", done.join("\n"))
+                }
             );
             return Err(f);
         }
@@ -260,35 +332,68 @@ impl Adapter {
 
     /// Every step of the plan must be within the grant; kinds the plan's own CRDs define are
     /// resolved from those CRDs, since the cluster does not serve them yet.
-    async fn check_plan(&self, cluster: &Cluster, plan: &Plan, namespace: &str) -> Result<(), Failure> {
+    async fn check_plan(
+        &self,
+        cluster: &Cluster,
+        plan: &Plan,
+        namespace: &str,
+    ) -> Result<(), Failure> {
         let defined = crds_in_plan(plan);
         let mut refused = Vec::new();
         for stage in &plan.stages {
             for step in &stage.steps {
                 let (resolved, target) = match cluster.locate(step, namespace).await {
                     Ok(x) => x,
-                    Err(wasmesh_cluster::Error::UnknownKind { .. }) if !matches!(step, Step::Apply(_)) => continue,
+                    Err(wasmesh_cluster::Error::UnknownKind { .. })
+                        if !matches!(step, Step::Apply(_)) =>
+                    {
+                        continue;
+                    }
                     Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
                         let t = step.target();
                         match defined.get(&(t.api_version.clone(), t.kind.clone())) {
                             Some((group, plural, namespaced)) => {
-                                let ns = namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
+                                let ns = namespaced.then(|| {
+                                    t.namespace.clone().unwrap_or_else(|| namespace.to_string())
+                                });
                                 let r = ResolvedRef {
                                     group: group.clone(),
                                     plural: plural.clone(),
                                 };
-                                self.check_step(step, &r, ns.as_deref(), &t, namespace, &mut refused);
+                                self.check_step(
+                                    step,
+                                    &r,
+                                    ns.as_deref(),
+                                    &t,
+                                    namespace,
+                                    &mut refused,
+                                );
                                 continue;
                             }
                             None => {
-                                return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
+                                return Err(Failure::from_cluster(
+                                    &e,
+                                    format!("{}: {e}", plan.summary_failed()),
+                                ));
                             }
                         }
                     }
-                    Err(e) => return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed()))),
+                    Err(e) => {
+                        return Err(Failure::from_cluster(
+                            &e,
+                            format!("{}: {e}", plan.summary_failed()),
+                        ));
+                    }
                 };
                 let r = ResolvedRef::from(&resolved);
-                self.check_step(step, &r, target.namespace.as_deref(), &target, namespace, &mut refused);
+                self.check_step(
+                    step,
+                    &r,
+                    target.namespace.as_deref(),
+                    &target,
+                    namespace,
+                    &mut refused,
+                );
             }
         }
         if refused.is_empty() {
@@ -296,8 +401,16 @@ impl Adapter {
         }
         let (first, remediation) = &refused[0];
         Err(Failure {
-            summary: format!("{} refused: the plan needs {} action(s) outside the plugin's grant; nothing was changed", plan.summary_failed(), refused.len()),
-            details: refused.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join("\n"),
+            summary: format!(
+                "{} refused: the plan needs {} action(s) outside the plugin's grant; nothing was changed",
+                plan.summary_failed(),
+                refused.len()
+            ),
+            details: refused
+                .iter()
+                .map(|(m, _)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
             code: CAP_DENIED.into(),
             cause: format!("the plugin's effective grant does not allow: {first}"),
             remediation: remediation.clone(),
@@ -330,38 +443,83 @@ impl Adapter {
                 namespace: ns,
             };
             if !self.grant.allows(&action, request_namespace) {
-                refused.push((format!("{verb} {target}: the plugin may not {action}"), how_to_grant(&action)));
+                refused.push((
+                    format!("{verb} {target}: the plugin may not {action}"),
+                    how_to_grant(&action),
+                ));
             }
         }
     }
 
     fn report(&self, op: &str, cluster: &Cluster, multi: bool, outcome: &Result<Outcome, Failure>) {
-        let on = |s: &str| if multi { format!("{s} on cluster \"{}\"", cluster.context) } else { s.to_string() };
+        let on = |s: &str| {
+            if multi {
+                format!("{s} on cluster \"{}\"", cluster.context)
+            } else {
+                s.to_string()
+            }
+        };
         let place = format!("cluster \"{}\" ({})", cluster.context, cluster.server);
         match outcome {
             Ok(o) => {
                 let lines: Vec<String> = o.reports.iter().map(ToString::to_string).collect();
-                self.events.publish(Event::info(op, on(&o.summary), format!("{place}\n{}", lines.join("\n"))));
+                self.events.publish(Event::info(
+                    op,
+                    on(&o.summary),
+                    format!("{place}\n{}", lines.join("\n")),
+                ));
             }
             Err(f) => {
                 let mut f = f.clone();
                 f.summary = on(&f.summary);
-                f.details = if f.details.is_empty() { place } else { format!("{place}\n{}", f.details) };
+                f.details = if f.details.is_empty() {
+                    place
+                } else {
+                    format!("{place}\n{}", f.details)
+                };
                 self.events.publish(f.event(op));
             }
         }
     }
 
-    fn report_total(&self, op: &str, clusters: &[Arc<Cluster>], results: &[Result<Outcome, Failure>], key: &str) {
-        let ok: Vec<&str> = clusters.iter().zip(results).filter(|(_, r)| r.is_ok()).map(|(c, _)| c.context.as_str()).collect();
-        let failed: Vec<&str> = clusters.iter().zip(results).filter(|(_, r)| r.is_err()).map(|(c, _)| c.context.as_str()).collect();
-        let details = format!("succeeded: {}\nfailed: {}", ok.join(", "), failed.join(", "));
+    fn report_total(
+        &self,
+        op: &str,
+        clusters: &[Arc<Cluster>],
+        results: &[Result<Outcome, Failure>],
+        key: &str,
+    ) {
+        let ok: Vec<&str> = clusters
+            .iter()
+            .zip(results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(c, _)| c.context.as_str())
+            .collect();
+        let failed: Vec<&str> = clusters
+            .iter()
+            .zip(results)
+            .filter(|(_, r)| r.is_err())
+            .map(|(c, _)| c.context.as_str())
+            .collect();
+        let details = format!(
+            "succeeded: {}\nfailed: {}",
+            ok.join(", "),
+            failed.join(", ")
+        );
         if failed.is_empty() {
-            self.events.publish(Event::info(op, format!("{key} succeeded on all {} clusters", clusters.len()), details));
+            self.events.publish(Event::info(
+                op,
+                format!("{key} succeeded on all {} clusters", clusters.len()),
+                details,
+            ));
         } else {
             self.events.publish(Event::error(
                 op,
-                format!("{key} failed on {} of {} clusters", failed.len(), clusters.len()),
+                format!(
+                    "{key} failed on {} of {} clusters",
+                    failed.len(),
+                    clusters.len()
+                ),
                 details,
                 "WASMESH-HOST-1004",
                 "see the error event of each failed cluster",
@@ -378,7 +536,11 @@ trait SummaryFailed {
 
 impl SummaryFailed for Plan {
     fn summary_failed(&self) -> String {
-        if self.summary.is_empty() { "operation".into() } else { format!("\"{}\"", self.summary) }
+        if self.summary.is_empty() {
+            "operation".into()
+        } else {
+            format!("\"{}\"", self.summary)
+        }
     }
 }
 
@@ -404,12 +566,29 @@ fn crds_in_plan(plan: &Plan) -> HashMap<(String, String), (String, String, bool)
         if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
             continue;
         }
-        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-        let (group, kind, plural) = (s("/spec/group"), s("/spec/names/kind"), s("/spec/names/plural"));
+        let s = |p: &str| {
+            o.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (group, kind, plural) = (
+            s("/spec/group"),
+            s("/spec/names/kind"),
+            s("/spec/names/plural"),
+        );
         let namespaced = s("/spec/scope") != "Cluster";
-        for v in o.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten() {
+        for v in o
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(name) = v.get("name").and_then(Value::as_str) {
-                out.insert((format!("{group}/{name}"), kind.clone()), (group.clone(), plural.clone(), namespaced));
+                out.insert(
+                    (format!("{group}/{name}"), kind.clone()),
+                    (group.clone(), plural.clone(), namespaced),
+                );
             }
         }
     }
@@ -436,8 +615,10 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
                 let mut e = Event::info(self.operation_id, report.to_string(), "");
                 e.level = Level::Warn;
                 e.error_code = "WASMESH-CLUSTER-1009".into();
-                e.probable_cause = "the workload or resource is still starting, or is failing".into();
-                e.suggested_remediation = "inspect the object's events and pods (kubectl describe)".into();
+                e.probable_cause =
+                    "the workload or resource is still starting, or is failing".into();
+                e.suggested_remediation =
+                    "inspect the object's events and pods (kubectl describe)".into();
                 self.events.publish(e);
             }
         }

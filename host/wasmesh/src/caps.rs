@@ -20,7 +20,11 @@ pub struct Action<'a> {
 
 impl std::fmt::Display for Action<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let group = if self.group.is_empty() { "core" } else { self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            self.group
+        };
         write!(f, "{} {} ({group})", self.verb, self.resource)?;
         match self.namespace {
             Some(ns) => write!(f, " in namespace {ns}"),
@@ -71,7 +75,12 @@ pub fn how_to_grant(action: &Action) -> String {
 mod tests {
     use super::*;
 
-    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: NamespaceScope) -> KubeRule {
+    fn rule(
+        groups: &[&str],
+        resources: &[&str],
+        verbs: &[&str],
+        namespaces: NamespaceScope,
+    ) -> KubeRule {
         let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
         KubeRule {
             api_groups: v(groups),
@@ -81,7 +90,12 @@ mod tests {
         }
     }
 
-    fn act<'a>(verb: &'a str, group: &'a str, resource: &'a str, namespace: Option<&'a str>) -> Action<'a> {
+    fn act<'a>(
+        verb: &'a str,
+        group: &'a str,
+        resource: &'a str,
+        namespace: Option<&'a str>,
+    ) -> Action<'a> {
         Action {
             verb,
             group,
@@ -93,9 +107,19 @@ mod tests {
     #[test]
     fn scopes() {
         let g = Grant::new(vec![
-            rule(&[""], &["namespaces"], &["get", "patch"], NamespaceScope::Cluster),
+            rule(
+                &[""],
+                &["namespaces"],
+                &["get", "patch"],
+                NamespaceScope::Cluster,
+            ),
             rule(&["*"], &["*"], &["patch"], NamespaceScope::Request),
-            rule(&["apps"], &["deployments"], &["get"], NamespaceScope::Listed(vec!["linkerd".into()])),
+            rule(
+                &["apps"],
+                &["deployments"],
+                &["get"],
+                NamespaceScope::Listed(vec!["linkerd".into()]),
+            ),
         ]);
         let cases = [
             (act("patch", "", "namespaces", None), true),
@@ -103,7 +127,10 @@ mod tests {
             (act("patch", "", "configmaps", Some("team")), true),
             (act("patch", "", "configmaps", Some("other")), false),
             // A request-scoped rule never reaches cluster-scoped objects.
-            (act("patch", "rbac.authorization.k8s.io", "clusterroles", None), false),
+            (
+                act("patch", "rbac.authorization.k8s.io", "clusterroles", None),
+                false,
+            ),
             (act("get", "apps", "deployments", Some("linkerd")), true),
             (act("get", "apps", "deployments", Some("team")), false),
             (act("get", "", "secrets", Some("team")), false),

@@ -118,7 +118,8 @@ impl Default for Config {
 
 impl Config {
     pub fn from_yaml(text: &str) -> Result<Config> {
-        let config: Config = serde_yaml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let config: Config =
+            serde_yaml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -136,11 +137,16 @@ impl Config {
                 }
             }
             if p.port != 0 && !ports.insert(p.port) {
-                return Err(Error::Config(format!("port {} is given to more than one plugin", p.port)));
+                return Err(Error::Config(format!(
+                    "port {} is given to more than one plugin",
+                    p.port
+                )));
             }
         }
         if self.limits.memory_mib == 0 || self.limits.call_timeout_ms == 0 {
-            return Err(Error::Config("limits.memory_mib and limits.call_timeout_ms must be above 0".into()));
+            return Err(Error::Config(
+                "limits.memory_mib and limits.call_timeout_ms must be above 0".into(),
+            ));
         }
         Ok(())
     }

@@ -44,7 +44,11 @@ pub enum Level {
 }
 
 impl Event {
-    pub fn info(operation_id: &str, summary: impl Into<String>, details: impl Into<String>) -> Self {
+    pub fn info(
+        operation_id: &str,
+        summary: impl Into<String>,
+        details: impl Into<String>,
+    ) -> Self {
         Self {
             level: Level::Info,
             summary: summary.into(),
@@ -89,7 +93,9 @@ impl EventHub {
             Level::Error => EventType::Error,
         };
         match event.level {
-            Level::Error => tracing::warn!(op = %event.operation_id, code = %event.error_code, "{}", event.summary),
+            Level::Error => {
+                tracing::warn!(op = %event.operation_id, code = %event.error_code, "{}", event.summary)
+            }
             _ => tracing::info!(op = %event.operation_id, "{}", event.summary),
         }
         let message = EventsResponse {
@@ -114,9 +120,16 @@ impl EventHub {
         }
         for s in &inner.subscribers {
             if s.try_send(message.clone()).is_err() {
-                tracing::warn!("an event subscriber is {SUBSCRIBER_QUEUE} events behind; it misses this event");
+                tracing::warn!(
+                    "an event subscriber is {SUBSCRIBER_QUEUE} events behind; it misses this event"
+                );
             }
         }
+    }
+
+    /// Ends every subscriber's stream (at shutdown: an open stream would hold the server).
+    pub fn close(&self) {
+        self.inner.lock().unwrap().subscribers.clear();
     }
 
     /// A new subscriber; it first receives the backlog.

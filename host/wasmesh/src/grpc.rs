@@ -70,7 +70,10 @@ impl Service {
             properties: [
                 ("mesh".to_string(), info.mesh.clone()),
                 ("plugin_version".to_string(), info.version.clone()),
-                ("plugin_sha256".to_string(), self.adapter.plugin.sha256().to_string()),
+                (
+                    "plugin_sha256".to_string(),
+                    self.adapter.plugin.sha256().to_string(),
+                ),
                 ("wit".to_string(), wasmesh_runtime::WIT_PACKAGE.to_string()),
             ]
             .into_iter()
@@ -80,12 +83,23 @@ impl Service {
 
     /// Fails the request before any work: an ERROR event for the user, and the gRPC status.
     fn refuse(&self, operation_id: &str, f: Failure) -> Status {
-        self.adapter.events.publish(Event::error(operation_id, &f.summary, &f.details, &f.code, &f.cause, &f.remediation));
+        self.adapter.events.publish(Event::error(
+            operation_id,
+            &f.summary,
+            &f.details,
+            &f.code,
+            &f.cause,
+            &f.remediation,
+        ));
         Status::invalid_argument(format!("{} ({}): {}", f.summary, f.code, f.remediation))
     }
 
     async fn apply_operation(&self, req: ApplyRuleRequest) -> Result<ApplyRuleResponse, Status> {
-        let operation_id = if req.operation_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { req.operation_id.clone() };
+        let operation_id = if req.operation_id.is_empty() {
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            req.operation_id.clone()
+        };
         let info = self.adapter.info();
         if !info.operations.iter().any(|o| o.key == req.op_name) {
             let keys: Vec<&str> = info.operations.iter().map(|o| o.key.as_str()).collect();
@@ -113,8 +127,16 @@ impl Service {
                 },
             ));
         }
-        let clusters = self.adapter.clusters_for(&req.kube_configs).await.map_err(|f| self.refuse(&operation_id, f))?;
-        let namespace = if req.namespace.is_empty() { "default".to_string() } else { req.namespace.clone() };
+        let clusters = self
+            .adapter
+            .clusters_for(&req.kube_configs)
+            .await
+            .map_err(|f| self.refuse(&operation_id, f))?;
+        let namespace = if req.namespace.is_empty() {
+            "default".to_string()
+        } else {
+            req.namespace.clone()
+        };
         let request = types::OperationRequest {
             key: req.op_name,
             namespace,
@@ -139,9 +161,20 @@ impl Service {
         })
     }
 
-    async fn design(&self, username: String, delete: bool, components: Vec<String>, config: Option<String>, kubeconfigs: Vec<String>) -> Result<String, Status> {
+    async fn design(
+        &self,
+        username: String,
+        delete: bool,
+        components: Vec<String>,
+        config: Option<String>,
+        kubeconfigs: Vec<String>,
+    ) -> Result<String, Status> {
         let operation_id = uuid::Uuid::new_v4().to_string();
-        let clusters = self.adapter.clusters_for(&kubeconfigs).await.map_err(|f| self.refuse(&operation_id, f))?;
+        let clusters = self
+            .adapter
+            .clusters_for(&kubeconfigs)
+            .await
+            .map_err(|f| self.refuse(&operation_id, f))?;
         let request = types::DesignRequest {
             components,
             config,
@@ -164,77 +197,148 @@ impl Service {
 
 #[tonic::async_trait]
 impl MeshService for Service {
-    async fn mesh_name(&self, _: Request<MeshNameRequest>) -> Result<Response<MeshNameResponse>, Status> {
+    async fn mesh_name(
+        &self,
+        _: Request<MeshNameRequest>,
+    ) -> Result<Response<MeshNameResponse>, Status> {
         Ok(Response::new(MeshNameResponse { name: self.name() }))
     }
 
-    async fn mesh_versions(&self, _: Request<MeshVersionsRequest>) -> Result<Response<MeshVersionsResponse>, Status> {
-        Ok(Response::new(MeshVersionsResponse { version: self.versions() }))
+    async fn mesh_versions(
+        &self,
+        _: Request<MeshVersionsRequest>,
+    ) -> Result<Response<MeshVersionsResponse>, Status> {
+        Ok(Response::new(MeshVersionsResponse {
+            version: self.versions(),
+        }))
     }
 
-    async fn apply_operation(&self, r: Request<ApplyRuleRequest>) -> Result<Response<ApplyRuleResponse>, Status> {
-        Service::apply_operation(self, r.into_inner()).await.map(Response::new)
+    async fn apply_operation(
+        &self,
+        r: Request<ApplyRuleRequest>,
+    ) -> Result<Response<ApplyRuleResponse>, Status> {
+        Service::apply_operation(self, r.into_inner())
+            .await
+            .map(Response::new)
     }
 
-    async fn supported_operations(&self, _: Request<SupportedOperationsRequest>) -> Result<Response<SupportedOperationsResponse>, Status> {
+    async fn supported_operations(
+        &self,
+        _: Request<SupportedOperationsRequest>,
+    ) -> Result<Response<SupportedOperationsResponse>, Status> {
         Ok(Response::new(self.supported_operations()))
     }
 
     type StreamEventsStream = EventStream;
 
-    async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
+    async fn stream_events(
+        &self,
+        _: Request<EventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
         Ok(Response::new(Service::stream_events(self)))
     }
 
-    async fn process_oam(&self, r: Request<ProcessOamRequest>) -> Result<Response<ProcessOamResponse>, Status> {
+    async fn process_oam(
+        &self,
+        r: Request<ProcessOamRequest>,
+    ) -> Result<Response<ProcessOamResponse>, Status> {
         let r = r.into_inner();
         let config = Some(r.oam_config).filter(|c| !c.is_empty());
-        let message = self.design(r.username, r.delete_op, r.oam_comps, config, r.kube_configs).await?;
+        let message = self
+            .design(r.username, r.delete_op, r.oam_comps, config, r.kube_configs)
+            .await?;
         Ok(Response::new(ProcessOamResponse { message }))
     }
 
-    async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {
+    async fn provision(
+        &self,
+        r: Request<ProvisionRequest>,
+    ) -> Result<Response<ProvisionResponse>, Status> {
         let r = r.into_inner();
-        let message = self.design(r.username, r.delete_op, r.declarations, None, r.kube_configs).await?;
+        let message = self
+            .design(
+                r.username,
+                r.delete_op,
+                r.declarations,
+                None,
+                r.kube_configs,
+            )
+            .await?;
         Ok(Response::new(ProvisionResponse { message }))
     }
 
-    async fn component_info(&self, _: Request<ComponentInfoRequest>) -> Result<Response<ComponentInfoResponse>, Status> {
+    async fn component_info(
+        &self,
+        _: Request<ComponentInfoRequest>,
+    ) -> Result<Response<ComponentInfoResponse>, Status> {
         Ok(Response::new(self.component_info()))
     }
 }
 
 #[tonic::async_trait]
 impl AdapterService for Service {
-    async fn adapter_name(&self, _: Request<AdapterNameRequest>) -> Result<Response<AdapterNameResponse>, Status> {
+    async fn adapter_name(
+        &self,
+        _: Request<AdapterNameRequest>,
+    ) -> Result<Response<AdapterNameResponse>, Status> {
         Ok(Response::new(AdapterNameResponse { name: self.name() }))
     }
 
-    async fn adapter_versions(&self, _: Request<AdapterVersionsRequest>) -> Result<Response<AdapterVersionsResponse>, Status> {
-        Ok(Response::new(AdapterVersionsResponse { version: self.versions() }))
+    async fn adapter_versions(
+        &self,
+        _: Request<AdapterVersionsRequest>,
+    ) -> Result<Response<AdapterVersionsResponse>, Status> {
+        Ok(Response::new(AdapterVersionsResponse {
+            version: self.versions(),
+        }))
     }
 
-    async fn apply_operation(&self, r: Request<ApplyRuleRequest>) -> Result<Response<ApplyRuleResponse>, Status> {
-        Service::apply_operation(self, r.into_inner()).await.map(Response::new)
+    async fn apply_operation(
+        &self,
+        r: Request<ApplyRuleRequest>,
+    ) -> Result<Response<ApplyRuleResponse>, Status> {
+        Service::apply_operation(self, r.into_inner())
+            .await
+            .map(Response::new)
     }
 
-    async fn supported_operations(&self, _: Request<SupportedOperationsRequest>) -> Result<Response<SupportedOperationsResponse>, Status> {
+    async fn supported_operations(
+        &self,
+        _: Request<SupportedOperationsRequest>,
+    ) -> Result<Response<SupportedOperationsResponse>, Status> {
         Ok(Response::new(self.supported_operations()))
     }
 
     type StreamEventsStream = EventStream;
 
-    async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
+    async fn stream_events(
+        &self,
+        _: Request<EventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
         Ok(Response::new(Service::stream_events(self)))
     }
 
-    async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {
+    async fn provision(
+        &self,
+        r: Request<ProvisionRequest>,
+    ) -> Result<Response<ProvisionResponse>, Status> {
         let r = r.into_inner();
-        let message = self.design(r.username, r.delete_op, r.declarations, None, r.kube_configs).await?;
+        let message = self
+            .design(
+                r.username,
+                r.delete_op,
+                r.declarations,
+                None,
+                r.kube_configs,
+            )
+            .await?;
         Ok(Response::new(ProvisionResponse { message }))
     }
 
-    async fn component_info(&self, _: Request<ComponentInfoRequest>) -> Result<Response<ComponentInfoResponse>, Status> {
+    async fn component_info(
+        &self,
+        _: Request<ComponentInfoRequest>,
+    ) -> Result<Response<ComponentInfoResponse>, Status> {
         Ok(Response::new(self.component_info()))
     }
 }

@@ -46,7 +46,8 @@ impl CallHost {
         self.cluster.clone().ok_or_else(|| types::Error {
             code: "WASMESH-HOST-1001".into(),
             message: "no cluster is available in this call".into(),
-            probable_cause: "the plugin read the cluster from describe, which has no cluster".into(),
+            probable_cause: "the plugin read the cluster from describe, which has no cluster"
+                .into(),
             suggested_remediation: "read the cluster only from plan or provision".into(),
         })
     }
@@ -91,16 +92,22 @@ impl HostCalls for CallHost {
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(None),
             Err(e) => return Err(cluster_error(e)),
         };
-        let ns = resolved
-            .namespaced
-            .then(|| namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| self.request_namespace.clone()));
+        let ns = resolved.namespaced.then(|| {
+            namespace
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| self.request_namespace.clone())
+        });
         self.check(Action {
             verb: "get",
             group: resolved.group(),
             resource: resolved.plural(),
             namespace: ns.as_deref(),
         })?;
-        let found = cluster.get_json(&resolved, ns.as_deref(), &name).await.map_err(cluster_error)?;
+        let found = cluster
+            .get_json(&resolved, ns.as_deref(), &name)
+            .await
+            .map_err(cluster_error)?;
         Ok(found.map(|v| v.to_string()))
     }
 
@@ -111,7 +118,11 @@ impl HostCalls for CallHost {
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(Vec::new()),
             Err(e) => return Err(cluster_error(e)),
         };
-        let ns = if resolved.namespaced { query.namespace.clone().filter(|n| !n.is_empty()) } else { None };
+        let ns = if resolved.namespaced {
+            query.namespace.clone().filter(|n| !n.is_empty())
+        } else {
+            None
+        };
         self.check(Action {
             verb: "list",
             group: resolved.group(),
@@ -125,7 +136,13 @@ impl HostCalls for CallHost {
         Ok(items.into_iter().map(|v| v.to_string()).collect())
     }
 
-    fn progress(&mut self, level: WitLevel, summary: String, details: String, error: Option<types::Error>) {
+    fn progress(
+        &mut self,
+        level: WitLevel,
+        summary: String,
+        details: String,
+        error: Option<types::Error>,
+    ) {
         let level = match level {
             WitLevel::Info => Level::Info,
             WitLevel::Warn => Level::Warn,

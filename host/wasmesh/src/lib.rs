@@ -61,12 +61,17 @@ pub struct RunningHost {
 
 impl RunningHost {
     pub fn listener(&self, adapter_name: &str) -> Option<&Listener> {
-        self.listeners.iter().find(|l| l.adapter_name.eq_ignore_ascii_case(adapter_name) || l.plugin == adapter_name)
+        self.listeners
+            .iter()
+            .find(|l| l.adapter_name.eq_ignore_ascii_case(adapter_name) || l.plugin == adapter_name)
     }
 
     /// Stops accepting, lets in-flight calls finish, and returns when every listener is closed.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        for a in &self.adapters {
+            a.events.close();
+        }
         for t in self.tasks {
             let _ = t.await;
         }
@@ -77,7 +82,9 @@ impl RunningHost {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -100,7 +107,13 @@ fn runtime_config(config: &Config) -> RuntimeConfig {
 }
 
 /// Loads every plugin the config names; the ones that fail are reported, not fatal.
-pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Vec<(config::PluginConfig, Plugin<CallHost>)>, Vec<Skipped>)> {
+pub async fn load_plugins(
+    config: &Config,
+) -> Result<(
+    Arc<Runtime<CallHost>>,
+    Vec<(config::PluginConfig, Plugin<CallHost>)>,
+    Vec<Skipped>,
+)> {
     config.validate()?;
     let runtime = Arc::new(Runtime::new(runtime_config(config))?);
     let mut loaded = Vec::new();
@@ -117,7 +130,13 @@ pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Ve
                 continue;
             }
         };
-        let describe_host = CallHost::new(None, Arc::new(Grant::default()), Arc::new(EventHub::new(&pc.name)), "", "");
+        let describe_host = CallHost::new(
+            None,
+            Arc::new(Grant::default()),
+            Arc::new(EventHub::new(&pc.name)),
+            "",
+            "",
+        );
         match runtime.load(&pc.name, &wasm, describe_host).await {
             Ok(p) => loaded.push((pc.clone(), p)),
             Err(e) => {
@@ -151,18 +170,36 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             tracing::info!(plugin = %pc.name, "grant: {:?} {:?} {:?} {:?}", r.verbs, r.api_groups, r.resources, r.namespaces);
         }
         let events = Arc::new(EventHub::new(info.name.clone()));
-        let adapter = Arc::new(Adapter::new(plugin, events, grant, pool.clone(), config.limits.clone()));
+        let adapter = Arc::new(Adapter::new(
+            plugin,
+            events,
+            grant,
+            pool.clone(),
+            config.limits.clone(),
+        ));
         let addr = format!("{}:{}", config.listen, pc.port);
-        let tcp = TcpListener::bind(&addr).await.map_err(|source| Error::Listen { addr: addr.clone(), source })?;
-        let local = tcp.local_addr().map_err(|source| Error::Listen { addr, source })?;
+        let tcp = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local = tcp
+            .local_addr()
+            .map_err(|source| Error::Listen { addr, source })?;
         let service = grpc::Service {
             adapter: adapter.clone(),
             git_sha: env!("WASMESH_GIT_SHA"),
         };
         let mut stop = shutdown_rx.clone();
         let server = tonic::transport::Server::builder()
-            .add_service(MeshServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(
+                MeshServiceServer::new(service.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .serve_with_incoming_shutdown(TcpListenerStream::new(tcp), async move {
                 let _ = stop.wait_for(|s| *s).await;
             });

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use wasmesh::Config;
 
 #[derive(Parser)]
-#[command(name = "wasmesh", version, about = "Meshery adapter host running mesh translators as WebAssembly components")]
+#[command(
+    name = "wasmesh",
+    version,
+    about = "Meshery adapter host running mesh translators as WebAssembly components"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -42,7 +46,8 @@ enum Command {
 fn load_config(common: &Common) -> anyhow::Result<Config> {
     let mut config = match &common.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             Config::from_yaml(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => Config::default(),
@@ -70,7 +75,9 @@ fn default_cache_dir() -> Option<PathBuf> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -92,15 +99,24 @@ async fn main() -> anyhow::Result<()> {
             let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
             for (pc, p) in &loaded {
                 let info = p.info();
-                println!("{} ({}): {} {} on port {}", pc.name, info.name, info.mesh, info.version, pc.port);
+                println!(
+                    "{} ({}): {} {} on port {}",
+                    pc.name, info.name, info.mesh, info.version, pc.port
+                );
                 println!("  sha256: {}", p.sha256());
                 println!("  wit: {}", wasmesh_runtime::WIT_PACKAGE);
                 println!("  mesh versions: {}", info.mesh_versions.join(", "));
                 for o in &info.operations {
-                    println!("  operation {} [{:?}]: {}", o.key, o.category, o.description);
+                    println!(
+                        "  operation {} [{:?}]: {}",
+                        o.key, o.category, o.description
+                    );
                 }
                 for r in &info.capabilities.kube {
-                    println!("  declares: verbs {:?} on {:?} in groups {:?}, {:?}", r.verbs, r.resources, r.api_groups, r.namespaces);
+                    println!(
+                        "  declares: verbs {:?} on {:?} in groups {:?}, {:?}",
+                        r.verbs, r.resources, r.api_groups, r.namespaces
+                    );
                 }
             }
             for s in &skipped {

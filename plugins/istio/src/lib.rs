@@ -21,15 +21,34 @@ impl Guest for Istio {
             version: env!("CARGO_PKG_VERSION").into(),
             mesh_versions: vec!["1.27.3".into()],
             operations: vec![
-                operation("label-namespace", "Enable Istio sidecar injection on the namespace", Category::Configure),
-                operation("custom", "Apply or delete custom Kubernetes YAML", Category::Custom),
+                operation(
+                    "label-namespace",
+                    "Enable Istio sidecar injection on the namespace",
+                    Category::Configure,
+                ),
+                operation(
+                    "custom",
+                    "Apply or delete custom Kubernetes YAML",
+                    Category::Custom,
+                ),
             ],
             capabilities: Capabilities {
                 kube: vec![
                     // label-namespace creates the namespace when missing.
-                    rule(&[""], &["namespaces"], &["get", "create", "patch"], NamespaceScope::Cluster),
-                    // custom applies whatever YAML the user sends into the request's namespace.
-                    rule(&["*"], &["*"], &["get", "list", "create", "patch", "delete"], NamespaceScope::Request),
+                    rule(
+                        &[""],
+                        &["namespaces"],
+                        &["get", "create", "patch"],
+                        NamespaceScope::Cluster,
+                    ),
+                    // custom and designs apply whatever namespaced objects the user sends, in any
+                    // namespace; an operator's grant narrows this (cluster-scoped kinds stay out).
+                    rule(
+                        &["*"],
+                        &["*"],
+                        &["get", "list", "create", "patch", "delete"],
+                        NamespaceScope::All,
+                    ),
                 ],
                 outbound_hosts: vec![],
                 assets: false,
@@ -60,7 +79,9 @@ fn label_namespace(request: &OperationRequest) -> Plan {
             vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
         )
     } else {
-        change.set_labels.push((INJECTION_LABEL.into(), "enabled".into()));
+        change
+            .set_labels
+            .push((INJECTION_LABEL.into(), "enabled".into()));
         plan(
             format!("Istio sidecar injection enabled on namespace {ns}"),
             vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],

@@ -59,11 +59,13 @@ pub fn parse_target(path: &str) -> Option<Target> {
     };
     // `namespaces/{ns}/{resource}...` is namespaced; `namespaces/{name}[/status]` is the namespace itself.
     let (namespace, rest) = match rest {
-        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => (Some(ns.to_string()), {
-            let mut v = vec![*r];
-            v.extend_from_slice(tail);
-            v
-        }),
+        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => {
+            (Some(ns.to_string()), {
+                let mut v = vec![*r];
+                v.extend_from_slice(tail);
+                v
+            })
+        }
         _ => (None, rest.to_vec()),
     };
     let (plural, name, sub) = match rest.as_slice() {
@@ -75,7 +77,14 @@ pub fn parse_target(path: &str) -> Option<Target> {
     if plural.is_empty() || name.as_deref() == Some("") {
         return None;
     }
-    Some(Target { group: group.into(), version: version.into(), namespace, plural: plural.into(), name, subresource: sub })
+    Some(Target {
+        group: group.into(),
+        version: version.into(),
+        namespace,
+        plural: plural.into(),
+        name,
+        subresource: sub,
+    })
 }
 
 /// The RBAC verb of a request.
@@ -105,16 +114,24 @@ fn dry_run(query: &HashMap<String, String>, body: Option<&Value>) -> bool {
 pub fn handle(state: &Arc<Mutex<State>>, opts: &Options, req: &Request) -> Result<Reply, ApiError> {
     let target = parse_target(req.path).ok_or_else(ApiError::unknown_resource)?;
     let mut st = state.lock().expect("state lock");
-    let rt = st.registry.lookup(&target.group, &target.version, &target.plural).cloned().ok_or_else(ApiError::unknown_resource)?;
+    let rt = st
+        .registry
+        .lookup(&target.group, &target.version, &target.plural)
+        .cloned()
+        .ok_or_else(ApiError::unknown_resource)?;
     let verb = verb_of(req.method, &target, req.query);
     let sub = target.subresource.clone().unwrap_or_default();
     if !(sub.is_empty() || sub == "status" && rt.status_subresource) {
         return Err(ApiError::unknown_resource());
     }
-    if rt.namespaced != target.namespace.is_some() && !(rt.namespaced && matches!(verb, "list" | "watch" | "deletecollection")) {
+    if rt.namespaced != target.namespace.is_some()
+        && !(rt.namespaced && matches!(verb, "list" | "watch" | "deletecollection"))
+    {
         return Err(ApiError::unknown_resource());
     }
-    if sub.is_empty() && !rt.verbs.iter().any(|v| v == verb) || !sub.is_empty() && !matches!(verb, "get" | "update" | "patch") {
+    if sub.is_empty() && !rt.verbs.iter().any(|v| v == verb)
+        || !sub.is_empty() && !matches!(verb, "get" | "update" | "patch")
+    {
         return Err(ApiError::method_not_allowed());
     }
     let name = target.name.clone().unwrap_or_default();
@@ -127,28 +144,61 @@ pub fn handle(state: &Arc<Mutex<State>>, opts: &Options, req: &Request) -> Resul
         namespace: target.namespace.clone(),
     };
     if !rbac::allowed(&st, req.user, &attrs) {
-        return Err(ApiError::forbidden(&rt.group, &attrs.resource_path(), &name, attrs.deny_reason(&req.user.name)));
+        return Err(ApiError::forbidden(
+            &rt.group,
+            &attrs.resource_path(),
+            &name,
+            attrs.deny_reason(&req.user.name),
+        ));
     }
     let ns = target.namespace.clone().unwrap_or_default();
-    let key = Key { group: rt.group.clone(), plural: rt.plural.clone(), namespace: if rt.namespaced { ns.clone() } else { String::new() }, name };
-    let ctx = Ctx { rt: &rt, target: &target, req, opts, status: sub == "status" };
+    let key = Key {
+        group: rt.group.clone(),
+        plural: rt.plural.clone(),
+        namespace: if rt.namespaced {
+            ns.clone()
+        } else {
+            String::new()
+        },
+        name,
+    };
+    let ctx = Ctx {
+        rt: &rt,
+        target: &target,
+        req,
+        opts,
+        status: sub == "status",
+    };
     match verb {
         "get" => {
-            let obj = st.objects.get(&key).ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &key.name))?;
+            let obj = st
+                .objects
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &key.name))?;
             let obj = ctx.outgoing(obj.clone());
-            Ok(Reply::Json(200, if wants_table(req.accept) { table(&[obj], st.current_rv()) } else { obj }))
+            Ok(Reply::Json(
+                200,
+                if wants_table(req.accept) {
+                    table(&[obj], st.current_rv())
+                } else {
+                    obj
+                },
+            ))
         }
         "list" => {
             let items = ctx.select(&st)?;
             if wants_table(req.accept) {
                 return Ok(Reply::Json(200, table(&items, st.current_rv())));
             }
-            Ok(Reply::Json(200, json!({
-                "kind": format!("{}List", rt.kind),
-                "apiVersion": rt.api_version(&target.version),
-                "metadata": {"resourceVersion": st.current_rv().to_string()},
-                "items": items,
-            })))
+            Ok(Reply::Json(
+                200,
+                json!({
+                    "kind": format!("{}List", rt.kind),
+                    "apiVersion": rt.api_version(&target.version),
+                    "metadata": {"resourceVersion": st.current_rv().to_string()},
+                    "items": items,
+                }),
+            ))
         }
         "watch" => ctx.watch(&st),
         "create" if rt.group == "authorization.k8s.io" => ctx.access_review(&st),
@@ -163,12 +213,27 @@ pub fn handle(state: &Arc<Mutex<State>>, opts: &Options, req: &Request) -> Resul
             let items = ctx.select(&st)?;
             let dry = dry_run(req.query, None);
             for item in &items {
-                let k = Key { namespace: item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().into(), name: item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().into(), ..key.clone() };
+                let k = Key {
+                    namespace: item
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                    name: item
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                    ..key.clone()
+                };
                 if !dry {
                     remove_with_dependents(&mut st, &k);
                 }
             }
-            Ok(Reply::Json(200, json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(&target.version), "metadata": {}, "items": items})))
+            Ok(Reply::Json(
+                200,
+                json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(&target.version), "metadata": {}, "items": items}),
+            ))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -209,16 +274,27 @@ fn table(items: &[Value], rv: u64) -> Value {
 fn remove_with_dependents(st: &mut State, key: &Key) -> Option<Value> {
     let removed = st.remove(key)?;
     if key.group.is_empty() && key.plural == "namespaces" {
-        let contents: Vec<Key> = st.objects.keys().filter(|k| k.namespace == key.name).cloned().collect();
+        let contents: Vec<Key> = st
+            .objects
+            .keys()
+            .filter(|k| k.namespace == key.name)
+            .cloned()
+            .collect();
         for k in contents {
             st.remove(&k);
         }
     }
-    if key.group == "apiextensions.k8s.io" && key.plural == "customresourcedefinitions"
+    if key.group == "apiextensions.k8s.io"
+        && key.plural == "customresourcedefinitions"
         && let Some(t) = type_from_crd(&removed)
     {
         st.registry.remove(&t.group, &t.plural);
-        let objects: Vec<Key> = st.objects.keys().filter(|k| k.group == t.group && k.plural == t.plural).cloned().collect();
+        let objects: Vec<Key> = st
+            .objects
+            .keys()
+            .filter(|k| k.group == t.group && k.plural == t.plural)
+            .cloned()
+            .collect();
         for k in objects {
             st.remove(&k);
         }
@@ -241,8 +317,11 @@ impl Ctx<'_> {
         if self.req.content_type.contains("protobuf") || self.req.content_type.contains("cbor") {
             return Err(ApiError::unsupported_media_type(self.req.content_type));
         }
-        serde_json::from_slice(self.req.body)
-            .map_err(|e| ApiError::bad_request(format!("the object provided is unrecognized or malformed: {e}")))
+        serde_json::from_slice(self.req.body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized or malformed: {e}"
+            ))
+        })
     }
 
     /// An object as this URL's version presents it.
@@ -252,33 +331,93 @@ impl Ctx<'_> {
     }
 
     fn select(&self, st: &State) -> Result<Vec<Value>, ApiError> {
-        let labels = LabelSelector::parse(self.req.query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
-        let fields = FieldSelector::parse(self.req.query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
+        let labels = LabelSelector::parse(
+            self.req
+                .query
+                .get("labelSelector")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )?;
+        let fields = FieldSelector::parse(
+            self.req
+                .query
+                .get("fieldSelector")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )?;
         Ok(st
-            .list(&self.rt.group, &self.rt.plural, self.target.namespace.as_deref())
+            .list(
+                &self.rt.group,
+                &self.rt.plural,
+                self.target.namespace.as_deref(),
+            )
             .filter(|(_, o)| labels.matches(o) && fields.matches(o))
             .map(|(_, o)| self.outgoing(o.clone()))
             .collect())
     }
 
     fn watch(&self, st: &State) -> Result<Reply, ApiError> {
-        let labels = LabelSelector::parse(self.req.query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
-        let fields = FieldSelector::parse(self.req.query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
-        let rv: u64 = self.req.query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let labels = LabelSelector::parse(
+            self.req
+                .query
+                .get("labelSelector")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )?;
+        let fields = FieldSelector::parse(
+            self.req
+                .query
+                .get("fieldSelector")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )?;
+        let rv: u64 = self
+            .req
+            .query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         // Without a resourceVersion (or "0") a watch starts with ADDED for everything that exists.
         let (initial, mut rx): (Vec<(&'static str, Value)>, _) = if rv == 0 {
-            let items = st.list(&self.rt.group, &self.rt.plural, self.target.namespace.as_deref()).map(|(_, o)| ("ADDED", o.clone())).collect();
+            let items = st
+                .list(
+                    &self.rt.group,
+                    &self.rt.plural,
+                    self.target.namespace.as_deref(),
+                )
+                .map(|(_, o)| ("ADDED", o.clone()))
+                .collect();
             (items, st.subscribe())
         } else {
             let (events, rx) = st.watch_from(rv);
-            (events.iter().filter(|e| e.key.group == self.rt.group && e.key.plural == self.rt.plural).map(|e| (e.kind, e.object.clone())).collect(), rx)
+            (
+                events
+                    .iter()
+                    .filter(|e| e.key.group == self.rt.group && e.key.plural == self.rt.plural)
+                    .map(|e| (e.kind, e.object.clone()))
+                    .collect(),
+                rx,
+            )
         };
-        let (group, plural, ns) = (self.rt.group.clone(), self.rt.plural.clone(), self.target.namespace.clone());
+        let (group, plural, ns) = (
+            self.rt.group.clone(),
+            self.rt.plural.clone(),
+            self.target.namespace.clone(),
+        );
         let api_version = self.rt.api_version(&self.target.version);
-        let timeout = self.req.query.get("timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(1800));
+        let timeout = self
+            .req
+            .query
+            .get("timeoutSeconds")
+            .and_then(|t| t.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(1800));
         let (tx, out) = mpsc::channel::<Bytes>(64);
         let matches = move |o: &Value| {
-            ns.as_deref().is_none_or(|ns| o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)) && labels.matches(o) && fields.matches(o)
+            ns.as_deref().is_none_or(|ns| {
+                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+            }) && labels.matches(o)
+                && fields.matches(o)
         };
         let line = move |kind: &str, mut o: Value| {
             o["apiVersion"] = json!(api_version);
@@ -299,10 +438,15 @@ impl Ctx<'_> {
                     // Lagged, closed or timed out: end the watch; clients re-list and re-watch.
                     _ => return,
                 };
-                if event.key.group != group || event.key.plural != plural || !matches(&event.object) {
+                if event.key.group != group || event.key.plural != plural || !matches(&event.object)
+                {
                     continue;
                 }
-                if tx.send(line(event.kind, event.object.clone())).await.is_err() {
+                if tx
+                    .send(line(event.kind, event.object.clone()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -314,22 +458,52 @@ impl Ctx<'_> {
     /// namespace matches, the name is valid.
     fn validate_body(&self, body: &mut Value) -> Result<(), ApiError> {
         if !body.is_object() {
-            return Err(ApiError::bad_request("the object provided is unrecognized or malformed"));
+            return Err(ApiError::bad_request(
+                "the object provided is unrecognized or malformed",
+            ));
         }
-        let name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let expected_av = self.rt.api_version(&self.target.version);
-        let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let kind = body
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if kind != self.rt.kind {
-            return Err(ApiError::invalid(&self.rt.group, &self.rt.kind, &name, "kind", "FieldValueInvalid", &format!("Invalid value: {kind:?}: must be {}", self.rt.kind)));
+            return Err(ApiError::invalid(
+                &self.rt.group,
+                &self.rt.kind,
+                &name,
+                "kind",
+                "FieldValueInvalid",
+                &format!("Invalid value: {kind:?}: must be {}", self.rt.kind),
+            ));
         }
-        let av = body.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+        let av = body
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if av != expected_av {
-            return Err(ApiError::invalid(&self.rt.group, &self.rt.kind, &name, "apiVersion", "FieldValueInvalid", &format!("Invalid value: {av:?}: must be {expected_av}")));
+            return Err(ApiError::invalid(
+                &self.rt.group,
+                &self.rt.kind,
+                &name,
+                "apiVersion",
+                "FieldValueInvalid",
+                &format!("Invalid value: {av:?}: must be {expected_av}"),
+            ));
         }
         if let Some(url_ns) = &self.target.namespace {
             match body.pointer("/metadata/namespace").and_then(Value::as_str) {
                 Some(ns) if ns != url_ns => {
-                    return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
                 }
                 _ => body["metadata"]["namespace"] = json!(url_ns),
             }
@@ -340,32 +514,54 @@ impl Ctx<'_> {
             && !name.is_empty()
             && name != *url_name
         {
-            return Err(ApiError::bad_request(format!("the name of the object ({name}) does not match the name on the URL ({url_name})")));
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({name}) does not match the name on the URL ({url_name})"
+            )));
         }
         Ok(())
     }
 
     fn validate_name(&self, name: &str) -> Result<(), ApiError> {
         if name.is_empty() {
-            return Err(ApiError::invalid(&self.rt.group, &self.rt.kind, "", "metadata.name", "FieldValueRequired", "Required value: name or generateName is required"));
+            return Err(ApiError::invalid(
+                &self.rt.group,
+                &self.rt.kind,
+                "",
+                "metadata.name",
+                "FieldValueRequired",
+                "Required value: name or generateName is required",
+            ));
         }
         let problem = if self.rt.group == "rbac.authorization.k8s.io" {
             // RBAC names are path segments (system:controller:x is valid).
-            (name == "." || name == ".." || name.contains('/') || name.contains('%')).then(|| format!("Invalid value: {name:?}: may not contain '/' or '%'"))
+            (name == "." || name == ".." || name.contains('/') || name.contains('%'))
+                .then(|| format!("Invalid value: {name:?}: may not contain '/' or '%'"))
         } else if self.rt.plural == "namespaces" {
             (!is_dns_label(name)).then(|| format!("Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"))
         } else {
             (!is_dns_subdomain(name)).then(|| format!("Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"))
         };
         match problem {
-            Some(detail) => Err(ApiError::invalid(&self.rt.group, &self.rt.kind, name, "metadata.name", "FieldValueInvalid", &detail)),
+            Some(detail) => Err(ApiError::invalid(
+                &self.rt.group,
+                &self.rt.kind,
+                name,
+                "metadata.name",
+                "FieldValueInvalid",
+                &detail,
+            )),
             None => Ok(()),
         }
     }
 
     fn require_namespace(&self, st: &State) -> Result<(), ApiError> {
         if let Some(ns) = &self.target.namespace {
-            let key = Key { group: String::new(), plural: "namespaces".into(), namespace: String::new(), name: ns.clone() };
+            let key = Key {
+                group: String::new(),
+                plural: "namespaces".into(),
+                namespace: String::new(),
+                name: ns.clone(),
+            };
             if !st.objects.contains_key(&key) {
                 return Err(ApiError::not_found("", "namespaces", ns));
             }
@@ -375,18 +571,31 @@ impl Ctx<'_> {
 
     fn create(&self, st: &mut State, mut body: Value) -> Result<Reply, ApiError> {
         self.validate_body(&mut body)?;
-        let mut name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty()
-            && let Some(prefix) = body.pointer("/metadata/generateName").and_then(Value::as_str)
+            && let Some(prefix) = body
+                .pointer("/metadata/generateName")
+                .and_then(Value::as_str)
         {
-            name = format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..5]);
+            name = format!(
+                "{prefix}{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..5]
+            );
             body["metadata"]["name"] = json!(name);
         }
         self.validate_name(&name)?;
         self.require_namespace(st)?;
         let key = self.key_for(&name);
         if st.objects.contains_key(&key) {
-            return Err(ApiError::already_exists(&self.rt.group, &self.rt.plural, &name));
+            return Err(ApiError::already_exists(
+                &self.rt.group,
+                &self.rt.plural,
+                &name,
+            ));
         }
         let obj = self.prepare_new(body);
         self.store(st, key, obj, None, 201)
@@ -413,7 +622,14 @@ impl Ctx<'_> {
     }
 
     /// Final touches (server-owned fields, simulated controllers) and the write itself.
-    fn store(&self, st: &mut State, key: Key, mut obj: Value, old: Option<&Value>, code: u16) -> Result<Reply, ApiError> {
+    fn store(
+        &self,
+        st: &mut State,
+        key: Key,
+        mut obj: Value,
+        old: Option<&Value>,
+        code: u16,
+    ) -> Result<Reply, ApiError> {
         if let Some(old) = old {
             // Identity is immutable; status belongs to the status subresource (and vice versa).
             for f in ["uid", "creationTimestamp", "name", "namespace"] {
@@ -445,7 +661,11 @@ impl Ctx<'_> {
                 obj["metadata"]["managedFields"] = mf.clone();
             }
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1);
-            obj["metadata"]["generation"] = json!(if spec_of(&obj) != spec_of(old) { generation + 1 } else { generation });
+            obj["metadata"]["generation"] = json!(if spec_of(&obj) != spec_of(old) {
+                generation + 1
+            } else {
+                generation
+            });
             if obj == *old {
                 // No-op writes keep the resourceVersion and send no event, like the real server.
                 return Ok(Reply::Json(200, self.outgoing(obj)));
@@ -459,7 +679,8 @@ impl Ctx<'_> {
             obj["metadata"]["resourceVersion"] = json!(st.peek_rv().to_string());
             obj
         } else {
-            if self.rt.group == "apiextensions.k8s.io" && self.rt.plural == "customresourcedefinitions"
+            if self.rt.group == "apiextensions.k8s.io"
+                && self.rt.plural == "customresourcedefinitions"
                 && let Some(t) = type_from_crd(&obj)
             {
                 st.registry.insert(t);
@@ -473,18 +694,28 @@ impl Ctx<'_> {
     /// report workloads ready (unless switched off).
     fn simulate_controllers(&self, obj: &mut Value) {
         let generation = obj["metadata"]["generation"].clone();
-        let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let replicas = obj
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let now = now_rfc3339();
         let condition = |t: &str, reason: &str| json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": ""});
         match (self.rt.group.as_str(), self.rt.plural.as_str()) {
             ("", "namespaces") => {
-                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"]["name"].clone();
+                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] =
+                    obj["metadata"]["name"].clone();
                 obj["spec"]["finalizers"] = json!(["kubernetes"]);
                 obj["status"] = json!({"phase": "Active"});
             }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
-                let stored: Vec<Value> = obj.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten()
-                    .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).map(|v| v["name"].clone()).collect();
+                let stored: Vec<Value> = obj
+                    .pointer("/spec/versions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                    .map(|v| v["name"].clone())
+                    .collect();
                 obj["status"] = json!({
                     "acceptedNames": obj.pointer("/spec/names").cloned().unwrap_or(json!({})),
                     "conditions": [condition("NamesAccepted", "NoConflicts"), condition("Established", "InitialNamesAccepted")],
@@ -515,13 +746,29 @@ impl Ctx<'_> {
     }
 
     fn existing(&self, st: &State, key: &Key) -> Result<Value, ApiError> {
-        st.objects.get(key).cloned().ok_or_else(|| ApiError::not_found(&self.rt.group, &self.rt.plural, &key.name))
+        st.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&self.rt.group, &self.rt.plural, &key.name))
     }
 
     fn check_precondition(&self, body: &Value, current: &Value, key: &Key) -> Result<(), ApiError> {
-        match body.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
-            Some(rv) if !rv.is_empty() && Some(rv) != current.pointer("/metadata/resourceVersion").and_then(Value::as_str) => {
-                Err(ApiError::conflict(&self.rt.group, &self.rt.plural, &key.name))
+        match body
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+        {
+            Some(rv)
+                if !rv.is_empty()
+                    && Some(rv)
+                        != current
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str) =>
+            {
+                Err(ApiError::conflict(
+                    &self.rt.group,
+                    &self.rt.plural,
+                    &key.name,
+                ))
             }
             _ => Ok(()),
         }
@@ -537,7 +784,13 @@ impl Ctx<'_> {
     }
 
     fn patch(&self, st: &mut State, key: &Key) -> Result<Reply, ApiError> {
-        let content_type = self.req.content_type.split(';').next().unwrap_or_default().trim();
+        let content_type = self
+            .req
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim();
         if content_type == "application/apply-patch+yaml" {
             return self.apply(st, key);
         }
@@ -546,7 +799,9 @@ impl Ctx<'_> {
         let mut obj = old.clone();
         match content_type {
             "application/merge-patch+json" => patch::merge_patch(&mut obj, &patch_body),
-            "application/strategic-merge-patch+json" => patch::strategic_merge(&mut obj, &patch_body),
+            "application/strategic-merge-patch+json" => {
+                patch::strategic_merge(&mut obj, &patch_body)
+            }
             "application/json-patch+json" => patch::json_patch(&mut obj, &patch_body)?,
             other => return Err(ApiError::unsupported_media_type(other)),
         }
@@ -560,15 +815,32 @@ impl Ctx<'_> {
     }
 
     fn apply(&self, st: &mut State, key: &Key) -> Result<Reply, ApiError> {
-        let manager = self.req.query.get("fieldManager").filter(|m| !m.is_empty())
+        let manager = self
+            .req
+            .query
+            .get("fieldManager")
+            .filter(|m| !m.is_empty())
             .ok_or_else(|| ApiError::bad_request("fieldManager is required for apply requests"))?;
         let force = self.req.query.get("force").is_some_and(|f| f == "true");
-        let text = std::str::from_utf8(self.req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let mut applied: Value = serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        let text =
+            std::str::from_utf8(self.req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mut applied: Value = serde_yaml::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         self.validate_body(&mut applied)?;
-        let name = applied.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = applied
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() {
-            return Err(ApiError::invalid(&self.rt.group, &self.rt.kind, "", "metadata.name", "FieldValueRequired", "Required value: name is required"));
+            return Err(ApiError::invalid(
+                &self.rt.group,
+                &self.rt.kind,
+                "",
+                "metadata.name",
+                "FieldValueRequired",
+                "Required value: name is required",
+            ));
         }
         let old = st.objects.get(key).cloned();
         if let Some(old) = &old {
@@ -579,7 +851,8 @@ impl Ctx<'_> {
             m.remove("managedFields");
         }
         let api_version = self.rt.api_version(&self.target.version);
-        let mut obj = patch::server_side_apply(old.as_ref(), &applied, manager, force, &api_version)?;
+        let mut obj =
+            patch::server_side_apply(old.as_ref(), &applied, manager, force, &api_version)?;
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(self.rt.kind);
         match &old {
@@ -603,23 +876,38 @@ impl Ctx<'_> {
         if !dry_run(self.req.query, body.as_ref()) {
             remove_with_dependents(st, key);
         }
-        Ok(Reply::Json(200, json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": {"name": key.name, "group": self.rt.group, "kind": self.rt.plural, "uid": old["metadata"]["uid"]},
-        })))
+        Ok(Reply::Json(
+            200,
+            json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": key.name, "group": self.rt.group, "kind": self.rt.plural, "uid": old["metadata"]["uid"]},
+            }),
+        ))
     }
 
     /// SelfSubjectAccessReview (for the caller) and SubjectAccessReview (for spec.user/groups).
     fn access_review(&self, st: &State) -> Result<Reply, ApiError> {
         let mut body = if self.req.content_type.contains("protobuf") {
-            crate::proto::decode_access_review(self.req.body).ok_or_else(|| ApiError::bad_request("the object provided is unrecognized or malformed"))?
+            crate::proto::decode_access_review(self.req.body).ok_or_else(|| {
+                ApiError::bad_request("the object provided is unrecognized or malformed")
+            })?
         } else {
             self.body_json()?
         };
         let spec = body.get("spec").cloned().unwrap_or(json!({}));
         let user = if self.rt.plural == "subjectaccessreviews" {
-            let mut groups: Vec<String> = spec.get("groups").and_then(Value::as_array).into_iter().flatten().filter_map(|g| g.as_str().map(String::from)).collect();
-            let name = spec.get("user").and_then(Value::as_str).unwrap_or_default().to_string();
+            let mut groups: Vec<String> = spec
+                .get("groups")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g.as_str().map(String::from))
+                .collect();
+            let name = spec
+                .get("user")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if let Some(rest) = name.strip_prefix("system:serviceaccount:")
                 && let Some((ns, sa)) = rest.split_once(':')
                 && groups.is_empty()
@@ -632,9 +920,18 @@ impl Ctx<'_> {
         };
         let allowed = match spec.get("resourceAttributes") {
             Some(ra) => {
-                let s = |f: &str| ra.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
+                let s = |f: &str| {
+                    ra.get(f)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 let attrs = Attributes {
-                    verb: s("verb"), group: s("group"), resource: s("resource"), subresource: s("subresource"), name: s("name"),
+                    verb: s("verb"),
+                    group: s("group"),
+                    resource: s("resource"),
+                    subresource: s("subresource"),
+                    name: s("name"),
                     namespace: Some(s("namespace")).filter(|n| !n.is_empty()),
                 };
                 rbac::allowed(st, &user, &attrs)
@@ -642,7 +939,11 @@ impl Ctx<'_> {
             // Non-resource URLs (/healthz, /version, ...) are open to every authenticated user here.
             None => true,
         };
-        body["status"] = if allowed { json!({"allowed": true, "reason": "allowed by RBAC"}) } else { json!({"allowed": false}) };
+        body["status"] = if allowed {
+            json!({"allowed": true, "reason": "allowed by RBAC"})
+        } else {
+            json!({"allowed": false})
+        };
         body["metadata"] = json!({"creationTimestamp": null});
         Ok(Reply::Json(201, body))
     }
@@ -661,7 +962,8 @@ fn spec_of(obj: &Value) -> Value {
 fn is_dns_label(s: &str) -> bool {
     s.len() <= 63
         && !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

@@ -23,12 +23,18 @@ impl TestCluster {
             Ok(path) if !path.trim().is_empty() => {
                 let kubeconfig = flatten_kubeconfig(Path::new(path.trim()))
                     .unwrap_or_else(|e| panic!("{KUBECONFIG_ENV}={path}: {e}"));
-                TestCluster { server: None, kubeconfig }
+                TestCluster {
+                    server: None,
+                    kubeconfig,
+                }
             }
             _ => {
                 let server = ApiServer::start();
                 let kubeconfig = server.kubeconfig().to_string();
-                TestCluster { server: Some(server), kubeconfig }
+                TestCluster {
+                    server: Some(server),
+                    kubeconfig,
+                }
             }
         }
     }
@@ -49,7 +55,11 @@ impl TestCluster {
 
     /// Creates a uniquely named namespace `{prefix}-{random}`; it is deleted when the guard drops.
     pub async fn namespace(&self, prefix: &str) -> TestNamespace {
-        let name = format!("{}-{}", prefix.trim_end_matches('-'), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let name = format!(
+            "{}-{}",
+            prefix.trim_end_matches('-'),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let ns: Namespace = serde_json::from_value(serde_json::json!({
             "metadata": {"name": name, "labels": {"wasmesh.io/test": "true"}}
         }))
@@ -58,7 +68,10 @@ impl TestCluster {
             .create(&PostParams::default(), &ns)
             .await
             .unwrap_or_else(|e| panic!("create namespace {name}: {e}"));
-        TestNamespace { name, kubeconfig: self.kubeconfig.clone() }
+        TestNamespace {
+            name,
+            kubeconfig: self.kubeconfig.clone(),
+        }
     }
 }
 
@@ -93,10 +106,16 @@ impl Drop for TestNamespace {
     fn drop(&mut self) {
         let (name, kubeconfig) = (self.name.clone(), self.kubeconfig.clone());
         let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cleanup runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
             rt.block_on(async {
                 let client = crate::client_from_kubeconfig(&kubeconfig).await;
-                if let Err(e) = Api::<Namespace>::all(client).delete(&name, &DeleteParams::background()).await {
+                if let Err(e) = Api::<Namespace>::all(client)
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                {
                     eprintln!("warning: could not delete test namespace {name}: {e}");
                 }
             });
@@ -111,26 +130,56 @@ pub fn flatten_kubeconfig(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let doc: Value = serde_yaml::from_str(&text).map_err(|e| e.to_string())?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let current = doc.get("current-context").and_then(Value::as_str).ok_or("no current-context")?;
+    let current = doc
+        .get("current-context")
+        .and_then(Value::as_str)
+        .ok_or("no current-context")?;
     let find = |list: &str, name: &str| -> Result<Value, String> {
         doc.get(list)
             .and_then(Value::as_sequence)
-            .and_then(|s| s.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(name)))
+            .and_then(|s| {
+                s.iter()
+                    .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+            })
             .cloned()
             .ok_or_else(|| format!("no {list} entry named {name:?}"))
     };
     let context = find("contexts", current)?;
-    let cluster_name = context["context"].get("cluster").and_then(Value::as_str).ok_or("context without cluster")?;
-    let user_name = context["context"].get("user").and_then(Value::as_str).unwrap_or_default();
+    let cluster_name = context["context"]
+        .get("cluster")
+        .and_then(Value::as_str)
+        .ok_or("context without cluster")?;
+    let user_name = context["context"]
+        .get("user")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut cluster = find("clusters", cluster_name)?;
     let mut user = if user_name.is_empty() {
         serde_yaml::from_str("{name: '', user: {}}").expect("yaml")
     } else {
         find("users", user_name)?
     };
-    inline_file(&mut cluster["cluster"], "certificate-authority", "certificate-authority-data", &base, true)?;
-    inline_file(&mut user["user"], "client-certificate", "client-certificate-data", &base, true)?;
-    inline_file(&mut user["user"], "client-key", "client-key-data", &base, true)?;
+    inline_file(
+        &mut cluster["cluster"],
+        "certificate-authority",
+        "certificate-authority-data",
+        &base,
+        true,
+    )?;
+    inline_file(
+        &mut user["user"],
+        "client-certificate",
+        "client-certificate-data",
+        &base,
+        true,
+    )?;
+    inline_file(
+        &mut user["user"],
+        "client-key",
+        "client-key-data",
+        &base,
+        true,
+    )?;
     inline_file(&mut user["user"], "tokenFile", "token", &base, false)?;
     let flat = serde_json::json!({
         "apiVersion": "v1",
@@ -143,11 +192,27 @@ pub fn flatten_kubeconfig(path: &Path) -> Result<String, String> {
     serde_yaml::to_string(&flat).map_err(|e| e.to_string())
 }
 
-fn inline_file(section: &mut Value, file_key: &str, data_key: &str, base: &Path, base64: bool) -> Result<(), String> {
-    let Some(map) = section.as_mapping_mut() else { return Ok(()) };
-    let Some(file) = map.remove(file_key) else { return Ok(()) };
-    let file = file.as_str().ok_or_else(|| format!("{file_key} is not a path"))?;
-    let path = if Path::new(file).is_absolute() { PathBuf::from(file) } else { base.join(file) };
+fn inline_file(
+    section: &mut Value,
+    file_key: &str,
+    data_key: &str,
+    base: &Path,
+    base64: bool,
+) -> Result<(), String> {
+    let Some(map) = section.as_mapping_mut() else {
+        return Ok(());
+    };
+    let Some(file) = map.remove(file_key) else {
+        return Ok(());
+    };
+    let file = file
+        .as_str()
+        .ok_or_else(|| format!("{file_key} is not a path"))?;
+    let path = if Path::new(file).is_absolute() {
+        PathBuf::from(file)
+    } else {
+        base.join(file)
+    };
     let contents = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let value = if base64 {
         base64::engine::general_purpose::STANDARD.encode(contents)

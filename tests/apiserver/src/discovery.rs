@@ -4,7 +4,16 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const ALL_VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 /// One served resource (all its versions share one storage).
 #[derive(Debug, Clone)]
@@ -23,7 +32,11 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub fn api_version(&self, version: &str) -> String {
-        if self.group.is_empty() { version.to_string() } else { format!("{}/{version}", self.group) }
+        if self.group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{}/{version}", self.group)
+        }
     }
 }
 
@@ -35,7 +48,14 @@ pub struct Registry {
     types: BTreeMap<GroupResource, ResourceType>,
 }
 
-fn builtin(group: &str, plural: &str, kind: &str, namespaced: bool, short: &[&str], status: bool) -> ResourceType {
+fn builtin(
+    group: &str,
+    plural: &str,
+    kind: &str,
+    namespaced: bool,
+    short: &[&str],
+    status: bool,
+) -> ResourceType {
     ResourceType {
         group: group.into(),
         versions: vec!["v1".into()],
@@ -65,7 +85,14 @@ impl Registry {
             builtin("", "configmaps", "ConfigMap", true, &["cm"], false),
             builtin("", "secrets", "Secret", true, &[], false),
             builtin("", "services", "Service", true, &["svc"], true),
-            builtin("", "serviceaccounts", "ServiceAccount", true, &["sa"], false),
+            builtin(
+                "",
+                "serviceaccounts",
+                "ServiceAccount",
+                true,
+                &["sa"],
+                false,
+            ),
             read_only(builtin("", "pods", "Pod", true, &["po"], true)),
             builtin("", "events", "Event", true, &["ev"], false),
             builtin("apps", "deployments", "Deployment", true, &["deploy"], true),
@@ -73,18 +100,102 @@ impl Registry {
             builtin("apps", "statefulsets", "StatefulSet", true, &["sts"], true),
             builtin("apps", "replicasets", "ReplicaSet", true, &["rs"], true),
             builtin("batch", "jobs", "Job", true, &[], true),
-            builtin("rbac.authorization.k8s.io", "roles", "Role", true, &[], false),
-            builtin("rbac.authorization.k8s.io", "rolebindings", "RoleBinding", true, &[], false),
-            builtin("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, &[], false),
-            builtin("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, &[], false),
-            builtin("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false, &[], false),
-            builtin("admissionregistration.k8s.io", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false, &[], false),
-            builtin("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], true),
-            builtin("apiregistration.k8s.io", "apiservices", "APIService", false, &[], true),
-            builtin("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, &["pdb"], true),
-            builtin("networking.k8s.io", "networkpolicies", "NetworkPolicy", true, &["netpol"], false),
-            create_only(builtin("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, &[], false)),
-            create_only(builtin("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview", false, &[], false)),
+            builtin(
+                "rbac.authorization.k8s.io",
+                "roles",
+                "Role",
+                true,
+                &[],
+                false,
+            ),
+            builtin(
+                "rbac.authorization.k8s.io",
+                "rolebindings",
+                "RoleBinding",
+                true,
+                &[],
+                false,
+            ),
+            builtin(
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                "ClusterRole",
+                false,
+                &[],
+                false,
+            ),
+            builtin(
+                "rbac.authorization.k8s.io",
+                "clusterrolebindings",
+                "ClusterRoleBinding",
+                false,
+                &[],
+                false,
+            ),
+            builtin(
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+                "MutatingWebhookConfiguration",
+                false,
+                &[],
+                false,
+            ),
+            builtin(
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations",
+                "ValidatingWebhookConfiguration",
+                false,
+                &[],
+                false,
+            ),
+            builtin(
+                "apiextensions.k8s.io",
+                "customresourcedefinitions",
+                "CustomResourceDefinition",
+                false,
+                &["crd", "crds"],
+                true,
+            ),
+            builtin(
+                "apiregistration.k8s.io",
+                "apiservices",
+                "APIService",
+                false,
+                &[],
+                true,
+            ),
+            builtin(
+                "policy",
+                "poddisruptionbudgets",
+                "PodDisruptionBudget",
+                true,
+                &["pdb"],
+                true,
+            ),
+            builtin(
+                "networking.k8s.io",
+                "networkpolicies",
+                "NetworkPolicy",
+                true,
+                &["netpol"],
+                false,
+            ),
+            create_only(builtin(
+                "authorization.k8s.io",
+                "selfsubjectaccessreviews",
+                "SelfSubjectAccessReview",
+                false,
+                &[],
+                false,
+            )),
+            create_only(builtin(
+                "authorization.k8s.io",
+                "subjectaccessreviews",
+                "SubjectAccessReview",
+                false,
+                &[],
+                false,
+            )),
         ] {
             r.insert(t);
         }
@@ -135,8 +246,10 @@ impl Registry {
             .groups()
             .into_iter()
             .map(|(name, versions)| {
-                let vs: Vec<Value> =
-                    versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+                let vs: Vec<Value> = versions
+                    .iter()
+                    .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+                    .collect();
                 json!({"name": name, "versions": vs, "preferredVersion": vs[0].clone()})
             })
             .collect();
@@ -146,15 +259,23 @@ impl Registry {
     /// `/apis/{group}`
     pub fn group(&self, group: &str) -> Option<Value> {
         let versions = self.groups().remove(group)?;
-        let vs: Vec<Value> =
-            versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
-        Some(json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": vs, "preferredVersion": vs[0].clone()}))
+        let vs: Vec<Value> = versions
+            .iter()
+            .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+            .collect();
+        Some(
+            json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": vs, "preferredVersion": vs[0].clone()}),
+        )
     }
 
     /// `/api/v1` or `/apis/{group}/{version}`; None when nothing is served there.
     pub fn resource_list(&self, group: &str, version: &str) -> Option<Value> {
         let mut resources = Vec::new();
-        for t in self.types.values().filter(|t| t.group == group && t.versions.iter().any(|v| v == version)) {
+        for t in self
+            .types
+            .values()
+            .filter(|t| t.group == group && t.versions.iter().any(|v| v == version))
+        {
             let mut r = json!({
                 "name": t.plural,
                 "singularName": t.singular,
@@ -179,8 +300,14 @@ impl Registry {
         if resources.is_empty() {
             return None;
         }
-        let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-        Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+        let gv = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        Some(
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+        )
     }
 }
 
@@ -200,17 +327,30 @@ pub fn type_from_crd(crd: &Value) -> Option<ResourceType> {
     }
     Some(ResourceType {
         group: spec.get("group")?.as_str()?.to_string(),
-        versions: versions.iter().filter_map(|v| v.get("name")?.as_str().map(String::from)).collect(),
+        versions: versions
+            .iter()
+            .filter_map(|v| v.get("name")?.as_str().map(String::from))
+            .collect(),
         plural: names.get("plural")?.as_str()?.to_string(),
-        singular: names.get("singular").and_then(Value::as_str).map(String::from).unwrap_or_else(|| kind.to_lowercase()),
+        singular: names
+            .get("singular")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(|| kind.to_lowercase()),
         namespaced: spec.get("scope").and_then(Value::as_str) != Some("Cluster"),
         verbs: ALL_VERBS.iter().map(|v| v.to_string()).collect(),
         short_names: names
             .get("shortNames")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
-        status_subresource: versions.iter().any(|v| v.pointer("/subresources/status").is_some()),
+        status_subresource: versions
+            .iter()
+            .any(|v| v.pointer("/subresources/status").is_some()),
         kind,
     })
 }

@@ -16,7 +16,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, details: Value) -> Self {
@@ -26,19 +31,31 @@ impl ApiError {
 
     /// `configmaps "x" not found`; `resource` is the plural, `group` the API group ("" for core).
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, resource)))
-            .with_details(details(name, group, resource))
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, resource)),
+        )
+        .with_details(details(name, group, resource))
     }
 
     /// Unknown path or resource type.
     pub fn unknown_resource() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(json!({}))
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, resource)))
-            .with_details(details(name, group, resource))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", qualified(group, resource)),
+        )
+        .with_details(details(name, group, resource))
     }
 
     /// Stale resourceVersion precondition.
@@ -66,8 +83,20 @@ impl ApiError {
     }
 
     /// 422 with one field cause: `ConfigMap "x" is invalid: metadata.name: Required value: ...`.
-    pub fn invalid(group: &str, kind: &str, name: &str, field: &str, cause_reason: &str, detail: &str) -> Self {
-        Self::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {field}: {detail}")).with_details(json!({
+    pub fn invalid(
+        group: &str,
+        kind: &str,
+        name: &str,
+        field: &str,
+        cause_reason: &str,
+        detail: &str,
+    ) -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: {field}: {detail}"),
+        )
+        .with_details(json!({
             "name": name,
             "group": group,
             "kind": kind,
@@ -83,7 +112,12 @@ impl ApiError {
             format!("{} \"{name}\"", qualified(group, resource))
         };
         let kind = resource.split('/').next().unwrap_or(resource);
-        Self::new(403, "Forbidden", format!("{subject} is forbidden: {reason}")).with_details(details(name, group, kind))
+        Self::new(
+            403,
+            "Forbidden",
+            format!("{subject} is forbidden: {reason}"),
+        )
+        .with_details(details(name, group, kind))
     }
 
     pub fn unauthorized() -> Self {
@@ -95,12 +129,22 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-            .with_details(json!({}))
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json; got {content_type:?}"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json; got {content_type:?}"
+            ),
+        )
     }
 
     /// A generic failure for fault injection, with the reason the real server uses for that code.
@@ -142,7 +186,11 @@ impl ApiError {
 
 /// `configmaps` for the core group, `deployments.apps` otherwise (kube-apiserver's GroupResource.String()).
 pub fn qualified(group: &str, resource: &str) -> String {
-    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 fn details(name: &str, group: &str, kind: &str) -> Value {

@@ -15,15 +15,24 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
     let ops: json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| ApiError::bad_request(format!("couldn't get patch object: {e}")))?;
-    json_patch::patch(target, &ops).map_err(|e| ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))
+    json_patch::patch(target, &ops).map_err(|e| {
+        ApiError::new(
+            422,
+            "Invalid",
+            format!("the server rejected our request due to an error in our request: {e}"),
+        )
+    })
 }
 
 /// The key a list of objects is merged by, when every element has one: `name` (containers, env,
 /// volumes, ...) or, for ports without names, the port number.
 fn merge_key(items: &[Value]) -> Option<&'static str> {
-    ["name", "containerPort", "port"]
-        .into_iter()
-        .find(|key| !items.is_empty() && items.iter().all(|i| i.get(key).is_some_and(|v| !v.is_null())))
+    ["name", "containerPort", "port"].into_iter().find(|key| {
+        !items.is_empty()
+            && items
+                .iter()
+                .all(|i| i.get(key).is_some_and(|v| !v.is_null()))
+    })
 }
 
 /// Strategic merge patch, approximated: maps merge like a merge patch (null deletes), lists of
@@ -45,10 +54,14 @@ pub fn strategic_merge(target: &mut Value, patch: &Value) {
         match (target_map.get_mut(k), pv) {
             (Some(tv @ Value::Object(_)), Value::Object(_)) => strategic_merge(tv, pv),
             (Some(Value::Array(titems)), Value::Array(pitems)) => {
-                let key = merge_key(pitems).filter(|key| titems.iter().all(|i| i.get(*key).is_some()));
+                let key =
+                    merge_key(pitems).filter(|key| titems.iter().all(|i| i.get(*key).is_some()));
                 match key {
                     Some(key) => merge_keyed_list(titems, pitems, key),
-                    None => target_map.insert(k.clone(), pv.clone()).map(drop).unwrap_or(()),
+                    None => target_map
+                        .insert(k.clone(), pv.clone())
+                        .map(drop)
+                        .unwrap_or(()),
                 }
             }
             _ => {
@@ -108,7 +121,10 @@ fn path_string(path: &FieldPath) -> String {
 }
 
 fn keyed_by_name(items: &[Value]) -> bool {
-    !items.is_empty() && items.iter().all(|i| i.get("name").is_some_and(Value::is_string))
+    !items.is_empty()
+        && items
+            .iter()
+            .all(|i| i.get("name").is_some_and(Value::is_string))
 }
 
 /// Leaf field paths set in an applied configuration (identity fields excluded: they are not owned).
@@ -121,8 +137,15 @@ fn leaf_paths(obj: &Value) -> BTreeSet<FieldPath> {
                 "metadata" => {
                     if let Value::Object(meta) = v {
                         for (mk, mv) in meta {
-                            if matches!(mk.as_str(), "labels" | "annotations" | "finalizers" | "ownerReferences") {
-                                collect(mv, vec![Step::Field("metadata".into()), Step::Field(mk.clone())], &mut out);
+                            if matches!(
+                                mk.as_str(),
+                                "labels" | "annotations" | "finalizers" | "ownerReferences"
+                            ) {
+                                collect(
+                                    mv,
+                                    vec![Step::Field("metadata".into()), Step::Field(mk.clone())],
+                                    &mut out,
+                                );
                             }
                         }
                     }
@@ -146,7 +169,9 @@ fn collect(v: &Value, path: FieldPath, out: &mut BTreeSet<FieldPath>) {
         Value::Array(items) if keyed_by_name(items) => {
             for item in items {
                 let mut p = path.clone();
-                p.push(Step::Key(item["name"].as_str().unwrap_or_default().to_string()));
+                p.push(Step::Key(
+                    item["name"].as_str().unwrap_or_default().to_string(),
+                ));
                 collect(item, p, out);
             }
         }
@@ -161,7 +186,10 @@ fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
     for step in path {
         cur = match step {
             Step::Field(f) => cur.get(f)?,
-            Step::Key(k) => cur.as_array()?.iter().find(|i| i.get("name").and_then(Value::as_str) == Some(k))?,
+            Step::Key(k) => cur
+                .as_array()?
+                .iter()
+                .find(|i| i.get("name").and_then(Value::as_str) == Some(k))?,
         };
     }
     Some(cur)
@@ -169,18 +197,24 @@ fn value_at<'a>(obj: &'a Value, path: &FieldPath) -> Option<&'a Value> {
 
 /// Removes the field at `path`; removing the `name` of a keyed list item removes the whole item.
 fn remove_at(obj: &mut Value, path: &FieldPath) {
-    let Some((last, parent_path)) = path.split_last() else { return };
+    let Some((last, parent_path)) = path.split_last() else {
+        return;
+    };
     let (target, leaf) = match (last, parent_path.last()) {
-        (Step::Field(f), Some(Step::Key(_))) if f == "name" => (&parent_path[..parent_path.len() - 1], parent_path.last().expect("checked")),
+        (Step::Field(f), Some(Step::Key(_))) if f == "name" => (
+            &parent_path[..parent_path.len() - 1],
+            parent_path.last().expect("checked"),
+        ),
         _ => (parent_path, last),
     };
     let mut cur = obj;
     for step in target {
         let next = match step {
             Step::Field(f) => cur.get_mut(f),
-            Step::Key(k) => cur
-                .as_array_mut()
-                .and_then(|a| a.iter_mut().find(|i| i.get("name").and_then(Value::as_str) == Some(k))),
+            Step::Key(k) => cur.as_array_mut().and_then(|a| {
+                a.iter_mut()
+                    .find(|i| i.get("name").and_then(Value::as_str) == Some(k))
+            }),
         };
         match next {
             Some(n) => cur = n,
@@ -215,7 +249,9 @@ fn apply_merge(live: &mut Value, applied: &Value) {
                 }
             }
         }
-        (Value::Array(l), Value::Array(a)) if keyed_by_name(a) && l.iter().all(|i| i.get("name").is_some()) => {
+        (Value::Array(l), Value::Array(a))
+            if keyed_by_name(a) && l.iter().all(|i| i.get("name").is_some()) =>
+        {
             for item in a {
                 match l.iter_mut().find(|i| i.get("name") == item.get("name")) {
                     Some(existing) => apply_merge(existing, item),
@@ -237,9 +273,16 @@ fn to_fields_v1(paths: &BTreeSet<FieldPath>) -> Value {
                 Step::Key(k) => format!("k:{}", json!({ "name": k })),
             };
             let is_key = matches!(step, Step::Key(_));
-            cur = cur.as_object_mut().expect("fieldsV1 nodes are objects").entry(key).or_insert_with(|| json!({}));
+            cur = cur
+                .as_object_mut()
+                .expect("fieldsV1 nodes are objects")
+                .entry(key)
+                .or_insert_with(|| json!({}));
             if is_key {
-                cur.as_object_mut().expect("object").entry(".").or_insert_with(|| json!({}));
+                cur.as_object_mut()
+                    .expect("object")
+                    .entry(".")
+                    .or_insert_with(|| json!({}));
             }
         }
     }
@@ -248,8 +291,10 @@ fn to_fields_v1(paths: &BTreeSet<FieldPath>) -> Value {
 
 fn from_fields_v1(v: &Value) -> BTreeSet<FieldPath> {
     fn walk(v: &Value, path: FieldPath, out: &mut BTreeSet<FieldPath>) {
-        let children: Vec<(&String, &Value)> =
-            v.as_object().map(|m| m.iter().filter(|(k, _)| k.as_str() != ".").collect()).unwrap_or_default();
+        let children: Vec<(&String, &Value)> = v
+            .as_object()
+            .map(|m| m.iter().filter(|(k, _)| k.as_str() != ".").collect())
+            .unwrap_or_default();
         if children.is_empty() {
             if !path.is_empty() {
                 out.insert(path);
@@ -260,7 +305,9 @@ fn from_fields_v1(v: &Value) -> BTreeSet<FieldPath> {
             let step = if let Some(f) = k.strip_prefix("f:") {
                 Step::Field(f.to_string())
             } else if let Some(key) = k.strip_prefix("k:") {
-                let name = serde_json::from_str::<Value>(key).ok().and_then(|v| v.get("name").and_then(Value::as_str).map(String::from));
+                let name = serde_json::from_str::<Value>(key)
+                    .ok()
+                    .and_then(|v| v.get("name").and_then(Value::as_str).map(String::from));
                 match name {
                     Some(n) => Step::Key(n),
                     None => continue,
@@ -286,7 +333,13 @@ struct Manager {
 /// Server-side apply of `applied` by `manager` onto `live` (None when the object does not exist yet).
 /// Returns the merged object with updated metadata.managedFields; other server-set metadata is the
 /// caller's business. Conflicts with other managers' differing values fail with the real 409 unless `force`.
-pub fn server_side_apply(live: Option<&Value>, applied: &Value, manager: &str, force: bool, api_version: &str) -> Result<Value, ApiError> {
+pub fn server_side_apply(
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    api_version: &str,
+) -> Result<Value, ApiError> {
     let mut result = live.cloned().unwrap_or_else(|| json!({}));
     let mut managers: Vec<Manager> = result
         .pointer("/metadata/managedFields")
@@ -294,7 +347,10 @@ pub fn server_side_apply(live: Option<&Value>, applied: &Value, manager: &str, f
         .map(|entries| {
             entries
                 .iter()
-                .map(|e| Manager { fields: from_fields_v1(e.get("fieldsV1").unwrap_or(&Value::Null)), entry: e.clone() })
+                .map(|e| Manager {
+                    fields: from_fields_v1(e.get("fieldsV1").unwrap_or(&Value::Null)),
+                    entry: e.clone(),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -319,7 +375,11 @@ pub fn server_side_apply(live: Option<&Value>, applied: &Value, manager: &str, f
                 m.fields.remove(p);
             }
         } else {
-            conflicts.extend(owned_conflicts.into_iter().map(|p| (print_manager(&m.entry), p)));
+            conflicts.extend(
+                owned_conflicts
+                    .into_iter()
+                    .map(|p| (print_manager(&m.entry), p)),
+            );
         }
     }
     if !conflicts.is_empty() {
@@ -327,9 +387,16 @@ pub fn server_side_apply(live: Option<&Value>, applied: &Value, manager: &str, f
     }
 
     // Fields this manager applied before and dropped now are removed, unless someone else owns them.
-    let old_fields = managers.iter().find(|m| is_me(m)).map(|m| m.fields.clone()).unwrap_or_default();
+    let old_fields = managers
+        .iter()
+        .find(|m| is_me(m))
+        .map(|m| m.fields.clone())
+        .unwrap_or_default();
     for p in old_fields.difference(&new_fields) {
-        let owned_elsewhere = managers.iter().filter(|m| !is_me(m)).any(|m| m.fields.contains(p));
+        let owned_elsewhere = managers
+            .iter()
+            .filter(|m| !is_me(m))
+            .any(|m| m.fields.contains(p));
         if !owned_elsewhere {
             remove_at(&mut result, p);
         }
@@ -359,33 +426,59 @@ pub fn server_side_apply(live: Option<&Value>, applied: &Value, manager: &str, f
 
 /// `"name"`, with `using v1` for Update managers, like kube-apiserver's printManager.
 fn print_manager(entry: &Value) -> String {
-    let name = entry.get("manager").and_then(Value::as_str).unwrap_or_default();
+    let name = entry
+        .get("manager")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut s = format!("{name:?}");
-    if let Some(sub) = entry.get("subresource").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(sub) = entry
+        .get("subresource")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         s = format!("{s} with subresource {sub:?}");
     }
     if entry.get("operation").and_then(Value::as_str) == Some("Update") {
-        s = format!("{s} using {}", entry.get("apiVersion").and_then(Value::as_str).unwrap_or_default());
+        s = format!(
+            "{s} using {}",
+            entry
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        );
     }
     s
 }
 
 fn conflict_error(conflicts: Vec<(String, FieldPath)>) -> ApiError {
     let message = if let [(manager, path)] = conflicts.as_slice() {
-        format!("Apply failed with 1 conflict: conflict with {manager}: {}", path_string(path))
+        format!(
+            "Apply failed with 1 conflict: conflict with {manager}: {}",
+            path_string(path)
+        )
     } else {
         let mut by_manager: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
         for (m, p) in &conflicts {
-            by_manager.entry(m.as_str()).or_default().push(path_string(p));
+            by_manager
+                .entry(m.as_str())
+                .or_default()
+                .push(path_string(p));
         }
         let mut lines = Vec::new();
         for (m, paths) in by_manager {
             lines.push(format!("conflicts with {m}:"));
             lines.extend(paths.into_iter().map(|p| format!("- {p}")));
         }
-        format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        )
     };
-    let causes = conflicts.iter().map(|(m, p)| (m.clone(), path_string(p))).collect();
+    let causes = conflicts
+        .iter()
+        .map(|(m, p)| (m.clone(), path_string(p)))
+        .collect();
     ApiError::apply_conflict(message, causes)
 }
 
@@ -396,7 +489,10 @@ mod tests {
     #[test]
     fn strategic_merge_merges_containers_by_name() {
         let mut live = json!({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "1"}]}});
-        strategic_merge(&mut live, &json!({"spec": {"containers": [{"name": "b", "image": "2"}, {"name": "c", "image": "3"}]}}));
+        strategic_merge(
+            &mut live,
+            &json!({"spec": {"containers": [{"name": "b", "image": "2"}, {"name": "c", "image": "3"}]}}),
+        );
         assert_eq!(
             live,
             json!({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}, {"name": "c", "image": "3"}]}})
@@ -408,13 +504,26 @@ mod tests {
         let obj = json!({"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "x", "image": "i"}]}});
         let paths = leaf_paths(&obj);
         assert_eq!(from_fields_v1(&to_fields_v1(&paths)), paths);
-        assert!(to_fields_v1(&paths)["f:spec"]["f:containers"].get("k:{\"name\":\"x\"}").is_some());
+        assert!(
+            to_fields_v1(&paths)["f:spec"]["f:containers"]
+                .get("k:{\"name\":\"x\"}")
+                .is_some()
+        );
     }
 
     #[test]
     fn apply_removes_fields_dropped_by_the_same_manager() {
-        let first = server_side_apply(None, &json!({"data": {"a": "1", "b": "2"}}), "m", false, "v1").unwrap();
-        let second = server_side_apply(Some(&first), &json!({"data": {"a": "1"}}), "m", false, "v1").unwrap();
+        let first = server_side_apply(
+            None,
+            &json!({"data": {"a": "1", "b": "2"}}),
+            "m",
+            false,
+            "v1",
+        )
+        .unwrap();
+        let second =
+            server_side_apply(Some(&first), &json!({"data": {"a": "1"}}), "m", false, "v1")
+                .unwrap();
         assert_eq!(second["data"], json!({"a": "1"}));
     }
 }

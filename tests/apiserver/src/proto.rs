@@ -65,16 +65,32 @@ pub fn decode_access_review(body: &[u8]) -> Option<Value> {
     let mut spec = Map::new();
     let mut groups = Vec::new();
     for (n, v) in fields(raw)? {
-        let (2, Err(spec_bytes)) = (n, v) else { continue };
+        let (2, Err(spec_bytes)) = (n, v) else {
+            continue;
+        };
         for (sn, sv) in fields(spec_bytes)? {
             let Err(data) = sv else { continue };
             match sn {
                 1 => {
-                    let ra = string_fields(data, &[(1, "namespace"), (2, "verb"), (3, "group"), (4, "version"), (5, "resource"), (6, "subresource"), (7, "name")])?;
+                    let ra = string_fields(
+                        data,
+                        &[
+                            (1, "namespace"),
+                            (2, "verb"),
+                            (3, "group"),
+                            (4, "version"),
+                            (5, "resource"),
+                            (6, "subresource"),
+                            (7, "name"),
+                        ],
+                    )?;
                     spec.insert("resourceAttributes".into(), ra);
                 }
                 2 => {
-                    spec.insert("nonResourceAttributes".into(), string_fields(data, &[(1, "path"), (2, "verb")])?);
+                    spec.insert(
+                        "nonResourceAttributes".into(),
+                        string_fields(data, &[(1, "path"), (2, "verb")])?,
+                    );
                 }
                 3 => {
                     spec.insert("user".into(), json!(String::from_utf8_lossy(data)));
@@ -87,5 +103,7 @@ pub fn decode_access_review(body: &[u8]) -> Option<Value> {
     if !groups.is_empty() {
         spec.insert("groups".into(), Value::Array(groups));
     }
-    Some(json!({"apiVersion": type_meta["apiVersion"], "kind": type_meta["kind"], "metadata": {}, "spec": spec}))
+    Some(
+        json!({"apiVersion": type_meta["apiVersion"], "kind": type_meta["kind"], "metadata": {}, "spec": spec}),
+    )
 }

@@ -46,7 +46,11 @@ pub struct Attributes {
 impl Attributes {
     /// `deployments/status` or `deployments`.
     pub fn resource_path(&self) -> String {
-        if self.subresource.is_empty() { self.resource.clone() } else { format!("{}/{}", self.resource, self.subresource) }
+        if self.subresource.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
     }
 
     /// `User "u" cannot get resource "configmaps" in API group "" in the namespace "ns"`.
@@ -70,11 +74,18 @@ pub fn allowed(state: &State, user: &UserInfo, attrs: &Attributes) -> bool {
         return true;
     }
     // The default system:basic-user binding: everyone may ask what they themselves may do.
-    if attrs.verb == "create" && attrs.group == "authorization.k8s.io" && attrs.resource == "selfsubjectaccessreviews" {
+    if attrs.verb == "create"
+        && attrs.group == "authorization.k8s.io"
+        && attrs.resource == "selfsubjectaccessreviews"
+    {
         return true;
     }
     let rules_allow = |role_kind: &str, role_name: &str, role_ns: &str| -> bool {
-        let (plural, ns) = if role_kind == "ClusterRole" { ("clusterroles", "") } else { ("roles", role_ns) };
+        let (plural, ns) = if role_kind == "ClusterRole" {
+            ("clusterroles", "")
+        } else {
+            ("roles", role_ns)
+        };
         state
             .list(RBAC, plural, Some(ns))
             .filter(|(k, _)| k.name == role_name)
@@ -82,16 +93,26 @@ pub fn allowed(state: &State, user: &UserInfo, attrs: &Attributes) -> bool {
             .flatten()
             .any(|rule| rule_matches(rule, attrs))
     };
-    let cluster_wide = state.list(RBAC, "clusterrolebindings", Some("")).any(|(_, binding)| {
-        binds(binding, user, "") && role_ref(binding).is_some_and(|(kind, name)| kind == "ClusterRole" && rules_allow(kind, name, ""))
-    });
+    let cluster_wide = state
+        .list(RBAC, "clusterrolebindings", Some(""))
+        .any(|(_, binding)| {
+            binds(binding, user, "")
+                && role_ref(binding).is_some_and(|(kind, name)| {
+                    kind == "ClusterRole" && rules_allow(kind, name, "")
+                })
+        });
     if cluster_wide {
         return true;
     }
-    let Some(ns) = &attrs.namespace else { return false };
-    state.list(RBAC, "rolebindings", Some(ns)).any(|(_, binding)| {
-        binds(binding, user, ns) && role_ref(binding).is_some_and(|(kind, name)| rules_allow(kind, name, ns))
-    })
+    let Some(ns) = &attrs.namespace else {
+        return false;
+    };
+    state
+        .list(RBAC, "rolebindings", Some(ns))
+        .any(|(_, binding)| {
+            binds(binding, user, ns)
+                && role_ref(binding).is_some_and(|(kind, name)| rules_allow(kind, name, ns))
+        })
 }
 
 fn role_ref(binding: &Value) -> Option<(&str, &str)> {
@@ -101,12 +122,17 @@ fn role_ref(binding: &Value) -> Option<(&str, &str)> {
 
 /// Whether one of the binding's subjects is `user`.
 fn binds(binding: &Value, user: &UserInfo, binding_ns: &str) -> bool {
-    let Some(subjects) = binding.get("subjects").and_then(Value::as_array) else { return false };
+    let Some(subjects) = binding.get("subjects").and_then(Value::as_array) else {
+        return false;
+    };
     subjects.iter().any(|s| {
         let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
         match s.get("kind").and_then(Value::as_str) {
             Some("ServiceAccount") => {
-                let ns = s.get("namespace").and_then(Value::as_str).unwrap_or(binding_ns);
+                let ns = s
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or(binding_ns);
                 user.name == format!("system:serviceaccount:{ns}:{name}")
             }
             Some("User") => user.name == name,
@@ -119,7 +145,11 @@ fn binds(binding: &Value, user: &UserInfo, binding_ns: &str) -> bool {
 fn strings(rule: &Value, field: &str) -> Vec<String> {
     rule.get(field)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

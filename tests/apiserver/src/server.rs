@@ -73,14 +73,19 @@ impl ApiServer {
     pub fn start() -> ApiServer {
         let (ca_pem, tls) = tls_config();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = listener.local_addr().expect("local addr");
         let admin_token = new_token();
         let shared = Arc::new(Shared {
             state: Arc::new(Mutex::new(State::new())),
             tokens: Mutex::new(HashMap::from([(
                 admin_token.clone(),
-                UserInfo { name: "admin".into(), groups: vec!["system:masters".into(), "system:authenticated".into()] },
+                UserInfo {
+                    name: "admin".into(),
+                    groups: vec!["system:masters".into(), "system:authenticated".into()],
+                },
             )])),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
@@ -92,14 +97,25 @@ impl ApiServer {
         let thread = std::thread::Builder::new()
             .name(format!("apiserver-{}", addr.port()))
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(accept_loop(listener, tls, thread_shared, stop));
                 // Open watches and connections die with the runtime.
                 rt.shutdown_background();
             })
             .expect("spawn server thread");
-        let mut server =
-            ApiServer { shared, addr, ca_pem, admin_token, kubeconfig: String::new(), shutdown: Some(shutdown), thread: Some(thread) };
+        let mut server = ApiServer {
+            shared,
+            addr,
+            ca_pem,
+            admin_token,
+            kubeconfig: String::new(),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        };
         server.kubeconfig = server.kubeconfig_for_token_as(&server.admin_token.clone(), "admin");
         server
     }
@@ -133,7 +149,13 @@ impl ApiServer {
             groups.push("system:authenticated".into());
         }
         let token = new_token();
-        self.shared.tokens.lock().expect("tokens").insert(token.clone(), UserInfo { name: name.into(), groups });
+        self.shared.tokens.lock().expect("tokens").insert(
+            token.clone(),
+            UserInfo {
+                name: name.into(),
+                groups,
+            },
+        );
         token
     }
 
@@ -141,13 +163,24 @@ impl ApiServer {
     /// The ServiceAccount object need not exist.
     pub fn token_for_service_account(&self, namespace: &str, name: &str) -> String {
         let token = new_token();
-        self.shared.tokens.lock().expect("tokens").insert(token.clone(), UserInfo::service_account(namespace, name));
+        self.shared
+            .tokens
+            .lock()
+            .expect("tokens")
+            .insert(token.clone(), UserInfo::service_account(namespace, name));
         token
     }
 
     /// A self-contained kubeconfig for this server that authenticates with `token`.
     pub fn kubeconfig_for_token(&self, token: &str) -> String {
-        let user = self.shared.tokens.lock().expect("tokens").get(token).map(|u| u.name.clone()).unwrap_or_else(|| "unknown".into());
+        let user = self
+            .shared
+            .tokens
+            .lock()
+            .expect("tokens")
+            .get(token)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| "unknown".into());
         self.kubeconfig_for_token_as(token, &user)
     }
 
@@ -211,7 +244,9 @@ impl ApiServer {
 
     /// Whether the simulated controllers mark deployments/statefulsets/daemonsets ready (default true).
     pub fn set_deployments_become_available(&self, on: bool) {
-        self.shared.deployments_become_available.store(on, Ordering::SeqCst);
+        self.shared
+            .deployments_become_available
+            .store(on, Ordering::SeqCst);
     }
 }
 
@@ -232,21 +267,39 @@ fn new_token() -> String {
 
 /// A fresh CA and a serving certificate for 127.0.0.1/localhost signed by it.
 fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
     let ca_key = KeyPair::generate().expect("ca key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "wasmesh-test-ca");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "wasmesh-test-ca");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate().expect("leaf key");
-    let mut leaf_params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).expect("leaf params");
-    leaf_params.distinguished_name.push(DnType::CommonName, "wasmesh-test-apiserver");
+    let mut leaf_params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("leaf params");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "wasmesh-test-apiserver");
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf cert");
+    leaf_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -262,7 +315,12 @@ fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
     (ca_cert.pem(), Arc::new(config))
 }
 
-async fn accept_loop(listener: std::net::TcpListener, tls: Arc<rustls::ServerConfig>, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     loop {
@@ -276,7 +334,9 @@ async fn accept_loop(listener: std::net::TcpListener, tls: Arc<rustls::ServerCon
         let acceptor = acceptor.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
             let service = hyper::service::service_fn(move |req| serve(shared.clone(), req));
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
@@ -292,8 +352,19 @@ struct Dropped;
 
 async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
     let mut record = RequestRecord {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
@@ -308,7 +379,14 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
         tokio::time::sleep(delay).await;
     }
     let resource_request = api::parse_target(&record.path).is_some();
-    let outcome = respond(&shared, &parts, &body, &header, &mut record, resource_request);
+    let outcome = respond(
+        &shared,
+        &parts,
+        &body,
+        &header,
+        &mut record,
+        resource_request,
+    );
     let response = match outcome {
         Err(Dropped) => {
             shared.log.lock().expect("log").push(record);
@@ -316,7 +394,9 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
         }
         Ok(Ok(Reply::Json(code, v))) => json_response(code, &v),
         Ok(Ok(Reply::Watch(rx))) => {
-            let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) });
+            let stream = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|b| (Ok(Frame::data(b)), rx))
+            });
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -347,8 +427,12 @@ fn respond(
     record: &mut RequestRecord,
     resource_request: bool,
 ) -> Result<Result<Reply, ApiError>, Dropped> {
-    let token = header("authorization").strip_prefix("Bearer ").map(str::trim).map(String::from);
-    let Some(user) = token.and_then(|t| shared.tokens.lock().expect("tokens").get(&t).cloned()) else {
+    let token = header("authorization")
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .map(String::from);
+    let Some(user) = token.and_then(|t| shared.tokens.lock().expect("tokens").get(&t).cloned())
+    else {
         return Ok(Err(ApiError::unauthorized()));
     };
     record.user = Some(user.name.clone());
@@ -372,8 +456,12 @@ fn respond(
         return Ok(discovery(shared, &record.path));
     }
 
-    let query: HashMap<String, String> = url::form_urlencoded::parse(record.query.as_bytes()).into_owned().collect();
-    let opts = Options { deployments_become_available: shared.deployments_become_available.load(Ordering::SeqCst) };
+    let query: HashMap<String, String> = url::form_urlencoded::parse(record.query.as_bytes())
+        .into_owned()
+        .collect();
+    let opts = Options {
+        deployments_become_available: shared.deployments_become_available.load(Ordering::SeqCst),
+    };
     let request = api::Request {
         method: parts.method.as_str(),
         path: &record.path,
@@ -387,27 +475,69 @@ fn respond(
 }
 
 /// Applies Impersonate-User/Impersonate-Group when the caller holds the impersonate verb.
-fn impersonate(shared: &Shared, parts: &hyper::http::request::Parts, user: &UserInfo, record: &mut RequestRecord) -> Result<UserInfo, ApiError> {
-    let Some(target) = parts.headers.get("impersonate-user").and_then(|v| v.to_str().ok()).map(String::from) else {
+fn impersonate(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    user: &UserInfo,
+    record: &mut RequestRecord,
+) -> Result<UserInfo, ApiError> {
+    let Some(target) = parts
+        .headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+    else {
         return Ok(user.clone());
     };
     record.impersonated_user = Some(target.clone());
-    let groups: Vec<String> = parts.headers.get_all("impersonate-group").iter().filter_map(|v| v.to_str().ok().map(String::from)).collect();
-    let sa = target.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':')).map(|(ns, n)| (ns.to_string(), n.to_string()));
+    let groups: Vec<String> = parts
+        .headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    let sa = target
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))
+        .map(|(ns, n)| (ns.to_string(), n.to_string()));
     let mut checks = vec![match &sa {
-        Some((ns, name)) => Attributes { verb: "impersonate".into(), resource: "serviceaccounts".into(), name: name.clone(), namespace: Some(ns.clone()), ..Default::default() },
-        None => Attributes { verb: "impersonate".into(), resource: "users".into(), name: target.clone(), ..Default::default() },
+        Some((ns, name)) => Attributes {
+            verb: "impersonate".into(),
+            resource: "serviceaccounts".into(),
+            name: name.clone(),
+            namespace: Some(ns.clone()),
+            ..Default::default()
+        },
+        None => Attributes {
+            verb: "impersonate".into(),
+            resource: "users".into(),
+            name: target.clone(),
+            ..Default::default()
+        },
     }];
-    checks.extend(groups.iter().map(|g| Attributes { verb: "impersonate".into(), resource: "groups".into(), name: g.clone(), ..Default::default() }));
+    checks.extend(groups.iter().map(|g| Attributes {
+        verb: "impersonate".into(),
+        resource: "groups".into(),
+        name: g.clone(),
+        ..Default::default()
+    }));
     let state = shared.state.lock().expect("state");
     for attrs in &checks {
         if !rbac::allowed(&state, user, attrs) {
-            return Err(ApiError::forbidden("", &attrs.resource, &attrs.name, attrs.deny_reason(&user.name)));
+            return Err(ApiError::forbidden(
+                "",
+                &attrs.resource,
+                &attrs.name,
+                attrs.deny_reason(&user.name),
+            ));
         }
     }
     let mut effective = match (&sa, groups.is_empty()) {
         (Some((ns, name)), true) => UserInfo::service_account(ns, name),
-        _ => UserInfo { name: target, groups },
+        _ => UserInfo {
+            name: target,
+            groups,
+        },
     };
     if !effective.groups.iter().any(|g| g == "system:authenticated") {
         effective.groups.push("system:authenticated".into());
@@ -435,5 +565,6 @@ fn discovery(shared: &Shared, path: &str) -> Result<Reply, ApiError> {
         ["apis", group, version] => state.registry.resource_list(group, version),
         _ => None,
     };
-    doc.map(|d| Reply::Json(200, d)).ok_or_else(ApiError::unknown_resource)
+    doc.map(|d| Reply::Json(200, d))
+        .ok_or_else(ApiError::unknown_resource)
 }

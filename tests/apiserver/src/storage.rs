@@ -41,8 +41,13 @@ pub struct State {
 impl State {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(4096);
-        let mut state =
-            State { registry: Registry::with_builtins(), objects: BTreeMap::new(), rv: 0, history: Vec::new(), tx };
+        let mut state = State {
+            registry: Registry::with_builtins(),
+            objects: BTreeMap::new(),
+            rv: 0,
+            history: Vec::new(),
+            tx,
+        };
         for ns in ["default", "kube-system", "kube-public"] {
             let obj = serde_json::json!({
                 "apiVersion": "v1", "kind": "Namespace",
@@ -50,7 +55,16 @@ impl State {
                              "labels": {"kubernetes.io/metadata.name": ns}},
                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"},
             });
-            state.put(Key { group: String::new(), plural: "namespaces".into(), namespace: String::new(), name: ns.into() }, obj, "ADDED");
+            state.put(
+                Key {
+                    group: String::new(),
+                    plural: "namespaces".into(),
+                    namespace: String::new(),
+                    name: ns.into(),
+                },
+                obj,
+                "ADDED",
+            );
         }
         state
     }
@@ -82,7 +96,12 @@ impl State {
     }
 
     fn publish(&mut self, key: Key, kind: &'static str, object: Value) {
-        let event = Arc::new(Event { rv: self.rv, key, kind, object });
+        let event = Arc::new(Event {
+            rv: self.rv,
+            key,
+            kind,
+            object,
+        });
         self.history.push(event.clone());
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(event);
@@ -99,7 +118,12 @@ impl State {
     }
 
     /// Objects of one type, optionally restricted to one namespace.
-    pub fn list<'a>(&'a self, group: &'a str, plural: &'a str, namespace: Option<&'a str>) -> impl Iterator<Item = (&'a Key, &'a Value)> + 'a {
+    pub fn list<'a>(
+        &'a self,
+        group: &'a str,
+        plural: &'a str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a Key, &'a Value)> + 'a {
         self.objects.iter().filter(move |(k, _)| {
             k.group == group && k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns)
         })
@@ -114,7 +138,10 @@ impl Default for State {
 
 /// RFC 3339 UTC timestamp with second precision, as metav1.Time serializes.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86400, secs % 86400);
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -126,7 +153,12 @@ pub fn now_rfc3339() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -190,7 +222,13 @@ impl LabelSelector {
 
 fn parse_set(rest: &str) -> Option<Vec<String>> {
     let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
-    Some(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+    Some(
+        inner
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect(),
+    )
 }
 
 /// Splits on commas that are not inside parentheses.
@@ -227,7 +265,9 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             reqs.push((path.trim().to_string(), eq, value.trim().to_string()));
         }

@@ -27,10 +27,18 @@ pub fn build_components(manifest: &Path, packages: &[&str]) -> Vec<PathBuf> {
         cmd.arg("-p").arg(p);
     }
     // Flags meant for the host build must not leak into the wasm build.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run cargo to build the plugins: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build the plugins: {e}"));
     if !status.success() {
         panic!(
             "building the WebAssembly plugins {packages:?} failed (see above). If the error says the \
@@ -39,7 +47,12 @@ pub fn build_components(manifest: &Path, packages: &[&str]) -> Vec<PathBuf> {
     }
     packages
         .iter()
-        .map(|p| target_dir.join(TARGET).join("release").join(format!("{}.wasm", p.replace('-', "_"))))
+        .map(|p| {
+            target_dir
+                .join(TARGET)
+                .join("release")
+                .join(format!("{}.wasm", p.replace('-', "_")))
+        })
         .collect()
 }
 
@@ -55,7 +68,11 @@ fn wasm_target_dir() -> PathBuf {
         .find(|p| p.file_name().is_some_and(|n| n == "build"))
         .expect("OUT_DIR is inside a target folder");
     // build -> <profile> -> (<triple> ->)? <target>
-    let mut target = build.parent().and_then(Path::parent).expect("target folder").to_path_buf();
+    let mut target = build
+        .parent()
+        .and_then(Path::parent)
+        .expect("target folder")
+        .to_path_buf();
     if target.join("CACHEDIR.TAG").exists() || target.file_name().is_some_and(|n| n == "target") {
         return target.join("wasm");
     }

@@ -1,0 +1,198 @@
+//! Test support: start the host as a Meshery server would find it (gRPC on real sockets), talk
+//! to it with an independent client, and watch its events.
+
+pub mod meshery;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use meshery::{ApplyRuleRequest, Client, EventsResponse, Generation};
+use tokio::sync::Notify;
+use tokio_stream::StreamExt;
+use wasmesh::config::{Config, Limits, PluginConfig};
+
+pub use wasmesh_test_apiserver::{TestCluster, TestNamespace};
+
+/// The hostile test plugin's component file.
+pub const HOSTILE_WASM: &str = env!("WASMESH_TEST_HOSTILE");
+
+/// How long a test waits for an event before it gives up and shows what it saw. A liveness
+/// bound, not a performance assertion: generous for a loaded 2-core machine.
+pub const EVENT_WAIT: Duration = Duration::from_secs(60);
+
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("WASMESH_TEST_CACHE"))
+}
+
+/// Built-in Istio and Linkerd plus the hostile plugin, each on a free loopback port, with a
+/// short call timeout so a runaway plugin is stopped quickly.
+pub fn test_config() -> Config {
+    let plugin = |name: &str, builtin: Option<&str>, path: Option<&str>| PluginConfig {
+        name: name.into(),
+        builtin: builtin.map(Into::into),
+        path: path.map(PathBuf::from),
+        port: 0,
+    };
+    Config {
+        listen: "127.0.0.1".into(),
+        cache_dir: Some(cache_dir()),
+        limits: Limits {
+            call_timeout_ms: 2_000,
+            max_plan_bytes: 8 << 20,
+            ..Limits::default()
+        },
+        plugins: vec![
+            plugin("istio", Some("istio"), None),
+            plugin("linkerd", Some("linkerd"), None),
+            plugin("hostile", None, Some(HOSTILE_WASM)),
+        ],
+    }
+}
+
+pub async fn start_host() -> wasmesh::RunningHost {
+    // RUST_LOG=wasmesh=debug shows the host's log in a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    wasmesh::start(test_config()).await.expect("host starts")
+}
+
+pub async fn client(host: &wasmesh::RunningHost, adapter: &str, generation: Generation) -> Client {
+    let listener = host
+        .listener(adapter)
+        .unwrap_or_else(|| panic!("no listener for {adapter}"));
+    Client::connect(listener.addr, generation).await
+}
+
+/// An ApplyOperation request the way the Meshery server builds one.
+pub fn request(op: &str, namespace: &str, body: &str, kubeconfigs: &[&str]) -> ApplyRuleRequest {
+    ApplyRuleRequest {
+        op_name: op.into(),
+        namespace: namespace.into(),
+        username: "test-user".into(),
+        custom_body: body.into(),
+        delete_op: false,
+        operation_id: uuid::Uuid::new_v4().to_string(),
+        kube_configs: kubeconfigs.iter().map(|s| s.to_string()).collect(),
+        version: String::new(),
+    }
+}
+
+/// Everything one StreamEvents subscription has received.
+pub struct Events {
+    seen: Arc<Mutex<Vec<EventsResponse>>>,
+    notify: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Events {
+    pub async fn subscribe(client: &Client) -> Events {
+        let mut stream = client.clone().stream_events().await.expect("StreamEvents");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let notify = Arc::new(Notify::new());
+        let task = {
+            let seen = seen.clone();
+            let notify = notify.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(e)) = stream.next().await {
+                    seen.lock().unwrap().push(e);
+                    notify.notify_waiters();
+                }
+            })
+        };
+        Events { seen, notify, task }
+    }
+
+    pub fn all(&self) -> Vec<EventsResponse> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn for_op(&self, operation_id: &str) -> Vec<EventsResponse> {
+        self.all()
+            .into_iter()
+            .filter(|e| e.operation_id == operation_id)
+            .collect()
+    }
+
+    /// The first event matching `pred`, waiting for it if needed.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        pred: impl Fn(&EventsResponse) -> bool,
+    ) -> EventsResponse {
+        let deadline = tokio::time::Instant::now() + EVENT_WAIT;
+        loop {
+            let notified = self.notify.notified();
+            if let Some(e) = self.all().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "no event {what} within {EVENT_WAIT:?}; saw: {:#?}",
+                    self.all()
+                );
+            }
+        }
+    }
+
+    /// The final event of an operation on one cluster: an INFO with the plan's summary, or an ERROR.
+    pub async fn outcome(&self, operation_id: &str) -> EventsResponse {
+        self.wait_for(&format!("ending operation {operation_id}"), |e| {
+            e.operation_id == operation_id
+                && (e.event_type == meshery::ERROR || e.details.starts_with("cluster \""))
+        })
+        .await
+    }
+}
+
+/// Requests that changed something on the built-in API server since the log was cleared.
+pub fn writes(cluster: &TestCluster) -> Vec<String> {
+    match cluster.server() {
+        Some(s) => s
+            .requests()
+            .into_iter()
+            .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+pub fn clear_log(cluster: &TestCluster) {
+    if let Some(s) = cluster.server() {
+        s.clear_requests();
+    }
+}
+
+/// A ConfigMap's data, or None when absent.
+pub async fn configmap(
+    cluster: &TestCluster,
+    namespace: &str,
+    name: &str,
+) -> Option<serde_json::Value> {
+    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(cluster.client().await, namespace);
+    api.get_opt(name)
+        .await
+        .expect("get configmap")
+        .map(|cm| serde_json::to_value(cm.data.unwrap_or_default()).unwrap())
+}
+
+pub async fn namespace(
+    cluster: &TestCluster,
+    name: &str,
+) -> Option<k8s_openapi::api::core::v1::Namespace> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(cluster.client().await);
+    api.get_opt(name).await.expect("get namespace")
+}

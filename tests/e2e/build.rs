@@ -1,0 +1,22 @@
+//! Builds the hostile test plugins for wasm32-wasip2.
+
+use std::path::Path;
+
+fn main() {
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    wasmesh_build_support::rerun_if_changed(&[
+        &plugins.join("hostile"),
+        &plugins.join("Cargo.toml"),
+        &root.join("sdk/src"),
+        &root.join("wit"),
+    ]);
+    let wasm = wasmesh_build_support::build_components(
+        &plugins.join("Cargo.toml"),
+        &["wasmesh-test-hostile"],
+    );
+    println!("cargo:rustc-env=WASMESH_TEST_HOSTILE={}", wasm[0].display());
+    // Compiled components are cached here between test runs.
+    let out = std::env::var("OUT_DIR").expect("OUT_DIR");
+    println!("cargo:rustc-env=WASMESH_TEST_CACHE={out}/compile-cache");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: one binary, so the host and its dependencies are linked once.
+
+mod e2e {
+    mod bad_input;
+    mod contract;
+    mod custom;
+    mod events;
+    mod hostile;
+}

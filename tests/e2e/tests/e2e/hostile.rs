@@ -1,0 +1,51 @@
+//! A plugin that traps, loops forever, overflows its stack or allocates past its limit fails
+//! only its own operation; the next operation on the same listener succeeds.
+
+use wasmesh_e2e::meshery::{ERROR, Generation, INFO};
+use wasmesh_e2e::{Events, TestCluster, client, configmap, request, start_host};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_plugins_fail_alone() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("hostile").await;
+    let host = start_host().await;
+    let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+    let cases = [
+        ("trap", "WASMESH-RUNTIME-1003", "crashed"),
+        (
+            "loop",
+            "WASMESH-RUNTIME-1001",
+            "did not finish within 2000 ms",
+        ),
+        (
+            "oom",
+            "WASMESH-RUNTIME-1002",
+            "past its memory limit of 64 MiB",
+        ),
+        ("stack-overflow", "WASMESH-RUNTIME-1003", "crashed"),
+        ("huge-plan", "WASMESH-HOST-1002", "over the limit"),
+    ];
+    for (i, (op, code, says)) in cases.into_iter().enumerate() {
+        let req = request(op, ns.name(), "", &[cluster.kubeconfig()]);
+        c.apply(req.clone()).await.unwrap();
+        let e = events.outcome(&req.operation_id).await;
+        assert_eq!(e.event_type, ERROR, "{op}: {e:#?}");
+        assert_eq!(e.error_code, code, "{op}: {e:#?}");
+        assert!(e.summary.contains(says), "{op}: {e:#?}");
+        assert!(e.suggested_remediation.iter().any(|r| !r.is_empty()));
+
+        // The same listener still serves a normal operation.
+        let name = format!("after-{i}");
+        let body = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n");
+        let ok = request("custom", ns.name(), &body, &[cluster.kubeconfig()]);
+        c.apply(ok.clone()).await.unwrap();
+        let e = events.outcome(&ok.operation_id).await;
+        assert_eq!(e.event_type, INFO, "after {op}: {e:#?}");
+        assert!(configmap(&cluster, ns.name(), &name).await.is_some());
+    }
+    // And the other adapters were never disturbed.
+    let mut linkerd = client(&host, "LINKERD", Generation::Mesh).await;
+    assert_eq!(linkerd.name().await.unwrap(), "LINKERD");
+    host.shutdown().await;
+}

@@ -1,0 +1,200 @@
+//! A hostile translator. Each operation tries one way to escape or to hurt the host; a normal
+//! `custom` operation shows that the host still serves after each attempt.
+//!
+//! Attempts that the sandbox turns into a plain failure are returned as the plugin's error, with
+//! what the guest saw, so a test can assert that the attempt failed and why.
+
+use serde_json::json;
+use wasmesh_sdk::ops::{self, operation, rule};
+use wasmesh_sdk::plan::{apply_all, plan};
+use wasmesh_sdk::{
+    Capabilities, Category, DesignPlan, DesignRequest, Error, Guest, Info, NamespaceScope, OperationRequest, Plan, error,
+};
+
+const CODE: &str = "HOSTILE";
+
+struct Hostile;
+
+const OPERATIONS: &[&str] = &[
+    "custom",
+    "trap",
+    "loop",
+    "oom",
+    "stack-overflow",
+    "huge-plan",
+    "read-file",
+    "list-root",
+    "write-file",
+    "env",
+    "tcp-connect",
+    "udp-send",
+    "resolve-name",
+    "spawn",
+    "read-secret",
+    "write-other-namespace",
+    "write-forbidden-verb",
+    "smuggle-wait",
+    "smuggle-label",
+];
+
+/// The guest's view of an attempt that did not trap: reported as the plugin's error.
+fn saw(what: &str, outcome: String) -> Error {
+    error(
+        format!("{CODE}-SAW"),
+        format!("{what}: {outcome}"),
+        "hostile test plugin",
+        "none: this plugin only exists for tests",
+    )
+}
+
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64, pad: &mut [u8; 256]) -> u64 {
+    pad[(depth % 256) as usize] = depth as u8;
+    let mut local = *pad;
+    recurse(depth + 1, &mut local) + local[0] as u64
+}
+
+impl Guest for Hostile {
+    fn describe() -> Info {
+        Info {
+            name: "HOSTILE".into(),
+            mesh: "hostile".into(),
+            version: "0.1.0".into(),
+            mesh_versions: vec!["1.0.0".into()],
+            operations: OPERATIONS.iter().map(|k| operation(k, "hostile test operation", Category::Custom)).collect(),
+            capabilities: Capabilities {
+                // Only ConfigMaps, only in the request's namespace.
+                kube: vec![rule(&[""], &["configmaps"], &["get", "list", "create", "patch", "delete"], NamespaceScope::Request)],
+                outbound_hosts: vec![],
+                assets: false,
+            },
+        }
+    }
+
+    fn plan(request: OperationRequest) -> Result<Plan, Error> {
+        let ns = request.namespace.clone();
+        match request.key.as_str() {
+            "custom" => ops::custom(&request, CODE),
+            "trap" => panic!("hostile plugin panics on purpose"),
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![0xAB; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "stack-overflow" => {
+                let mut pad = [0u8; 256];
+                let n = recurse(0, &mut pad);
+                Err(saw("recursion ended", n.to_string()))
+            }
+            "huge-plan" => {
+                // 12 objects of 1 MiB each: over the plan limit the tests set (8 MiB), within the memory limit.
+                let objects: Vec<_> = (0..12)
+                    .map(|i| {
+                        json!({"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": format!("huge-{i}")},
+                               "data": {"blob": "x".repeat(1 << 20)}})
+                    })
+                    .collect();
+                Ok(plan("huge plan", apply_all(&objects)))
+            }
+            "read-file" => {
+                let path = if request.custom_body.is_empty() { "/etc/passwd".to_string() } else { request.custom_body.clone() };
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => Err(saw("read-file SUCCEEDED", text.chars().take(200).collect())),
+                    Err(e) => Err(saw("read-file failed", e.to_string())),
+                }
+            }
+            "list-root" => match std::fs::read_dir("/") {
+                Ok(entries) => Err(saw("list-root SUCCEEDED", format!("{} entries", entries.count()))),
+                Err(e) => Err(saw("list-root failed", e.to_string())),
+            },
+            "write-file" => match std::fs::write("/tmp/wasmesh-hostile-was-here", b"escaped") {
+                Ok(()) => Err(saw("write-file SUCCEEDED", String::new())),
+                Err(e) => Err(saw("write-file failed", e.to_string())),
+            },
+            "env" => {
+                let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+                let args: Vec<String> = std::env::args().collect();
+                Err(saw("env", format!("{} variables {:?}, {} args", vars.len(), vars, args.len())))
+            }
+            "tcp-connect" => {
+                let addr = if request.custom_body.is_empty() { "127.0.0.1:10000".to_string() } else { request.custom_body.clone() };
+                match std::net::TcpStream::connect(addr.as_str()) {
+                    Ok(_) => Err(saw("tcp-connect SUCCEEDED", addr)),
+                    Err(e) => Err(saw("tcp-connect failed", e.to_string())),
+                }
+            }
+            "udp-send" => match std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.send_to(b"x", "127.0.0.1:53")) {
+                Ok(_) => Err(saw("udp-send SUCCEEDED", String::new())),
+                Err(e) => Err(saw("udp-send failed", e.to_string())),
+            },
+            "resolve-name" => {
+                use std::net::ToSocketAddrs;
+                match ("localhost", 80).to_socket_addrs() {
+                    Ok(mut a) => Err(saw("resolve-name SUCCEEDED", format!("{:?}", a.next()))),
+                    Err(e) => Err(saw("resolve-name failed", e.to_string())),
+                }
+            }
+            "spawn" => match std::process::Command::new("/bin/sh").arg("-c").arg("true").status() {
+                Ok(s) => Err(saw("spawn SUCCEEDED", s.to_string())),
+                Err(e) => Err(saw("spawn failed", e.to_string())),
+            },
+            "read-secret" => match wasmesh_sdk::cluster::get("v1", "Secret", Some(&ns), "wasmesh-test-secret") {
+                Ok(found) => Err(saw("read-secret SUCCEEDED", format!("{found:?}"))),
+                // The host's denial is passed on as is, so Meshery sees its code and remedy.
+                Err(e) => Err(e),
+            },
+            "write-other-namespace" => {
+                let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": "hostile-was-here", "namespace": "kube-system"}});
+                let ok = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hostile-allowed"}});
+                Ok(plan("write into another namespace", apply_all(&[ok, cm])))
+            }
+            "write-forbidden-verb" => {
+                let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "hostile-sa"}});
+                Ok(plan("write a kind it was not granted", apply_all(&[sa])))
+            }
+            "smuggle-wait" => Ok(wasmesh_sdk::plan::plan(
+                "wait on a Secret",
+                vec![wasmesh_sdk::plan::stage(
+                    "wait",
+                    vec![wasmesh_sdk::Step::Wait(wasmesh_sdk::WaitFor {
+                        target: wasmesh_sdk::ObjectRef {
+                            api_version: "v1".into(),
+                            kind: "Secret".into(),
+                            namespace: Some(ns),
+                            name: "wasmesh-test-secret".into(),
+                        },
+                        condition: wasmesh_sdk::Condition::Exists,
+                        timeout_seconds: 1,
+                        required: true,
+                    })],
+                )],
+            )),
+            "smuggle-label" => {
+                let mut change = wasmesh_sdk::plan::namespace_change("kube-system", true);
+                change.set_labels.push(("hostile".into(), "yes".into()));
+                Ok(plan(
+                    "label a namespace",
+                    vec![wasmesh_sdk::plan::stage("label", vec![wasmesh_sdk::Step::NamespaceMetadata(change)])],
+                ))
+            }
+            other => Err(ops::unknown_operation(other, CODE)),
+        }
+    }
+
+    fn provision(request: DesignRequest) -> Result<DesignPlan, Error> {
+        Ok(wasmesh_sdk::design::plan_design(&request, CODE, "hostile"))
+    }
+}
+
+wasmesh_sdk::export_translator!(Hostile);
