@@ -202,3 +202,56 @@ fn component_name(json: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn oam_component_becomes_its_object() {
+        let oam = json!({
+            "kind": "Component",
+            "metadata": {"name": "vs", "namespace": "shop", "labels": {"app": "a"},
+                "annotations": {OAM_API_VERSION: "networking.istio.io/v1", OAM_KIND: "VirtualService", "keep": "me"}},
+            "spec": {"type": "VirtualService", "settings": {"hosts": ["a"]}}
+        });
+        let c = parse_component(&oam.to_string(), "T").unwrap();
+        assert_eq!(
+            c.to_object(),
+            json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                   "metadata": {"name": "vs", "namespace": "shop", "labels": {"app": "a"}, "annotations": {"keep": "me"}},
+                   "spec": {"hosts": ["a"]}})
+        );
+    }
+
+    #[test]
+    fn meshery_declaration_becomes_its_object() {
+        let decl = json!({
+            "displayName": "fallback-name",
+            "component": {"version": "policy.linkerd.io/v1beta3", "kind": "Server"},
+            "model": {"name": "linkerd"},
+            "configuration": {"metadata": {"name": "srv", "namespace": "emoji"}, "spec": {"port": 8080}}
+        });
+        let c = parse_component(&decl.to_string(), "T").unwrap();
+        assert_eq!(c.model.as_deref(), Some("linkerd"));
+        assert_eq!(c.to_object()["metadata"]["name"], "srv");
+        assert_eq!(c.to_object()["spec"]["port"], 8080);
+        assert_eq!(c.to_object()["apiVersion"], "policy.linkerd.io/v1beta3");
+    }
+
+    #[test]
+    fn unusable_entries_say_why() {
+        let cases = [
+            ("not json", "not JSON"),
+            ("{\"kind\": \"Component\", \"spec\": {\"type\": \"X\"}, \"metadata\": {\"name\": \"n\"}}", "APIVersion"),
+            ("{\"component\": {\"kind\": \"Server\"}}", "component.version is missing"),
+            ("{\"something\": 1}", "neither"),
+        ];
+        for (json, says) in cases {
+            let e = parse_component(json, "T").unwrap_err();
+            assert_eq!(e.code, "T-2001");
+            assert!(e.message.contains(says), "{json}: {}", e.message);
+        }
+    }
+}

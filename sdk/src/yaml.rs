@@ -85,3 +85,39 @@ fn check_object(value: Value, index: usize, code_prefix: &str) -> Result<Value, 
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_lists_and_comments() {
+        let body = "# leading comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n- {apiVersion: v1, kind: Service, metadata: {name: c}}\n";
+        let objects = parse_objects(body, "T").unwrap();
+        let names: Vec<_> = objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn errors_name_the_document_and_the_field() {
+        let cases = [
+            ("kind: [x\n", "T-1001", "YAML document 1 is not valid YAML"),
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: ConfigMap\nmetadata: {name: b}\n", "T-1003", "document 2 is not a Kubernetes object: apiVersion"),
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ''}\n", "T-1003", "metadata.name is missing or empty"),
+            ("- a\n- b\n", "T-1003", "not a mapping"),
+            ("", "T-1004", "holds no Kubernetes object"),
+        ];
+        for (body, code, says) in cases {
+            let e = parse_objects(body, "T").unwrap_err();
+            assert_eq!(e.code, code, "{body:?}");
+            assert!(e.message.contains(says), "{body:?}: {}", e.message);
+            assert!(!e.suggested_remediation.is_empty());
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_parsing() {
+        let body = "x".repeat(MAX_BODY_BYTES + 1);
+        assert_eq!(parse_objects(&body, "T").unwrap_err().code, "T-1002");
+    }
+}
