@@ -244,8 +244,14 @@ mod tests {
     fn unusable_entries_say_why() {
         let cases = [
             ("not json", "not JSON"),
-            ("{\"kind\": \"Component\", \"spec\": {\"type\": \"X\"}, \"metadata\": {\"name\": \"n\"}}", "APIVersion"),
-            ("{\"component\": {\"kind\": \"Server\"}}", "component.version is missing"),
+            (
+                "{\"kind\": \"Component\", \"spec\": {\"type\": \"X\"}, \"metadata\": {\"name\": \"n\"}}",
+                "APIVersion",
+            ),
+            (
+                "{\"component\": {\"kind\": \"Server\"}}",
+                "component.version is missing",
+            ),
             ("{\"something\": 1}", "neither"),
         ];
         for (json, says) in cases {

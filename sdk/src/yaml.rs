@@ -94,7 +94,10 @@ mod tests {
     fn documents_lists_and_comments() {
         let body = "# leading comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n- {apiVersion: v1, kind: Service, metadata: {name: c}}\n";
         let objects = parse_objects(body, "T").unwrap();
-        let names: Vec<_> = objects.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
+        let names: Vec<_> = objects
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["a", "b", "c"]);
     }
 
@@ -102,8 +105,16 @@ mod tests {
     fn errors_name_the_document_and_the_field() {
         let cases = [
             ("kind: [x\n", "T-1001", "YAML document 1 is not valid YAML"),
-            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: ConfigMap\nmetadata: {name: b}\n", "T-1003", "document 2 is not a Kubernetes object: apiVersion"),
-            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ''}\n", "T-1003", "metadata.name is missing or empty"),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: ConfigMap\nmetadata: {name: b}\n",
+                "T-1003",
+                "document 2 is not a Kubernetes object: apiVersion",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ''}\n",
+                "T-1003",
+                "metadata.name is missing or empty",
+            ),
             ("- a\n- b\n", "T-1003", "not a mapping"),
             ("", "T-1004", "holds no Kubernetes object"),
         ];

@@ -280,7 +280,7 @@ impl<H: HostCalls> Plugin<H> {
         match self.pre.instantiate_async(&mut store).await {
             Ok(instance) => Ok((store, instance)),
             Err(e) => {
-                let err = self.classify(call, e, true);
+                let err = self.classify(call, e, true, None);
                 (Err((err, store.into_data().host))).map(|x: (Store<StoreState<H>>, Translator)| x)
             }
         }
@@ -295,12 +295,25 @@ impl<H: HostCalls> Plugin<H> {
         let state = store.into_data();
         log_output(&self.name, "stdout", &state.stdout);
         log_output(&self.name, "stderr", &state.stderr);
-        (r.map_err(|e| self.classify(call, e, false)), state.host)
+        let r = r.map_err(|e| {
+            // A Rust guest prints its panic message to stderr before it traps: that line says
+            // more than the trap itself.
+            let said = last_line(&state.stderr);
+            self.classify(call, e, false, said.as_deref())
+        });
+        (r, state.host)
     }
 
-    fn classify(&self, call: &'static str, e: wasmtime::Error, instantiating: bool) -> Error {
+    fn classify(
+        &self,
+        call: &'static str,
+        e: wasmtime::Error,
+        instantiating: bool,
+        guest_said: Option<&str>,
+    ) -> Error {
         let plugin = self.name.clone();
         let text = format!("{e:#}");
+        let root = e.root_cause().to_string();
         if let Some(trap) = e.downcast_ref::<Trap>() {
             if *trap == Trap::Interrupt {
                 return Error::Timeout {
@@ -324,13 +337,29 @@ impl<H: HostCalls> Plugin<H> {
                 reason: text,
             }
         } else {
+            let reason = match guest_said {
+                Some(said) => format!("{said} ({root})"),
+                None => root,
+            };
             Error::Trap {
                 plugin,
                 call,
-                reason: text,
+                reason,
             }
         }
     }
+}
+
+/// The last line the guest wrote before it stopped, without Rust's "note: run with
+/// RUST_BACKTRACE" hint (the panic message comes just before it).
+fn last_line(pipe: &MemoryOutputPipe) -> Option<String> {
+    let bytes = pipe.contents();
+    let text = String::from_utf8_lossy(&bytes);
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("note: "))
+        .map(|l| l.chars().take(500).collect())
 }
 
 fn log_output(plugin: &str, stream: &str, pipe: &MemoryOutputPipe) {

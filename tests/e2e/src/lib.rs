@@ -16,6 +16,8 @@ pub use wasmesh_test_apiserver::{TestCluster, TestNamespace};
 
 /// The hostile test plugin's component file.
 pub const HOSTILE_WASM: &str = env!("WASMESH_TEST_HOSTILE");
+/// A plugin whose describe traps.
+pub const BROKEN_DESCRIBE_WASM: &str = env!("WASMESH_TEST_BROKEN_DESCRIBE");
 
 /// How long a test waits for an event before it gives up and shows what it saw. A liveness
 /// bound, not a performance assertion: generous for a loaded 2-core machine.

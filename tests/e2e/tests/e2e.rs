@@ -4,6 +4,8 @@ mod e2e {
     mod bad_input;
     mod contract;
     mod custom;
+    mod escape;
     mod events;
     mod hostile;
+    mod loading;
 }
