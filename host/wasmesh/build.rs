@@ -7,8 +7,10 @@ fn main() {
     wasmesh_build_support::rerun_if_changed(&[
         &root.join("plugins/linkerd/src"),
         &root.join("plugins/linkerd/Cargo.toml"),
+        &root.join("plugins/linkerd/manifest.json"),
         &root.join("plugins/istio/src"),
         &root.join("plugins/istio/Cargo.toml"),
+        &root.join("plugins/istio/manifest.json"),
         &root.join("sdk/src"),
         &root.join("sdk/Cargo.toml"),
         &root.join("wit"),
@@ -17,14 +19,8 @@ fn main() {
         &root.join("Cargo.toml"),
         &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio"],
     );
-    println!(
-        "cargo:rustc-env=WASMESH_BUILTIN_LINKERD={}",
-        wasm[0].display()
-    );
-    println!(
-        "cargo:rustc-env=WASMESH_BUILTIN_ISTIO={}",
-        wasm[1].display()
-    );
+    println!("cargo:rustc-env=WASMESH_BUILTIN_LINKERD={}", wasm[0].display());
+    println!("cargo:rustc-env=WASMESH_BUILTIN_ISTIO={}", wasm[1].display());
     // The git sha ComponentInfo reports; "unknown" outside a git checkout.
     let sha = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])

@@ -6,24 +6,14 @@ use serde_json::Value;
 use crate::bindings::wasmesh::adapter::cluster as raw;
 use crate::{Error, error};
 
-pub fn get(
-    api_version: &str,
-    kind: &str,
-    namespace: Option<&str>,
-    name: &str,
-) -> Result<Option<Value>, Error> {
+pub fn get(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Result<Option<Value>, Error> {
     match raw::get(api_version, kind, namespace, name)? {
         None => Ok(None),
         Some(json) => parse(&json).map(Some),
     }
 }
 
-pub fn list(
-    api_version: &str,
-    kind: &str,
-    namespace: Option<&str>,
-    label_selector: &str,
-) -> Result<Vec<Value>, Error> {
+pub fn list(api_version: &str, kind: &str, namespace: Option<&str>, label_selector: &str) -> Result<Vec<Value>, Error> {
     let query = raw::ListQuery {
         api_version: api_version.to_string(),
         kind: kind.to_string(),

@@ -33,10 +33,7 @@ impl Component {
             metadata.insert("labels".into(), Value::Object(self.labels.clone()));
         }
         if !self.annotations.is_empty() {
-            metadata.insert(
-                "annotations".into(),
-                Value::Object(self.annotations.clone()),
-            );
+            metadata.insert("annotations".into(), Value::Object(self.annotations.clone()));
         }
         let mut object = Map::new();
         object.insert("apiVersion".into(), self.api_version.clone().into());
@@ -70,17 +67,9 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let obj_at = |p: &str| {
-        value
-            .pointer(p)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
-    };
+    let obj_at = |p: &str| value.pointer(p).and_then(Value::as_object).cloned().unwrap_or_default();
 
-    if value.get("kind").and_then(Value::as_str) == Some("Component")
-        && value.pointer("/spec/type").is_some()
-    {
+    if value.get("kind").and_then(Value::as_str) == Some("Component") && value.pointer("/spec/type").is_some() {
         // OAM Component: type in spec.type, apiVersion/kind in annotations, object in settings.
         let mut annotations = obj_at("/metadata/annotations");
         let api_version = annotations
@@ -92,17 +81,13 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
             .and_then(|v| v.as_str().map(str::to_string))
             .or_else(|| str_at("/spec/type"))
             .ok_or_else(|| invalid("spec.type is missing".into()))?;
-        let name =
-            str_at("/metadata/name").ok_or_else(|| invalid("metadata.name is missing".into()))?;
+        let name = str_at("/metadata/name").ok_or_else(|| invalid("metadata.name is missing".into()))?;
         return Ok(Component {
             kind,
             api_version,
             name,
             namespace: str_at("/metadata/namespace"),
-            spec: value
-                .pointer("/spec/settings")
-                .cloned()
-                .unwrap_or(Value::Null),
+            spec: value.pointer("/spec/settings").cloned().unwrap_or(Value::Null),
             labels: obj_at("/metadata/labels"),
             annotations,
             model: None,
@@ -111,19 +96,12 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
 
     if value.get("component").is_some() {
         // Meshery declaration: component.version is the apiVersion, component.kind the kind.
-        let kind =
-            str_at("/component/kind").ok_or_else(|| invalid("component.kind is missing".into()))?;
-        let api_version = str_at("/component/version")
-            .ok_or_else(|| invalid("component.version is missing".into()))?;
+        let kind = str_at("/component/kind").ok_or_else(|| invalid("component.kind is missing".into()))?;
+        let api_version = str_at("/component/version").ok_or_else(|| invalid("component.version is missing".into()))?;
         let name = str_at("/configuration/metadata/name")
             .or_else(|| str_at("/displayName"))
-            .ok_or_else(|| {
-                invalid("neither configuration.metadata.name nor displayName is set".into())
-            })?;
-        let spec = value
-            .pointer("/configuration/spec")
-            .cloned()
-            .unwrap_or(Value::Null);
+            .ok_or_else(|| invalid("neither configuration.metadata.name nor displayName is set".into()))?;
+        let spec = value.pointer("/configuration/spec").cloned().unwrap_or(Value::Null);
         return Ok(Component {
             kind,
             api_version,
@@ -144,11 +122,7 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
 /// Plans a design whose components are Kubernetes objects of the mesh's (or any) kinds: each
 /// usable component is applied (or deleted), each unusable one is rejected on its own.
 /// Install components (`<Mesh>Mesh`) are rejected here: translators handle them themselves.
-pub fn plan_design(
-    request: &crate::DesignRequest,
-    code_prefix: &str,
-    mesh: &str,
-) -> crate::DesignPlan {
+pub fn plan_design(request: &crate::DesignRequest, code_prefix: &str, mesh: &str) -> crate::DesignPlan {
     use crate::plan::{apply_all, delete_all, plan};
     let mut objects = Vec::new();
     let mut rejected = Vec::new();
@@ -174,15 +148,9 @@ pub fn plan_design(
     }
     let n = objects.len();
     let plan = if request.delete {
-        plan(
-            format!("Design removed ({n} components)"),
-            delete_all(&objects),
-        )
+        plan(format!("Design removed ({n} components)"), delete_all(&objects))
     } else {
-        plan(
-            format!("Design deployed ({n} components)"),
-            apply_all(&objects),
-        )
+        plan(format!("Design deployed ({n} components)"), apply_all(&objects))
     };
     crate::DesignPlan { plan, rejected }
 }
@@ -192,13 +160,9 @@ fn component_name(json: &str) -> String {
     serde_json::from_str::<Value>(json)
         .ok()
         .and_then(|v| {
-            [
-                "/metadata/name",
-                "/displayName",
-                "/configuration/metadata/name",
-            ]
-            .iter()
-            .find_map(|p| v.pointer(p).and_then(Value::as_str).map(str::to_string))
+            ["/metadata/name", "/displayName", "/configuration/metadata/name"]
+                .iter()
+                .find_map(|p| v.pointer(p).and_then(Value::as_str).map(str::to_string))
         })
         .unwrap_or_default()
 }

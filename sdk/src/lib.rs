@@ -4,9 +4,16 @@
 //! and exports it with [`export_translator!`]. It turns a Meshery operation into a [`Plan`] of
 //! declarative steps; the host checks the plan against the translator's grant and carries it out.
 //!
+//! What the translator needs (Kubernetes rules, outbound hosts, assets) is declared in a
+//! `manifest.json` next to its `Cargo.toml`, embedded with [`manifest!`] so the host can read it
+//! without running the plugin, and reused by `describe` (see [`manifest`](mod@manifest)).
+//!
 //! ```ignore
+//! const MANIFEST: &str = wasmesh_sdk::manifest!("manifest.json");
 //! struct MyMesh;
-//! impl wasmesh_sdk::Guest for MyMesh { /* describe, plan, provision */ }
+//! impl wasmesh_sdk::Guest for MyMesh {
+//!     /* describe (capabilities: wasmesh_sdk::manifest::capabilities(MANIFEST)), plan, provision */
+//! }
 //! wasmesh_sdk::export_translator!(MyMesh);
 //! ```
 
@@ -30,15 +37,16 @@ pub use wit_bindgen as __wit_bindgen;
 pub mod cluster;
 pub mod design;
 mod error;
+pub mod manifest;
 pub mod ops;
 pub mod plan;
 pub mod yaml;
 
 pub use bindings::wasmesh::adapter::progress;
 pub use bindings::wasmesh::adapter::types::{
-    Capabilities, Category, ClusterInfo, Condition, DesignPlan, DesignRequest, Error, Info,
-    KubeRule, Level, NamespaceChange, NamespaceScope, ObjectRef, Operation, OperationRequest, Plan,
-    RejectedComponent, Stage, Step, WaitFor,
+    Capabilities, Category, ClusterInfo, Condition, DesignPlan, DesignRequest, Error, Info, KubeRule, Level,
+    NamespaceChange, NamespaceScope, ObjectRef, Operation, OperationRequest, Plan, RejectedComponent, Stage, Step,
+    WaitFor,
 };
 pub use bindings::{Guest, export_translator};
 pub use error::error;

@@ -10,15 +10,9 @@ pub fn custom(request: &OperationRequest, code_prefix: &str) -> Result<Plan, Err
     let objects = parse_objects(&request.custom_body, code_prefix)?;
     let n = objects.len();
     Ok(if request.delete {
-        plan(
-            format!("Custom YAML removed ({n} objects)"),
-            delete_all(&objects),
-        )
+        plan(format!("Custom YAML removed ({n} objects)"), delete_all(&objects))
     } else {
-        plan(
-            format!("Custom YAML applied ({n} objects)"),
-            apply_all(&objects),
-        )
+        plan(format!("Custom YAML applied ({n} objects)"), apply_all(&objects))
     })
 }
 
@@ -42,12 +36,7 @@ pub fn operation(key: &str, description: &str, category: crate::Category) -> cra
 }
 
 /// One RBAC-shaped rule of a translator's declared capabilities.
-pub fn rule(
-    groups: &[&str],
-    resources: &[&str],
-    verbs: &[&str],
-    namespaces: crate::NamespaceScope,
-) -> crate::KubeRule {
+pub fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: crate::NamespaceScope) -> crate::KubeRule {
     let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
     crate::KubeRule {
         api_groups: v(groups),

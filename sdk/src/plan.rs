@@ -17,12 +17,7 @@ pub fn apply(object: &Value) -> Step {
 /// A reference to the object; `namespace` is None when the object has none (the host puts
 /// namespaced objects without one into the request's namespace).
 pub fn object_ref(object: &Value) -> ObjectRef {
-    let s = |p: &str| {
-        object
-            .pointer(p)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let s = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_string);
     ObjectRef {
         api_version: s("/apiVersion").unwrap_or_default(),
         kind: s("/kind").unwrap_or_default(),
@@ -41,8 +36,7 @@ pub fn stage(name: impl Into<String>, steps: Vec<Step>) -> Stage {
 /// Applies objects in dependency order: namespaces and CRDs first, then a wait until the CRDs
 /// are Established, then everything else in parallel.
 pub fn apply_all(objects: &[Value]) -> Vec<Stage> {
-    let (foundation, rest): (Vec<&Value>, Vec<&Value>) =
-        objects.iter().partition(|o| is_foundation(o));
+    let (foundation, rest): (Vec<&Value>, Vec<&Value>) = objects.iter().partition(|o| is_foundation(o));
     let mut stages = Vec::new();
     if !foundation.is_empty() {
         stages.push(stage(
@@ -73,8 +67,7 @@ pub fn apply_all(objects: &[Value]) -> Vec<Stage> {
 
 /// Deletes objects in the reverse order of [`apply_all`].
 pub fn delete_all(objects: &[Value]) -> Vec<Stage> {
-    let (foundation, rest): (Vec<&Value>, Vec<&Value>) =
-        objects.iter().partition(|o| is_foundation(o));
+    let (foundation, rest): (Vec<&Value>, Vec<&Value>) = objects.iter().partition(|o| is_foundation(o));
     let mut stages = Vec::new();
     if !rest.is_empty() {
         stages.push(stage(
@@ -85,10 +78,7 @@ pub fn delete_all(objects: &[Value]) -> Vec<Stage> {
     if !foundation.is_empty() {
         stages.push(stage(
             "namespaces and CRDs",
-            foundation
-                .iter()
-                .map(|o| Step::Delete(object_ref(o)))
-                .collect(),
+            foundation.iter().map(|o| Step::Delete(object_ref(o))).collect(),
         ));
     }
     stages

@@ -17,10 +17,7 @@ fn main() {
         &["wasmesh-test-hostile", "wasmesh-test-broken-describe"],
     );
     println!("cargo:rustc-env=WASMESH_TEST_HOSTILE={}", wasm[0].display());
-    println!(
-        "cargo:rustc-env=WASMESH_TEST_BROKEN_DESCRIBE={}",
-        wasm[1].display()
-    );
+    println!("cargo:rustc-env=WASMESH_TEST_BROKEN_DESCRIBE={}", wasm[1].display());
     // Compiled components are cached here between test runs.
     let out = std::env::var("OUT_DIR").expect("OUT_DIR");
     println!("cargo:rustc-env=WASMESH_TEST_CACHE={out}/compile-cache");

@@ -48,10 +48,7 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// A client for a self-contained kubeconfig (inline credentials, as Meshery sends them).
-    pub async fn from_kubeconfig(
-        yaml: &str,
-        impersonate: Option<&Impersonation>,
-    ) -> Result<Cluster> {
+    pub async fn from_kubeconfig(yaml: &str, impersonate: Option<&Impersonation>) -> Result<Cluster> {
         let invalid = |reason: String| Error::InvalidKubeconfig { reason };
         if yaml.trim().is_empty() {
             return Err(invalid("it is empty".into()));
@@ -84,13 +81,8 @@ impl Cluster {
                 config.auth_info.impersonate_groups = Some(who.groups.clone());
             }
         }
-        let server = config
-            .cluster_url
-            .to_string()
-            .trim_end_matches('/')
-            .to_string();
-        let client = kube::Client::try_from(config)
-            .map_err(|e| invalid(format!("cannot build a client: {e}")))?;
+        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let client = kube::Client::try_from(config).map_err(|e| invalid(format!("cannot build a client: {e}")))?;
         Ok(Cluster {
             id: short_hash(yaml),
             context,
@@ -124,10 +116,7 @@ fn check_self_contained(kc: &Kubeconfig) -> Result<()> {
                 user.name
             ));
         }
-        if auth.token_file.is_some()
-            || auth.client_certificate.is_some()
-            || auth.client_key.is_some()
-        {
+        if auth.token_file.is_some() || auth.client_certificate.is_some() || auth.client_key.is_some() {
             return invalid(format!(
                 "user \"{}\" refers to files on disk; send a self-contained kubeconfig with inline credentials (kubectl config view --flatten --minify)",
                 user.name
@@ -165,11 +154,7 @@ struct PoolInner {
 }
 
 impl ClusterPool {
-    pub async fn get(
-        &self,
-        kubeconfig: &str,
-        impersonate: Option<&Impersonation>,
-    ) -> Result<Arc<Cluster>> {
+    pub async fn get(&self, kubeconfig: &str, impersonate: Option<&Impersonation>) -> Result<Arc<Cluster>> {
         let mut h = Sha256::new();
         h.update(kubeconfig.as_bytes());
         if let Some(who) = impersonate {

@@ -44,12 +44,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn from_kube(
-        verb: &'static str,
-        what: String,
-        server: &str,
-        e: kube::Error,
-    ) -> Self {
+    pub(crate) fn from_kube(verb: &'static str, what: String, server: &str, e: kube::Error) -> Self {
         match e {
             kube::Error::Api(s) => Error::Api {
                 verb,
@@ -116,7 +111,9 @@ impl Error {
                 "upload a valid kubeconfig for this cluster in Meshery (Settings > Environment)".into()
             }
             Error::Unreachable { server, .. } => {
-                format!("check that {server} is reachable from the adapter and the kubeconfig's server address is right")
+                format!(
+                    "check that {server} is reachable from the adapter and the kubeconfig's server address is right"
+                )
             }
             Error::UnknownKind { kind, api_version, .. } => {
                 format!("install the CRD that defines {kind} ({api_version}) or the mesh that provides it, then retry")

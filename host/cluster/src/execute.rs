@@ -57,10 +57,7 @@ impl std::fmt::Display for StepReport {
                 waited_seconds,
                 condition,
             } => {
-                write!(
-                    f,
-                    "{t} is not ready: not {condition} after {waited_seconds} s"
-                )
+                write!(f, "{t} is not ready: not {condition} after {waited_seconds} s")
             }
         }
     }
@@ -84,12 +81,7 @@ pub struct Execution {
 
 impl Cluster {
     /// Runs `plan`; a stage with a failed step finishes its other steps, then execution stops.
-    pub async fn execute(
-        &self,
-        plan: &Plan,
-        default_namespace: &str,
-        progress: &dyn Progress,
-    ) -> Execution {
+    pub async fn execute(&self, plan: &Plan, default_namespace: &str, progress: &dyn Progress) -> Execution {
         let mut execution = Execution::default();
         for stage in &plan.stages {
             progress.stage_started(&stage.name);
@@ -143,11 +135,7 @@ impl Cluster {
 
     /// Resolves the step's target: the REST resource and the namespace it really uses (the
     /// default namespace for a namespaced object that names none, none for cluster-scoped ones).
-    pub async fn locate(
-        &self,
-        step: &Step,
-        default_namespace: &str,
-    ) -> Result<(Resolved, ObjectRef)> {
+    pub async fn locate(&self, step: &Step, default_namespace: &str) -> Result<(Resolved, ObjectRef)> {
         let mut target = step.target();
         if target.name.is_empty() {
             return Err(Error::InvalidObject {
@@ -181,12 +169,7 @@ impl Cluster {
         }
     }
 
-    async fn apply(
-        &self,
-        object: &Value,
-        step: &Step,
-        default_namespace: &str,
-    ) -> Result<StepReport> {
+    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str) -> Result<StepReport> {
         let (resolved, target) = self.locate(step, default_namespace).await?;
         let mut object = object.clone();
         let metadata = object
@@ -237,12 +220,7 @@ impl Cluster {
             Ok(_) => StepOutcome::Deleted,
             Err(kube::Error::Api(s)) if s.code == 404 => StepOutcome::Absent,
             Err(e) => {
-                return Err(Error::from_kube(
-                    "delete",
-                    target.to_string(),
-                    &self.server,
-                    e,
-                ));
+                return Err(Error::from_kube("delete", target.to_string(), &self.server, e));
             }
         };
         Ok(StepReport { target, outcome })
@@ -263,9 +241,7 @@ impl Cluster {
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
         let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
-            xs.iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-                .collect()
+            xs.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()
         };
         if existing.is_none() {
             if !change.create {
@@ -309,25 +285,16 @@ impl Cluster {
                 "annotations": with_removals(&change.set_annotations, &change.remove_annotations),
             }
         });
-        api.patch(
-            &change.namespace,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
+        api.patch(&change.namespace, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
         Ok(StepReport {
             target,
             outcome: StepOutcome::NamespaceUpdated { created: false },
         })
     }
 
-    async fn wait(
-        &self,
-        wait: &WaitFor,
-        step: &Step,
-        default_namespace: &str,
-    ) -> Result<StepReport> {
+    async fn wait(&self, wait: &WaitFor, step: &Step, default_namespace: &str) -> Result<StepReport> {
         let started = Instant::now();
         let limit = Duration::from_secs(wait.timeout_seconds.into());
         let mut pause = Duration::from_millis(50);
@@ -338,9 +305,7 @@ impl Cluster {
                         .api(&resolved, &target)
                         .get_opt(&target.name)
                         .await
-                        .map_err(|e| {
-                            Error::from_kube("get", target.to_string(), &self.server, e)
-                        })?;
+                        .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
                     Some((target, found))
                 }
                 // The kind may not be served yet (its CRD is being established) or any more.

@@ -10,20 +10,13 @@ use crate::resolve::Resolved;
 impl Cluster {
     fn read_api(&self, resolved: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
         match namespace {
-            Some(ns) if resolved.namespaced => {
-                Api::namespaced_with(self.client.clone(), ns, &resolved.resource)
-            }
+            Some(ns) if resolved.namespaced => Api::namespaced_with(self.client.clone(), ns, &resolved.resource),
             _ => Api::all_with(self.client.clone(), &resolved.resource),
         }
     }
 
     /// One object as JSON, or None when it does not exist.
-    pub async fn get_json(
-        &self,
-        resolved: &Resolved,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Result<Option<Value>> {
+    pub async fn get_json(&self, resolved: &Resolved, namespace: Option<&str>, name: &str) -> Result<Option<Value>> {
         let what = || format!("{} \"{name}\"", resolved.resource.kind);
         let found = self
             .read_api(resolved, namespace)
@@ -31,11 +24,7 @@ impl Cluster {
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
         found
-            .map(|o| {
-                serde_json::to_value(o).map_err(|e| Error::InvalidObject {
-                    reason: e.to_string(),
-                })
-            })
+            .map(|o| serde_json::to_value(o).map_err(|e| Error::InvalidObject { reason: e.to_string() }))
             .transpose()
     }
 
@@ -54,16 +43,10 @@ impl Cluster {
             .read_api(resolved, namespace)
             .list(&params)
             .await
-            .map_err(|e| {
-                Error::from_kube("list", resolved.resource.plural.clone(), &self.server, e)
-            })?;
+            .map_err(|e| Error::from_kube("list", resolved.resource.plural.clone(), &self.server, e))?;
         list.items
             .into_iter()
-            .map(|o| {
-                serde_json::to_value(o).map_err(|e| Error::InvalidObject {
-                    reason: e.to_string(),
-                })
-            })
+            .map(|o| serde_json::to_value(o).map_err(|e| Error::InvalidObject { reason: e.to_string() }))
             .collect()
     }
 }

@@ -51,9 +51,7 @@ impl Cluster {
         let (group, version) = split_api_version(api_version);
         if version.is_empty() || kind.is_empty() {
             return Err(Error::InvalidObject {
-                reason: format!(
-                    "apiVersion \"{api_version}\" and kind \"{kind}\" do not name a Kubernetes type"
-                ),
+                reason: format!("apiVersion \"{api_version}\" and kind \"{kind}\" do not name a Kubernetes type"),
             });
         }
         let gvk = GroupVersionKind::gvk(group, version, kind);
@@ -76,11 +74,7 @@ impl Cluster {
             resource,
             namespaced: caps.scope == Scope::Namespaced,
         };
-        self.resolver
-            .cache
-            .lock()
-            .unwrap()
-            .insert(key, resolved.clone());
+        self.resolver.cache.lock().unwrap().insert(key, resolved.clone());
         Ok(resolved)
     }
 

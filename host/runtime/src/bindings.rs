@@ -5,4 +5,6 @@ wasmtime::component::bindgen!({
     world: "translator",
     imports: { default: async },
     exports: { default: async },
+    // Grants are compared (strict mode, intersections, tests).
+    additional_derives: [PartialEq],
 });

@@ -26,13 +26,7 @@ impl CompileCache {
 
     /// The compiled component for `wasm`, from the cache when present; compiled and stored
     /// otherwise. Returns whether it came from the cache.
-    pub(crate) fn load(
-        &self,
-        engine: &Engine,
-        plugin: &str,
-        sha256: &str,
-        wasm: &[u8],
-    ) -> Result<(Component, bool)> {
+    pub(crate) fn load(&self, engine: &Engine, plugin: &str, sha256: &str, wasm: &[u8]) -> Result<(Component, bool)> {
         let Some(dir) = &self.dir else {
             return Ok((compile(engine, plugin, wasm)?, false));
         };

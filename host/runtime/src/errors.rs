@@ -27,6 +27,44 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("plugin {plugin} has no {section} section; build it with the wasmesh SDK's manifest! macro")]
+    NoManifest { plugin: String, section: &'static str },
+
+    #[error("plugin {plugin} has {count} {section} sections; a plugin declares exactly one manifest")]
+    DuplicateManifest {
+        plugin: String,
+        section: &'static str,
+        count: usize,
+    },
+
+    #[error("plugin {plugin}: its {section} section is not a valid manifest: {reason}")]
+    InvalidManifest {
+        plugin: String,
+        section: &'static str,
+        reason: String,
+    },
+
+    #[error(
+        "plugin {plugin}: its manifest is for the contract \"{wit}\", but this host serves \
+         {contract}; rebuild the plugin against {contract}"
+    )]
+    ManifestWit {
+        plugin: String,
+        wit: String,
+        contract: &'static str,
+    },
+
+    #[error(
+        "plugin {plugin}: describe and manifest disagree on the capabilities: the manifest \
+         declares {manifest} but describe says {described}; describe must answer with \
+         wasmesh_sdk::manifest::capabilities of the embedded manifest"
+    )]
+    ManifestMismatch {
+        plugin: String,
+        manifest: String,
+        described: String,
+    },
+
     #[error("compile cache {path}: {source}")]
     Cache {
         path: PathBuf,
@@ -41,9 +79,7 @@ pub enum Error {
         limit_ms: u64,
     },
 
-    #[error(
-        "plugin {plugin}: {call} went past its memory limit of {limit_mib} MiB and was stopped"
-    )]
+    #[error("plugin {plugin}: {call} went past its memory limit of {limit_mib} MiB and was stopped")]
     OutOfMemory {
         plugin: String,
         call: &'static str,

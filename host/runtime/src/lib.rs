@@ -4,16 +4,21 @@
 //! loaded [`Plugin`] keeps an `InstancePre` made at load; every call gets a fresh Store with a
 //! memory limit, an epoch deadline, an empty WASI context and the caller's [`HostCalls`], the
 //! single dispatch point for everything the guest asks of the host.
+//!
+//! What a plugin needs is declared in its `wasmesh:manifest` custom section ([`read_manifest`]),
+//! read from the bytes before anything is compiled or run; `describe` must say the same.
 
 mod bindings;
 mod cache;
 mod errors;
+mod manifest;
 mod plugin;
 mod state;
 
 pub use bindings::wasmesh::adapter::cluster::ListQuery;
 pub use bindings::wasmesh::adapter::types;
 pub use errors::{Error, Result};
+pub use manifest::{MANIFEST_SECTION, Manifest, read_manifest, read_plugin_manifest};
 pub use plugin::{CallOutcome, Plugin, Runtime, RuntimeConfig};
 pub use state::HostCalls;
 

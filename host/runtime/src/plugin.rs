@@ -7,10 +7,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Trap,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
@@ -19,6 +16,7 @@ use crate::bindings::wasmesh::adapter::types;
 use crate::bindings::{Translator, TranslatorPre};
 use crate::cache::CompileCache;
 use crate::errors::{Error, Result};
+use crate::manifest::{self, Manifest};
 use crate::state::{HostCalls, StoreState};
 
 /// One epoch tick; call deadlines are counted in these.
@@ -94,8 +92,7 @@ impl<H: HostCalls> Runtime<H> {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
-        Translator::add_to_linker::<_, HasSelf<StoreState<H>>>(&mut linker, |s| s)
-            .map_err(engine_err)?;
+        Translator::add_to_linker::<_, HasSelf<StoreState<H>>>(&mut linker, |s| s).map_err(engine_err)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         {
@@ -126,20 +123,25 @@ impl<H: HostCalls> Runtime<H> {
         &self.config
     }
 
-    /// Compiles (or takes from the cache) and links a component, then asks it to describe itself.
-    /// `host` serves the describe call, which must not need the cluster.
+    /// Reads the plugin's manifest, compiles (or takes from the cache) and links the component,
+    /// then asks it to describe itself. `host` serves the describe call, which must not need the
+    /// cluster.
+    ///
+    /// The imports and the manifest are read from the bytes first: a component that imports
+    /// more than the contract, or has no valid manifest, is refused before it is compiled or
+    /// run. A plugin whose describe reports other capabilities than its manifest is refused too.
     pub async fn load(&self, name: &str, wasm: &[u8], host: H) -> Result<Plugin<H>> {
+        let scan = manifest::scan(name, wasm)?;
+        check_import_names(name, scan.imports.iter().map(|n| n.to_string()))?;
+        let manifest = scan.manifest(name)?;
         let sha256 = hex::encode(Sha256::digest(wasm));
         let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm)?;
         self.check_imports(name, &component)?;
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| Error::Link {
-                plugin: name.to_string(),
-                contract: WIT_PACKAGE,
-                reason: format!("{e:#}"),
-            })?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Link {
+            plugin: name.to_string(),
+            contract: WIT_PACKAGE,
+            reason: format!("{e:#}"),
+        })?;
         let pre = TranslatorPre::new(instance_pre).map_err(|e| Error::Link {
             plugin: name.to_string(),
             contract: WIT_PACKAGE,
@@ -151,39 +153,48 @@ impl<H: HostCalls> Runtime<H> {
             from_cache,
             pre,
             info: None,
+            manifest,
             limits: self.config.clone(),
         };
         let (info, _) = plugin.describe(host).await;
-        plugin.info = Some(info?);
+        let info = info?;
+        manifest::check_describe(name, &plugin.manifest.capabilities, &info.capabilities)?;
+        plugin.info = Some(info);
         Ok(plugin)
     }
 
+    /// The compiled component's imports, as wasmtime sees them (the same names as the check on
+    /// the bytes before compiling; kept as the authoritative one).
     fn check_imports(&self, name: &str, component: &Component) -> Result<()> {
         let ty = component.component_type();
-        let forbidden: Vec<String> = ty
-            .imports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .filter(|n| !ALLOWED_IMPORT_PREFIXES.iter().any(|p| n.starts_with(p)))
-            .collect();
-        if forbidden.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::ForbiddenImports {
-                plugin: name.to_string(),
-                imports: forbidden.join(", "),
-                contract: WIT_PACKAGE,
-            })
-        }
+        check_import_names(name, ty.imports(&self.engine).map(|(n, _)| n.to_string()))
     }
 }
 
-/// A loaded translator: its pre-instantiated component and what it said about itself.
+fn check_import_names(name: &str, imports: impl Iterator<Item = String>) -> Result<()> {
+    let forbidden: Vec<String> = imports
+        .filter(|n| !ALLOWED_IMPORT_PREFIXES.iter().any(|p| n.starts_with(p)))
+        .collect();
+    if forbidden.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::ForbiddenImports {
+            plugin: name.to_string(),
+            imports: forbidden.join(", "),
+            contract: WIT_PACKAGE,
+        })
+    }
+}
+
+/// A loaded translator: its pre-instantiated component, its manifest and what it said about
+/// itself.
 pub struct Plugin<H: HostCalls> {
     name: String,
     sha256: String,
     from_cache: bool,
     pre: TranslatorPre<StoreState<H>>,
     info: Option<types::Info>,
+    manifest: Manifest,
     limits: RuntimeConfig,
 }
 
@@ -206,6 +217,16 @@ impl<H: HostCalls> Plugin<H> {
 
     pub fn info(&self) -> &types::Info {
         self.info.as_ref().expect("info is set at load")
+    }
+
+    /// The capabilities the plugin declares in its manifest (describe reported the same).
+    pub fn declared(&self) -> &types::Capabilities {
+        &self.manifest.capabilities
+    }
+
+    /// The plugin's manifest, as read from its `wasmesh:manifest` section.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 
     pub async fn describe(&self, host: H) -> CallOutcome<types::Info, H> {
@@ -286,12 +307,7 @@ impl<H: HostCalls> Plugin<H> {
         }
     }
 
-    fn finish<R>(
-        &self,
-        store: Store<StoreState<H>>,
-        call: &'static str,
-        r: wasmtime::Result<R>,
-    ) -> CallOutcome<R, H> {
+    fn finish<R>(&self, store: Store<StoreState<H>>, call: &'static str, r: wasmtime::Result<R>) -> CallOutcome<R, H> {
         let state = store.into_data();
         log_output(&self.name, "stdout", &state.stdout);
         log_output(&self.name, "stderr", &state.stderr);
@@ -304,13 +320,7 @@ impl<H: HostCalls> Plugin<H> {
         (r, state.host)
     }
 
-    fn classify(
-        &self,
-        call: &'static str,
-        e: wasmtime::Error,
-        instantiating: bool,
-        guest_said: Option<&str>,
-    ) -> Error {
+    fn classify(&self, call: &'static str, e: wasmtime::Error, instantiating: bool, guest_said: Option<&str>) -> Error {
         let plugin = self.name.clone();
         let text = format!("{e:#}");
         let root = e.root_cause().to_string();
@@ -341,11 +351,7 @@ impl<H: HostCalls> Plugin<H> {
                 Some(said) => format!("{said} ({root})"),
                 None => root,
             };
-            Error::Trap {
-                plugin,
-                call,
-                reason,
-            }
+            Error::Trap { plugin, call, reason }
         }
     }
 }

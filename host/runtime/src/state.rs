@@ -23,13 +23,7 @@ pub trait HostCalls: Send + 'static {
         query: cluster::ListQuery,
     ) -> impl Future<Output = Result<Vec<String>, types::Error>> + Send;
 
-    fn progress(
-        &mut self,
-        level: types::Level,
-        summary: String,
-        details: String,
-        error: Option<types::Error>,
-    );
+    fn progress(&mut self, level: types::Level, summary: String, details: String, error: Option<types::Error>);
 }
 
 /// Caps on what one call may push through `progress`.
@@ -65,9 +59,7 @@ impl<H: HostCalls> cluster::Host for StoreState<H> {
         namespace: Option<String>,
         name: String,
     ) -> Result<Option<String>, types::Error> {
-        self.host
-            .cluster_get(api_version, kind, namespace, name)
-            .await
+        self.host.cluster_get(api_version, kind, namespace, name).await
     }
 
     async fn list(&mut self, query: cluster::ListQuery) -> Result<Vec<String>, types::Error> {
@@ -78,8 +70,7 @@ impl<H: HostCalls> cluster::Host for StoreState<H> {
 impl<H: HostCalls> progress::Host for StoreState<H> {
     async fn report(&mut self, level: types::Level, summary: String, details: String) {
         if self.admit_report() {
-            self.host
-                .progress(level, clip(summary), clip(details), None);
+            self.host.progress(level, clip(summary), clip(details), None);
         }
     }
 
@@ -102,9 +93,7 @@ impl<H> StoreState<H> {
     fn admit_report(&mut self) -> bool {
         self.reports += 1;
         if self.reports == MAX_REPORTS + 1 {
-            tracing::warn!(
-                "plugin exceeded {MAX_REPORTS} progress reports in one call; dropping the rest"
-            );
+            tracing::warn!("plugin exceeded {MAX_REPORTS} progress reports in one call; dropping the rest");
         }
         self.reports <= MAX_REPORTS
     }

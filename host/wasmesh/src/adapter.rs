@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::Value;
-use wasmesh_cluster::{
-    Cluster, ClusterPool, ObjectRef, Plan, Resolved, Step, StepOutcome, StepReport,
-};
+use wasmesh_cluster::{Cluster, ClusterPool, Impersonation, ObjectRef, Plan, Resolved, Step, StepOutcome, StepReport};
 use wasmesh_runtime::{Plugin, types};
 
+use crate::audit::{self, AuditLog};
 use crate::caps::{Action, Grant, how_to_grant};
 use crate::config::Limits;
 use crate::convert;
@@ -21,13 +20,30 @@ use crate::host_calls::{CAP_DENIED, CallHost};
 const DESIGN_NAMESPACE: &str = "default";
 
 pub struct Adapter {
+    /// The plugin's name in the configuration.
+    pub name: String,
     pub plugin: Plugin<CallHost>,
     pub events: Arc<EventHub>,
     pub grant: Arc<Grant>,
     pub clusters: Arc<ClusterPool>,
     pub limits: Limits,
+    pub audit: Arc<AuditLog>,
+    /// Whose identity the plugin's cluster calls use; None: the kubeconfig's own.
+    pub identity: Option<Impersonation>,
+    /// Test builds only: skip the host's capability check, to show the API server's RBAC
+    /// catches what the host would have.
+    pub unchecked: bool,
     /// Design deploys run one at a time, so two deploys of one design cannot interleave.
     provision_lock: tokio::sync::Mutex<()>,
+}
+
+/// How one plugin is served, from the configuration.
+pub struct AdapterSettings {
+    pub name: String,
+    pub grant: Grant,
+    pub limits: Limits,
+    pub identity: Option<Impersonation>,
+    pub unchecked: bool,
 }
 
 /// A failure on one cluster, ready to become an ERROR event.
@@ -114,19 +130,47 @@ pub struct Outcome {
 
 impl Adapter {
     pub fn new(
+        settings: AdapterSettings,
         plugin: Plugin<CallHost>,
-        events: Arc<EventHub>,
-        grant: Grant,
         clusters: Arc<ClusterPool>,
-        limits: Limits,
+        audit: Arc<AuditLog>,
     ) -> Self {
+        let events = Arc::new(EventHub::new(plugin.info().name.clone()));
         Self {
+            name: settings.name,
             plugin,
             events,
-            grant: Arc::new(grant),
+            grant: Arc::new(settings.grant),
             clusters,
-            limits,
+            limits: settings.limits,
+            audit,
+            identity: settings.identity,
+            unchecked: settings.unchecked,
             provision_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The host side of one plugin call about `cluster`.
+    fn call_host(&self, cluster: &Arc<Cluster>, operation_id: &str, user: &str, namespace: &str) -> CallHost {
+        CallHost {
+            cluster: Some(cluster.clone()),
+            grant: self.grant.clone(),
+            events: self.events.clone(),
+            audit: self.audit.clone(),
+            ctx: self.audit_context(cluster, operation_id, user),
+            request_namespace: namespace.to_string(),
+            unchecked: self.unchecked,
+            denied: Vec::new(),
+        }
+    }
+
+    fn audit_context(&self, cluster: &Cluster, operation_id: &str, user: &str) -> audit::Context {
+        audit::Context {
+            plugin: self.name.clone(),
+            user: user.to_string(),
+            operation_id: operation_id.to_string(),
+            cluster: cluster.context.clone(),
+            server: cluster.server.clone(),
         }
     }
 
@@ -147,16 +191,12 @@ impl Adapter {
         }
         let mut clusters = Vec::with_capacity(kubeconfigs.len());
         for (i, kc) in kubeconfigs.iter().enumerate() {
-            match self.clusters.get(kc, None).await {
+            match self.clusters.get(kc, self.identity.as_ref()).await {
                 Ok(c) => clusters.push(c),
                 Err(e) => {
                     return Err(Failure::from_cluster(
                         &e,
-                        format!(
-                            "kubeconfig {} of {} is not usable: {e}",
-                            i + 1,
-                            kubeconfigs.len()
-                        ),
+                        format!("kubeconfig {} of {} is not usable: {e}", i + 1, kubeconfigs.len()),
                     ));
                 }
             }
@@ -177,13 +217,7 @@ impl Adapter {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let host = CallHost::new(
-                    Some(cluster.clone()),
-                    self.grant.clone(),
-                    self.events.clone(),
-                    op,
-                    &request.namespace,
-                );
+                let host = self.call_host(cluster, op, &request.username, &request.namespace);
                 let (result, host) = self.plugin.plan(host, &request).await;
                 let plan = match result {
                     Err(e) => Err(Failure::from_runtime(e)),
@@ -191,7 +225,7 @@ impl Adapter {
                     Ok(Ok(plan)) => Ok(plan),
                 };
                 let outcome = match plan {
-                    Ok(plan) => self.carry_out(cluster, plan, &request.namespace, op).await,
+                    Ok(plan) => self.carry_out(cluster, plan, &request.namespace, &host.ctx).await,
                     Err(f) => Err(f),
                 };
                 self.report(op, cluster, multi, &outcome);
@@ -206,11 +240,7 @@ impl Adapter {
     }
 
     /// Deploys (or removes) a design on every cluster; returns one line per thing done.
-    pub async fn run_design(
-        &self,
-        clusters: Vec<Arc<Cluster>>,
-        request: types::DesignRequest,
-    ) -> Vec<String> {
+    pub async fn run_design(&self, clusters: Vec<Arc<Cluster>>, request: types::DesignRequest) -> Vec<String> {
         let _one_at_a_time = self.provision_lock.lock().await;
         let op = request.operation_id.as_str();
         let multi = clusters.len() > 1;
@@ -218,19 +248,13 @@ impl Adapter {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let host = CallHost::new(
-                    Some(cluster.clone()),
-                    self.grant.clone(),
-                    self.events.clone(),
-                    op,
-                    DESIGN_NAMESPACE,
-                );
+                let host = self.call_host(cluster, op, &request.username, DESIGN_NAMESPACE);
                 let (result, host) = self.plugin.provision(host, &request).await;
                 let (outcome, rejected) = match result {
                     Err(e) => (Err(Failure::from_runtime(e)), Vec::new()),
                     Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design")), Vec::new()),
                     Ok(Ok(dp)) => (
-                        self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, op).await,
+                        self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, &host.ctx).await,
                         dp.rejected,
                     ),
                 };
@@ -287,22 +311,19 @@ impl Adapter {
         cluster: &Arc<Cluster>,
         plan: types::Plan,
         namespace: &str,
-        op: &str,
+        ctx: &audit::Context,
     ) -> Result<Outcome, Failure> {
         let plan = convert::plan(plan, self.limits.max_plan_bytes).map_err(|e| Failure {
-            summary: format!(
-                "{} returned a plan the host cannot use: {e}",
-                self.info().name
-            ),
+            summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
             details: String::new(),
             code: "WASMESH-HOST-1002".into(),
             cause: "the plugin produced an invalid or oversized plan".into(),
             remediation: "report the bug to the plugin's author with the operation's input".into(),
         })?;
-        self.check_plan(cluster, &plan, namespace).await?;
+        self.check_plan(cluster, &plan, namespace, ctx).await?;
         let progress = StepEvents {
             events: &self.events,
-            operation_id: op,
+            operation_id: &ctx.operation_id,
         };
         let execution = cluster.execute(&plan, namespace, &progress).await;
         if let Some((stage, failures)) = execution.failed {
@@ -337,52 +358,43 @@ impl Adapter {
         cluster: &Cluster,
         plan: &Plan,
         namespace: &str,
+        ctx: &audit::Context,
     ) -> Result<(), Failure> {
         let defined = crds_in_plan(plan);
         let mut refused = Vec::new();
         for stage in &plan.stages {
-            for step in &stage.steps {
+            for (index, step) in stage.steps.iter().enumerate() {
+                let at = StepAt {
+                    stage: &stage.name,
+                    index,
+                    ctx,
+                };
                 let (resolved, target) = match cluster.locate(step, namespace).await {
                     Ok(x) => x,
-                    Err(wasmesh_cluster::Error::UnknownKind { .. })
-                        if !matches!(step, Step::Apply(_)) =>
-                    {
+                    Err(wasmesh_cluster::Error::UnknownKind { .. }) if !matches!(step, Step::Apply(_)) => {
                         continue;
                     }
                     Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
                         let t = step.target();
                         match defined.get(&(t.api_version.clone(), t.kind.clone())) {
                             Some((group, plural, namespaced)) => {
-                                let ns = namespaced.then(|| {
-                                    t.namespace.clone().unwrap_or_else(|| namespace.to_string())
-                                });
+                                let ns =
+                                    namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
                                 let r = ResolvedRef {
                                     group: group.clone(),
                                     plural: plural.clone(),
+                                    namespaced: *namespaced,
                                 };
-                                self.check_step(
-                                    step,
-                                    &r,
-                                    ns.as_deref(),
-                                    &t,
-                                    namespace,
-                                    &mut refused,
-                                );
+                                self.check_step(step, &r, ns.as_deref(), &t, namespace, &at, &mut refused);
                                 continue;
                             }
                             None => {
-                                return Err(Failure::from_cluster(
-                                    &e,
-                                    format!("{}: {e}", plan.summary_failed()),
-                                ));
+                                return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
                             }
                         }
                     }
                     Err(e) => {
-                        return Err(Failure::from_cluster(
-                            &e,
-                            format!("{}: {e}", plan.summary_failed()),
-                        ));
+                        return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
                     }
                 };
                 let r = ResolvedRef::from(&resolved);
@@ -392,11 +404,12 @@ impl Adapter {
                     target.namespace.as_deref(),
                     &target,
                     namespace,
+                    &at,
                     &mut refused,
                 );
             }
         }
-        if refused.is_empty() {
+        if refused.is_empty() || self.unchecked {
             return Ok(());
         }
         let (first, remediation) = &refused[0];
@@ -406,13 +419,9 @@ impl Adapter {
                 plan.summary_failed(),
                 refused.len()
             ),
-            details: refused
-                .iter()
-                .map(|(m, _)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
+            details: refused.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join("\n"),
             code: CAP_DENIED.into(),
-            cause: format!("the plugin's effective grant does not allow: {first}"),
+            cause: format!("plugin {}'s effective grant does not allow it: {first}", self.name),
             remediation: remediation.clone(),
         })
     }
@@ -425,6 +434,7 @@ impl Adapter {
         ns: Option<&str>,
         target: &ObjectRef,
         request_namespace: &str,
+        at: &StepAt,
         refused: &mut Vec<(String, String)>,
     ) {
         let verbs: &[&str] = match step {
@@ -440,11 +450,19 @@ impl Adapter {
                 verb,
                 group: &r.group,
                 resource: &r.plural,
+                namespaced: r.namespaced,
                 namespace: ns,
             };
-            if !self.grant.allows(&action, request_namespace) {
+            let allowed = self.grant.allows(&action, request_namespace);
+            self.audit.record(at.ctx, "plan", &action, &target.name, allowed);
+            if !allowed {
                 refused.push((
-                    format!("{verb} {target}: the plugin may not {action}"),
+                    format!(
+                        "stage \"{}\" step {}: {verb} {target}: plugin {} may not {action}",
+                        at.stage,
+                        at.index + 1,
+                        self.name
+                    ),
                     how_to_grant(&action),
                 ));
             }
@@ -482,13 +500,7 @@ impl Adapter {
         }
     }
 
-    fn report_total(
-        &self,
-        op: &str,
-        clusters: &[Arc<Cluster>],
-        results: &[Result<Outcome, Failure>],
-        key: &str,
-    ) {
+    fn report_total(&self, op: &str, clusters: &[Arc<Cluster>], results: &[Result<Outcome, Failure>], key: &str) {
         let ok: Vec<&str> = clusters
             .iter()
             .zip(results)
@@ -501,11 +513,7 @@ impl Adapter {
             .filter(|(_, r)| r.is_err())
             .map(|(c, _)| c.context.as_str())
             .collect();
-        let details = format!(
-            "succeeded: {}\nfailed: {}",
-            ok.join(", "),
-            failed.join(", ")
-        );
+        let details = format!("succeeded: {}\nfailed: {}", ok.join(", "), failed.join(", "));
         if failed.is_empty() {
             self.events.publish(Event::info(
                 op,
@@ -515,11 +523,7 @@ impl Adapter {
         } else {
             self.events.publish(Event::error(
                 op,
-                format!(
-                    "{key} failed on {} of {} clusters",
-                    failed.len(),
-                    clusters.len()
-                ),
+                format!("{key} failed on {} of {} clusters", failed.len(), clusters.len()),
                 details,
                 "WASMESH-HOST-1004",
                 "see the error event of each failed cluster",
@@ -544,9 +548,17 @@ impl SummaryFailed for Plan {
     }
 }
 
+/// Where a step stands in its plan, and whose call it is, for denials and the audit.
+struct StepAt<'a> {
+    stage: &'a str,
+    index: usize,
+    ctx: &'a audit::Context,
+}
+
 struct ResolvedRef {
     group: String,
     plural: String,
+    namespaced: bool,
 }
 
 impl From<&Resolved> for ResolvedRef {
@@ -554,6 +566,7 @@ impl From<&Resolved> for ResolvedRef {
         Self {
             group: r.group().to_string(),
             plural: r.plural().to_string(),
+            namespaced: r.namespaced,
         }
     }
 }
@@ -566,17 +579,8 @@ fn crds_in_plan(plan: &Plan) -> HashMap<(String, String), (String, String, bool)
         if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
             continue;
         }
-        let s = |p: &str| {
-            o.pointer(p)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (group, kind, plural) = (
-            s("/spec/group"),
-            s("/spec/names/kind"),
-            s("/spec/names/plural"),
-        );
+        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        let (group, kind, plural) = (s("/spec/group"), s("/spec/names/kind"), s("/spec/names/plural"));
         let namespaced = s("/spec/scope") != "Cluster";
         for v in o
             .pointer("/spec/versions")
@@ -615,10 +619,8 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
                 let mut e = Event::info(self.operation_id, report.to_string(), "");
                 e.level = Level::Warn;
                 e.error_code = "WASMESH-CLUSTER-1009".into();
-                e.probable_cause =
-                    "the workload or resource is still starting, or is failing".into();
-                e.suggested_remediation =
-                    "inspect the object's events and pods (kubectl describe)".into();
+                e.probable_cause = "the workload or resource is still starting, or is failing".into();
+                e.suggested_remediation = "inspect the object's events and pods (kubectl describe)".into();
                 self.events.publish(e);
             }
         }

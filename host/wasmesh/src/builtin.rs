@@ -22,15 +22,11 @@ pub fn component_bytes(pc: &PluginConfig) -> Result<Cow<'static, [u8]>> {
                 BUILTINS.join(", ")
             ))),
         },
-        (None, Some(path)) => {
-            std::fs::read(path)
-                .map(Cow::Owned)
-                .map_err(|source| Error::ReadPlugin {
-                    name: pc.name.clone(),
-                    path: path.clone(),
-                    source,
-                })
-        }
+        (None, Some(path)) => std::fs::read(path).map(Cow::Owned).map_err(|source| Error::ReadPlugin {
+            name: pc.name.clone(),
+            path: path.clone(),
+            source,
+        }),
         _ => Err(Error::Config(format!(
             "plugin \"{}\" must name exactly one of builtin or path",
             pc.name

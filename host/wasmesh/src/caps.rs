@@ -2,10 +2,14 @@
 
 use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 
-/// What a plugin may do on a cluster: RBAC-shaped rules.
+/// What a plugin may do on a cluster: what it declared, narrowed by what the operator granted.
+/// An action is allowed when both allow it, so the check is exact even where the intersection
+/// of two rule sets cannot be written as rules.
 #[derive(Clone, Debug, Default)]
 pub struct Grant {
-    pub rules: Vec<KubeRule>,
+    pub declared: Vec<KubeRule>,
+    /// None: the operator granted everything declared.
+    pub granted: Option<Vec<KubeRule>>,
 }
 
 /// One action, as RBAC would name it.
@@ -14,21 +18,20 @@ pub struct Action<'a> {
     pub verb: &'a str,
     pub group: &'a str,
     pub resource: &'a str,
-    /// None for cluster-scoped objects, or a list across all namespaces.
+    /// Whether the resource is namespaced.
+    pub namespaced: bool,
+    /// The namespace; None for cluster-scoped objects, or a list across all namespaces.
     pub namespace: Option<&'a str>,
 }
 
 impl std::fmt::Display for Action<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let group = if self.group.is_empty() {
-            "core"
-        } else {
-            self.group
-        };
+        let group = if self.group.is_empty() { "core" } else { self.group };
         write!(f, "{} {} ({group})", self.verb, self.resource)?;
-        match self.namespace {
-            Some(ns) => write!(f, " in namespace {ns}"),
-            None => write!(f, " at cluster scope"),
+        match (self.namespace, self.namespaced) {
+            (Some(ns), _) => write!(f, " in namespace {ns}"),
+            (None, true) => write!(f, " in all namespaces"),
+            (None, false) => write!(f, " at cluster scope"),
         }
     }
 }
@@ -37,33 +40,155 @@ fn matches(list: &[String], value: &str) -> bool {
     list.iter().any(|x| x == "*" || x == value)
 }
 
+fn rules_allow(rules: &[KubeRule], action: &Action, request_namespace: &str) -> bool {
+    rules.iter().any(|r| {
+        matches(&r.verbs, action.verb)
+            && matches(&r.api_groups, action.group)
+            && matches(&r.resources, action.resource)
+            && match (&r.namespaces, action.namespace) {
+                (NamespaceScope::Cluster, _) => !action.namespaced,
+                (NamespaceScope::All, _) => action.namespaced,
+                (NamespaceScope::Request, Some(ns)) => action.namespaced && ns == request_namespace,
+                (NamespaceScope::Listed(list), Some(ns)) => action.namespaced && list.iter().any(|x| x == ns),
+                _ => false,
+            }
+    })
+}
+
 impl Grant {
-    pub fn new(rules: Vec<KubeRule>) -> Self {
-        Self { rules }
+    /// A grant of exactly what the plugin declares.
+    pub fn new(declared: Vec<KubeRule>) -> Self {
+        Self {
+            declared,
+            granted: None,
+        }
     }
 
-    /// Whether some rule allows `action` for a request about `request_namespace`.
-    pub fn allows(&self, action: &Action, request_namespace: &str) -> bool {
-        self.rules.iter().any(|r| {
-            matches(&r.verbs, action.verb)
-                && matches(&r.api_groups, action.group)
-                && matches(&r.resources, action.resource)
-                && match (&r.namespaces, action.namespace) {
-                    (NamespaceScope::Cluster, None) => true,
-                    (NamespaceScope::All, _) => true,
-                    (NamespaceScope::Request, Some(ns)) => ns == request_namespace,
-                    (NamespaceScope::Listed(list), Some(ns)) => list.iter().any(|x| x == ns),
-                    _ => false,
-                }
-        })
+    pub fn with_granted(declared: Vec<KubeRule>, granted: Option<Vec<KubeRule>>) -> Self {
+        Self { declared, granted }
     }
+
+    /// Whether the plugin may take `action` in a request about `request_namespace`.
+    pub fn allows(&self, action: &Action, request_namespace: &str) -> bool {
+        rules_allow(&self.declared, action, request_namespace)
+            && self
+                .granted
+                .as_deref()
+                .is_none_or(|g| rules_allow(g, action, request_namespace))
+    }
+
+    /// The effective grant as rules (for display and RBAC): each declared rule intersected with
+    /// each granted one. Where a request-scoped rule meets listed namespaces, the listed
+    /// namespaces stand (the host's own check still requires both).
+    pub fn effective(&self) -> Vec<KubeRule> {
+        let Some(granted) = &self.granted else {
+            return self.declared.clone();
+        };
+        let mut out = Vec::new();
+        for d in &self.declared {
+            for g in granted {
+                if let Some(r) = intersect(d, g) {
+                    if !out.iter().any(|o| same_rule(o, &r)) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Declared rules the operator's grant does not fully cover (for strict mode).
+    pub fn ungranted(&self) -> Vec<KubeRule> {
+        let Some(granted) = &self.granted else {
+            return Vec::new();
+        };
+        self.declared
+            .iter()
+            .filter(|d| !granted.iter().any(|g| covers(g, d)))
+            .cloned()
+            .collect()
+    }
+}
+
+fn same_rule(a: &KubeRule, b: &KubeRule) -> bool {
+    a.api_groups == b.api_groups && a.resources == b.resources && a.verbs == b.verbs && a.namespaces == b.namespaces
+}
+
+fn intersect_list(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    let star = |l: &[String]| l.iter().any(|x| x == "*");
+    let out: Vec<String> = if star(a) {
+        b.to_vec()
+    } else if star(b) {
+        a.to_vec()
+    } else {
+        a.iter().filter(|x| b.contains(x)).cloned().collect()
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+fn intersect_scope(a: &NamespaceScope, b: &NamespaceScope) -> Option<NamespaceScope> {
+    use NamespaceScope::*;
+    match (a, b) {
+        (Cluster, Cluster) => Some(Cluster),
+        (Cluster, _) | (_, Cluster) => None,
+        (All, x) | (x, All) => Some(x.clone()),
+        (Request, Request) => Some(Request),
+        (Request, Listed(l)) | (Listed(l), Request) => Some(Listed(l.clone())),
+        (Listed(x), Listed(y)) => {
+            let both: Vec<String> = x.iter().filter(|n| y.contains(n)).cloned().collect();
+            (!both.is_empty()).then_some(Listed(both))
+        }
+    }
+}
+
+fn intersect(a: &KubeRule, b: &KubeRule) -> Option<KubeRule> {
+    Some(KubeRule {
+        api_groups: intersect_list(&a.api_groups, &b.api_groups)?,
+        resources: intersect_list(&a.resources, &b.resources)?,
+        verbs: intersect_list(&a.verbs, &b.verbs)?,
+        namespaces: intersect_scope(&a.namespaces, &b.namespaces)?,
+    })
+}
+
+/// Whether rule `g` allows everything rule `d` does.
+fn covers(g: &KubeRule, d: &KubeRule) -> bool {
+    use NamespaceScope::*;
+    let list = |g: &[String], d: &[String]| g.iter().any(|x| x == "*") || d.iter().all(|x| g.contains(x));
+    let scope = match (&g.namespaces, &d.namespaces) {
+        (Cluster, Cluster) | (All, All) | (All, Request) | (All, Listed(_)) | (Request, Request) => true,
+        (Listed(g), Listed(d)) => d.iter().all(|n| g.contains(n)),
+        _ => false,
+    };
+    scope && list(&g.api_groups, &d.api_groups) && list(&g.resources, &d.resources) && list(&g.verbs, &d.verbs)
+}
+
+/// A rule in one line, as logs and `wasmesh plugins` show it.
+pub fn describe_rule(r: &KubeRule) -> String {
+    let scope = match &r.namespaces {
+        NamespaceScope::Cluster => "at cluster scope".to_string(),
+        NamespaceScope::Request => "in the request's namespace".to_string(),
+        NamespaceScope::All => "in all namespaces".to_string(),
+        NamespaceScope::Listed(l) => format!("in namespaces {}", l.join(", ")),
+    };
+    let groups: Vec<&str> = r
+        .api_groups
+        .iter()
+        .map(|g| if g.is_empty() { "core" } else { g.as_str() })
+        .collect();
+    format!(
+        "{} {} ({}) {scope}",
+        r.verbs.join(","),
+        r.resources.join(","),
+        groups.join(",")
+    )
 }
 
 /// How an operator would grant an action that was refused.
 pub fn how_to_grant(action: &Action) -> String {
-    let scope = match action.namespace {
-        Some(ns) => format!("namespace {ns}"),
-        None => "cluster scope".into(),
+    let scope = match (action.namespace, action.namespaced) {
+        (Some(ns), _) => format!("namespace {ns}"),
+        (None, true) => "all namespaces (namespaces: all)".into(),
+        (None, false) => "cluster scope (namespaces: cluster)".into(),
     };
     format!(
         "grant the plugin a rule with apiGroups [\"{}\"], resources [\"{}\"], verbs [\"{}\"] at {scope} in the wasmesh config, or change the request so it stays within the plugin's grant",
@@ -75,12 +200,7 @@ pub fn how_to_grant(action: &Action) -> String {
 mod tests {
     use super::*;
 
-    fn rule(
-        groups: &[&str],
-        resources: &[&str],
-        verbs: &[&str],
-        namespaces: NamespaceScope,
-    ) -> KubeRule {
+    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: NamespaceScope) -> KubeRule {
         let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
         KubeRule {
             api_groups: v(groups),
@@ -90,12 +210,7 @@ mod tests {
         }
     }
 
-    fn act<'a>(
-        verb: &'a str,
-        group: &'a str,
-        resource: &'a str,
-        namespace: Option<&'a str>,
-    ) -> Action<'a> {
+    fn act<'a>(verb: &'a str, group: &'a str, resource: &'a str, namespace: Option<&'a str>) -> Action<'a> {
         Action {
             verb,
             group,
@@ -105,14 +220,53 @@ mod tests {
     }
 
     #[test]
+    fn granted_narrows_declared() {
+        let declared = vec![
+            rule(&["*"], &["*"], &["get", "patch", "delete"], NamespaceScope::All),
+            rule(&[""], &["namespaces"], &["get", "patch"], NamespaceScope::Cluster),
+        ];
+        let granted = vec![rule(
+            &[""],
+            &["configmaps", "secrets"],
+            &["get", "patch"],
+            NamespaceScope::Listed(vec!["team".into()]),
+        )];
+        let g = Grant::with_granted(declared, Some(granted));
+        let cases = [
+            (act("patch", "", "configmaps", Some("team")), true),
+            (act("delete", "", "configmaps", Some("team")), false),
+            (act("patch", "", "configmaps", Some("other")), false),
+            (act("patch", "", "namespaces", None), false),
+        ];
+        for (action, want) in cases {
+            assert_eq!(g.allows(&action, "whatever"), want, "{action}");
+        }
+        assert_eq!(
+            g.effective(),
+            vec![rule(
+                &[""],
+                &["configmaps", "secrets"],
+                &["get", "patch"],
+                NamespaceScope::Listed(vec!["team".into()])
+            )]
+        );
+        assert_eq!(g.ungranted().len(), 2, "neither declared rule is fully granted");
+        assert!(Grant::new(g.declared.clone()).ungranted().is_empty());
+        let everything = Grant::with_granted(
+            g.declared.clone(),
+            Some(vec![
+                rule(&["*"], &["*"], &["*"], NamespaceScope::All),
+                rule(&["*"], &["*"], &["*"], NamespaceScope::Cluster),
+            ]),
+        );
+        assert!(everything.ungranted().is_empty());
+        assert_eq!(everything.effective(), g.declared);
+    }
+
+    #[test]
     fn scopes() {
         let g = Grant::new(vec![
-            rule(
-                &[""],
-                &["namespaces"],
-                &["get", "patch"],
-                NamespaceScope::Cluster,
-            ),
+            rule(&[""], &["namespaces"], &["get", "patch"], NamespaceScope::Cluster),
             rule(&["*"], &["*"], &["patch"], NamespaceScope::Request),
             rule(
                 &["apps"],
@@ -127,10 +281,7 @@ mod tests {
             (act("patch", "", "configmaps", Some("team")), true),
             (act("patch", "", "configmaps", Some("other")), false),
             // A request-scoped rule never reaches cluster-scoped objects.
-            (
-                act("patch", "rbac.authorization.k8s.io", "clusterroles", None),
-                false,
-            ),
+            (act("patch", "rbac.authorization.k8s.io", "clusterroles", None), false),
             (act("get", "apps", "deployments", Some("linkerd")), true),
             (act("get", "apps", "deployments", Some("team")), false),
             (act("get", "", "secrets", Some("team")), false),

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use wasmesh_runtime::types::{KubeRule, NamespaceScope};
+
 use crate::errors::{Error, Result};
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -20,6 +22,17 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default = "default_plugins")]
     pub plugins: Vec<PluginConfig>,
+    /// Refuse a plugin whose declared capabilities are not all granted.
+    #[serde(default)]
+    pub strict: bool,
+    /// Append-only JSON-lines log of every capability decision.
+    #[serde(default)]
+    pub audit_log: Option<PathBuf>,
+    /// Test builds only (feature `test-bypass`): the host records but does not enforce its
+    /// capability checks, to show that the API server's RBAC enforces them a second time.
+    #[cfg(feature = "test-bypass")]
+    #[serde(default)]
+    pub unchecked: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -69,6 +82,79 @@ pub struct PluginConfig {
     pub path: Option<PathBuf>,
     /// The port Meshery reaches this adapter on (0 picks a free one).
     pub port: u16,
+    /// Expected sha256 of the component; a different file is refused.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// What the operator grants; the plugin gets what it declares and this allows. Absent:
+    /// everything it declares.
+    #[serde(default)]
+    pub grant: Option<GrantConfig>,
+    /// Send this plugin's cluster calls as its own ServiceAccount (Impersonate-User), so the API
+    /// server's RBAC enforces its grant a second time.
+    #[serde(default)]
+    pub identity: Option<IdentityConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConfig {
+    #[serde(default)]
+    pub kube: Vec<RuleConfig>,
+}
+
+/// A Kubernetes rule as the operator writes it (RBAC spelling).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleConfig {
+    pub api_groups: Vec<String>,
+    pub resources: Vec<String>,
+    pub verbs: Vec<String>,
+    /// "cluster", "request", "all", or a list of namespaces.
+    pub namespaces: ScopeConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ScopeConfig {
+    Named(String),
+    Listed(Vec<String>),
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentityConfig {
+    pub service_account: String,
+    pub namespace: String,
+}
+
+impl IdentityConfig {
+    pub fn user(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
+    }
+}
+
+impl RuleConfig {
+    pub fn to_rule(&self) -> Result<KubeRule> {
+        let namespaces = match &self.namespaces {
+            ScopeConfig::Named(n) => match n.as_str() {
+                "cluster" => NamespaceScope::Cluster,
+                "request" => NamespaceScope::Request,
+                "all" => NamespaceScope::All,
+                other => {
+                    return Err(Error::Config(format!(
+                        "namespaces: \"{other}\" is not one of cluster, request, all, or a list of namespaces"
+                    )));
+                }
+            },
+            ScopeConfig::Listed(l) => NamespaceScope::Listed(l.clone()),
+        };
+        Ok(KubeRule {
+            api_groups: self.api_groups.clone(),
+            resources: self.resources.clone(),
+            verbs: self.verbs.clone(),
+            namespaces,
+        })
+    }
 }
 
 fn default_listen() -> String {
@@ -95,12 +181,18 @@ fn default_plugins() -> Vec<PluginConfig> {
             builtin: Some("istio".into()),
             path: None,
             port: 10000,
+            sha256: None,
+            grant: None,
+            identity: None,
         },
         PluginConfig {
             name: "linkerd".into(),
             builtin: Some("linkerd".into()),
             path: None,
             port: 10001,
+            sha256: None,
+            grant: None,
+            identity: None,
         },
     ]
 }
@@ -112,14 +204,25 @@ impl Default for Config {
             cache_dir: None,
             limits: Limits::default(),
             plugins: default_plugins(),
+            strict: false,
+            audit_log: None,
+            #[cfg(feature = "test-bypass")]
+            unchecked: false,
         }
     }
 }
 
 impl Config {
+    /// Whether the host's capability checks are off (never outside test builds).
+    pub fn unchecked(&self) -> bool {
+        #[cfg(feature = "test-bypass")]
+        return self.unchecked;
+        #[cfg(not(feature = "test-bypass"))]
+        false
+    }
+
     pub fn from_yaml(text: &str) -> Result<Config> {
-        let config: Config =
-            serde_yaml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let config: Config = serde_yaml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -132,6 +235,20 @@ impl Config {
                 _ => {
                     return Err(Error::Config(format!(
                         "plugin \"{}\" must name exactly one of builtin or path",
+                        p.name
+                    )));
+                }
+            }
+            if let Some(g) = &p.grant {
+                for r in &g.kube {
+                    r.to_rule()
+                        .map_err(|e| Error::Config(format!("plugin \"{}\": grant: {e}", p.name)))?;
+                }
+            }
+            if let Some(sha) = &p.sha256 {
+                if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(Error::Config(format!(
+                        "plugin \"{}\": sha256 must be 64 hex digits",
                         p.name
                     )));
                 }
@@ -149,5 +266,72 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_config_parses() {
+        let c = Config::from_yaml(
+            r#"
+listen: 127.0.0.1
+strict: true
+audit_log: /tmp/audit.jsonl
+plugins:
+  - name: linkerd
+    builtin: linkerd
+    port: 10001
+    sha256: 0000000000000000000000000000000000000000000000000000000000000000
+    identity: {serviceAccount: wasmesh-linkerd, namespace: wasmesh}
+    grant:
+      kube:
+        - {apiGroups: [""], resources: [configmaps], verbs: [get], namespaces: request}
+        - {apiGroups: [apps], resources: [deployments], verbs: [get], namespaces: [linkerd]}
+"#,
+        )
+        .unwrap();
+        let p = &c.plugins[0];
+        assert!(c.strict);
+        assert_eq!(
+            p.identity.as_ref().unwrap().user(),
+            "system:serviceaccount:wasmesh:wasmesh-linkerd"
+        );
+        let rules: Vec<_> = p
+            .grant
+            .as_ref()
+            .unwrap()
+            .kube
+            .iter()
+            .map(|r| r.to_rule().unwrap())
+            .collect();
+        assert_eq!(rules[0].namespaces, NamespaceScope::Request);
+        assert_eq!(rules[1].namespaces, NamespaceScope::Listed(vec!["linkerd".into()]));
+    }
+
+    #[test]
+    fn bad_configs_say_what_is_wrong() {
+        let cases = [
+            ("plugins: [{name: a, port: 1}]", "exactly one of builtin or path"),
+            (
+                "plugins: [{name: a, builtin: istio, port: 1}, {name: b, builtin: linkerd, port: 1}]",
+                "port 1 is given to more than one plugin",
+            ),
+            (
+                "plugins: [{name: a, builtin: istio, port: 1, sha256: abc}]",
+                "64 hex digits",
+            ),
+            (
+                "plugins: [{name: a, builtin: istio, port: 1, grant: {kube: [{apiGroups: [''], resources: [x], verbs: [get], namespaces: everywhere}]}}]",
+                "\"everywhere\" is not one of",
+            ),
+            ("listen: 1\nfrobnicate: true", "unknown field `frobnicate`"),
+        ];
+        for (yaml, says) in cases {
+            let e = Config::from_yaml(yaml).unwrap_err().to_string();
+            assert!(e.contains(says), "{yaml}: {e}");
+        }
     }
 }

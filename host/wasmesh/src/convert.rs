@@ -8,11 +8,7 @@ use wasmesh_runtime::types;
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("step {step} of stage \"{stage}\" is not a usable object: {reason}")]
-    BadObject {
-        stage: String,
-        step: usize,
-        reason: String,
-    },
+    BadObject { stage: String, step: usize, reason: String },
     #[error("the plan is {bytes} bytes, over the limit of {limit} bytes")]
     TooLarge { bytes: usize, limit: usize },
 }
@@ -44,33 +40,27 @@ pub fn plan(p: types::Plan, max_bytes: usize) -> Result<cluster::Plan, PlanError
             };
             steps.push(match step {
                 types::Step::Apply(json) => {
-                    let v: Value =
-                        serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
+                    let v: Value = serde_json::from_str(&json).map_err(|e| bad(format!("not JSON: {e}")))?;
                     for (field, ptr) in [
                         ("apiVersion", "/apiVersion"),
                         ("kind", "/kind"),
                         ("metadata.name", "/metadata/name"),
                     ] {
-                        if v.pointer(ptr)
-                            .and_then(Value::as_str)
-                            .is_none_or(str::is_empty)
-                        {
+                        if v.pointer(ptr).and_then(Value::as_str).is_none_or(str::is_empty) {
                             return Err(bad(format!("{field} is missing")));
                         }
                     }
                     cluster::Step::Apply(v)
                 }
                 types::Step::Delete(r) => cluster::Step::Delete(object_ref(r)),
-                types::Step::NamespaceMetadata(c) => {
-                    cluster::Step::NamespaceMetadata(cluster::NamespaceChange {
-                        namespace: c.namespace,
-                        set_labels: c.set_labels,
-                        remove_labels: c.remove_labels,
-                        set_annotations: c.set_annotations,
-                        remove_annotations: c.remove_annotations,
-                        create: c.create,
-                    })
-                }
+                types::Step::NamespaceMetadata(c) => cluster::Step::NamespaceMetadata(cluster::NamespaceChange {
+                    namespace: c.namespace,
+                    set_labels: c.set_labels,
+                    remove_labels: c.remove_labels,
+                    set_annotations: c.set_annotations,
+                    remove_annotations: c.remove_annotations,
+                    create: c.create,
+                }),
                 types::Step::Wait(w) => cluster::Step::Wait(cluster::WaitFor {
                     target: object_ref(w.target),
                     condition: match w.condition {
@@ -83,10 +73,7 @@ pub fn plan(p: types::Plan, max_bytes: usize) -> Result<cluster::Plan, PlanError
                 }),
             });
         }
-        stages.push(cluster::Stage {
-            name: s.name,
-            steps,
-        });
+        stages.push(cluster::Stage { name: s.name, steps });
     }
     Ok(cluster::Plan {
         stages,

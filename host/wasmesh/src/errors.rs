@@ -22,8 +22,8 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("no plugin could be loaded; the host has nothing to serve")]
-    NothingToServe,
+    #[error("no plugin could be loaded; the host has nothing to serve: {reasons}")]
+    NothingToServe { reasons: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

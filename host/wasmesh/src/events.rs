@@ -44,11 +44,7 @@ pub enum Level {
 }
 
 impl Event {
-    pub fn info(
-        operation_id: &str,
-        summary: impl Into<String>,
-        details: impl Into<String>,
-    ) -> Self {
+    pub fn info(operation_id: &str, summary: impl Into<String>, details: impl Into<String>) -> Self {
         Self {
             level: Level::Info,
             summary: summary.into(),
@@ -120,9 +116,7 @@ impl EventHub {
         }
         for s in &inner.subscribers {
             if s.try_send(message.clone()).is_err() {
-                tracing::warn!(
-                    "an event subscriber is {SUBSCRIBER_QUEUE} events behind; it misses this event"
-                );
+                tracing::warn!("an event subscriber is {SUBSCRIBER_QUEUE} events behind; it misses this event");
             }
         }
     }

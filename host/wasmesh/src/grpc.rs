@@ -70,10 +70,7 @@ impl Service {
             properties: [
                 ("mesh".to_string(), info.mesh.clone()),
                 ("plugin_version".to_string(), info.version.clone()),
-                (
-                    "plugin_sha256".to_string(),
-                    self.adapter.plugin.sha256().to_string(),
-                ),
+                ("plugin_sha256".to_string(), self.adapter.plugin.sha256().to_string()),
                 ("wit".to_string(), wasmesh_runtime::WIT_PACKAGE.to_string()),
             ]
             .into_iter()
@@ -119,7 +116,10 @@ impl Service {
             return Err(self.refuse(
                 &operation_id,
                 Failure {
-                    summary: format!("the custom body is {} bytes, over the limit of {limit} bytes", req.custom_body.len()),
+                    summary: format!(
+                        "the custom body is {} bytes, over the limit of {limit} bytes",
+                        req.custom_body.len()
+                    ),
                     details: String::new(),
                     code: "WASMESH-HOST-1006".into(),
                     cause: "the request carries more YAML than one operation accepts".into(),
@@ -197,29 +197,18 @@ impl Service {
 
 #[tonic::async_trait]
 impl MeshService for Service {
-    async fn mesh_name(
-        &self,
-        _: Request<MeshNameRequest>,
-    ) -> Result<Response<MeshNameResponse>, Status> {
+    async fn mesh_name(&self, _: Request<MeshNameRequest>) -> Result<Response<MeshNameResponse>, Status> {
         Ok(Response::new(MeshNameResponse { name: self.name() }))
     }
 
-    async fn mesh_versions(
-        &self,
-        _: Request<MeshVersionsRequest>,
-    ) -> Result<Response<MeshVersionsResponse>, Status> {
+    async fn mesh_versions(&self, _: Request<MeshVersionsRequest>) -> Result<Response<MeshVersionsResponse>, Status> {
         Ok(Response::new(MeshVersionsResponse {
             version: self.versions(),
         }))
     }
 
-    async fn apply_operation(
-        &self,
-        r: Request<ApplyRuleRequest>,
-    ) -> Result<Response<ApplyRuleResponse>, Status> {
-        Service::apply_operation(self, r.into_inner())
-            .await
-            .map(Response::new)
+    async fn apply_operation(&self, r: Request<ApplyRuleRequest>) -> Result<Response<ApplyRuleResponse>, Status> {
+        Service::apply_operation(self, r.into_inner()).await.map(Response::new)
     }
 
     async fn supported_operations(
@@ -231,17 +220,11 @@ impl MeshService for Service {
 
     type StreamEventsStream = EventStream;
 
-    async fn stream_events(
-        &self,
-        _: Request<EventsRequest>,
-    ) -> Result<Response<EventStream>, Status> {
+    async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
         Ok(Response::new(Service::stream_events(self)))
     }
 
-    async fn process_oam(
-        &self,
-        r: Request<ProcessOamRequest>,
-    ) -> Result<Response<ProcessOamResponse>, Status> {
+    async fn process_oam(&self, r: Request<ProcessOamRequest>) -> Result<Response<ProcessOamResponse>, Status> {
         let r = r.into_inner();
         let config = Some(r.oam_config).filter(|c| !c.is_empty());
         let message = self
@@ -250,19 +233,10 @@ impl MeshService for Service {
         Ok(Response::new(ProcessOamResponse { message }))
     }
 
-    async fn provision(
-        &self,
-        r: Request<ProvisionRequest>,
-    ) -> Result<Response<ProvisionResponse>, Status> {
+    async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {
         let r = r.into_inner();
         let message = self
-            .design(
-                r.username,
-                r.delete_op,
-                r.declarations,
-                None,
-                r.kube_configs,
-            )
+            .design(r.username, r.delete_op, r.declarations, None, r.kube_configs)
             .await?;
         Ok(Response::new(ProvisionResponse { message }))
     }
@@ -277,10 +251,7 @@ impl MeshService for Service {
 
 #[tonic::async_trait]
 impl AdapterService for Service {
-    async fn adapter_name(
-        &self,
-        _: Request<AdapterNameRequest>,
-    ) -> Result<Response<AdapterNameResponse>, Status> {
+    async fn adapter_name(&self, _: Request<AdapterNameRequest>) -> Result<Response<AdapterNameResponse>, Status> {
         Ok(Response::new(AdapterNameResponse { name: self.name() }))
     }
 
@@ -293,13 +264,8 @@ impl AdapterService for Service {
         }))
     }
 
-    async fn apply_operation(
-        &self,
-        r: Request<ApplyRuleRequest>,
-    ) -> Result<Response<ApplyRuleResponse>, Status> {
-        Service::apply_operation(self, r.into_inner())
-            .await
-            .map(Response::new)
+    async fn apply_operation(&self, r: Request<ApplyRuleRequest>) -> Result<Response<ApplyRuleResponse>, Status> {
+        Service::apply_operation(self, r.into_inner()).await.map(Response::new)
     }
 
     async fn supported_operations(
@@ -311,26 +277,14 @@ impl AdapterService for Service {
 
     type StreamEventsStream = EventStream;
 
-    async fn stream_events(
-        &self,
-        _: Request<EventsRequest>,
-    ) -> Result<Response<EventStream>, Status> {
+    async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
         Ok(Response::new(Service::stream_events(self)))
     }
 
-    async fn provision(
-        &self,
-        r: Request<ProvisionRequest>,
-    ) -> Result<Response<ProvisionResponse>, Status> {
+    async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {
         let r = r.into_inner();
         let message = self
-            .design(
-                r.username,
-                r.delete_op,
-                r.declarations,
-                None,
-                r.kube_configs,
-            )
+            .design(r.username, r.delete_op, r.declarations, None, r.kube_configs)
             .await?;
         Ok(Response::new(ProvisionResponse { message }))
     }

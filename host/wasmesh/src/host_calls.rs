@@ -7,6 +7,7 @@ use wasmesh_cluster::{Cluster, Resolved};
 use wasmesh_runtime::types::{self, Level as WitLevel};
 use wasmesh_runtime::{HostCalls, ListQuery};
 
+use crate::audit::{self, AuditLog};
 use crate::caps::{Action, Grant, how_to_grant};
 use crate::events::{Event, EventHub, Level};
 
@@ -18,26 +19,30 @@ pub struct CallHost {
     pub cluster: Option<Arc<Cluster>>,
     pub grant: Arc<Grant>,
     pub events: Arc<EventHub>,
-    pub operation_id: String,
+    pub audit: Arc<AuditLog>,
+    /// Who asks, for the audit and the events.
+    pub ctx: audit::Context,
     pub request_namespace: String,
+    /// Test builds only: record but do not enforce.
+    pub unchecked: bool,
     /// Actions refused during the call, for the operation's error event.
     pub denied: Vec<String>,
 }
 
 impl CallHost {
-    pub fn new(
-        cluster: Option<Arc<Cluster>>,
-        grant: Arc<Grant>,
-        events: Arc<EventHub>,
-        operation_id: &str,
-        request_namespace: &str,
-    ) -> Self {
+    /// The host side of a describe call: no cluster, nothing granted.
+    pub fn describe(plugin: &str) -> Self {
         Self {
-            cluster,
-            grant,
-            events,
-            operation_id: operation_id.to_string(),
-            request_namespace: request_namespace.to_string(),
+            cluster: None,
+            grant: Arc::new(Grant::default()),
+            events: Arc::new(EventHub::new(plugin)),
+            audit: Arc::new(AuditLog::default()),
+            ctx: audit::Context {
+                plugin: plugin.to_string(),
+                ..Default::default()
+            },
+            request_namespace: String::new(),
+            unchecked: false,
             denied: Vec::new(),
         }
     }
@@ -46,19 +51,20 @@ impl CallHost {
         self.cluster.clone().ok_or_else(|| types::Error {
             code: "WASMESH-HOST-1001".into(),
             message: "no cluster is available in this call".into(),
-            probable_cause: "the plugin read the cluster from describe, which has no cluster"
-                .into(),
+            probable_cause: "the plugin read the cluster from describe, which has no cluster".into(),
             suggested_remediation: "read the cluster only from plan or provision".into(),
         })
     }
 
-    fn check(&mut self, action: Action) -> Result<(), types::Error> {
-        if self.grant.allows(&action, &self.request_namespace) {
+    fn check(&mut self, action: Action, name: &str) -> Result<(), types::Error> {
+        let allowed = self.grant.allows(&action, &self.request_namespace);
+        self.audit.record(&self.ctx, "read", &action, name, allowed);
+        if allowed || self.unchecked {
             return Ok(());
         }
-        let message = format!("the plugin may not {action}");
+        let message = format!("plugin {} may not {action}", self.ctx.plugin);
         self.denied.push(message.clone());
-        tracing::warn!(op = %self.operation_id, "denied: {action}");
+        tracing::warn!(op = %self.ctx.operation_id, "denied: {action}");
         Err(types::Error {
             code: CAP_DENIED.into(),
             message,
@@ -98,12 +104,16 @@ impl HostCalls for CallHost {
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| self.request_namespace.clone())
         });
-        self.check(Action {
-            verb: "get",
-            group: resolved.group(),
-            resource: resolved.plural(),
-            namespace: ns.as_deref(),
-        })?;
+        self.check(
+            Action {
+                verb: "get",
+                namespaced: resolved.namespaced,
+                group: resolved.group(),
+                resource: resolved.plural(),
+                namespace: ns.as_deref(),
+            },
+            &name,
+        )?;
         let found = cluster
             .get_json(&resolved, ns.as_deref(), &name)
             .await
@@ -123,12 +133,16 @@ impl HostCalls for CallHost {
         } else {
             None
         };
-        self.check(Action {
-            verb: "list",
-            group: resolved.group(),
-            resource: resolved.plural(),
-            namespace: ns.as_deref(),
-        })?;
+        self.check(
+            Action {
+                verb: "list",
+                namespaced: resolved.namespaced,
+                group: resolved.group(),
+                resource: resolved.plural(),
+                namespace: ns.as_deref(),
+            },
+            "",
+        )?;
         let items = cluster
             .list_json(&resolved, ns.as_deref(), &query.label_selector)
             .await
@@ -136,19 +150,13 @@ impl HostCalls for CallHost {
         Ok(items.into_iter().map(|v| v.to_string()).collect())
     }
 
-    fn progress(
-        &mut self,
-        level: WitLevel,
-        summary: String,
-        details: String,
-        error: Option<types::Error>,
-    ) {
+    fn progress(&mut self, level: WitLevel, summary: String, details: String, error: Option<types::Error>) {
         let level = match level {
             WitLevel::Info => Level::Info,
             WitLevel::Warn => Level::Warn,
             WitLevel::Error => Level::Error,
         };
-        let mut event = Event::info(&self.operation_id, summary, details);
+        let mut event = Event::info(&self.ctx.operation_id, summary, details);
         event.level = level;
         if let Some(e) = error {
             event.error_code = e.code;

@@ -2,6 +2,7 @@
 //! its own listener with Meshery's gRPC interface; see the workspace README for the layout.
 
 pub mod adapter;
+pub mod audit;
 pub mod builtin;
 pub mod caps;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod grpc;
 pub mod host_calls;
+pub mod rbac;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,9 +27,12 @@ use wasmesh_runtime::{Plugin, Runtime, RuntimeConfig};
 pub use config::Config;
 pub use errors::{Error, Result};
 
-use crate::adapter::Adapter;
+use sha2::{Digest, Sha256};
+use wasmesh_cluster::Impersonation;
+
+use crate::adapter::{Adapter, AdapterSettings};
+use crate::audit::AuditLog;
 use crate::caps::Grant;
-use crate::events::EventHub;
 use crate::host_calls::CallHost;
 
 /// Largest gRPC message accepted: a custom body at its limit plus several kubeconfigs fit.
@@ -83,8 +88,7 @@ impl RunningHost {
         #[cfg(unix)]
         {
             let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -107,13 +111,20 @@ fn runtime_config(config: &Config) -> RuntimeConfig {
 }
 
 /// Loads every plugin the config names; the ones that fail are reported, not fatal.
-pub async fn load_plugins(
-    config: &Config,
-) -> Result<(
-    Arc<Runtime<CallHost>>,
-    Vec<(config::PluginConfig, Plugin<CallHost>)>,
-    Vec<Skipped>,
-)> {
+/// The plugin's grant: what it declares, narrowed by what the configuration grants.
+pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result<Grant> {
+    let declared = plugin.info().capabilities.kube.clone();
+    let granted = match &pc.grant {
+        Some(g) => Some(g.kube.iter().map(|r| r.to_rule()).collect::<Result<Vec<_>>>()?),
+        None => None,
+    };
+    Ok(Grant::with_granted(declared, granted))
+}
+
+/// A loaded plugin with its configuration and grant.
+pub type Loaded = (config::PluginConfig, Plugin<CallHost>, Grant);
+
+pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Vec<Loaded>, Vec<Skipped>)> {
     config.validate()?;
     let runtime = Arc::new(Runtime::new(runtime_config(config))?);
     let mut loaded = Vec::new();
@@ -130,15 +141,39 @@ pub async fn load_plugins(
                 continue;
             }
         };
-        let describe_host = CallHost::new(
-            None,
-            Arc::new(Grant::default()),
-            Arc::new(EventHub::new(&pc.name)),
-            "",
-            "",
-        );
+        if let Some(want) = &pc.sha256 {
+            let got = hex::encode(Sha256::digest(&wasm));
+            if !got.eq_ignore_ascii_case(want) {
+                let reason = format!(
+                    "its sha256 is {got}, not the {want} pinned in the configuration; refusing to run a plugin file that changed"
+                );
+                tracing::error!(plugin = %pc.name, "not loaded: {reason}");
+                skipped.push(Skipped {
+                    plugin: pc.name.clone(),
+                    reason,
+                });
+                continue;
+            }
+        }
+        let describe_host = CallHost::describe(&pc.name);
         match runtime.load(&pc.name, &wasm, describe_host).await {
-            Ok(p) => loaded.push((pc.clone(), p)),
+            Ok(p) => {
+                let grant = grant_for(pc, &p)?;
+                let missing = grant.ungranted();
+                if config.strict && !missing.is_empty() {
+                    let reason = format!(
+                        "strict mode: the configuration does not grant all it declares; not granted: {}",
+                        missing.iter().map(caps::describe_rule).collect::<Vec<_>>().join("; ")
+                    );
+                    tracing::error!(plugin = %pc.name, "not loaded: {reason}");
+                    skipped.push(Skipped {
+                        plugin: pc.name.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+                loaded.push((pc.clone(), p, grant))
+            }
             Err(e) => {
                 tracing::error!(plugin = %pc.name, "not loaded: {e}");
                 skipped.push(Skipped {
@@ -155,51 +190,50 @@ pub async fn load_plugins(
 pub async fn start(config: Config) -> Result<RunningHost> {
     let (runtime, loaded, skipped) = load_plugins(&config).await?;
     if loaded.is_empty() {
-        return Err(Error::NothingToServe);
+        let reasons = skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.plugin, s.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Error::NothingToServe { reasons });
     }
     let pool = Arc::new(ClusterPool::default());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut listeners = Vec::new();
     let mut adapters = Vec::new();
     let mut tasks = Vec::new();
-    for (pc, plugin) in loaded {
+    let audit =
+        Arc::new(AuditLog::open(config.audit_log.as_deref()).map_err(|e| Error::Config(format!("audit log: {e}")))?);
+    for (pc, plugin, grant) in loaded {
         let info = plugin.info().clone();
-        // Without operator grants, a plugin runs with what it declares.
-        let grant = Grant::new(info.capabilities.kube.clone());
-        for r in &grant.rules {
-            tracing::info!(plugin = %pc.name, "grant: {:?} {:?} {:?} {:?}", r.verbs, r.api_groups, r.resources, r.namespaces);
+        for r in grant.effective() {
+            tracing::info!(plugin = %pc.name, "effective grant: {}", caps::describe_rule(&r));
         }
-        let events = Arc::new(EventHub::new(info.name.clone()));
-        let adapter = Arc::new(Adapter::new(
-            plugin,
-            events,
+        let settings = AdapterSettings {
+            name: pc.name.clone(),
             grant,
-            pool.clone(),
-            config.limits.clone(),
-        ));
+            limits: config.limits.clone(),
+            identity: pc.identity.as_ref().map(|i| Impersonation {
+                user: i.user(),
+                groups: Vec::new(),
+            }),
+            unchecked: config.unchecked(),
+        };
+        let adapter = Arc::new(Adapter::new(settings, plugin, pool.clone(), audit.clone()));
         let addr = format!("{}:{}", config.listen, pc.port);
-        let tcp = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| Error::Listen {
-                addr: addr.clone(),
-                source,
-            })?;
-        let local = tcp
-            .local_addr()
-            .map_err(|source| Error::Listen { addr, source })?;
+        let tcp = TcpListener::bind(&addr).await.map_err(|source| Error::Listen {
+            addr: addr.clone(),
+            source,
+        })?;
+        let local = tcp.local_addr().map_err(|source| Error::Listen { addr, source })?;
         let service = grpc::Service {
             adapter: adapter.clone(),
             git_sha: env!("WASMESH_GIT_SHA"),
         };
         let mut stop = shutdown_rx.clone();
         let server = tonic::transport::Server::builder()
-            .add_service(
-                MeshServiceServer::new(service.clone())
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
-                AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES),
-            )
+            .add_service(MeshServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .serve_with_incoming_shutdown(TcpListenerStream::new(tcp), async move {
                 let _ = stop.wait_for(|s| *s).await;
             });

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use wasmesh::Config;
+use wasmesh::{Config, caps};
 
 #[derive(Parser)]
 #[command(
@@ -46,8 +46,7 @@ enum Command {
 fn load_config(common: &Common) -> anyhow::Result<Config> {
     let mut config = match &common.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             Config::from_yaml(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => Config::default(),
@@ -62,7 +61,18 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
     } else if config.cache_dir.is_none() {
         config.cache_dir = default_cache_dir();
     }
+    if config.audit_log.is_none() {
+        config.audit_log = default_audit_log();
+    }
     Ok(config)
+}
+
+/// `$XDG_STATE_HOME/wasmesh/audit.jsonl`, or under `~/.local/state`.
+fn default_audit_log() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("wasmesh").join("audit.jsonl"))
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
@@ -75,9 +85,7 @@ fn default_cache_dir() -> Option<PathBuf> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -97,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Plugins => {
             let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
-            for (pc, p) in &loaded {
+            for (pc, p, grant) in &loaded {
                 let info = p.info();
                 println!(
                     "{} ({}): {} {} on port {}",
@@ -107,16 +115,25 @@ async fn main() -> anyhow::Result<()> {
                 println!("  wit: {}", wasmesh_runtime::WIT_PACKAGE);
                 println!("  mesh versions: {}", info.mesh_versions.join(", "));
                 for o in &info.operations {
-                    println!(
-                        "  operation {} [{:?}]: {}",
-                        o.key, o.category, o.description
-                    );
+                    println!("  operation {} [{:?}]: {}", o.key, o.category, o.description);
                 }
-                for r in &info.capabilities.kube {
-                    println!(
-                        "  declares: verbs {:?} on {:?} in groups {:?}, {:?}",
-                        r.verbs, r.resources, r.api_groups, r.namespaces
-                    );
+                let show = |title: &str, rules: &[wasmesh_runtime::types::KubeRule]| {
+                    println!("  {title}:");
+                    if rules.is_empty() {
+                        println!("    (nothing)");
+                    }
+                    for r in rules {
+                        println!("    {}", caps::describe_rule(r));
+                    }
+                };
+                show("declared", &grant.declared);
+                match &grant.granted {
+                    Some(g) => show("granted", g),
+                    None => println!("  granted: everything declared (no grant in the configuration)"),
+                }
+                show("effective", &grant.effective());
+                if let Some(id) = &pc.identity {
+                    println!("  identity: {}", id.user());
                 }
             }
             for s in &skipped {

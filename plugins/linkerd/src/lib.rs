@@ -1,11 +1,14 @@
 //! The Linkerd translator: Meshery operations in, Kubernetes plans out.
 
-use wasmesh_sdk::ops::{self, operation, rule};
+use wasmesh_sdk::ops::{self, operation};
 use wasmesh_sdk::plan::{namespace_change, plan, stage};
-use wasmesh_sdk::{
-    Capabilities, Category, DesignPlan, DesignRequest, Error, Guest, Info, NamespaceScope,
-    OperationRequest, Plan, Step,
-};
+use wasmesh_sdk::{Category, DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan, Step};
+
+/// What this translator needs, embedded as the component's `wasmesh:manifest` section:
+/// namespaces (get, create, patch; the injection operation creates the namespace when missing),
+/// and any object, namespaced or cluster-scoped: `custom` and designs apply whatever YAML the
+/// user sends. An operator's grant narrows this for a restricted cluster.
+const MANIFEST: &str = wasmesh_sdk::manifest!("manifest.json");
 
 /// Error codes of this translator start with this.
 const CODE: &str = "WASMESH-LINKERD";
@@ -26,33 +29,9 @@ impl Guest for Linkerd {
                     "Enable Linkerd proxy injection on the namespace",
                     Category::Configure,
                 ),
-                operation(
-                    "custom",
-                    "Apply or delete custom Kubernetes YAML",
-                    Category::Custom,
-                ),
+                operation("custom", "Apply or delete custom Kubernetes YAML", Category::Custom),
             ],
-            capabilities: Capabilities {
-                kube: vec![
-                    // annotate-namespace creates the namespace when missing.
-                    rule(
-                        &[""],
-                        &["namespaces"],
-                        &["get", "create", "patch"],
-                        NamespaceScope::Cluster,
-                    ),
-                    // custom and designs apply whatever namespaced objects the user sends, in any
-                    // namespace; an operator's grant narrows this (cluster-scoped kinds stay out).
-                    rule(
-                        &["*"],
-                        &["*"],
-                        &["get", "list", "create", "patch", "delete"],
-                        NamespaceScope::All,
-                    ),
-                ],
-                outbound_hosts: vec![],
-                assets: false,
-            },
+            capabilities: wasmesh_sdk::manifest::capabilities(MANIFEST),
         }
     }
 

@@ -59,13 +59,11 @@ pub fn parse_target(path: &str) -> Option<Target> {
     };
     // `namespaces/{ns}/{resource}...` is namespaced; `namespaces/{name}[/status]` is the namespace itself.
     let (namespace, rest) = match rest {
-        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => {
-            (Some(ns.to_string()), {
-                let mut v = vec![*r];
-                v.extend_from_slice(tail);
-                v
-            })
-        }
+        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => (Some(ns.to_string()), {
+            let mut v = vec![*r];
+            v.extend_from_slice(tail);
+            v
+        }),
         _ => (None, rest.to_vec()),
     };
     let (plural, name, sub) = match rest.as_slice() {
@@ -155,11 +153,7 @@ pub fn handle(state: &Arc<Mutex<State>>, opts: &Options, req: &Request) -> Resul
     let key = Key {
         group: rt.group.clone(),
         plural: rt.plural.clone(),
-        namespace: if rt.namespaced {
-            ns.clone()
-        } else {
-            String::new()
-        },
+        namespace: if rt.namespaced { ns.clone() } else { String::new() },
         name,
     };
     let ctx = Ctx {
@@ -274,12 +268,7 @@ fn table(items: &[Value], rv: u64) -> Value {
 fn remove_with_dependents(st: &mut State, key: &Key) -> Option<Value> {
     let removed = st.remove(key)?;
     if key.group.is_empty() && key.plural == "namespaces" {
-        let contents: Vec<Key> = st
-            .objects
-            .keys()
-            .filter(|k| k.namespace == key.name)
-            .cloned()
-            .collect();
+        let contents: Vec<Key> = st.objects.keys().filter(|k| k.namespace == key.name).cloned().collect();
         for k in contents {
             st.remove(&k);
         }
@@ -317,11 +306,8 @@ impl Ctx<'_> {
         if self.req.content_type.contains("protobuf") || self.req.content_type.contains("cbor") {
             return Err(ApiError::unsupported_media_type(self.req.content_type));
         }
-        serde_json::from_slice(self.req.body).map_err(|e| {
-            ApiError::bad_request(format!(
-                "the object provided is unrecognized or malformed: {e}"
-            ))
-        })
+        serde_json::from_slice(self.req.body)
+            .map_err(|e| ApiError::bad_request(format!("the object provided is unrecognized or malformed: {e}")))
     }
 
     /// An object as this URL's version presents it.
@@ -331,46 +317,18 @@ impl Ctx<'_> {
     }
 
     fn select(&self, st: &State) -> Result<Vec<Value>, ApiError> {
-        let labels = LabelSelector::parse(
-            self.req
-                .query
-                .get("labelSelector")
-                .map(String::as_str)
-                .unwrap_or(""),
-        )?;
-        let fields = FieldSelector::parse(
-            self.req
-                .query
-                .get("fieldSelector")
-                .map(String::as_str)
-                .unwrap_or(""),
-        )?;
+        let labels = LabelSelector::parse(self.req.query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
+        let fields = FieldSelector::parse(self.req.query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
         Ok(st
-            .list(
-                &self.rt.group,
-                &self.rt.plural,
-                self.target.namespace.as_deref(),
-            )
+            .list(&self.rt.group, &self.rt.plural, self.target.namespace.as_deref())
             .filter(|(_, o)| labels.matches(o) && fields.matches(o))
             .map(|(_, o)| self.outgoing(o.clone()))
             .collect())
     }
 
     fn watch(&self, st: &State) -> Result<Reply, ApiError> {
-        let labels = LabelSelector::parse(
-            self.req
-                .query
-                .get("labelSelector")
-                .map(String::as_str)
-                .unwrap_or(""),
-        )?;
-        let fields = FieldSelector::parse(
-            self.req
-                .query
-                .get("fieldSelector")
-                .map(String::as_str)
-                .unwrap_or(""),
-        )?;
+        let labels = LabelSelector::parse(self.req.query.get("labelSelector").map(String::as_str).unwrap_or(""))?;
+        let fields = FieldSelector::parse(self.req.query.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
         let rv: u64 = self
             .req
             .query
@@ -380,11 +338,7 @@ impl Ctx<'_> {
         // Without a resourceVersion (or "0") a watch starts with ADDED for everything that exists.
         let (initial, mut rx): (Vec<(&'static str, Value)>, _) = if rv == 0 {
             let items = st
-                .list(
-                    &self.rt.group,
-                    &self.rt.plural,
-                    self.target.namespace.as_deref(),
-                )
+                .list(&self.rt.group, &self.rt.plural, self.target.namespace.as_deref())
                 .map(|(_, o)| ("ADDED", o.clone()))
                 .collect();
             (items, st.subscribe())
@@ -414,9 +368,9 @@ impl Ctx<'_> {
             .unwrap_or(Duration::from_secs(1800));
         let (tx, out) = mpsc::channel::<Bytes>(64);
         let matches = move |o: &Value| {
-            ns.as_deref().is_none_or(|ns| {
-                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-            }) && labels.matches(o)
+            ns.as_deref()
+                .is_none_or(|ns| o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns))
+                && labels.matches(o)
                 && fields.matches(o)
         };
         let line = move |kind: &str, mut o: Value| {
@@ -438,15 +392,10 @@ impl Ctx<'_> {
                     // Lagged, closed or timed out: end the watch; clients re-list and re-watch.
                     _ => return,
                 };
-                if event.key.group != group || event.key.plural != plural || !matches(&event.object)
-                {
+                if event.key.group != group || event.key.plural != plural || !matches(&event.object) {
                     continue;
                 }
-                if tx
-                    .send(line(event.kind, event.object.clone()))
-                    .await
-                    .is_err()
-                {
+                if tx.send(line(event.kind, event.object.clone())).await.is_err() {
                     return;
                 }
             }
@@ -468,11 +417,7 @@ impl Ctx<'_> {
             .unwrap_or_default()
             .to_string();
         let expected_av = self.rt.api_version(&self.target.version);
-        let kind = body
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
         if kind != self.rt.kind {
             return Err(ApiError::invalid(
                 &self.rt.group,
@@ -577,25 +522,16 @@ impl Ctx<'_> {
             .unwrap_or_default()
             .to_string();
         if name.is_empty()
-            && let Some(prefix) = body
-                .pointer("/metadata/generateName")
-                .and_then(Value::as_str)
+            && let Some(prefix) = body.pointer("/metadata/generateName").and_then(Value::as_str)
         {
-            name = format!(
-                "{prefix}{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..5]
-            );
+            name = format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..5]);
             body["metadata"]["name"] = json!(name);
         }
         self.validate_name(&name)?;
         self.require_namespace(st)?;
         let key = self.key_for(&name);
         if st.objects.contains_key(&key) {
-            return Err(ApiError::already_exists(
-                &self.rt.group,
-                &self.rt.plural,
-                &name,
-            ));
+            return Err(ApiError::already_exists(&self.rt.group, &self.rt.plural, &name));
         }
         let obj = self.prepare_new(body);
         self.store(st, key, obj, None, 201)
@@ -694,16 +630,12 @@ impl Ctx<'_> {
     /// report workloads ready (unless switched off).
     fn simulate_controllers(&self, obj: &mut Value) {
         let generation = obj["metadata"]["generation"].clone();
-        let replicas = obj
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
+        let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
         let now = now_rfc3339();
         let condition = |t: &str, reason: &str| json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": ""});
         match (self.rt.group.as_str(), self.rt.plural.as_str()) {
             ("", "namespaces") => {
-                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] =
-                    obj["metadata"]["name"].clone();
+                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"]["name"].clone();
                 obj["spec"]["finalizers"] = json!(["kubernetes"]);
                 obj["status"] = json!({"phase": "Active"});
             }
@@ -753,22 +685,12 @@ impl Ctx<'_> {
     }
 
     fn check_precondition(&self, body: &Value, current: &Value, key: &Key) -> Result<(), ApiError> {
-        match body
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-        {
+        match body.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
             Some(rv)
                 if !rv.is_empty()
-                    && Some(rv)
-                        != current
-                            .pointer("/metadata/resourceVersion")
-                            .and_then(Value::as_str) =>
+                    && Some(rv) != current.pointer("/metadata/resourceVersion").and_then(Value::as_str) =>
             {
-                Err(ApiError::conflict(
-                    &self.rt.group,
-                    &self.rt.plural,
-                    &key.name,
-                ))
+                Err(ApiError::conflict(&self.rt.group, &self.rt.plural, &key.name))
             }
             _ => Ok(()),
         }
@@ -784,13 +706,7 @@ impl Ctx<'_> {
     }
 
     fn patch(&self, st: &mut State, key: &Key) -> Result<Reply, ApiError> {
-        let content_type = self
-            .req
-            .content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim();
+        let content_type = self.req.content_type.split(';').next().unwrap_or_default().trim();
         if content_type == "application/apply-patch+yaml" {
             return self.apply(st, key);
         }
@@ -799,9 +715,7 @@ impl Ctx<'_> {
         let mut obj = old.clone();
         match content_type {
             "application/merge-patch+json" => patch::merge_patch(&mut obj, &patch_body),
-            "application/strategic-merge-patch+json" => {
-                patch::strategic_merge(&mut obj, &patch_body)
-            }
+            "application/strategic-merge-patch+json" => patch::strategic_merge(&mut obj, &patch_body),
             "application/json-patch+json" => patch::json_patch(&mut obj, &patch_body)?,
             other => return Err(ApiError::unsupported_media_type(other)),
         }
@@ -822,10 +736,9 @@ impl Ctx<'_> {
             .filter(|m| !m.is_empty())
             .ok_or_else(|| ApiError::bad_request("fieldManager is required for apply requests"))?;
         let force = self.req.query.get("force").is_some_and(|f| f == "true");
-        let text =
-            std::str::from_utf8(self.req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let mut applied: Value = serde_yaml::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        let text = std::str::from_utf8(self.req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mut applied: Value =
+            serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
         self.validate_body(&mut applied)?;
         let name = applied
             .pointer("/metadata/name")
@@ -851,8 +764,7 @@ impl Ctx<'_> {
             m.remove("managedFields");
         }
         let api_version = self.rt.api_version(&self.target.version);
-        let mut obj =
-            patch::server_side_apply(old.as_ref(), &applied, manager, force, &api_version)?;
+        let mut obj = patch::server_side_apply(old.as_ref(), &applied, manager, force, &api_version)?;
         obj["apiVersion"] = json!(api_version);
         obj["kind"] = json!(self.rt.kind);
         match &old {
@@ -888,9 +800,8 @@ impl Ctx<'_> {
     /// SelfSubjectAccessReview (for the caller) and SubjectAccessReview (for spec.user/groups).
     fn access_review(&self, st: &State) -> Result<Reply, ApiError> {
         let mut body = if self.req.content_type.contains("protobuf") {
-            crate::proto::decode_access_review(self.req.body).ok_or_else(|| {
-                ApiError::bad_request("the object provided is unrecognized or malformed")
-            })?
+            crate::proto::decode_access_review(self.req.body)
+                .ok_or_else(|| ApiError::bad_request("the object provided is unrecognized or malformed"))?
         } else {
             self.body_json()?
         };
@@ -903,11 +814,7 @@ impl Ctx<'_> {
                 .flatten()
                 .filter_map(|g| g.as_str().map(String::from))
                 .collect();
-            let name = spec
-                .get("user")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let name = spec.get("user").and_then(Value::as_str).unwrap_or_default().to_string();
             if let Some(rest) = name.strip_prefix("system:serviceaccount:")
                 && let Some((ns, sa)) = rest.split_once(':')
                 && groups.is_empty()
@@ -920,12 +827,7 @@ impl Ctx<'_> {
         };
         let allowed = match spec.get("resourceAttributes") {
             Some(ra) => {
-                let s = |f: &str| {
-                    ra.get(f)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let s = |f: &str| ra.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
                 let attrs = Attributes {
                     verb: s("verb"),
                     group: s("group"),

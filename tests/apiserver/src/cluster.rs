@@ -137,10 +137,7 @@ pub fn flatten_kubeconfig(path: &Path) -> Result<String, String> {
     let find = |list: &str, name: &str| -> Result<Value, String> {
         doc.get(list)
             .and_then(Value::as_sequence)
-            .and_then(|s| {
-                s.iter()
-                    .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-            })
+            .and_then(|s| s.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(name)))
             .cloned()
             .ok_or_else(|| format!("no {list} entry named {name:?}"))
     };
@@ -173,13 +170,7 @@ pub fn flatten_kubeconfig(path: &Path) -> Result<String, String> {
         &base,
         true,
     )?;
-    inline_file(
-        &mut user["user"],
-        "client-key",
-        "client-key-data",
-        &base,
-        true,
-    )?;
+    inline_file(&mut user["user"], "client-key", "client-key-data", &base, true)?;
     inline_file(&mut user["user"], "tokenFile", "token", &base, false)?;
     let flat = serde_json::json!({
         "apiVersion": "v1",
@@ -192,22 +183,14 @@ pub fn flatten_kubeconfig(path: &Path) -> Result<String, String> {
     serde_yaml::to_string(&flat).map_err(|e| e.to_string())
 }
 
-fn inline_file(
-    section: &mut Value,
-    file_key: &str,
-    data_key: &str,
-    base: &Path,
-    base64: bool,
-) -> Result<(), String> {
+fn inline_file(section: &mut Value, file_key: &str, data_key: &str, base: &Path, base64: bool) -> Result<(), String> {
     let Some(map) = section.as_mapping_mut() else {
         return Ok(());
     };
     let Some(file) = map.remove(file_key) else {
         return Ok(());
     };
-    let file = file
-        .as_str()
-        .ok_or_else(|| format!("{file_key} is not a path"))?;
+    let file = file.as_str().ok_or_else(|| format!("{file_key} is not a path"))?;
     let path = if Path::new(file).is_absolute() {
         PathBuf::from(file)
     } else {

@@ -48,14 +48,7 @@ pub struct Registry {
     types: BTreeMap<GroupResource, ResourceType>,
 }
 
-fn builtin(
-    group: &str,
-    plural: &str,
-    kind: &str,
-    namespaced: bool,
-    short: &[&str],
-    status: bool,
-) -> ResourceType {
+fn builtin(group: &str, plural: &str, kind: &str, namespaced: bool, short: &[&str], status: bool) -> ResourceType {
     ResourceType {
         group: group.into(),
         versions: vec!["v1".into()],
@@ -85,14 +78,7 @@ impl Registry {
             builtin("", "configmaps", "ConfigMap", true, &["cm"], false),
             builtin("", "secrets", "Secret", true, &[], false),
             builtin("", "services", "Service", true, &["svc"], true),
-            builtin(
-                "",
-                "serviceaccounts",
-                "ServiceAccount",
-                true,
-                &["sa"],
-                false,
-            ),
+            builtin("", "serviceaccounts", "ServiceAccount", true, &["sa"], false),
             read_only(builtin("", "pods", "Pod", true, &["po"], true)),
             builtin("", "events", "Event", true, &["ev"], false),
             builtin("apps", "deployments", "Deployment", true, &["deploy"], true),
@@ -100,14 +86,7 @@ impl Registry {
             builtin("apps", "statefulsets", "StatefulSet", true, &["sts"], true),
             builtin("apps", "replicasets", "ReplicaSet", true, &["rs"], true),
             builtin("batch", "jobs", "Job", true, &[], true),
-            builtin(
-                "rbac.authorization.k8s.io",
-                "roles",
-                "Role",
-                true,
-                &[],
-                false,
-            ),
+            builtin("rbac.authorization.k8s.io", "roles", "Role", true, &[], false),
             builtin(
                 "rbac.authorization.k8s.io",
                 "rolebindings",
@@ -156,14 +135,7 @@ impl Registry {
                 &["crd", "crds"],
                 true,
             ),
-            builtin(
-                "apiregistration.k8s.io",
-                "apiservices",
-                "APIService",
-                false,
-                &[],
-                true,
-            ),
+            builtin("apiregistration.k8s.io", "apiservices", "APIService", false, &[], true),
             builtin(
                 "policy",
                 "poddisruptionbudgets",
@@ -305,9 +277,7 @@ impl Registry {
         } else {
             format!("{group}/{version}")
         };
-        Some(
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
-        )
+        Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
     }
 }
 
@@ -342,15 +312,9 @@ pub fn type_from_crd(crd: &Value) -> Option<ResourceType> {
         short_names: names
             .get("shortNames")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
             .unwrap_or_default(),
-        status_subresource: versions
-            .iter()
-            .any(|v| v.pointer("/subresources/status").is_some()),
+        status_subresource: versions.iter().any(|v| v.pointer("/subresources/status").is_some()),
         kind,
     })
 }

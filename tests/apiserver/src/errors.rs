@@ -41,12 +41,7 @@ impl ApiError {
 
     /// Unknown path or resource type.
     pub fn unknown_resource() -> Self {
-        Self::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )
-        .with_details(json!({}))
+        Self::new(404, "NotFound", "the server could not find the requested resource").with_details(json!({}))
     }
 
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
@@ -83,14 +78,7 @@ impl ApiError {
     }
 
     /// 422 with one field cause: `ConfigMap "x" is invalid: metadata.name: Required value: ...`.
-    pub fn invalid(
-        group: &str,
-        kind: &str,
-        name: &str,
-        field: &str,
-        cause_reason: &str,
-        detail: &str,
-    ) -> Self {
+    pub fn invalid(group: &str, kind: &str, name: &str, field: &str, cause_reason: &str, detail: &str) -> Self {
         Self::new(
             422,
             "Invalid",
@@ -112,12 +100,8 @@ impl ApiError {
             format!("{} \"{name}\"", qualified(group, resource))
         };
         let kind = resource.split('/').next().unwrap_or(resource);
-        Self::new(
-            403,
-            "Forbidden",
-            format!("{subject} is forbidden: {reason}"),
-        )
-        .with_details(details(name, group, kind))
+        Self::new(403, "Forbidden", format!("{subject} is forbidden: {reason}"))
+            .with_details(details(name, group, kind))
     }
 
     pub fn unauthorized() -> Self {

@@ -20,9 +20,8 @@ pub use server::{ApiServer, RequestRecord};
 /// A kube client for a kubeconfig YAML (its current context).
 pub async fn client_from_kubeconfig(kubeconfig: &str) -> kube::Client {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).expect("parse kubeconfig");
-    let config =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-            .await
-            .expect("kubeconfig to config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig to config");
     kube::Client::try_from(config).expect("kube client")
 }

@@ -27,12 +27,9 @@ pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
 /// The key a list of objects is merged by, when every element has one: `name` (containers, env,
 /// volumes, ...) or, for ports without names, the port number.
 fn merge_key(items: &[Value]) -> Option<&'static str> {
-    ["name", "containerPort", "port"].into_iter().find(|key| {
-        !items.is_empty()
-            && items
-                .iter()
-                .all(|i| i.get(key).is_some_and(|v| !v.is_null()))
-    })
+    ["name", "containerPort", "port"]
+        .into_iter()
+        .find(|key| !items.is_empty() && items.iter().all(|i| i.get(key).is_some_and(|v| !v.is_null())))
 }
 
 /// Strategic merge patch, approximated: maps merge like a merge patch (null deletes), lists of
@@ -54,14 +51,10 @@ pub fn strategic_merge(target: &mut Value, patch: &Value) {
         match (target_map.get_mut(k), pv) {
             (Some(tv @ Value::Object(_)), Value::Object(_)) => strategic_merge(tv, pv),
             (Some(Value::Array(titems)), Value::Array(pitems)) => {
-                let key =
-                    merge_key(pitems).filter(|key| titems.iter().all(|i| i.get(*key).is_some()));
+                let key = merge_key(pitems).filter(|key| titems.iter().all(|i| i.get(*key).is_some()));
                 match key {
                     Some(key) => merge_keyed_list(titems, pitems, key),
-                    None => target_map
-                        .insert(k.clone(), pv.clone())
-                        .map(drop)
-                        .unwrap_or(()),
+                    None => target_map.insert(k.clone(), pv.clone()).map(drop).unwrap_or(()),
                 }
             }
             _ => {
@@ -121,10 +114,7 @@ fn path_string(path: &FieldPath) -> String {
 }
 
 fn keyed_by_name(items: &[Value]) -> bool {
-    !items.is_empty()
-        && items
-            .iter()
-            .all(|i| i.get("name").is_some_and(Value::is_string))
+    !items.is_empty() && items.iter().all(|i| i.get("name").is_some_and(Value::is_string))
 }
 
 /// Leaf field paths set in an applied configuration (identity fields excluded: they are not owned).
@@ -137,10 +127,7 @@ fn leaf_paths(obj: &Value) -> BTreeSet<FieldPath> {
                 "metadata" => {
                     if let Value::Object(meta) = v {
                         for (mk, mv) in meta {
-                            if matches!(
-                                mk.as_str(),
-                                "labels" | "annotations" | "finalizers" | "ownerReferences"
-                            ) {
+                            if matches!(mk.as_str(), "labels" | "annotations" | "finalizers" | "ownerReferences") {
                                 collect(
                                     mv,
                                     vec![Step::Field("metadata".into()), Step::Field(mk.clone())],
@@ -169,9 +156,7 @@ fn collect(v: &Value, path: FieldPath, out: &mut BTreeSet<FieldPath>) {
         Value::Array(items) if keyed_by_name(items) => {
             for item in items {
                 let mut p = path.clone();
-                p.push(Step::Key(
-                    item["name"].as_str().unwrap_or_default().to_string(),
-                ));
+                p.push(Step::Key(item["name"].as_str().unwrap_or_default().to_string()));
                 collect(item, p, out);
             }
         }
@@ -211,10 +196,9 @@ fn remove_at(obj: &mut Value, path: &FieldPath) {
     for step in target {
         let next = match step {
             Step::Field(f) => cur.get_mut(f),
-            Step::Key(k) => cur.as_array_mut().and_then(|a| {
-                a.iter_mut()
-                    .find(|i| i.get("name").and_then(Value::as_str) == Some(k))
-            }),
+            Step::Key(k) => cur
+                .as_array_mut()
+                .and_then(|a| a.iter_mut().find(|i| i.get("name").and_then(Value::as_str) == Some(k))),
         };
         match next {
             Some(n) => cur = n,
@@ -249,9 +233,7 @@ fn apply_merge(live: &mut Value, applied: &Value) {
                 }
             }
         }
-        (Value::Array(l), Value::Array(a))
-            if keyed_by_name(a) && l.iter().all(|i| i.get("name").is_some()) =>
-        {
+        (Value::Array(l), Value::Array(a)) if keyed_by_name(a) && l.iter().all(|i| i.get("name").is_some()) => {
             for item in a {
                 match l.iter_mut().find(|i| i.get("name") == item.get("name")) {
                     Some(existing) => apply_merge(existing, item),
@@ -375,11 +357,7 @@ pub fn server_side_apply(
                 m.fields.remove(p);
             }
         } else {
-            conflicts.extend(
-                owned_conflicts
-                    .into_iter()
-                    .map(|p| (print_manager(&m.entry), p)),
-            );
+            conflicts.extend(owned_conflicts.into_iter().map(|p| (print_manager(&m.entry), p)));
         }
     }
     if !conflicts.is_empty() {
@@ -393,10 +371,7 @@ pub fn server_side_apply(
         .map(|m| m.fields.clone())
         .unwrap_or_default();
     for p in old_fields.difference(&new_fields) {
-        let owned_elsewhere = managers
-            .iter()
-            .filter(|m| !is_me(m))
-            .any(|m| m.fields.contains(p));
+        let owned_elsewhere = managers.iter().filter(|m| !is_me(m)).any(|m| m.fields.contains(p));
         if !owned_elsewhere {
             remove_at(&mut result, p);
         }
@@ -426,10 +401,7 @@ pub fn server_side_apply(
 
 /// `"name"`, with `using v1` for Update managers, like kube-apiserver's printManager.
 fn print_manager(entry: &Value) -> String {
-    let name = entry
-        .get("manager")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let name = entry.get("manager").and_then(Value::as_str).unwrap_or_default();
     let mut s = format!("{name:?}");
     if let Some(sub) = entry
         .get("subresource")
@@ -441,10 +413,7 @@ fn print_manager(entry: &Value) -> String {
     if entry.get("operation").and_then(Value::as_str) == Some("Update") {
         s = format!(
             "{s} using {}",
-            entry
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
+            entry.get("apiVersion").and_then(Value::as_str).unwrap_or_default()
         );
     }
     s
@@ -459,26 +428,16 @@ fn conflict_error(conflicts: Vec<(String, FieldPath)>) -> ApiError {
     } else {
         let mut by_manager: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
         for (m, p) in &conflicts {
-            by_manager
-                .entry(m.as_str())
-                .or_default()
-                .push(path_string(p));
+            by_manager.entry(m.as_str()).or_default().push(path_string(p));
         }
         let mut lines = Vec::new();
         for (m, paths) in by_manager {
             lines.push(format!("conflicts with {m}:"));
             lines.extend(paths.into_iter().map(|p| format!("- {p}")));
         }
-        format!(
-            "Apply failed with {} conflicts: {}",
-            conflicts.len(),
-            lines.join("\n")
-        )
+        format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
     };
-    let causes = conflicts
-        .iter()
-        .map(|(m, p)| (m.clone(), path_string(p)))
-        .collect();
+    let causes = conflicts.iter().map(|(m, p)| (m.clone(), path_string(p))).collect();
     ApiError::apply_conflict(message, causes)
 }
 
@@ -513,17 +472,8 @@ mod tests {
 
     #[test]
     fn apply_removes_fields_dropped_by_the_same_manager() {
-        let first = server_side_apply(
-            None,
-            &json!({"data": {"a": "1", "b": "2"}}),
-            "m",
-            false,
-            "v1",
-        )
-        .unwrap();
-        let second =
-            server_side_apply(Some(&first), &json!({"data": {"a": "1"}}), "m", false, "v1")
-                .unwrap();
+        let first = server_side_apply(None, &json!({"data": {"a": "1", "b": "2"}}), "m", false, "v1").unwrap();
+        let second = server_side_apply(Some(&first), &json!({"data": {"a": "1"}}), "m", false, "v1").unwrap();
         assert_eq!(second["data"], json!({"a": "1"}));
     }
 }

@@ -103,7 +103,5 @@ pub fn decode_access_review(body: &[u8]) -> Option<Value> {
     if !groups.is_empty() {
         spec.insert("groups".into(), Value::Array(groups));
     }
-    Some(
-        json!({"apiVersion": type_meta["apiVersion"], "kind": type_meta["kind"], "metadata": {}, "spec": spec}),
-    )
+    Some(json!({"apiVersion": type_meta["apiVersion"], "kind": type_meta["kind"], "metadata": {}, "spec": spec}))
 }

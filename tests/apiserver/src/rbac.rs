@@ -74,10 +74,7 @@ pub fn allowed(state: &State, user: &UserInfo, attrs: &Attributes) -> bool {
         return true;
     }
     // The default system:basic-user binding: everyone may ask what they themselves may do.
-    if attrs.verb == "create"
-        && attrs.group == "authorization.k8s.io"
-        && attrs.resource == "selfsubjectaccessreviews"
-    {
+    if attrs.verb == "create" && attrs.group == "authorization.k8s.io" && attrs.resource == "selfsubjectaccessreviews" {
         return true;
     }
     let rules_allow = |role_kind: &str, role_name: &str, role_ns: &str| -> bool {
@@ -93,26 +90,19 @@ pub fn allowed(state: &State, user: &UserInfo, attrs: &Attributes) -> bool {
             .flatten()
             .any(|rule| rule_matches(rule, attrs))
     };
-    let cluster_wide = state
-        .list(RBAC, "clusterrolebindings", Some(""))
-        .any(|(_, binding)| {
-            binds(binding, user, "")
-                && role_ref(binding).is_some_and(|(kind, name)| {
-                    kind == "ClusterRole" && rules_allow(kind, name, "")
-                })
-        });
+    let cluster_wide = state.list(RBAC, "clusterrolebindings", Some("")).any(|(_, binding)| {
+        binds(binding, user, "")
+            && role_ref(binding).is_some_and(|(kind, name)| kind == "ClusterRole" && rules_allow(kind, name, ""))
+    });
     if cluster_wide {
         return true;
     }
     let Some(ns) = &attrs.namespace else {
         return false;
     };
-    state
-        .list(RBAC, "rolebindings", Some(ns))
-        .any(|(_, binding)| {
-            binds(binding, user, ns)
-                && role_ref(binding).is_some_and(|(kind, name)| rules_allow(kind, name, ns))
-        })
+    state.list(RBAC, "rolebindings", Some(ns)).any(|(_, binding)| {
+        binds(binding, user, ns) && role_ref(binding).is_some_and(|(kind, name)| rules_allow(kind, name, ns))
+    })
 }
 
 fn role_ref(binding: &Value) -> Option<(&str, &str)> {
@@ -129,10 +119,7 @@ fn binds(binding: &Value, user: &UserInfo, binding_ns: &str) -> bool {
         let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
         match s.get("kind").and_then(Value::as_str) {
             Some("ServiceAccount") => {
-                let ns = s
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or(binding_ns);
+                let ns = s.get("namespace").and_then(Value::as_str).unwrap_or(binding_ns);
                 user.name == format!("system:serviceaccount:{ns}:{name}")
             }
             Some("User") => user.name == name,
@@ -145,11 +132,7 @@ fn binds(binding: &Value, user: &UserInfo, binding_ns: &str) -> bool {
 fn strings(rule: &Value, field: &str) -> Vec<String> {
     rule.get(field)
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
         .unwrap_or_default()
 }
 

@@ -73,9 +73,7 @@ impl ApiServer {
     pub fn start() -> ApiServer {
         let (ca_pem, tls) = tls_config();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("nonblocking listener");
+        listener.set_nonblocking(true).expect("nonblocking listener");
         let addr = listener.local_addr().expect("local addr");
         let admin_token = new_token();
         let shared = Arc::new(Shared {
@@ -244,9 +242,7 @@ impl ApiServer {
 
     /// Whether the simulated controllers mark deployments/statefulsets/daemonsets ready (default true).
     pub fn set_deployments_become_available(&self, on: bool) {
-        self.shared
-            .deployments_become_available
-            .store(on, Ordering::SeqCst);
+        self.shared.deployments_become_available.store(on, Ordering::SeqCst);
     }
 }
 
@@ -268,15 +264,12 @@ fn new_token() -> String {
 /// A fresh CA and a serving certificate for 127.0.0.1/localhost signed by it.
 fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
     use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     };
     let ca_key = KeyPair::generate().expect("ca key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "wasmesh-test-ca");
+    ca_params.distinguished_name.push(DnType::CommonName, "wasmesh-test-ca");
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -287,19 +280,13 @@ fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
 
     let leaf_key = KeyPair::generate().expect("leaf key");
     let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .expect("leaf params");
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).expect("leaf params");
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "wasmesh-test-apiserver");
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf_params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    let leaf = leaf_params
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf cert");
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf cert");
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -352,11 +339,7 @@ struct Dropped;
 
 async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let header = |name: &str| {
         parts
             .headers
@@ -379,14 +362,7 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
         tokio::time::sleep(delay).await;
     }
     let resource_request = api::parse_target(&record.path).is_some();
-    let outcome = respond(
-        &shared,
-        &parts,
-        &body,
-        &header,
-        &mut record,
-        resource_request,
-    );
+    let outcome = respond(&shared, &parts, &body, &header, &mut record, resource_request);
     let response = match outcome {
         Err(Dropped) => {
             shared.log.lock().expect("log").push(record);
@@ -394,9 +370,11 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
         }
         Ok(Ok(Reply::Json(code, v))) => json_response(code, &v),
         Ok(Ok(Reply::Watch(rx))) => {
-            let stream = futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|b| (Ok(Frame::data(b)), rx))
-            });
+            let stream =
+                futures::stream::unfold(
+                    rx,
+                    |mut rx| async move { rx.recv().await.map(|b| (Ok(Frame::data(b)), rx)) },
+                );
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -431,8 +409,7 @@ fn respond(
         .strip_prefix("Bearer ")
         .map(str::trim)
         .map(String::from);
-    let Some(user) = token.and_then(|t| shared.tokens.lock().expect("tokens").get(&t).cloned())
-    else {
+    let Some(user) = token.and_then(|t| shared.tokens.lock().expect("tokens").get(&t).cloned()) else {
         return Ok(Err(ApiError::unauthorized()));
     };
     record.user = Some(user.name.clone());
@@ -534,10 +511,7 @@ fn impersonate(
     }
     let mut effective = match (&sa, groups.is_empty()) {
         (Some((ns, name)), true) => UserInfo::service_account(ns, name),
-        _ => UserInfo {
-            name: target,
-            groups,
-        },
+        _ => UserInfo { name: target, groups },
     };
     if !effective.groups.iter().any(|g| g == "system:authenticated") {
         effective.groups.push("system:authenticated".into());
@@ -565,6 +539,5 @@ fn discovery(shared: &Shared, path: &str) -> Result<Reply, ApiError> {
         ["apis", group, version] => state.registry.resource_list(group, version),
         _ => None,
     };
-    doc.map(|d| Reply::Json(200, d))
-        .ok_or_else(ApiError::unknown_resource)
+    doc.map(|d| Reply::Json(200, d)).ok_or_else(ApiError::unknown_resource)
 }

@@ -7,51 +7,50 @@ use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use serde_json::json;
 use wasmesh_test_apiserver::ApiServer;
 
-async fn admin_create(
-    server: &ApiServer,
-    ar: &kube::api::ApiResource,
-    ns: Option<&str>,
-    obj: serde_json::Value,
-) {
+async fn admin_create(server: &ApiServer, ar: &kube::api::ApiResource, ns: Option<&str>, obj: serde_json::Value) {
     let client = server.client().await;
     let api: Api<DynamicObject> = match ns {
         Some(ns) => Api::namespaced_with(client, ns, ar),
         None => Api::all_with(client, ar),
     };
-    api.create(
-        &PostParams::default(),
-        &serde_json::from_value(obj).unwrap(),
-    )
-    .await
-    .unwrap();
+    api.create(&PostParams::default(), &serde_json::from_value(obj).unwrap())
+        .await
+        .unwrap();
 }
 
 fn role_ar() -> kube::api::ApiResource {
     resource("rbac.authorization.k8s.io", "v1", "Role", "roles")
 }
 fn binding_ar() -> kube::api::ApiResource {
-    resource(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "RoleBinding",
-        "rolebindings",
-    )
+    resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
 }
 
 /// Lets default/reader get and list configmaps in "default", and only the one named "allowed" for get by name.
 async fn grant_reader(server: &ApiServer) {
-    admin_create(server, &role_ar(), Some("default"), json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader"},
-        "rules": [
-            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]},
-            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]},
-        ],
-    })).await;
-    admin_create(server, &binding_ar(), Some("default"), json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
-        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}],
-    })).await;
+    admin_create(
+        server,
+        &role_ar(),
+        Some("default"),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]},
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]},
+            ],
+        }),
+    )
+    .await;
+    admin_create(
+        server,
+        &binding_ar(),
+        Some("default"),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}],
+        }),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -71,14 +70,10 @@ async fn requests_without_a_known_token_are_401() {
 async fn rbac_allows_bound_rules_and_denies_the_rest_with_the_real_403() {
     let server = ApiServer::start();
     grant_reader(&server).await;
-    let admin: Api<DynamicObject> =
-        Api::namespaced_with(server.client().await, "default", &configmaps());
+    let admin: Api<DynamicObject> = Api::namespaced_with(server.client().await, "default", &configmaps());
     for name in ["allowed", "secret-ish"] {
         admin
-            .create(
-                &PostParams::default(),
-                &configmap(name, json!({}), json!({})),
-            )
+            .create(&PostParams::default(), &configmap(name, json!({}), json!({})))
             .await
             .unwrap();
     }
@@ -86,17 +81,10 @@ async fn rbac_allows_bound_rules_and_denies_the_rest_with_the_real_403() {
         .client_for_token(&server.token_for_service_account("default", "reader"))
         .await;
     let api: Api<DynamicObject> = Api::namespaced_with(sa_client.clone(), "default", &configmaps());
-    assert_eq!(
-        api.list(&ListParams::default()).await.unwrap().items.len(),
-        2
-    );
+    assert_eq!(api.list(&ListParams::default()).await.unwrap().items.len(), 2);
     api.get("allowed").await.unwrap();
 
-    let (code, body) = get(
-        &sa_client,
-        "/api/v1/namespaces/default/configmaps/secret-ish",
-    )
-    .await;
+    let (code, body) = get(&sa_client, "/api/v1/namespaces/default/configmaps/secret-ish").await;
     assert_eq!(code, 403);
     assert_eq!(
         body,
@@ -105,12 +93,9 @@ async fn rbac_allows_bound_rules_and_denies_the_rest_with_the_real_403() {
                "reason": "Forbidden", "details": {"name": "secret-ish", "kind": "configmaps"}, "code": 403})
     );
     let err = status(
-        api.create(
-            &PostParams::default(),
-            &configmap("new", json!({}), json!({})),
-        )
-        .await
-        .unwrap_err(),
+        api.create(&PostParams::default(), &configmap("new", json!({}), json!({})))
+            .await
+            .unwrap_err(),
     );
     assert_eq!(err.code, 403);
     assert_eq!(
@@ -137,11 +122,17 @@ async fn rbac_allows_bound_rules_and_denies_the_rest_with_the_real_403() {
 #[tokio::test]
 async fn cluster_roles_groups_wildcards_and_subresources() {
     let server = ApiServer::start();
-    admin_create(&server, &resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles"), None, json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "status-writer"},
-        "rules": [{"apiGroups": ["apps"], "resources": ["deployments/status"], "verbs": ["*"]},
-                  {"apiGroups": ["*"], "resources": ["*"], "verbs": ["list"]}],
-    })).await;
+    admin_create(
+        &server,
+        &resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles"),
+        None,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "status-writer"},
+            "rules": [{"apiGroups": ["apps"], "resources": ["deployments/status"], "verbs": ["*"]},
+                      {"apiGroups": ["*"], "resources": ["*"], "verbs": ["list"]}],
+        }),
+    )
+    .await;
     admin_create(&server, &resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings"), None, json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "status-writers"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "status-writer"},
@@ -150,9 +141,7 @@ async fn cluster_roles_groups_wildcards_and_subresources() {
     let writer = server
         .client_for_token(&server.token_for_user("wendy", &["writers"]))
         .await;
-    let other = server
-        .client_for_token(&server.token_for_user("oscar", &[]))
-        .await;
+    let other = server.client_for_token(&server.token_for_user("oscar", &[])).await;
     assert_eq!(
         get(&writer, "/apis/apps/v1/deployments").await.0,
         200,
@@ -160,11 +149,7 @@ async fn cluster_roles_groups_wildcards_and_subresources() {
     );
     assert_eq!(get(&writer, "/api/v1/namespaces").await.0, 200);
     assert_eq!(get(&other, "/api/v1/namespaces").await.0, 403);
-    let (code, body) = get(
-        &writer,
-        "/apis/apps/v1/namespaces/default/deployments/d/status",
-    )
-    .await;
+    let (code, body) = get(&writer, "/apis/apps/v1/namespaces/default/deployments/d/status").await;
     assert_eq!(
         code, 404,
         "allowed on deployments/status, so the request gets as far as the missing object"
@@ -184,12 +169,7 @@ async fn cluster_roles_groups_wildcards_and_subresources() {
 async fn impersonation_requires_the_impersonate_verb() {
     let server = ApiServer::start();
     grant_reader(&server).await;
-    let cr = resource(
-        "rbac.authorization.k8s.io",
-        "v1",
-        "ClusterRole",
-        "clusterroles",
-    );
+    let cr = resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles");
     let crb = resource(
         "rbac.authorization.k8s.io",
         "v1",
@@ -238,11 +218,7 @@ async fn impersonation_requires_the_impersonate_verb() {
         body["message"],
         "serviceaccounts \"reader\" is forbidden: User \"mallory\" cannot impersonate resource \"serviceaccounts\" in API group \"\" in the namespace \"default\""
     );
-    let (code, body) = get(
-        &as_user(ivan, "someone").await,
-        "/api/v1/namespaces/default/configmaps",
-    )
-    .await;
+    let (code, body) = get(&as_user(ivan, "someone").await, "/api/v1/namespaces/default/configmaps").await;
     assert_eq!(code, 403);
     assert_eq!(
         body["message"],
@@ -278,26 +254,9 @@ async fn access_reviews_answer_from_rbac() {
     };
     let path = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
     let sa = "system:serviceaccount:default:reader";
-    let (code, body) = raw(
-        &admin,
-        "POST",
-        path,
-        "application/json",
-        &review(sa, "get", "allowed"),
-    )
-    .await;
-    assert_eq!(
-        (code, body["status"]["allowed"].clone()),
-        (201, json!(true))
-    );
-    let (_, body) = raw(
-        &admin,
-        "POST",
-        path,
-        "application/json",
-        &review(sa, "get", "other"),
-    )
-    .await;
+    let (code, body) = raw(&admin, "POST", path, "application/json", &review(sa, "get", "allowed")).await;
+    assert_eq!((code, body["status"]["allowed"].clone()), (201, json!(true)));
+    let (_, body) = raw(&admin, "POST", path, "application/json", &review(sa, "get", "other")).await;
     assert_eq!(body["status"]["allowed"], false);
     let (_, body) = raw(
         &admin,
@@ -314,31 +273,20 @@ async fn access_reviews_answer_from_rbac() {
         .await;
     let ssar = |verb: &str| {
         json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": {"namespace": "default", "verb": verb, "resource": "configmaps"}}}).to_string()
+        "spec": {"resourceAttributes": {"namespace": "default", "verb": verb, "resource": "configmaps"}}})
+        .to_string()
     };
     let ssar_path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
     assert_eq!(
-        raw(
-            &sa_client,
-            "POST",
-            ssar_path,
-            "application/json",
-            &ssar("list")
-        )
-        .await
-        .1["status"]["allowed"],
+        raw(&sa_client, "POST", ssar_path, "application/json", &ssar("list"))
+            .await
+            .1["status"]["allowed"],
         true
     );
     assert_eq!(
-        raw(
-            &sa_client,
-            "POST",
-            ssar_path,
-            "application/json",
-            &ssar("watch")
-        )
-        .await
-        .1["status"]["allowed"],
+        raw(&sa_client, "POST", ssar_path, "application/json", &ssar("watch"))
+            .await
+            .1["status"]["allowed"],
         false
     );
 }
@@ -352,35 +300,22 @@ async fn request_log_records_identities_and_can_be_cleared() {
         .await;
     server.clear_requests();
     assert_eq!(
-        get(
-            &admin,
-            "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db"
-        )
-        .await
-        .0,
+        get(&admin, "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db")
+            .await
+            .0,
         200
     );
-    assert_eq!(
-        get(&sa, "/api/v1/namespaces/default/configmaps").await.0,
-        403
-    );
+    assert_eq!(get(&sa, "/api/v1/namespaces/default/configmaps").await.0, 403);
     let log = server.requests();
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].method, "GET");
     assert_eq!(log[0].path, "/api/v1/namespaces/default/configmaps");
     assert_eq!(log[0].query, "labelSelector=a%3Db");
     assert_eq!(
-        (
-            log[0].user.as_deref(),
-            log[0].effective_user.as_deref(),
-            log[0].status
-        ),
+        (log[0].user.as_deref(), log[0].effective_user.as_deref(), log[0].status),
         (Some("admin"), Some("admin"), 200)
     );
-    assert_eq!(
-        log[1].user.as_deref(),
-        Some("system:serviceaccount:default:nobody")
-    );
+    assert_eq!(log[1].user.as_deref(), Some("system:serviceaccount:default:nobody"));
     assert_eq!(log[1].impersonated_user, None);
     assert_eq!(log[1].status, 403);
     server.clear_requests();

@@ -14,20 +14,12 @@ async fn fail_next_answers_n_resource_requests_with_the_code() {
     let client = server.client().await;
     // 500, not 503: kube-rs 5 retries 429/503/504 by itself (Config::default_retry).
     server.fail_next(2, 500);
-    assert_eq!(
-        get(&client, "/version").await.0,
-        200,
-        "discovery is not affected"
-    );
+    assert_eq!(get(&client, "/version").await.0, 200, "discovery is not affected");
     for _ in 0..2 {
         let (code, body) = get(&client, "/api/v1/namespaces").await;
         assert_eq!(code, 500);
         assert_eq!(
-            (
-                body["kind"].as_str(),
-                body["reason"].as_str(),
-                body["code"].as_u64()
-            ),
+            (body["kind"].as_str(), body["reason"].as_str(), body["code"].as_u64()),
             (Some("Status"), Some("InternalError"), Some(500))
         );
     }
@@ -35,12 +27,9 @@ async fn fail_next_answers_n_resource_requests_with_the_code() {
     server.fail_next(1, 500);
     let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &configmaps());
     let err = status(
-        api.create(
-            &PostParams::default(),
-            &configmap("c", json!({}), json!({})),
-        )
-        .await
-        .unwrap_err(),
+        api.create(&PostParams::default(), &configmap("c", json!({}), json!({})))
+            .await
+            .unwrap_err(),
     );
     assert_eq!(err.code, 500);
     assert!(
@@ -51,12 +40,9 @@ async fn fail_next_answers_n_resource_requests_with_the_code() {
     // A 503 is retried by kube-rs's default retry policy; the log shows both attempts.
     server.clear_requests();
     server.fail_next(1, 503);
-    api.create(
-        &PostParams::default(),
-        &configmap("c", json!({}), json!({})),
-    )
-    .await
-    .unwrap();
+    api.create(&PostParams::default(), &configmap("c", json!({}), json!({})))
+        .await
+        .unwrap();
     let codes: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
     assert_eq!(codes, [503, 201]);
 }
@@ -95,8 +81,7 @@ async fn set_delay_delays_responses() {
     .unwrap();
     config.read_timeout = Some(Duration::from_millis(50));
     let impatient = kube::Client::try_from(config).unwrap();
-    let api: Api<DynamicObject> =
-        Api::all_with(impatient, &resource("", "v1", "Namespace", "namespaces"));
+    let api: Api<DynamicObject> = Api::all_with(impatient, &resource("", "v1", "Namespace", "namespaces"));
     assert!(api.get("default").await.is_err());
     server.set_delay(Duration::ZERO);
 }

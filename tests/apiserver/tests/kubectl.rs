@@ -107,16 +107,7 @@ async fn kubectl_apply_get_delete() {
     assert!(out.contains("w1"), "{out}");
     let (ok, out, err) = kubectl(
         &kc,
-        &[
-            "get",
-            "cm",
-            "cm1",
-            "-n",
-            &ns,
-            "-o",
-            "json",
-            "--show-managed-fields",
-        ],
+        &["get", "cm", "cm1", "-n", &ns, "-o", "json", "--show-managed-fields"],
         None,
     );
     assert!(ok, "{err}");
@@ -157,18 +148,10 @@ async fn kubectl_auth_can_i_as_a_service_account() {
     );
     assert!(ok, "{out} {err}");
     let who = format!("--as=system:serviceaccount:{ns}:sa");
-    let (ok, out, err) = kubectl(
-        &kc,
-        &["auth", "can-i", "list", "configmaps", "-n", &ns, &who],
-        None,
-    );
+    let (ok, out, err) = kubectl(&kc, &["auth", "can-i", "list", "configmaps", "-n", &ns, &who], None);
     assert!(ok, "{out} {err}");
     assert_eq!(out.trim(), "yes");
-    let (ok, out, _) = kubectl(
-        &kc,
-        &["auth", "can-i", "delete", "configmaps", "-n", &ns, &who],
-        None,
-    );
+    let (ok, out, _) = kubectl(&kc, &["auth", "can-i", "delete", "configmaps", "-n", &ns, &who], None);
     assert!(!ok);
     assert_eq!(out.trim(), "no");
     let (ok, out, _) = kubectl(
@@ -187,10 +170,7 @@ async fn kubectl_auth_can_i_as_a_service_account() {
             .find(|r| r.path.ends_with("selfsubjectaccessreviews"))
             .unwrap();
         assert_eq!(review.user.as_deref(), Some("admin"));
-        assert_eq!(
-            review.effective_user,
-            Some(format!("system:serviceaccount:{ns}:sa"))
-        );
+        assert_eq!(review.effective_user, Some(format!("system:serviceaccount:{ns}:sa")));
     }
 }
 
@@ -216,9 +196,6 @@ async fn test_namespaces_are_created_and_deleted_on_drop() {
             Some(server.url().as_str())
         );
         assert!(kc["clusters"][0]["cluster"]["certificate-authority-data"].is_string());
-        assert_eq!(
-            kc["users"][0]["user"]["token"].as_str(),
-            Some(server.admin_token())
-        );
+        assert_eq!(kc["users"][0]["user"]["token"].as_str(), Some(server.admin_token()));
     }
 }

@@ -6,8 +6,7 @@ mod common;
 use common::*;
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent,
-    WatchParams,
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, Discovery, Scope};
@@ -28,10 +27,7 @@ async fn discovery_lists_builtin_groups_and_resources() {
         ("apps", "Deployment"),
         ("batch", "Job"),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        (
-            "admissionregistration.k8s.io",
-            "MutatingWebhookConfiguration",
-        ),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
         ("apiextensions.k8s.io", "CustomResourceDefinition"),
         ("apiregistration.k8s.io", "APIService"),
         ("policy", "PodDisruptionBudget"),
@@ -46,17 +42,12 @@ async fn discovery_lists_builtin_groups_and_resources() {
             assert_eq!(caps.scope, Scope::Cluster);
         }
     }
-    let (ar, caps) =
-        discovery::pinned_kind(&client, &GroupVersionKind::gvk("apps", "v1", "Deployment"))
-            .await
-            .unwrap();
+    let (ar, caps) = discovery::pinned_kind(&client, &GroupVersionKind::gvk("apps", "v1", "Deployment"))
+        .await
+        .unwrap();
     assert_eq!(ar.plural, "deployments");
     assert_eq!(caps.scope, Scope::Namespaced);
-    assert!(
-        caps.subresources
-            .iter()
-            .any(|(sub, _)| sub.plural == "status")
-    );
+    assert!(caps.subresources.iter().any(|(sub, _)| sub.plural == "status"));
 
     let (_, apps) = get(&client, "/apis/apps/v1").await;
     let deploy = apps["resources"]
@@ -84,19 +75,10 @@ async fn crud_round_trip_sets_server_metadata() {
     let client = server.client().await;
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &configmaps());
     let created = api
-        .create(
-            &PostParams::default(),
-            &configmap("one", json!({}), json!({"k": "v"})),
-        )
+        .create(&PostParams::default(), &configmap("one", json!({}), json!({"k": "v"})))
         .await
         .unwrap();
-    let rv1: u64 = created
-        .metadata
-        .resource_version
-        .clone()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let rv1: u64 = created.metadata.resource_version.clone().unwrap().parse().unwrap();
     assert!(created.metadata.uid.is_some());
     assert!(created.metadata.creation_timestamp.is_some());
     assert_eq!(created.metadata.generation, Some(1));
@@ -105,17 +87,8 @@ async fn crud_round_trip_sets_server_metadata() {
     let mut fetched = api.get("one").await.unwrap();
     assert_eq!(fetched.data["data"]["k"], "v");
     fetched.data["data"]["k"] = json!("v2");
-    let replaced = api
-        .replace("one", &PostParams::default(), &fetched)
-        .await
-        .unwrap();
-    let rv2: u64 = replaced
-        .metadata
-        .resource_version
-        .clone()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let replaced = api.replace("one", &PostParams::default(), &fetched).await.unwrap();
+    let rv2: u64 = replaced.metadata.resource_version.clone().unwrap().parse().unwrap();
     assert!(rv2 > rv1, "resourceVersion must increase: {rv1} -> {rv2}");
     assert_eq!(
         replaced.metadata.generation,
@@ -125,21 +98,15 @@ async fn crud_round_trip_sets_server_metadata() {
     assert_eq!(replaced.metadata.uid, created.metadata.uid);
 
     let err = status(
-        api.create(
-            &PostParams::default(),
-            &configmap("one", json!({}), json!({})),
-        )
-        .await
-        .unwrap_err(),
+        api.create(&PostParams::default(), &configmap("one", json!({}), json!({})))
+            .await
+            .unwrap_err(),
     );
     assert_eq!((err.code, err.reason.as_str()), (409, "AlreadyExists"));
     assert_eq!(err.message, "configmaps \"one\" already exists");
 
     let all: Api<DynamicObject> = Api::all_with(client.clone(), &configmaps());
-    assert_eq!(
-        all.list(&ListParams::default()).await.unwrap().items.len(),
-        1
-    );
+    assert_eq!(all.list(&ListParams::default()).await.unwrap().items.len(), 1);
     api.delete("one", &DeleteParams::default()).await.unwrap();
     assert!(api.get_opt("one").await.unwrap().is_none());
 }
@@ -245,12 +212,15 @@ async fn merge_json_and_strategic_patches() {
         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
             {"name": "app", "image": "app:1"}, {"name": "sidecar", "image": "proxy:1"}]}}},
     })).unwrap();
-    deployments
-        .create(&PostParams::default(), &deploy)
-        .await
-        .unwrap();
+    deployments.create(&PostParams::default(), &deploy).await.unwrap();
     let sp = deployments
-        .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}}}})))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}}}}),
+            ),
+        )
         .await
         .unwrap();
     let containers = &sp.data["spec"]["template"]["spec"]["containers"];
@@ -323,16 +293,10 @@ async fn server_side_apply_creates_updates_conflicts_and_forces() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        forced.data["data"],
-        json!({"shared": "b", "mine": "1", "bobs": "x"})
-    );
+    assert_eq!(forced.data["data"], json!({"shared": "b", "mine": "1", "bobs": "x"}));
 
     let managed = forced.metadata.managed_fields.clone().unwrap();
-    let managers: Vec<&str> = managed
-        .iter()
-        .map(|m| m.manager.as_deref().unwrap())
-        .collect();
+    let managers: Vec<&str> = managed.iter().map(|m| m.manager.as_deref().unwrap()).collect();
     assert_eq!(managers, ["alice", "bob"], "one entry per manager");
     for m in &managed {
         assert_eq!(m.operation.as_deref(), Some("Apply"));
@@ -350,11 +314,7 @@ async fn server_side_apply_creates_updates_conflicts_and_forces() {
 
     // A field alice stops applying is removed.
     let pruned = api
-        .patch(
-            "ssa",
-            &PatchParams::apply("alice"),
-            &Patch::Apply(applied(json!({}))),
-        )
+        .patch("ssa", &PatchParams::apply("alice"), &Patch::Apply(applied(json!({}))))
         .await
         .unwrap();
     assert_eq!(pruned.data["data"], json!({"shared": "b", "bobs": "x"}));
@@ -398,12 +358,9 @@ async fn dry_run_returns_the_result_but_stores_nothing() {
     assert_eq!(applied.data["data"]["a"], "2");
     assert!(api.get_opt("dry").await.unwrap().is_none());
 
-    api.create(
-        &PostParams::default(),
-        &configmap("dry", json!({}), json!({"a": "1"})),
-    )
-    .await
-    .unwrap();
+    api.create(&PostParams::default(), &configmap("dry", json!({}), json!({"a": "1"})))
+        .await
+        .unwrap();
     api.patch(
         "dry",
         &PatchParams::default().dry_run(),
@@ -435,23 +392,13 @@ async fn watch_reports_added_modified_deleted() {
         .metadata
         .resource_version
         .unwrap();
-    let stream = api
-        .watch(&WatchParams::default().timeout(60), &rv)
+    let stream = api.watch(&WatchParams::default().timeout(60), &rv).await.unwrap();
+    api.create(&PostParams::default(), &configmap("w", json!({}), json!({"a": "1"})))
         .await
         .unwrap();
-    api.create(
-        &PostParams::default(),
-        &configmap("w", json!({}), json!({"a": "1"})),
-    )
-    .await
-    .unwrap();
-    api.patch(
-        "w",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"data": {"a": "2"}})),
-    )
-    .await
-    .unwrap();
+    api.patch("w", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "2"}})))
+        .await
+        .unwrap();
     api.delete("w", &DeleteParams::default()).await.unwrap();
     let events: Vec<WatchEvent<DynamicObject>> = stream.take(3).try_collect().await.unwrap();
     let kinds: Vec<String> = events
@@ -473,12 +420,9 @@ async fn watch_reports_added_modified_deleted() {
         kube::runtime::watcher::Config::default().fields("metadata.name=later"),
     );
     let mut objects = std::pin::pin!(kube::runtime::WatchStreamExt::applied_objects(seen));
-    api.create(
-        &PostParams::default(),
-        &configmap("later", json!({}), json!({})),
-    )
-    .await
-    .unwrap();
+    api.create(&PostParams::default(), &configmap("later", json!({}), json!({})))
+        .await
+        .unwrap();
     let first = objects.try_next().await.unwrap().unwrap();
     assert_eq!(first.metadata.name.as_deref(), Some("later"));
 }
@@ -489,26 +433,15 @@ async fn stale_resource_version_is_a_conflict() {
     let client = server.client().await;
     let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &configmaps());
     let original = api
-        .create(
-            &PostParams::default(),
-            &configmap("x", json!({}), json!({"a": "1"})),
-        )
+        .create(&PostParams::default(), &configmap("x", json!({}), json!({"a": "1"})))
         .await
         .unwrap();
-    api.patch(
-        "x",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"data": {"a": "2"}})),
-    )
-    .await
-    .unwrap();
+    api.patch("x", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "2"}})))
+        .await
+        .unwrap();
     let mut stale = original.clone();
     stale.data["data"]["a"] = json!("3");
-    let err = status(
-        api.replace("x", &PostParams::default(), &stale)
-            .await
-            .unwrap_err(),
-    );
+    let err = status(api.replace("x", &PostParams::default(), &stale).await.unwrap_err());
     assert_eq!((err.code, err.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         err.message,
@@ -547,7 +480,9 @@ async fn invalid_objects_are_422_and_bad_bodies_400() {
     )
     .await;
     assert_eq!((code, body["reason"].as_str()), (422, Some("Invalid")));
-    assert!(body["message"].as_str().unwrap().starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"));
+    assert!(body["message"].as_str().unwrap().starts_with(
+        "ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"
+    ));
 
     let (code, body) = raw(
         &client,
@@ -602,20 +537,14 @@ async fn not_found_errors_have_the_real_status_bodies() {
     let (code, body) = get(&client, "/apis/example.com/v1/namespaces/default/widgets").await;
     assert_eq!(code, 404);
     assert_eq!(body["reason"], "NotFound");
-    assert_eq!(
-        body["message"],
-        "the server could not find the requested resource"
-    );
+    assert_eq!(body["message"], "the server could not find the requested resource");
 
     // Creating in a namespace that does not exist.
     let api: Api<DynamicObject> = Api::namespaced_with(client, "missing", &configmaps());
     let err = status(
-        api.create(
-            &PostParams::default(),
-            &configmap("c", json!({}), json!({})),
-        )
-        .await
-        .unwrap_err(),
+        api.create(&PostParams::default(), &configmap("c", json!({}), json!({})))
+            .await
+            .unwrap_err(),
     );
     assert_eq!(
         (err.code, err.reason.as_str(), err.message.as_str()),
@@ -627,43 +556,24 @@ async fn not_found_errors_have_the_real_status_bodies() {
 async fn deleting_a_namespace_deletes_its_objects() {
     let server = ApiServer::start();
     let client = server.client().await;
-    let namespaces: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &resource("", "v1", "Namespace", "namespaces"),
-    );
+    let namespaces: Api<DynamicObject> = Api::all_with(client.clone(), &resource("", "v1", "Namespace", "namespaces"));
     for ns in ["default", "kube-system", "kube-public"] {
-        assert!(
-            namespaces.get_opt(ns).await.unwrap().is_some(),
-            "{ns} exists at start"
-        );
+        assert!(namespaces.get_opt(ns).await.unwrap().is_some(), "{ns} exists at start");
     }
-    let ns: DynamicObject = serde_json::from_value(
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}}),
-    )
-    .unwrap();
-    let created = namespaces
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
+    let ns: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}}))
+            .unwrap();
+    let created = namespaces.create(&PostParams::default(), &ns).await.unwrap();
     assert_eq!(created.data["status"]["phase"], "Active");
     let cms: Api<DynamicObject> = Api::namespaced_with(client.clone(), "doomed", &configmaps());
-    cms.create(
-        &PostParams::default(),
-        &configmap("inside", json!({}), json!({})),
-    )
-    .await
-    .unwrap();
+    cms.create(&PostParams::default(), &configmap("inside", json!({}), json!({})))
+        .await
+        .unwrap();
     Api::<DynamicObject>::namespaced_with(client.clone(), "default", &configmaps())
-        .create(
-            &PostParams::default(),
-            &configmap("outside", json!({}), json!({})),
-        )
+        .create(&PostParams::default(), &configmap("outside", json!({}), json!({})))
         .await
         .unwrap();
-    namespaces
-        .delete("doomed", &DeleteParams::default())
-        .await
-        .unwrap();
+    namespaces.delete("doomed", &DeleteParams::default()).await.unwrap();
     assert!(namespaces.get_opt("doomed").await.unwrap().is_none());
     let all: Api<DynamicObject> = Api::all_with(client, &configmaps());
     let left: Vec<String> = all
@@ -690,14 +600,9 @@ async fn crd_apply_serves_the_kind_until_deleted() {
             "customresourcedefinitions",
         ),
     );
-    let crd: DynamicObject =
-        serde_yaml::from_str(&crd_yaml("example.com", "Widget", "widgets")).unwrap();
+    let crd: DynamicObject = serde_yaml::from_str(&crd_yaml("example.com", "Widget", "widgets")).unwrap();
     let applied = crds
-        .patch(
-            "widgets.example.com",
-            &PatchParams::apply("test"),
-            &Patch::Apply(&crd),
-        )
+        .patch("widgets.example.com", &PatchParams::apply("test"), &Patch::Apply(&crd))
         .await
         .unwrap();
     let conditions: Vec<(String, String)> = applied.data["status"]["conditions"]
@@ -716,14 +621,12 @@ async fn crd_apply_serves_the_kind_until_deleted() {
 
     let gvk = GroupVersionKind::gvk("example.com", "v1alpha1", "Widget");
     let (ar, caps) = discovery::pinned_kind(&client, &gvk).await.unwrap();
-    assert_eq!(
-        (ar.plural.as_str(), caps.scope.clone()),
-        ("widgets", Scope::Namespaced)
-    );
+    assert_eq!((ar.plural.as_str(), caps.scope.clone()), ("widgets", Scope::Namespaced));
     let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
     let widget: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "example.com/v1alpha1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"size": 3},
-    })).unwrap();
+    }))
+    .unwrap();
     let w = widgets
         .patch("w1", &PatchParams::apply("test"), &Patch::Apply(&widget))
         .await
@@ -740,10 +643,7 @@ async fn crd_apply_serves_the_kind_until_deleted() {
         .unwrap();
     let w = widgets.get_status("w1").await.unwrap();
     assert_eq!(
-        (
-            w.data["status"]["ready"].clone(),
-            w.data["spec"]["size"].clone()
-        ),
+        (w.data["status"]["ready"].clone(), w.data["spec"]["size"].clone()),
         (json!(true), json!(3))
     );
     widgets
@@ -754,35 +654,21 @@ async fn crd_apply_serves_the_kind_until_deleted() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        widgets.get("w1").await.unwrap().data["status"]["ready"],
-        true
-    );
+    assert_eq!(widgets.get("w1").await.unwrap().data["status"]["ready"], true);
 
     crds.delete("widgets.example.com", &DeleteParams::default())
         .await
         .unwrap();
-    let (code, body) = get(
-        &client,
-        "/apis/example.com/v1alpha1/namespaces/default/widgets/w1",
-    )
-    .await;
+    let (code, body) = get(&client, "/apis/example.com/v1alpha1/namespaces/default/widgets/w1").await;
     assert_eq!(
         (code, body["message"].as_str()),
-        (
-            404,
-            Some("the server could not find the requested resource")
-        )
+        (404, Some("the server could not find the requested resource"))
     );
     assert!(discovery::pinned_kind(&client, &gvk).await.is_err());
     // Re-creating the CRD does not bring the old objects back.
-    crds.patch(
-        "widgets.example.com",
-        &PatchParams::apply("test"),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .unwrap();
+    crds.patch("widgets.example.com", &PatchParams::apply("test"), &Patch::Apply(&crd))
+        .await
+        .unwrap();
     assert!(widgets.get_opt("w1").await.unwrap().is_none());
 }
 
@@ -790,11 +676,8 @@ async fn crd_apply_serves_the_kind_until_deleted() {
 async fn deployments_become_available_unless_switched_off() {
     let server = ApiServer::start();
     let client = server.client().await;
-    let deployments: Api<DynamicObject> = Api::namespaced_with(
-        client,
-        "default",
-        &resource("apps", "v1", "Deployment", "deployments"),
-    );
+    let deployments: Api<DynamicObject> =
+        Api::namespaced_with(client, "default", &resource("apps", "v1", "Deployment", "deployments"));
     let deploy = |name: &str| -> DynamicObject {
         serde_json::from_value(json!({
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},

@@ -35,6 +35,9 @@ pub fn test_config() -> Config {
         builtin: builtin.map(Into::into),
         path: path.map(PathBuf::from),
         port: 0,
+        sha256: None,
+        grant: None,
+        identity: None,
     };
     Config {
         listen: "127.0.0.1".into(),
@@ -49,15 +52,16 @@ pub fn test_config() -> Config {
             plugin("linkerd", Some("linkerd"), None),
             plugin("hostile", None, Some(HOSTILE_WASM)),
         ],
+        strict: false,
+        audit_log: None,
+        unchecked: false,
     }
 }
 
 pub async fn start_host() -> wasmesh::RunningHost {
     // RUST_LOG=wasmesh=debug shows the host's log in a failing test.
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
     wasmesh::start(test_config()).await.expect("host starts")
@@ -127,11 +131,7 @@ impl Events {
     }
 
     /// The first event matching `pred`, waiting for it if needed.
-    pub async fn wait_for(
-        &self,
-        what: &str,
-        pred: impl Fn(&EventsResponse) -> bool,
-    ) -> EventsResponse {
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&EventsResponse) -> bool) -> EventsResponse {
         let deadline = tokio::time::Instant::now() + EVENT_WAIT;
         loop {
             let notified = self.notify.notified();
@@ -139,10 +139,7 @@ impl Events {
                 return e;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!(
-                    "no event {what} within {EVENT_WAIT:?}; saw: {:#?}",
-                    self.all()
-                );
+                panic!("no event {what} within {EVENT_WAIT:?}; saw: {:#?}", self.all());
             }
         }
     }
@@ -150,8 +147,7 @@ impl Events {
     /// The final event of an operation on one cluster: an INFO with the plan's summary, or an ERROR.
     pub async fn outcome(&self, operation_id: &str) -> EventsResponse {
         self.wait_for(&format!("ending operation {operation_id}"), |e| {
-            e.operation_id == operation_id
-                && (e.event_type == meshery::ERROR || e.details.starts_with("cluster \""))
+            e.operation_id == operation_id && (e.event_type == meshery::ERROR || e.details.starts_with("cluster \""))
         })
         .await
     }
@@ -177,11 +173,7 @@ pub fn clear_log(cluster: &TestCluster) {
 }
 
 /// A ConfigMap's data, or None when absent.
-pub async fn configmap(
-    cluster: &TestCluster,
-    namespace: &str,
-    name: &str,
-) -> Option<serde_json::Value> {
+pub async fn configmap(cluster: &TestCluster, namespace: &str, name: &str) -> Option<serde_json::Value> {
     let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
         kube::Api::namespaced(cluster.client().await, namespace);
     api.get_opt(name)
@@ -190,11 +182,7 @@ pub async fn configmap(
         .map(|cm| serde_json::to_value(cm.data.unwrap_or_default()).unwrap())
 }
 
-pub async fn namespace(
-    cluster: &TestCluster,
-    name: &str,
-) -> Option<k8s_openapi::api::core::v1::Namespace> {
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(cluster.client().await);
+pub async fn namespace(cluster: &TestCluster, name: &str) -> Option<k8s_openapi::api::core::v1::Namespace> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client().await);
     api.get_opt(name).await.expect("get namespace")
 }

@@ -179,10 +179,7 @@ impl Client {
         PathAndQuery::try_from(p).unwrap()
     }
 
-    async fn unary<
-        Req: Message + Send + Sync + 'static,
-        Resp: Message + Default + Send + Sync + 'static,
-    >(
+    async fn unary<Req: Message + Send + Sync + 'static, Resp: Message + Default + Send + Sync + 'static>(
         &mut self,
         path: PathAndQuery,
         req: Req,
@@ -206,15 +203,10 @@ impl Client {
 
     pub async fn versions(&mut self) -> Result<Vec<String>, tonic::Status> {
         let p = self.path("MeshVersions", "AdapterVersions");
-        Ok(self
-            .unary::<Empty, VersionsResponse>(p, Empty {})
-            .await?
-            .version)
+        Ok(self.unary::<Empty, VersionsResponse>(p, Empty {}).await?.version)
     }
 
-    pub async fn supported_operations(
-        &mut self,
-    ) -> Result<SupportedOperationsResponse, tonic::Status> {
+    pub async fn supported_operations(&mut self) -> Result<SupportedOperationsResponse, tonic::Status> {
         let p = self.path("SupportedOperations", "SupportedOperations");
         self.unary(p, Empty {}).await
     }
@@ -224,10 +216,7 @@ impl Client {
         self.unary(p, Empty {}).await
     }
 
-    pub async fn apply(
-        &mut self,
-        req: ApplyRuleRequest,
-    ) -> Result<ApplyRuleResponse, tonic::Status> {
+    pub async fn apply(&mut self, req: ApplyRuleRequest) -> Result<ApplyRuleResponse, tonic::Status> {
         let p = self.path("ApplyOperation", "ApplyOperation");
         self.unary(p, req).await
     }
@@ -243,9 +232,7 @@ impl Client {
         Ok(self.unary::<_, MessageResponse>(p, req).await?.message)
     }
 
-    pub async fn stream_events(
-        &mut self,
-    ) -> Result<tonic::Streaming<EventsResponse>, tonic::Status> {
+    pub async fn stream_events(&mut self) -> Result<tonic::Streaming<EventsResponse>, tonic::Status> {
         let p = self.path("StreamEvents", "StreamEvents");
         self.grpc
             .ready()

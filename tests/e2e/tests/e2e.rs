@@ -6,6 +6,8 @@ mod e2e {
     mod custom;
     mod escape;
     mod events;
+    mod grants;
     mod hostile;
     mod loading;
+    mod rbac;
 }

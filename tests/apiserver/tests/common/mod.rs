@@ -7,13 +7,7 @@ use serde_json::{Value, json};
 
 /// Sends a raw request through a kube client and returns status code and JSON body, so tests can
 /// assert on exact Status bodies.
-pub async fn raw(
-    client: &kube::Client,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &str,
-) -> (u16, Value) {
+pub async fn raw(client: &kube::Client, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Value) {
     let req = http::Request::builder()
         .method(method)
         .uri(path)
@@ -44,10 +38,8 @@ pub fn configmap(name: &str, labels: Value, data: Value) -> DynamicObject {
     if labels.as_object().is_some_and(|l| !l.is_empty()) {
         metadata["labels"] = labels;
     }
-    serde_json::from_value(
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}),
-    )
-    .unwrap()
+    serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}))
+        .unwrap()
 }
 
 /// The Status of a failed kube call.

@@ -7,10 +7,7 @@ use wasmesh_e2e::{Events, TestCluster, clear_log, client, configmap, request, st
 fn assert_actionable(e: &EventsResponse, code: &str, says: &str) {
     assert_eq!(e.event_type, ERROR, "{e:#?}");
     assert_eq!(e.error_code, code, "{e:#?}");
-    assert!(
-        e.summary.contains(says),
-        "summary should say {says:?}: {e:#?}"
-    );
+    assert!(e.summary.contains(says), "summary should say {says:?}: {e:#?}");
     assert!(
         e.probable_cause.iter().any(|c| !c.is_empty()),
         "a probable cause: {e:#?}"
@@ -75,17 +72,9 @@ async fn bad_bodies_fail_in_the_plugin_and_write_nothing() {
             .unwrap_or_else(|e| panic!("{what}: the request itself is well-formed: {e}"));
         let e = events.outcome(&req.operation_id).await;
         assert_actionable(&e, code, says);
-        assert_eq!(
-            writes(&cluster),
-            Vec::<String>::new(),
-            "{what}: nothing may be written"
-        );
+        assert_eq!(writes(&cluster), Vec::<String>::new(), "{what}: nothing may be written");
     }
-    assert!(
-        configmap(&cluster, ns.name(), "must-not-exist")
-            .await
-            .is_none()
-    );
+    assert!(configmap(&cluster, ns.name(), "must-not-exist").await.is_none());
     host.shutdown().await;
 }
 
@@ -162,28 +151,16 @@ async fn bad_requests_are_refused_before_any_work() {
         let refs: Vec<&str> = kubeconfigs.iter().map(String::as_str).collect();
         let req = request(op, ns.name(), &body, &refs);
         let status = c.apply(req.clone()).await.expect_err(what);
-        assert_eq!(
-            status.code(),
-            tonic::Code::InvalidArgument,
-            "{what}: {status:?}"
-        );
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{what}: {status:?}");
         assert!(
             status.message().contains(code),
             "{what}: the status names the code: {status:?}"
         );
         let e = events.outcome(&req.operation_id).await;
         assert_actionable(&e, code, says);
-        assert_eq!(
-            writes(&cluster),
-            Vec::<String>::new(),
-            "{what}: nothing may be written"
-        );
+        assert_eq!(writes(&cluster), Vec::<String>::new(), "{what}: nothing may be written");
     }
-    assert!(
-        configmap(&cluster, ns.name(), "must-not-exist")
-            .await
-            .is_none()
-    );
+    assert!(configmap(&cluster, ns.name(), "must-not-exist").await.is_none());
     assert!(
         !std::path::Path::new("/tmp/wasmesh-exec-ran").exists(),
         "the exec plugin must never run"

@@ -33,10 +33,7 @@ async fn both_generations_answer_every_rpc() {
             };
             assert_eq!(op("custom").category, CUSTOM);
             assert_eq!(op(configure_op).category, CONFIGURE);
-            assert!(
-                !op(configure_op).value.is_empty(),
-                "operations carry a description"
-            );
+            assert!(!op(configure_op).value.is_empty(), "operations carry a description");
 
             let info = c.component_info().await.unwrap();
             assert_eq!(info.r#type, "adapter");
@@ -66,15 +63,10 @@ async fn adapter_service_has_no_process_oam() {
         .unwrap();
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
-    let codec: tonic_prost::ProstCodec<ProcessOamRequest, wasmesh_e2e::meshery::MessageResponse> =
-        Default::default();
+    let codec: tonic_prost::ProstCodec<ProcessOamRequest, wasmesh_e2e::meshery::MessageResponse> = Default::default();
     let path = http::uri::PathAndQuery::from_static("/meshes.AdapterService/ProcessOAM");
     let err = grpc
-        .unary(
-            tonic::Request::new(ProcessOamRequest::default()),
-            path,
-            codec,
-        )
+        .unary(tonic::Request::new(ProcessOamRequest::default()), path, codec)
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);
@@ -106,10 +98,7 @@ async fn designs_deploy_through_process_oam_and_provision() {
         .await
         .unwrap();
     assert!(
-        message.contains(&format!(
-            "applied ConfigMap \"oam-cm\" in namespace \"{}\"",
-            ns.name()
-        )),
+        message.contains(&format!("applied ConfigMap \"oam-cm\" in namespace \"{}\"", ns.name())),
         "{message}"
     );
     assert!(
@@ -134,17 +123,11 @@ async fn designs_deploy_through_process_oam_and_provision() {
         kube_configs: kubeconfig.clone(),
     };
     let message = newest.provision(provision(false)).await.unwrap();
-    assert!(
-        message.contains("applied ConfigMap \"decl-cm\""),
-        "{message}"
-    );
+    assert!(message.contains("applied ConfigMap \"decl-cm\""), "{message}");
     assert!(configmap(&cluster, ns.name(), "decl-cm").await.is_some());
 
     let message = newest.provision(provision(true)).await.unwrap();
-    assert!(
-        message.contains("deleted ConfigMap \"decl-cm\""),
-        "{message}"
-    );
+    assert!(message.contains("deleted ConfigMap \"decl-cm\""), "{message}");
     assert!(configmap(&cluster, ns.name(), "decl-cm").await.is_none());
     host.shutdown().await;
 }

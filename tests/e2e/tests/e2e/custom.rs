@@ -18,12 +18,7 @@ async fn custom_applies_then_deletes() {
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
 
-    let req = request(
-        "custom",
-        ns.name(),
-        &two_configmaps(ns.name()),
-        &[cluster.kubeconfig()],
-    );
+    let req = request("custom", ns.name(), &two_configmaps(ns.name()), &[cluster.kubeconfig()]);
     let resp = c.apply(req.clone()).await.unwrap();
     assert_eq!(resp.operation_id, req.operation_id);
     let done = events.outcome(&req.operation_id).await;
@@ -32,16 +27,12 @@ async fn custom_applies_then_deletes() {
     assert_eq!(done.component, "adapter");
     assert_eq!(done.component_name, "LINKERD");
     assert!(
-        done.details.contains(&format!(
-            "applied ConfigMap \"first\" in namespace \"{}\"",
-            ns.name()
-        )),
+        done.details
+            .contains(&format!("applied ConfigMap \"first\" in namespace \"{}\"", ns.name())),
         "{}",
         done.details
     );
-    let first = configmap(&cluster, ns.name(), "first")
-        .await
-        .expect("first exists");
+    let first = configmap(&cluster, ns.name(), "first").await.expect("first exists");
     assert_eq!(first["greeting"], "hello");
     assert!(configmap(&cluster, ns.name(), "second").await.is_some());
 
@@ -58,12 +49,7 @@ async fn custom_applies_then_deletes() {
         .collect();
     assert!(managers.contains(&"wasmesh".to_string()), "{managers:?}");
 
-    let mut del = request(
-        "custom",
-        ns.name(),
-        &two_configmaps(ns.name()),
-        &[cluster.kubeconfig()],
-    );
+    let mut del = request("custom", ns.name(), &two_configmaps(ns.name()), &[cluster.kubeconfig()]);
     del.delete_op = true;
     c.apply(del.clone()).await.unwrap();
     let done = events.outcome(&del.operation_id).await;
@@ -78,11 +64,7 @@ async fn custom_applies_then_deletes() {
     c.apply(again.clone()).await.unwrap();
     let done = events.outcome(&again.operation_id).await;
     assert_eq!(done.event_type, INFO, "{done:?}");
-    assert!(
-        done.details.contains("was already absent"),
-        "{}",
-        done.details
-    );
+    assert!(done.details.contains("was already absent"), "{}", done.details);
     host.shutdown().await;
 }
 
@@ -93,10 +75,7 @@ async fn custom_on_two_clusters_at_once() {
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
     let events = Events::subscribe(&c).await;
     // The body creates its own namespace, so it exists on both clusters.
-    let ns = format!(
-        "wasmesh-e2e-two-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
+    let ns = format!("wasmesh-e2e-two-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let body = format!(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: both\n  namespace: {ns}\ndata:\n  k: v\n"
     );
@@ -115,11 +94,7 @@ async fn custom_on_two_clusters_at_once() {
         .into_iter()
         .filter(|e| e.details.starts_with("cluster \""))
         .collect();
-    assert_eq!(
-        per_cluster.len(),
-        2,
-        "one event per cluster: {per_cluster:#?}"
-    );
+    assert_eq!(per_cluster.len(), 2, "one event per cluster: {per_cluster:#?}");
     for cluster in [&a, &b] {
         assert!(configmap(cluster, &ns, "both").await.is_some());
     }
@@ -134,10 +109,7 @@ async fn custom_on_two_clusters_at_once() {
         .await;
     assert_eq!(total.event_type, INFO, "{total:?}");
     for cluster in [&a, &b] {
-        assert!(
-            namespace(cluster, &ns).await.is_none(),
-            "namespace removed last"
-        );
+        assert!(namespace(cluster, &ns).await.is_none(), "namespace removed last");
     }
     host.shutdown().await;
 }
@@ -156,10 +128,7 @@ async fn namespace_injection_operations_create_set_and_undo() {
 
     let req = request("annotate-namespace", &ns, "", &[cluster.kubeconfig()]);
     linkerd.apply(req.clone()).await.unwrap();
-    assert_eq!(
-        linkerd_events.outcome(&req.operation_id).await.event_type,
-        INFO
-    );
+    assert_eq!(linkerd_events.outcome(&req.operation_id).await.event_type, INFO);
     let n = namespace(&cluster, &ns).await.expect("namespace created");
     assert_eq!(
         n.metadata
@@ -172,10 +141,7 @@ async fn namespace_injection_operations_create_set_and_undo() {
 
     let req = request("label-namespace", &ns, "", &[cluster.kubeconfig()]);
     istio.apply(req.clone()).await.unwrap();
-    assert_eq!(
-        istio_events.outcome(&req.operation_id).await.event_type,
-        INFO
-    );
+    assert_eq!(istio_events.outcome(&req.operation_id).await.event_type, INFO);
     let n = namespace(&cluster, &ns).await.unwrap();
     assert_eq!(
         n.metadata
@@ -199,35 +165,21 @@ async fn namespace_injection_operations_create_set_and_undo() {
     let mut undo = request("annotate-namespace", &ns, "", &[cluster.kubeconfig()]);
     undo.delete_op = true;
     linkerd.apply(undo.clone()).await.unwrap();
-    assert_eq!(
-        linkerd_events.outcome(&undo.operation_id).await.event_type,
-        INFO
-    );
+    assert_eq!(linkerd_events.outcome(&undo.operation_id).await.event_type, INFO);
     let mut undo = request("label-namespace", &ns, "", &[cluster.kubeconfig()]);
     undo.delete_op = true;
     istio.apply(undo.clone()).await.unwrap();
-    assert_eq!(
-        istio_events.outcome(&undo.operation_id).await.event_type,
-        INFO
-    );
-    let n = namespace(&cluster, &ns)
-        .await
-        .expect("the namespace itself stays");
+    assert_eq!(istio_events.outcome(&undo.operation_id).await.event_type, INFO);
+    let n = namespace(&cluster, &ns).await.expect("the namespace itself stays");
     assert!(
         !n.metadata
             .annotations
             .unwrap_or_default()
             .contains_key("linkerd.io/inject")
     );
-    assert!(
-        !n.metadata
-            .labels
-            .unwrap_or_default()
-            .contains_key("istio-injection")
-    );
+    assert!(!n.metadata.labels.unwrap_or_default().contains_key("istio-injection"));
 
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(cluster.client().await);
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client().await);
     api.delete(&ns, &Default::default()).await.unwrap();
     host.shutdown().await;
 }

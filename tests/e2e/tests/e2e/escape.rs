@@ -11,6 +11,7 @@ async fn sandbox_escapes_fail() {
     let ns = cluster.namespace("escape").await;
     let host = start_host().await;
     let grpc_port = host.listener("HOSTILE").unwrap().addr.to_string();
+    let cache = wasmesh_e2e::cache_dir().display().to_string();
     let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
     let _ = std::fs::remove_file("/tmp/wasmesh-hostile-was-here");
@@ -19,6 +20,13 @@ async fn sandbox_escapes_fail() {
     let cases = [
         ("read-file", "/etc/passwd", "read-file failed"),
         ("read-file", "/proc/self/environ", "read-file failed"),
+        // The host's compile cache and an audit log's usual place.
+        ("read-file", cache.as_str(), "read-file failed"),
+        (
+            "read-file",
+            "/root/.local/state/wasmesh/audit.jsonl",
+            "read-file failed",
+        ),
         ("list-root", "", "list-root failed"),
         ("write-file", "", "write-file failed"),
         ("env", "", "env: 0 variables [], 0 args"),
@@ -53,10 +61,7 @@ async fn grant_escapes_are_refused_before_anything_is_written() {
     // (operation, what the refusal names)
     let cases = [
         ("read-secret", "get secrets (core) in namespace"),
-        (
-            "write-other-namespace",
-            "configmaps (core) in namespace kube-system",
-        ),
+        ("write-other-namespace", "configmaps (core) in namespace kube-system"),
         ("write-forbidden-verb", "serviceaccounts (core)"),
         ("smuggle-wait", "get secrets (core)"),
         ("smuggle-label", "namespaces (core) at cluster scope"),
@@ -69,21 +74,14 @@ async fn grant_escapes_are_refused_before_anything_is_written() {
         assert_eq!(e.event_type, ERROR, "{op}: {e:#?}");
         assert_eq!(e.error_code, "WASMESH-CAP-DENIED", "{op}: {e:#?}");
         let text = format!("{} {} {:?}", e.summary, e.details, e.probable_cause);
-        assert!(
-            text.contains(names),
-            "{op}: the refusal should name {names:?}: {e:#?}"
-        );
+        assert!(text.contains(names), "{op}: the refusal should name {names:?}: {e:#?}");
         assert!(
             e.suggested_remediation
                 .iter()
                 .any(|r| r.contains("grant the plugin a rule")),
             "{op}: {e:#?}"
         );
-        assert_eq!(
-            writes(&cluster),
-            Vec::<String>::new(),
-            "{op}: nothing may be written"
-        );
+        assert_eq!(writes(&cluster), Vec::<String>::new(), "{op}: nothing may be written");
         if let Some(server) = cluster.server() {
             let secret_reads: Vec<_> = server
                 .requests()
@@ -98,22 +96,12 @@ async fn grant_escapes_are_refused_before_anything_is_written() {
         after_each(&mut c, &events, &cluster, ns.name(), i).await;
     }
     // The plan that mixed an allowed and a forbidden write was refused whole.
-    assert!(
-        configmap(&cluster, ns.name(), "hostile-allowed")
-            .await
-            .is_none()
-    );
+    assert!(configmap(&cluster, ns.name(), "hostile-allowed").await.is_none());
     host.shutdown().await;
 }
 
 /// A normal operation on the same listener still works.
-async fn after_each(
-    c: &mut wasmesh_e2e::meshery::Client,
-    events: &Events,
-    cluster: &TestCluster,
-    ns: &str,
-    i: usize,
-) {
+async fn after_each(c: &mut wasmesh_e2e::meshery::Client, events: &Events, cluster: &TestCluster, ns: &str, i: usize) {
     let name = format!("still-serving-{i}");
     let body = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n");
     let ok = request("custom", ns, &body, &[cluster.kubeconfig()]);

@@ -57,17 +57,8 @@ async fn two_subscribers_both_receive_every_event() {
         let eb = b.outcome(op).await;
         assert_eq!(ea, eb, "both subscribers see the same event");
     }
-    let mine = |e: &Events| {
-        e.all()
-            .into_iter()
-            .filter(|x| ops.contains(&x.operation_id))
-            .count()
-    };
+    let mine = |e: &Events| e.all().into_iter().filter(|x| ops.contains(&x.operation_id)).count();
     assert_eq!(mine(&a), mine(&b));
-    assert_eq!(
-        mine(&a),
-        ops.len(),
-        "one event per operation, no duplicates"
-    );
+    assert_eq!(mine(&a), ops.len(), "one event per operation, no duplicates");
     host.shutdown().await;
 }

@@ -21,6 +21,9 @@ fn plugin(name: &str, path: PathBuf) -> PluginConfig {
         builtin: None,
         path: Some(path),
         port: 0,
+        sha256: None,
+        grant: None,
+        identity: None,
     }
 }
 
@@ -28,23 +31,15 @@ fn plugin(name: &str, path: PathBuf) -> PluginConfig {
 async fn bad_plugins_are_refused_and_the_rest_is_served() {
     let dir = scratch("bad");
     // A component that imports something beyond the contract and the WASI subset.
-    let backdoor = wat::parse_str(
-        r#"(component (import "evil:backdoor/shell@1.0.0" (instance (export "run" (func)))))"#,
-    )
-    .unwrap();
+    let backdoor =
+        wat::parse_str(r#"(component (import "evil:backdoor/shell@1.0.0" (instance (export "run" (func)))))"#).unwrap();
     std::fs::write(dir.join("backdoor.wasm"), backdoor).unwrap();
     std::fs::write(dir.join("garbage.wasm"), b"\0asm but not really").unwrap();
 
     let mut config = test_config();
-    config
-        .plugins
-        .push(plugin("backdoor", dir.join("backdoor.wasm")));
-    config
-        .plugins
-        .push(plugin("garbage", dir.join("garbage.wasm")));
-    config
-        .plugins
-        .push(plugin("missing", dir.join("missing.wasm")));
+    config.plugins.push(plugin("backdoor", dir.join("backdoor.wasm")));
+    config.plugins.push(plugin("garbage", dir.join("garbage.wasm")));
+    config.plugins.push(plugin("missing", dir.join("missing.wasm")));
     config
         .plugins
         .push(plugin("broken-describe", BROKEN_DESCRIBE_WASM.into()));
@@ -68,10 +63,7 @@ async fn bad_plugins_are_refused_and_the_rest_is_served() {
     let r = reason("garbage");
     assert!(r.contains("not a valid WebAssembly component"), "{r}");
     let r = reason("missing");
-    assert!(
-        r.contains("cannot read") && r.contains("missing.wasm"),
-        "{r}"
-    );
+    assert!(r.contains("cannot read") && r.contains("missing.wasm"), "{r}");
     let r = reason("broken-describe");
     assert!(
         r.contains("describe crashed") && r.contains("traps at load on purpose"),
@@ -82,11 +74,7 @@ async fn bad_plugins_are_refused_and_the_rest_is_served() {
     // The good ones serve.
     for adapter in ["ISTIO", "LINKERD", "HOSTILE"] {
         assert_eq!(
-            client(&host, adapter, Generation::Adapter)
-                .await
-                .name()
-                .await
-                .unwrap(),
+            client(&host, adapter, Generation::Adapter).await.name().await.unwrap(),
             adapter
         );
     }
@@ -101,11 +89,7 @@ async fn compiled_components_are_cached_by_hash() {
     config.cache_dir = Some(dir.clone());
 
     let host = wasmesh::start(config.clone()).await.unwrap();
-    let shas: Vec<String> = host
-        .adapters
-        .iter()
-        .map(|a| a.plugin.sha256().to_string())
-        .collect();
+    let shas: Vec<String> = host.adapters.iter().map(|a| a.plugin.sha256().to_string()).collect();
     assert!(
         host.adapters.iter().all(|a| !a.plugin.from_cache()),
         "an empty cache compiles"

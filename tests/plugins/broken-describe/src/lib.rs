@@ -2,10 +2,14 @@
 
 use wasmesh_sdk::{DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan};
 
+/// A valid manifest (it declares nothing), so the host gets as far as calling describe.
+const MANIFEST: &str = wasmesh_sdk::manifest!("manifest.json");
+
 struct Broken;
 
 impl Guest for Broken {
     fn describe() -> Info {
+        let _ = wasmesh_sdk::manifest::capabilities(MANIFEST);
         panic!("broken-describe traps at load on purpose")
     }
 

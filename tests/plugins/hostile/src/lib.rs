@@ -5,13 +5,16 @@
 //! what the guest saw, so a test can assert that the attempt failed and why.
 
 use serde_json::json;
-use wasmesh_sdk::ops::{self, operation, rule};
+use wasmesh_sdk::ops::{self, operation};
 use wasmesh_sdk::plan::{apply_all, plan};
 use wasmesh_sdk::{
-    Capabilities, Category, DesignPlan, DesignRequest, Error, Guest, Info, NamespaceScope, OperationRequest, Plan, error,
+    Category, DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan, error,
 };
 
 const CODE: &str = "HOSTILE";
+
+/// Only ConfigMaps, only in the request's namespace.
+const MANIFEST: &str = wasmesh_sdk::manifest!("manifest.json");
 
 struct Hostile;
 
@@ -35,6 +38,7 @@ const OPERATIONS: &[&str] = &[
     "write-forbidden-verb",
     "smuggle-wait",
     "smuggle-label",
+    "flood-events",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -63,12 +67,7 @@ impl Guest for Hostile {
             version: "0.1.0".into(),
             mesh_versions: vec!["1.0.0".into()],
             operations: OPERATIONS.iter().map(|k| operation(k, "hostile test operation", Category::Custom)).collect(),
-            capabilities: Capabilities {
-                // Only ConfigMaps, only in the request's namespace.
-                kube: vec![rule(&[""], &["configmaps"], &["get", "list", "create", "patch", "delete"], NamespaceScope::Request)],
-                outbound_hosts: vec![],
-                assets: false,
-            },
+            capabilities: wasmesh_sdk::manifest::capabilities(MANIFEST),
         }
     }
 
@@ -187,6 +186,14 @@ impl Guest for Hostile {
                     "label a namespace",
                     vec![wasmesh_sdk::plan::stage("label", vec![wasmesh_sdk::Step::NamespaceMetadata(change)])],
                 ))
+            }
+            "flood-events" => {
+                // One report far over the size limit, then far more reports than one call may make.
+                wasmesh_sdk::progress::report(wasmesh_sdk::Level::Info, &"y".repeat(1 << 20), "");
+                for i in 0..5000 {
+                    wasmesh_sdk::progress::report(wasmesh_sdk::Level::Info, &format!("flood {i}"), "");
+                }
+                Err(saw("flood-events", "sent 5001 reports".into()))
             }
             other => Err(ops::unknown_operation(other, CODE)),
         }
