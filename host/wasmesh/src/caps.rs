@@ -211,10 +211,13 @@ mod tests {
     }
 
     fn act<'a>(verb: &'a str, group: &'a str, resource: &'a str, namespace: Option<&'a str>) -> Action<'a> {
+        // In these tables only namespaces and clusterroles are cluster-scoped.
+        let namespaced = !matches!(resource, "namespaces" | "clusterroles");
         Action {
             verb,
             group,
             resource,
+            namespaced,
             namespace,
         }
     }
@@ -241,6 +244,13 @@ mod tests {
         for (action, want) in cases {
             assert_eq!(g.allows(&action, "whatever"), want, "{action}");
         }
+        // A list across all namespaces needs an all-namespaces rule on both sides.
+        let all = Grant::new(vec![rule(&[""], &["configmaps"], &["list"], NamespaceScope::All)]);
+        assert!(all.allows(&act("list", "", "configmaps", None), "team"));
+        let request_only = Grant::new(vec![rule(&[""], &["configmaps"], &["list"], NamespaceScope::Request)]);
+        assert!(!request_only.allows(&act("list", "", "configmaps", None), "team"));
+        // An all-namespaces rule never reaches cluster-scoped resources.
+        assert!(!all.allows(&act("list", "", "namespaces", None), "team"));
         assert_eq!(
             g.effective(),
             vec![rule(

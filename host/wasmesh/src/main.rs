@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use wasmesh::{Config, caps};
+use wasmesh::{Config, caps, rbac};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +41,20 @@ enum Command {
     Serve,
     /// List the plugins the configuration loads, with their operations and capabilities.
     Plugins,
+    /// Print Kubernetes RBAC (YAML) for a restricted cluster: a ServiceAccount and Roles per
+    /// plugin from its effective grant, and a host account that may only impersonate them.
+    Rbac {
+        /// Namespace of the host's and the plugins' ServiceAccounts.
+        #[arg(long, default_value = "wasmesh")]
+        namespace: String,
+        /// The host's own ServiceAccount.
+        #[arg(long, default_value = "wasmesh-host")]
+        host_service_account: String,
+        /// A namespace requests may target (repeat it); grants scoped to the request's
+        /// namespace become Roles there.
+        #[arg(long = "request-namespace")]
+        request_namespaces: Vec<String>,
+    },
 }
 
 fn load_config(common: &Common) -> anyhow::Result<Config> {
@@ -139,6 +153,53 @@ async fn main() -> anyhow::Result<()> {
             for s in &skipped {
                 println!("{}: not loaded: {}", s.plugin, s.reason);
             }
+        }
+        Command::Rbac {
+            namespace,
+            host_service_account,
+            request_namespaces,
+        } => {
+            let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
+            for s in &skipped {
+                anyhow::bail!(
+                    "plugin {} is not loaded, so its RBAC cannot be written: {}",
+                    s.plugin,
+                    s.reason
+                );
+            }
+            let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
+            let accounts: Vec<String> = loaded
+                .iter()
+                .map(|(pc, _, _)| match &pc.identity {
+                    Some(id) if id.namespace == namespace => Ok(id.service_account.clone()),
+                    Some(id) => anyhow::bail!(
+                        "plugin {}'s identity is in namespace {}, but --namespace is {namespace}",
+                        pc.name,
+                        id.namespace
+                    ),
+                    None => Ok(format!("wasmesh-{}", pc.name)),
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let plugins: Vec<rbac::PluginRbac> = loaded
+                .iter()
+                .zip(&effective)
+                .zip(&accounts)
+                .map(|(((pc, _, _), rules), sa)| rbac::PluginRbac {
+                    plugin: &pc.name,
+                    service_account: sa,
+                    rules,
+                })
+                .collect();
+            let options = rbac::RbacOptions {
+                namespace: &namespace,
+                host_service_account: &host_service_account,
+                request_namespaces: &request_namespaces,
+            };
+            let problems = rbac::problems(&options, &plugins);
+            if !problems.is_empty() {
+                anyhow::bail!("cannot write usable RBAC: {}", problems.join("; "));
+            }
+            print!("{}", rbac::render(&options, &plugins));
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ mod e2e {
     mod events;
     mod grants;
     mod hostile;
+    mod impersonation;
     mod loading;
     mod rbac;
 }

@@ -1,0 +1,161 @@
+//! With an identity per plugin the host sends each plugin's calls as that plugin's
+//! ServiceAccount, and the RBAC `wasmesh rbac` writes makes the API server enforce the grant a
+//! second time: the built-in operations pass, and a write outside the grant is refused by the
+//! API server (403) even with the host's own check switched off.
+
+use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use wasmesh::config::IdentityConfig;
+use wasmesh::rbac::{PluginRbac, RbacOptions, objects};
+use wasmesh_e2e::meshery::{ERROR, Generation, INFO};
+use wasmesh_e2e::{Events, TestCluster, client, configmap, namespace, request, test_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_check() {
+    let cluster = TestCluster::start().await;
+    let Some(server) = cluster.server() else {
+        println!("skipped: needs the built-in API server's token minting and request log");
+        return;
+    };
+    let accounts = cluster.namespace("wasmesh-sa").await;
+    let target = cluster.namespace("imp").await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let (linkerd_sa, hostile_sa, host_sa) = (
+        format!("linkerd-{suffix}"),
+        format!("hostile-{suffix}"),
+        format!("host-{suffix}"),
+    );
+
+    let mut config = test_config();
+    config.unchecked = true;
+    config.plugins.retain(|p| p.name != "istio");
+    for p in &mut config.plugins {
+        let sa = if p.name == "linkerd" { &linkerd_sa } else { &hostile_sa };
+        p.identity = Some(IdentityConfig {
+            service_account: sa.clone(),
+            namespace: accounts.name().to_string(),
+        });
+    }
+
+    // The RBAC `wasmesh rbac` prints for these plugins, applied by an administrator.
+    let (_rt, loaded, _) = wasmesh::load_plugins(&config).await.unwrap();
+    let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
+    let plugins: Vec<PluginRbac> = loaded
+        .iter()
+        .zip(&effective)
+        .map(|((pc, _, _), rules)| PluginRbac {
+            plugin: &pc.name,
+            service_account: if pc.name == "linkerd" { &linkerd_sa } else { &hostile_sa },
+            rules,
+        })
+        .collect();
+    let request_namespaces = vec![target.name().to_string()];
+    let options = RbacOptions {
+        namespace: accounts.name(),
+        host_service_account: &host_sa,
+        request_namespaces: &request_namespaces,
+    };
+    let rbac = objects(&options, &plugins);
+    let admin = cluster.client().await;
+    let mut cluster_scoped = Vec::new();
+    for obj in &rbac {
+        let (group, version) = match obj["apiVersion"].as_str().unwrap().split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", obj["apiVersion"].as_str().unwrap()),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap());
+        let (ar, caps) = kube::discovery::pinned_kind(&admin, &gvk).await.unwrap();
+        let name = obj["metadata"]["name"].as_str().unwrap();
+        let api: kube::Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
+            Some(ns) => kube::Api::namespaced_with(admin.clone(), ns, &ar),
+            None => {
+                if caps.scope == kube::discovery::Scope::Cluster && obj["kind"] != "Namespace" {
+                    cluster_scoped.push((ar.clone(), name.to_string()));
+                }
+                kube::Api::all_with(admin.clone(), &ar)
+            }
+        };
+        api.patch(name, &PatchParams::apply("test-admin").force(), &Patch::Apply(obj))
+            .await
+            .unwrap();
+    }
+
+    // The host itself runs with its own account's token: it may only impersonate.
+    let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
+    let host = wasmesh::start(config).await.unwrap();
+    let mut linkerd = client(&host, "LINKERD", Generation::Adapter).await;
+    let mut hostile = client(&host, "HOSTILE", Generation::Mesh).await;
+    let linkerd_events = Events::subscribe(&linkerd).await;
+    let hostile_events = Events::subscribe(&hostile).await;
+    server.clear_requests();
+
+    // The built-in plugin's operations pass under the generated RBAC.
+    let req = request("annotate-namespace", target.name(), "", &[&host_kubeconfig]);
+    linkerd.apply(req.clone()).await.unwrap();
+    let e = linkerd_events.outcome(&req.operation_id).await;
+    assert_eq!(e.event_type, INFO, "{e:#?}");
+    let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: as-linkerd\n";
+    let req = request("custom", target.name(), body, &[&host_kubeconfig]);
+    linkerd.apply(req.clone()).await.unwrap();
+    let e = linkerd_events.outcome(&req.operation_id).await;
+    assert_eq!(e.event_type, INFO, "{e:#?}");
+    assert!(configmap(&cluster, target.name(), "as-linkerd").await.is_some());
+    let annotations = namespace(&cluster, target.name())
+        .await
+        .unwrap()
+        .metadata
+        .annotations
+        .unwrap_or_default();
+    assert_eq!(
+        annotations.get("linkerd.io/inject").map(String::as_str),
+        Some("enabled")
+    );
+
+    // Every call the host made went out as the plugin's account.
+    let host_user = format!("system:serviceaccount:{}:{host_sa}", accounts.name());
+    let linkerd_user = format!("system:serviceaccount:{}:{linkerd_sa}", accounts.name());
+    let made: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.user.as_deref() == Some(host_user.as_str()))
+        .collect();
+    assert!(!made.is_empty());
+    for r in &made {
+        assert_eq!(r.impersonated_user.as_deref(), Some(linkerd_user.as_str()), "{r:?}");
+    }
+
+    // With the host's check off, a write outside the hostile plugin's grant reaches the API
+    // server, which refuses it on its own.
+    let req = request("write-other-namespace", target.name(), "", &[&host_kubeconfig]);
+    hostile.apply(req.clone()).await.unwrap();
+    let e = hostile_events.outcome(&req.operation_id).await;
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    assert_eq!(
+        e.error_code, "WASMESH-CLUSTER-1004",
+        "a 403 from the API server: {e:#?}"
+    );
+    assert!(
+        e.summary.contains("forbidden") || e.details.contains("forbidden"),
+        "{e:#?}"
+    );
+    assert!(configmap(&cluster, "kube-system", "hostile-was-here").await.is_none());
+    let hostile_user = format!("system:serviceaccount:{}:{hostile_sa}", accounts.name());
+    let refused: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 403 && r.path.contains("/namespaces/kube-system/configmaps"))
+        .collect();
+    assert!(!refused.is_empty(), "the API server refused the write");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.impersonated_user.as_deref() == Some(hostile_user.as_str())),
+        "{refused:?}"
+    );
+    host.shutdown().await;
+
+    for (ar, name) in cluster_scoped {
+        let api: kube::Api<DynamicObject> = kube::Api::all_with(admin.clone(), &ar);
+        let _ = api.delete(&name, &Default::default()).await;
+    }
+}
