@@ -3,57 +3,18 @@
 //! their `wasmesh:manifest` sections read back; loading reads the manifest before compiling.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use wasmesh_runtime::{Error, HostCalls, ListQuery, Runtime, RuntimeConfig, read_plugin_manifest, types};
-
-const TARGET: &str = "wasm32-wasip2";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `<target dir>/wasm`, where the host's build script builds the plugins too.
-fn wasm_target_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-        return Path::new(&dir).join("wasm");
-    }
-    // <target>/<profile>/deps/<this test>, or with a <triple>/ level more.
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let mut target = deps.parent().and_then(Path::parent).unwrap().to_path_buf();
-    if !target.join("CACHEDIR.TAG").exists() {
-        target = target.parent().unwrap().to_path_buf();
-    }
-    target.join("wasm")
-}
-
-/// Builds `packages` of the workspace at `manifest` and returns their .wasm paths.
+/// Builds `packages` of the workspace at `manifest` into `<target dir>/wasm`, where the host's
+/// build script builds the plugins too, and returns their .wasm paths.
 fn build(manifest: &Path, packages: &[&str]) -> Vec<PathBuf> {
-    let target_dir = wasm_target_dir();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--target", TARGET, "--manifest-path"])
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(&target_dir);
-    for p in packages {
-        cmd.arg("-p").arg(p);
-    }
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_BUILD_TARGET"] {
-        cmd.env_remove(var);
-    }
-    let status = cmd.status().expect("run cargo");
-    assert!(status.success(), "building {packages:?} for {TARGET} failed");
-    packages
-        .iter()
-        .map(|p| {
-            target_dir
-                .join(TARGET)
-                .join("release")
-                .join(format!("{}.wasm", p.replace('-', "_")))
-        })
-        .collect()
+    let exe = std::env::current_exe().unwrap();
+    wasmesh_build_support::build_components_in(&wasmesh_build_support::wasm_target_dir(&exe), manifest, packages)
 }
 
 /// Each plugin's section holds its manifest.json byte for byte, and reads as a valid manifest.

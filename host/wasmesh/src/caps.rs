@@ -162,6 +162,17 @@ fn covers(g: &KubeRule, d: &KubeRule) -> bool {
     scope && list(&g.api_groups, &d.api_groups) && list(&g.resources, &d.resources) && list(&g.verbs, &d.verbs)
 }
 
+/// A rule from string slices (tests and tables).
+pub fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: NamespaceScope) -> KubeRule {
+    let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
+    KubeRule {
+        api_groups: v(groups),
+        resources: v(resources),
+        verbs: v(verbs),
+        namespaces,
+    }
+}
+
 /// A rule in one line, as logs and `wasmesh plugins` show it.
 pub fn describe_rule(r: &KubeRule) -> String {
     let scope = match &r.namespaces {
@@ -199,16 +210,6 @@ pub fn how_to_grant(action: &Action) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: NamespaceScope) -> KubeRule {
-        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
-        KubeRule {
-            api_groups: v(groups),
-            resources: v(resources),
-            verbs: v(verbs),
-            namespaces,
-        }
-    }
 
     fn act<'a>(verb: &'a str, group: &'a str, resource: &'a str, namespace: Option<&'a str>) -> Action<'a> {
         // In these tables only namespaces and clusterroles are cluster-scoped.

@@ -436,16 +436,7 @@ fn binding(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: NamespaceScope) -> KubeRule {
-        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
-        KubeRule {
-            api_groups: v(groups),
-            resources: v(resources),
-            verbs: v(verbs),
-            namespaces,
-        }
-    }
+    use crate::caps::rule;
 
     fn listed(ns: &[&str]) -> NamespaceScope {
         NamespaceScope::Listed(ns.iter().map(|s| s.to_string()).collect())

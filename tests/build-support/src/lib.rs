@@ -12,7 +12,13 @@ pub const TARGET: &str = "wasm32-wasip2";
 /// the path of each package's `.wasm`, in order. Panics with a message saying what to do when
 /// the build fails, as a build script should.
 pub fn build_components(manifest: &Path, packages: &[&str]) -> Vec<PathBuf> {
-    let target_dir = wasm_target_dir();
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("called from a build script"));
+    build_components_in(&wasm_target_dir(&out), manifest, packages)
+}
+
+/// [`build_components`] into `<target_dir>` (a test can find it with [`wasm_target_dir`] from
+/// its own executable's path).
+pub fn build_components_in(target_dir: &Path, manifest: &Path, packages: &[&str]) -> Vec<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -56,19 +62,19 @@ pub fn build_components(manifest: &Path, packages: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `<target dir of the outer build>/wasm`, found from OUT_DIR
-/// (`<target>/<profile>/build/<pkg>-<hash>/out`, or with a `<triple>/` level more).
-fn wasm_target_dir() -> PathBuf {
+/// `<target dir of the outer build>/wasm`, found from a path inside it: a build script's OUT_DIR
+/// (`<target>/<profile>/build/<pkg>-<hash>/out`) or a test's executable
+/// (`<target>/<profile>/deps/<test>`), with or without a `<triple>/` level more.
+pub fn wasm_target_dir(inside: &Path) -> PathBuf {
     if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
         return Path::new(&dir).join("wasm");
     }
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("called from a build script"));
-    let build = out
+    let level = inside
         .ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "build"))
-        .expect("OUT_DIR is inside a target folder");
-    // build -> <profile> -> (<triple> ->)? <target>
-    let mut target = build
+        .find(|p| p.file_name().is_some_and(|n| n == "build" || n == "deps"))
+        .expect("the path is inside a target folder");
+    // build|deps -> <profile> -> (<triple> ->)? <target>
+    let target = level
         .parent()
         .and_then(Path::parent)
         .expect("target folder")
@@ -76,8 +82,7 @@ fn wasm_target_dir() -> PathBuf {
     if target.join("CACHEDIR.TAG").exists() || target.file_name().is_some_and(|n| n == "target") {
         return target.join("wasm");
     }
-    target = target.parent().map(Path::to_path_buf).unwrap_or(target);
-    target.join("wasm")
+    target.parent().map(Path::to_path_buf).unwrap_or(target).join("wasm")
 }
 
 /// Tells cargo to rebuild when any of these paths (files or folders) change.

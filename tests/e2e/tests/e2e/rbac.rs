@@ -5,18 +5,9 @@
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
-use wasmesh::rbac::{KubeRule, NamespaceScope, PluginRbac, RbacOptions, objects};
+use wasmesh::caps::rule;
+use wasmesh::rbac::{NamespaceScope, PluginRbac, RbacOptions, objects};
 use wasmesh_e2e::TestCluster;
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], namespaces: NamespaceScope) -> KubeRule {
-    let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
-    KubeRule {
-        api_groups: v(groups),
-        resources: v(resources),
-        verbs: v(verbs),
-        namespaces,
-    }
-}
 
 fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
