@@ -62,6 +62,7 @@ impl Service {
 
     fn component_info(&self) -> ComponentInfoResponse {
         let info = self.adapter.info();
+        let (allowed, denied) = self.adapter.audit.counts();
         ComponentInfoResponse {
             r#type: "adapter".into(),
             name: info.name.clone(),
@@ -72,6 +73,9 @@ impl Service {
                 ("plugin_version".to_string(), info.version.clone()),
                 ("plugin_sha256".to_string(), self.adapter.plugin.sha256().to_string()),
                 ("wit".to_string(), wasmesh_runtime::WIT_PACKAGE.to_string()),
+                // Capability decisions so far, over all plugins of this host.
+                ("capability_checks_allowed".to_string(), allowed.to_string()),
+                ("capability_checks_denied".to_string(), denied.to_string()),
             ]
             .into_iter()
             .collect(),

@@ -33,6 +33,9 @@ struct Common {
     /// Compile plugins at every start instead of caching them.
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Refuse a plugin whose declared capabilities are not all granted by the configuration.
+    #[arg(long, global = true)]
+    strict: bool,
 }
 
 #[derive(Subcommand)]
@@ -75,6 +78,7 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
     } else if config.cache_dir.is_none() {
         config.cache_dir = default_cache_dir();
     }
+    config.strict |= common.strict;
     if config.audit_log.is_none() {
         config.audit_log = default_audit_log();
     }

@@ -137,6 +137,10 @@ async fn every_decision_is_audited() {
     let denied = request("read-secret", ns.name(), "", &[cluster.kubeconfig()]);
     c.apply(denied.clone()).await.unwrap();
     assert_eq!(events.outcome(&denied.operation_id).await.event_type, ERROR);
+    // The decisions are counted too, and ComponentInfo shows the counts.
+    let info = c.component_info().await.unwrap();
+    assert_eq!(info.properties["capability_checks_allowed"], "2");
+    assert_eq!(info.properties["capability_checks_denied"], "1");
     host.shutdown().await;
 
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
