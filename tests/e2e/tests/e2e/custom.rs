@@ -183,3 +183,51 @@ async fn namespace_injection_operations_create_set_and_undo() {
     api.delete(&ns, &Default::default()).await.unwrap();
     host.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_applies_a_crd_waits_for_it_then_applies_its_objects() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("crd").await;
+    let host = start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+    // A group of its own, so parallel runs on a shared cluster do not meet.
+    let group = format!("e2e{}.wasmesh.io", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let body = format!(
+        "apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n---\n\
+apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+    );
+    let req = request("custom", ns.name(), &body, &[cluster.kubeconfig()]);
+    c.apply(req.clone()).await.unwrap();
+    let e = events.outcome(&req.operation_id).await;
+    assert_eq!(e.event_type, INFO, "{e:#?}");
+    // The CRD first, then the wait, then the object, whatever the order in the body.
+    let lines: Vec<&str> = e.details.lines().collect();
+    let crd = lines
+        .iter()
+        .position(|l| l.starts_with("applied CustomResourceDefinition"))
+        .expect("CRD applied");
+    let ready = lines
+        .iter()
+        .position(|l| l.contains("is ready"))
+        .expect("CRD waited for");
+    let widget = lines
+        .iter()
+        .position(|l| l.starts_with("applied Widget \"w1\""))
+        .expect("widget applied");
+    assert!(crd < ready && ready < widget, "{lines:#?}");
+
+    let gvk = kube::core::GroupVersionKind::gvk(&group, "v1", "Widget");
+    let (ar, _) = kube::discovery::pinned_kind(&cluster.client().await, &gvk)
+        .await
+        .unwrap();
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(cluster.client().await, ns.name(), &ar);
+    assert_eq!(api.get("w1").await.unwrap().data["spec"]["size"], 3);
+
+    let mut del = request("custom", ns.name(), &body, &[cluster.kubeconfig()]);
+    del.delete_op = true;
+    c.apply(del.clone()).await.unwrap();
+    let e = events.outcome(&del.operation_id).await;
+    assert_eq!(e.event_type, INFO, "{e:#?}");
+    host.shutdown().await;
+}
