@@ -1,0 +1,85 @@
+//! The `wasmesh` command's listing and RBAC output, from the real binary.
+
+use std::process::Command;
+
+fn wasmesh(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+        .args(args)
+        .arg("--no-cache")
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run wasmesh");
+    assert!(
+        out.status.success(),
+        "wasmesh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn plugins_lists_declared_granted_and_effective() {
+    let out = wasmesh(&["plugins"]);
+    for want in [
+        "linkerd (LINKERD): linkerd",
+        "istio (ISTIO): istio",
+        "wit: wasmesh:adapter@0.1.0",
+        "operation annotate-namespace",
+        "operation label-namespace",
+        "declared:",
+        "granted: everything declared",
+        "effective:",
+        "get,create,patch namespaces (core) at cluster scope",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    let shas = out.lines().filter(|l| l.trim_start().starts_with("sha256: ")).count();
+    assert_eq!(shas, 2, "{out}");
+}
+
+#[test]
+fn rbac_is_valid_yaml_confining_the_host_to_impersonation() {
+    let out = wasmesh(&["rbac", "--namespace", "mesh-ops", "--request-namespace", "shop"]);
+    let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&out)
+        .map(|d| serde::Deserialize::deserialize(d).expect("each document is YAML"))
+        .collect();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[0], "Namespace");
+    for want in [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+    ] {
+        assert!(kinds.contains(&want), "{kinds:?}");
+    }
+    let host_role = docs
+        .iter()
+        .find(|d| d["kind"] == "Role" && d["metadata"]["name"] == "wasmesh-host-impersonate")
+        .expect("the host's role");
+    assert_eq!(host_role["metadata"]["namespace"], "mesh-ops");
+    let rules = host_role["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["verbs"], serde_json::json!(["impersonate"]));
+    assert_eq!(
+        rules[0]["resourceNames"],
+        serde_json::json!(["wasmesh-istio", "wasmesh-linkerd"])
+    );
+}
+
+#[test]
+fn a_bad_config_is_refused_with_the_reason() {
+    let dir = std::env::temp_dir().join(format!("wasmesh-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.yaml");
+    std::fs::write(&path, "plugins: [{name: a, port: 1}]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+        .args(["--config", path.to_str().unwrap(), "plugins"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exactly one of builtin or path"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
