@@ -15,6 +15,8 @@ pub struct Component {
     pub namespace: Option<String>,
     /// The object's spec (OAM settings, or the declaration's configuration.spec).
     pub spec: Value,
+    /// The object's other top-level fields (a declaration's configuration: data, rules, ...).
+    pub fields: Map<String, Value>,
     pub labels: Map<String, Value>,
     pub annotations: Map<String, Value>,
     /// Meshery model (istio, linkerd, kubernetes) when the declaration names one.
@@ -39,6 +41,9 @@ impl Component {
         object.insert("apiVersion".into(), self.api_version.clone().into());
         object.insert("kind".into(), self.kind.clone().into());
         object.insert("metadata".into(), Value::Object(metadata));
+        for (k, v) in &self.fields {
+            object.insert(k.clone(), v.clone());
+        }
         if !self.spec.is_null() {
             object.insert("spec".into(), self.spec.clone());
         }
@@ -88,6 +93,7 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
             name,
             namespace: str_at("/metadata/namespace"),
             spec: value.pointer("/spec/settings").cloned().unwrap_or(Value::Null),
+            fields: Map::new(),
             labels: obj_at("/metadata/labels"),
             annotations,
             model: None,
@@ -102,12 +108,18 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
             .or_else(|| str_at("/displayName"))
             .ok_or_else(|| invalid("neither configuration.metadata.name nor displayName is set".into()))?;
         let spec = value.pointer("/configuration/spec").cloned().unwrap_or(Value::Null);
+        // The configuration is the object's content: keep data, rules, subjects and the rest.
+        let fields: Map<String, Value> = obj_at("/configuration")
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "spec"))
+            .collect();
         return Ok(Component {
             kind,
             api_version,
             name,
             namespace: str_at("/configuration/metadata/namespace"),
             spec,
+            fields,
             labels: obj_at("/configuration/metadata/labels"),
             annotations: obj_at("/configuration/metadata/annotations"),
             model: str_at("/model/name"),
@@ -195,13 +207,14 @@ mod tests {
             "displayName": "fallback-name",
             "component": {"version": "policy.linkerd.io/v1beta3", "kind": "Server"},
             "model": {"name": "linkerd"},
-            "configuration": {"metadata": {"name": "srv", "namespace": "emoji"}, "spec": {"port": 8080}}
+            "configuration": {"metadata": {"name": "srv", "namespace": "emoji"}, "spec": {"port": 8080}, "data": {"k": "v"}}
         });
         let c = parse_component(&decl.to_string(), "T").unwrap();
         assert_eq!(c.model.as_deref(), Some("linkerd"));
         assert_eq!(c.to_object()["metadata"]["name"], "srv");
         assert_eq!(c.to_object()["spec"]["port"], 8080);
         assert_eq!(c.to_object()["apiVersion"], "policy.linkerd.io/v1beta3");
+        assert_eq!(c.to_object()["data"]["k"], "v", "the rest of the configuration is kept");
     }
 
     #[test]

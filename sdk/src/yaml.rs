@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use crate::{Error, error};
 
-/// Largest body a translator parses; larger ones are refused before parsing.
-pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// Largest body a translator parses; larger ones are refused before parsing. The host applies
+/// its own, configurable limit (4 MiB by default) before a body reaches a translator.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
 
 /// Parses a multi-document YAML body into Kubernetes objects. Empty documents are skipped and a
 /// `kind: List` is unrolled. Every object must carry apiVersion, kind and metadata.name; the first

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::FIELD_MANAGER;
 use crate::client::Cluster;
 use crate::errors::{Error, Result};
+use crate::names::{check_name, check_namespace};
 use crate::plan::{Condition, NamespaceChange, ObjectRef, Plan, Step, WaitFor};
 use crate::resolve::Resolved;
 
@@ -89,7 +90,7 @@ impl Cluster {
             // compiler's higher-ranked lifetime inference once spawned.
             let mut pending = Vec::with_capacity(stage.steps.len());
             for step in &stage.steps {
-                pending.push(self.step_reporting(step, default_namespace, progress));
+                pending.push(self.step_reporting(step, plan, default_namespace, progress));
             }
             let results: Vec<_> = futures::stream::iter(pending)
                 .buffered(STAGE_PARALLELISM)
@@ -113,11 +114,12 @@ impl Cluster {
     async fn step_reporting(
         &self,
         step: &Step,
+        plan: &Plan,
         default_namespace: &str,
         progress: &dyn Progress,
     ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
         let r = self
-            .run_step(step, default_namespace)
+            .run_step(step, plan, default_namespace)
             .await
             .map_err(|e| (self.placed(step, default_namespace), e));
         progress.step_finished(&r);
@@ -142,6 +144,16 @@ impl Cluster {
                 reason: format!("{} has no metadata.name", target.kind),
             });
         }
+        // Checked before anything else: these strings become the URL path.
+        if matches!(step, Step::NamespaceMetadata(_)) {
+            check_namespace(&target.name)?;
+        } else {
+            check_name(&target.name)?;
+        }
+        if let Some(ns) = target.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+            check_namespace(ns)?;
+        }
+        check_namespace(default_namespace)?;
         let resolved = self.resolve(&target.api_version, &target.kind).await?;
         if resolved.namespaced {
             if target.namespace.as_deref().unwrap_or("").is_empty() {
@@ -160,7 +172,36 @@ impl Cluster {
         }
     }
 
-    async fn run_step(&self, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    async fn run_step(&self, step: &Step, plan: &Plan, default_namespace: &str) -> Result<StepReport> {
+        let target = step.target();
+        if plan
+            .unresolved
+            .contains(&(target.api_version.clone(), target.kind.clone()))
+        {
+            let target = self.placed(step, default_namespace);
+            return match step {
+                Step::Delete(_) => Ok(StepReport {
+                    target,
+                    outcome: StepOutcome::Absent,
+                }),
+                Step::Wait(w) if w.condition == Condition::Deleted => Ok(StepReport {
+                    target,
+                    outcome: StepOutcome::Ready,
+                }),
+                Step::Wait(w) if !w.required => Ok(StepReport {
+                    target,
+                    outcome: StepOutcome::NotReady {
+                        waited_seconds: 0,
+                        condition: w.condition.to_string(),
+                    },
+                }),
+                _ => Err(Error::UnknownKind {
+                    server: self.server.clone(),
+                    api_version: target.api_version,
+                    kind: target.kind,
+                }),
+            };
+        }
         match step {
             Step::Apply(object) => self.apply(object, step, default_namespace).await,
             Step::Delete(_) => self.delete(step, default_namespace).await,
@@ -227,6 +268,7 @@ impl Cluster {
     }
 
     async fn namespace_metadata(&self, change: &NamespaceChange) -> Result<StepReport> {
+        check_namespace(&change.namespace)?;
         let target = ObjectRef {
             api_version: "v1".into(),
             kind: "Namespace".into(),

@@ -8,6 +8,7 @@
 mod client;
 mod errors;
 mod execute;
+mod names;
 mod plan;
 mod read;
 mod resolve;
@@ -15,6 +16,7 @@ mod resolve;
 pub use client::{Cluster, ClusterPool, Impersonation};
 pub use errors::{Error, Result};
 pub use execute::{Execution, Progress, StepOutcome, StepReport};
+pub use names::{check_name, check_namespace};
 pub use plan::{Condition, NamespaceChange, ObjectRef, Plan, Stage, Step, WaitFor};
 pub use resolve::Resolved;
 

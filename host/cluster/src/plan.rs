@@ -74,6 +74,10 @@ pub struct Stage {
 pub struct Plan {
     pub stages: Vec<Stage>,
     pub summary: String,
+    /// (apiVersion, kind) pairs the cluster did not serve when the plan was checked. Their
+    /// delete and wait steps were not checked against a resource, so they never reach the
+    /// cluster, even if the kind appears meanwhile: deletes report absent, waits not ready.
+    pub unresolved: std::collections::HashSet<(String, String)>,
 }
 
 impl Step {

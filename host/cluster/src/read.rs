@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::client::Cluster;
 use crate::errors::{Error, Result};
+use crate::names::{check_name, check_namespace};
 use crate::resolve::Resolved;
 
 impl Cluster {
@@ -17,6 +18,10 @@ impl Cluster {
 
     /// One object as JSON, or None when it does not exist.
     pub async fn get_json(&self, resolved: &Resolved, namespace: Option<&str>, name: &str) -> Result<Option<Value>> {
+        check_name(name)?;
+        if let Some(ns) = namespace {
+            check_namespace(ns)?;
+        }
         let what = || format!("{} \"{name}\"", resolved.resource.kind);
         let found = self
             .read_api(resolved, namespace)
@@ -29,12 +34,16 @@ impl Cluster {
     }
 
     /// Objects of a kind, in one namespace or (None) across all, filtered by a label selector.
+    /// (The label selector goes into the query string, which kube-rs encodes.)
     pub async fn list_json(
         &self,
         resolved: &Resolved,
         namespace: Option<&str>,
         label_selector: &str,
     ) -> Result<Vec<Value>> {
+        if let Some(ns) = namespace {
+            check_namespace(ns)?;
+        }
         let mut params = ListParams::default();
         if !label_selector.is_empty() {
             params = params.labels(label_selector);

@@ -32,7 +32,11 @@ impl CompileCache {
         };
         // The name is made only of hex digits: nothing a plugin controls reaches the path.
         let path = dir.join(format!("{sha256}-{}.cwasm", self.engine_key));
-        if path.is_file() {
+        if !private(dir) {
+            tracing::warn!(dir = %dir.display(), "compile cache not used: the folder is writable by others or not a plain folder");
+            return Ok((compile(engine, plugin, wasm)?, false));
+        }
+        if path.is_file() && private(&path) {
             // SAFETY: the file was written by `store` below from a component this same engine
             // configuration compiled; the key includes the engine's compatibility hash.
             match unsafe { Component::deserialize_file(engine, &path) } {
@@ -56,6 +60,11 @@ impl CompileCache {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        }
         let bytes = component
             .serialize()
             .map_err(|e| io(std::io::Error::other(e.to_string())))?;
@@ -67,6 +76,25 @@ impl CompileCache {
         std::fs::write(&tmp, bytes).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
+}
+
+/// Native code is loaded from the cache: only from a plain file or folder (not a link) that
+/// no one but its owner can write. A folder that does not exist yet is fine: `store` makes it
+/// private.
+fn private(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return !path.exists();
+    };
+    if meta.file_type().is_symlink() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o022 == 0
+    }
+    #[cfg(not(unix))]
+    true
 }
 
 fn compile(engine: &Engine, plugin: &str, wasm: &[u8]) -> Result<Component> {

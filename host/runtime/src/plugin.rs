@@ -234,7 +234,7 @@ impl<H: HostCalls> Plugin<H> {
             Ok(x) => x,
             Err((e, host)) => return (Err(e), host),
         };
-        let r = instance.call_describe(&mut store).await;
+        let r = self.bounded(instance.call_describe(&mut store)).await;
         self.finish(store, "describe", r)
     }
 
@@ -247,7 +247,7 @@ impl<H: HostCalls> Plugin<H> {
             Ok(x) => x,
             Err((e, host)) => return (Err(e), host),
         };
-        let r = instance.call_plan(&mut store, request).await;
+        let r = self.bounded(instance.call_plan(&mut store, request)).await;
         self.finish(store, "plan", r)
     }
 
@@ -260,8 +260,19 @@ impl<H: HostCalls> Plugin<H> {
             Ok(x) => x,
             Err((e, host)) => return (Err(e), host),
         };
-        let r = instance.call_provision(&mut store, request).await;
+        let r = self.bounded(instance.call_provision(&mut store, request)).await;
         self.finish(store, "provision", r)
+    }
+
+    /// The whole call, cluster reads included, within the call timeout: the epoch deadline only
+    /// fires while guest code runs, not while the host awaits a slow API server for it.
+    async fn bounded<R>(&self, call: impl Future<Output = wasmtime::Result<R>>) -> wasmtime::Result<R> {
+        // A little grace, so a guest that loops is stopped by its epoch deadline first.
+        let limit = self.limits.call_timeout + TICK * 10;
+        match tokio::time::timeout(limit, call).await {
+            Ok(r) => r,
+            Err(_) => Err(Trap::Interrupt.into()),
+        }
     }
 
     /// A fresh Store for one call: nothing granted, memory and time bounded.

@@ -1,7 +1,7 @@
 //! One adapter: a plugin behind one listener. Turns Meshery requests into plugin calls, checks
 //! the plans against the plugin's grant, carries them out on every cluster and reports events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::join_all;
@@ -33,6 +33,8 @@ pub struct Adapter {
     /// Test builds only: skip the host's capability check, to show the API server's RBAC
     /// catches what the host would have.
     pub unchecked: bool,
+    /// Operations and designs in flight; more are refused as busy.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Design deploys run one at a time, so two deploys of one design cannot interleave.
     provision_lock: tokio::sync::Mutex<()>,
 }
@@ -142,6 +144,7 @@ impl Adapter {
             events,
             grant: Arc::new(settings.grant),
             clusters,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(settings.limits.max_in_flight)),
             limits: settings.limits,
             audit,
             identity: settings.identity,
@@ -187,6 +190,19 @@ impl Adapter {
                 code: "WASMESH-HOST-1003".into(),
                 cause: "no kubeconfig was sent with the request".into(),
                 remediation: "select at least one Kubernetes context in Meshery and retry".into(),
+            });
+        }
+        if kubeconfigs.len() > self.limits.max_clusters {
+            return Err(Failure {
+                summary: format!(
+                    "the request names {} clusters, over the limit of {}",
+                    kubeconfigs.len(),
+                    self.limits.max_clusters
+                ),
+                details: String::new(),
+                code: "WASMESH-HOST-1010".into(),
+                cause: "more Kubernetes contexts were selected than one request may carry".into(),
+                remediation: "select fewer contexts per operation, or raise limits.max_clusters".into(),
             });
         }
         let mut clusters = Vec::with_capacity(kubeconfigs.len());
@@ -240,7 +256,8 @@ impl Adapter {
     }
 
     /// Deploys (or removes) a design on every cluster; returns one line per thing done.
-    pub async fn run_design(&self, clusters: Vec<Arc<Cluster>>, request: types::DesignRequest) -> Vec<String> {
+    /// Returns the lines and whether any cluster failed as a whole.
+    pub async fn run_design(&self, clusters: Vec<Arc<Cluster>>, request: types::DesignRequest) -> (Vec<String>, bool) {
         let _one_at_a_time = self.provision_lock.lock().await;
         let op = request.operation_id.as_str();
         let multi = clusters.len() > 1;
@@ -287,14 +304,21 @@ impl Adapter {
                         e.message
                     ));
                 }
+                let failed = outcome.is_err();
                 match outcome {
                     Ok(o) => lines.extend(o.reports.iter().map(|r| format!("{prefix}{r}"))),
                     Err(f) => lines.push(format!("{prefix}failed: {}", f.summary)),
                 }
-                lines
+                (lines, failed)
             }
         });
-        join_all(runs).await.into_iter().flatten().collect()
+        let mut all = Vec::new();
+        let mut any_failed = false;
+        for (lines, failed) in join_all(runs).await {
+            all.extend(lines);
+            any_failed |= failed;
+        }
+        (all, any_failed)
     }
 
     fn plugin_failure(&self, e: types::Error, host: &CallHost, what: &str) -> Failure {
@@ -313,14 +337,16 @@ impl Adapter {
         namespace: &str,
         ctx: &audit::Context,
     ) -> Result<Outcome, Failure> {
-        let plan = convert::plan(plan, self.limits.max_plan_bytes).map_err(|e| Failure {
-            summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
-            details: String::new(),
-            code: "WASMESH-HOST-1002".into(),
-            cause: "the plugin produced an invalid or oversized plan".into(),
-            remediation: "report the bug to the plugin's author with the operation's input".into(),
-        })?;
-        self.check_plan(cluster, &plan, namespace, ctx).await?;
+        let plan =
+            convert::plan(plan, self.limits.max_plan_bytes, self.limits.max_wait_seconds).map_err(|e| Failure {
+                summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
+                details: String::new(),
+                code: "WASMESH-HOST-1002".into(),
+                cause: "the plugin produced an invalid or oversized plan".into(),
+                remediation: "report the bug to the plugin's author with the operation's input".into(),
+            })?;
+        let mut plan = plan;
+        plan.unresolved = self.check_plan(cluster, &plan, namespace, ctx).await?;
         let progress = StepEvents {
             events: &self.events,
             operation_id: &ctx.operation_id,
@@ -359,9 +385,10 @@ impl Adapter {
         plan: &Plan,
         namespace: &str,
         ctx: &audit::Context,
-    ) -> Result<(), Failure> {
-        let defined = crds_in_plan(plan);
+    ) -> Result<HashSet<(String, String)>, Failure> {
+        let defined = crds_in_plan(plan)?;
         let mut refused = Vec::new();
+        let mut unresolved = HashSet::new();
         for stage in &plan.stages {
             for (index, step) in stage.steps.iter().enumerate() {
                 let at = StepAt {
@@ -372,6 +399,20 @@ impl Adapter {
                 let (resolved, target) = match cluster.locate(step, namespace).await {
                     Ok(x) => x,
                     Err(wasmesh_cluster::Error::UnknownKind { .. }) if !matches!(step, Step::Apply(_)) => {
+                        // Nothing of an unknown kind can exist; the executor will not look.
+                        let t = step.target();
+                        if !defined.contains_key(&(t.api_version.clone(), t.kind.clone())) {
+                            unresolved.insert((t.api_version, t.kind));
+                            continue;
+                        }
+                        let (group, plural, namespaced) = &defined[&(t.api_version.clone(), t.kind.clone())];
+                        let ns = namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
+                        let r = ResolvedRef {
+                            group: group.clone(),
+                            plural: plural.clone(),
+                            namespaced: *namespaced,
+                        };
+                        self.check_step(step, &r, ns.as_deref(), &t, namespace, &at, &mut refused);
                         continue;
                     }
                     Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
@@ -410,7 +451,7 @@ impl Adapter {
             }
         }
         if refused.is_empty() || self.unchecked {
-            return Ok(());
+            return Ok(unresolved);
         }
         let (first, remediation) = &refused[0];
         Err(Failure {
@@ -572,11 +613,19 @@ impl From<&Resolved> for ResolvedRef {
 }
 
 /// (apiVersion, kind) → (group, plural, namespaced) for every CRD the plan applies.
-fn crds_in_plan(plan: &Plan) -> HashMap<(String, String), (String, String, bool)> {
-    let mut out = HashMap::new();
+/// Kinds the plan's own CRDs define.
+type DefinedKinds = HashMap<(String, String), (String, String, bool)>;
+
+/// (apiVersion, kind) → (group, plural, namespaced) for every CRD the plan applies. Two CRDs
+/// defining the same kind differently would make the check and the execution disagree: refused.
+fn crds_in_plan(plan: &Plan) -> Result<DefinedKinds, Failure> {
+    let mut out: DefinedKinds = HashMap::new();
     for step in plan.stages.iter().flat_map(|s| &s.steps) {
         let Step::Apply(o) = step else { continue };
-        if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
+        let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition")
+            || !api_version.starts_with("apiextensions.k8s.io/")
+        {
             continue;
         }
         let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -588,15 +637,24 @@ fn crds_in_plan(plan: &Plan) -> HashMap<(String, String), (String, String, bool)
             .into_iter()
             .flatten()
         {
-            if let Some(name) = v.get("name").and_then(Value::as_str) {
-                out.insert(
-                    (format!("{group}/{name}"), kind.clone()),
-                    (group.clone(), plural.clone(), namespaced),
-                );
+            let Some(name) = v.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let key = (format!("{group}/{name}"), kind.clone());
+            let value = (group.clone(), plural.clone(), namespaced);
+            if out.get(&key).is_some_and(|existing| *existing != value) {
+                return Err(Failure {
+                    summary: format!("the plan defines {} in {} twice, differently", key.1, key.0),
+                    details: String::new(),
+                    code: "WASMESH-HOST-1008".into(),
+                    cause: "two CustomResourceDefinitions in one plan define the same kind".into(),
+                    remediation: "keep one definition of each kind in the YAML or design".into(),
+                });
             }
+            out.insert(key, value);
         }
     }
-    out
+    Ok(out)
 }
 
 fn cluster_info(c: &Cluster) -> types::ClusterInfo {

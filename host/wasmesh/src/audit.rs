@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -42,8 +41,8 @@ pub struct Context {
 #[derive(Default)]
 pub struct AuditLog {
     file: Option<Mutex<std::fs::File>>,
-    allowed: AtomicU64,
-    denied: AtomicU64,
+    /// plugin → (allowed, denied)
+    counts: Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
 impl AuditLog {
@@ -67,8 +66,15 @@ impl AuditLog {
     }
 
     pub fn record(&self, ctx: &Context, via: &str, action: &Action, name: &str, allowed: bool) {
-        let counter = if allowed { &self.allowed } else { &self.denied };
-        counter.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut counts = self.counts.lock().unwrap();
+            let c = counts.entry(ctx.plugin.clone()).or_default();
+            if allowed {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
         let Some(file) = &self.file else { return };
         let decision = Decision {
             time: jiff::Timestamp::now().to_string(),
@@ -93,11 +99,8 @@ impl AuditLog {
         }
     }
 
-    /// (allowed, denied) decisions so far.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.allowed.load(Ordering::Relaxed),
-            self.denied.load(Ordering::Relaxed),
-        )
+    /// (allowed, denied) decisions so far about one plugin.
+    pub fn counts(&self, plugin: &str) -> (u64, u64) {
+        self.counts.lock().unwrap().get(plugin).copied().unwrap_or_default()
     }
 }

@@ -50,6 +50,15 @@ pub struct Limits {
     /// Largest plan (sum of its objects' JSON) accepted from a plugin.
     #[serde(default = "default_max_plan_bytes")]
     pub max_plan_bytes: usize,
+    /// Longest wait a plan step may ask for; longer ones are cut to this.
+    #[serde(default = "default_max_wait_seconds")]
+    pub max_wait_seconds: u32,
+    /// Operations (and designs) in flight at once per adapter; more are refused as busy.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// Kubeconfigs (clusters) one request may name.
+    #[serde(default = "default_max_clusters")]
+    pub max_clusters: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +68,9 @@ impl Default for Limits {
             call_timeout_ms: default_call_timeout_ms(),
             max_body_bytes: default_max_body_bytes(),
             max_plan_bytes: default_max_plan_bytes(),
+            max_wait_seconds: default_max_wait_seconds(),
+            max_in_flight: default_max_in_flight(),
+            max_clusters: default_max_clusters(),
         }
     }
 }
@@ -170,7 +182,16 @@ fn default_max_body_bytes() -> usize {
     4 << 20
 }
 fn default_max_plan_bytes() -> usize {
-    32 << 20
+    16 << 20
+}
+fn default_max_wait_seconds() -> u32 {
+    600
+}
+fn default_max_in_flight() -> usize {
+    256
+}
+fn default_max_clusters() -> usize {
+    16
 }
 
 /// Istio on 10000 and Linkerd on 10001: the ports a Meshery server expects.

@@ -13,16 +13,33 @@ pub enum PlanError {
     TooLarge { bytes: usize, limit: usize },
 }
 
-pub fn plan(p: types::Plan, max_bytes: usize) -> Result<cluster::Plan, PlanError> {
+/// `max_wait_seconds` caps every wait step: a plugin cannot make the host wait for ever.
+pub fn plan(p: types::Plan, max_bytes: usize, max_wait_seconds: u32) -> Result<cluster::Plan, PlanError> {
+    // Every string the plan carries counts, not only the applied objects.
+    let strs = |xs: &[(String, String)]| xs.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>();
+    let list = |xs: &[String]| xs.iter().map(|x| x.len() + 8).sum::<usize>();
+    let reference = |r: &types::ObjectRef| {
+        r.api_version.len() + r.kind.len() + r.name.len() + r.namespace.as_deref().map_or(0, str::len) + 32
+    };
     let bytes: usize = p
         .stages
         .iter()
         .flat_map(|s| &s.steps)
         .map(|s| match s {
             types::Step::Apply(json) => json.len(),
-            _ => 256,
+            types::Step::Delete(r) => reference(r),
+            types::Step::Wait(w) => reference(&w.target) + 32,
+            types::Step::NamespaceMetadata(c) => {
+                c.namespace.len()
+                    + strs(&c.set_labels)
+                    + strs(&c.set_annotations)
+                    + list(&c.remove_labels)
+                    + list(&c.remove_annotations)
+            }
         })
-        .sum();
+        .sum::<usize>()
+        + p.stages.iter().map(|s| s.name.len() + 32).sum::<usize>()
+        + p.summary.len();
     if bytes > max_bytes {
         return Err(PlanError::TooLarge {
             bytes,
@@ -68,7 +85,7 @@ pub fn plan(p: types::Plan, max_bytes: usize) -> Result<cluster::Plan, PlanError
                         types::Condition::Deleted => cluster::Condition::Deleted,
                         types::Condition::ConditionTrue(c) => cluster::Condition::ConditionTrue(c),
                     },
-                    timeout_seconds: w.timeout_seconds,
+                    timeout_seconds: w.timeout_seconds.min(max_wait_seconds),
                     required: w.required,
                 }),
             });
@@ -77,6 +94,7 @@ pub fn plan(p: types::Plan, max_bytes: usize) -> Result<cluster::Plan, PlanError
     }
     Ok(cluster::Plan {
         stages,
+        unresolved: Default::default(),
         summary: p.summary,
     })
 }

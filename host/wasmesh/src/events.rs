@@ -11,6 +11,10 @@ use wasmesh_proto::meshes::{EventType, EventsResponse};
 pub const BACKLOG: usize = 1000;
 /// Events queued per subscriber; a subscriber that falls this far behind misses events.
 pub const SUBSCRIBER_QUEUE: usize = 4096;
+/// Subscribers at once per adapter; the oldest is dropped for a new one beyond this.
+pub const MAX_SUBSCRIBERS: usize = 256;
+/// Longest summary or details sent; Meshery's client refuses messages over 4 MiB.
+pub const MAX_TEXT: usize = 64 * 1024;
 
 pub struct EventHub {
     component_name: String,
@@ -21,6 +25,20 @@ pub struct EventHub {
 struct Inner {
     subscribers: Vec<mpsc::Sender<EventsResponse>>,
     backlog: VecDeque<EventsResponse>,
+    /// After shutdown: new subscribers get a stream that ends at once.
+    closed: bool,
+}
+
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("\n[truncated]");
+    }
+    s
 }
 
 /// One event, before it is addressed to Meshery.
@@ -96,8 +114,8 @@ impl EventHub {
         }
         let message = EventsResponse {
             event_type: level as i32,
-            summary: event.summary,
-            details: event.details,
+            summary: clip(event.summary),
+            details: clip(event.details),
             operation_id: event.operation_id,
             probable_cause: event.probable_cause,
             suggested_remediation: event.suggested_remediation,
@@ -123,13 +141,28 @@ impl EventHub {
 
     /// Ends every subscriber's stream (at shutdown: an open stream would hold the server).
     pub fn close(&self) {
-        self.inner.lock().unwrap().subscribers.clear();
+        let mut inner = self.inner.lock().unwrap();
+        inner.closed = true;
+        inner.subscribers.clear();
+    }
+
+    /// Events waiting for a first subscriber.
+    pub fn pending(&self) -> usize {
+        self.inner.lock().unwrap().backlog.len()
     }
 
     /// A new subscriber; it first receives the backlog.
     pub fn subscribe(&self) -> mpsc::Receiver<EventsResponse> {
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
         let mut inner = self.inner.lock().unwrap();
+        if inner.closed {
+            return rx;
+        }
+        inner.subscribers.retain(|s| !s.is_closed());
+        if inner.subscribers.len() >= MAX_SUBSCRIBERS {
+            tracing::warn!("{MAX_SUBSCRIBERS} event subscribers: dropping the oldest for a new one");
+            inner.subscribers.remove(0);
+        }
         for e in inner.backlog.drain(..) {
             // The backlog is smaller than the queue: this cannot fail.
             let _ = tx.try_send(e);
@@ -169,6 +202,30 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, BACKLOG);
+    }
+
+    #[test]
+    fn closed_hub_ends_new_streams_and_long_texts_are_clipped() {
+        let hub = EventHub::new("TEST");
+        let mut first = hub.subscribe();
+        hub.publish(Event::info("op", "x".repeat(MAX_TEXT * 2), ""));
+        let e = first.try_recv().unwrap();
+        assert!(e.summary.len() <= MAX_TEXT + 16 && e.summary.ends_with("[truncated]"));
+        hub.close();
+        let mut late = hub.subscribe();
+        assert!(matches!(
+            late.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ));
+    }
+
+    #[test]
+    fn subscribers_are_capped() {
+        let hub = EventHub::new("TEST");
+        let mut all: Vec<_> = (0..MAX_SUBSCRIBERS + 1).map(|_| hub.subscribe()).collect();
+        hub.publish(Event::info("op", "x", ""));
+        assert!(all[0].try_recv().is_err(), "the oldest was dropped");
+        assert!(all.last_mut().unwrap().try_recv().is_ok());
     }
 
     #[test]

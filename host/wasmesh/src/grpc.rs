@@ -62,7 +62,7 @@ impl Service {
 
     fn component_info(&self) -> ComponentInfoResponse {
         let info = self.adapter.info();
-        let (allowed, denied) = self.adapter.audit.counts();
+        let (allowed, denied) = self.adapter.audit.counts(&self.adapter.name);
         ComponentInfoResponse {
             r#type: "adapter".into(),
             name: info.name.clone(),
@@ -73,7 +73,7 @@ impl Service {
                 ("plugin_version".to_string(), info.version.clone()),
                 ("plugin_sha256".to_string(), self.adapter.plugin.sha256().to_string()),
                 ("wit".to_string(), wasmesh_runtime::WIT_PACKAGE.to_string()),
-                // Capability decisions so far, over all plugins of this host.
+                // Capability decisions about this plugin so far.
                 ("capability_checks_allowed".to_string(), allowed.to_string()),
                 ("capability_checks_denied".to_string(), denied.to_string()),
             ]
@@ -115,6 +115,21 @@ impl Service {
                 },
             ));
         }
+        if !req.namespace.is_empty() {
+            if let Err(e) = wasmesh_cluster::check_namespace(&req.namespace) {
+                return Err(self.refuse(
+                    &operation_id,
+                    Failure {
+                        summary: format!("the request's namespace is not usable: {e}"),
+                        details: String::new(),
+                        code: "WASMESH-HOST-1007".into(),
+                        cause: "the namespace field holds characters a Kubernetes namespace cannot have".into(),
+                        remediation: "pick an existing namespace name (lower-case letters, digits and '-') in Meshery"
+                            .into(),
+                    },
+                ));
+            }
+        }
         let limit = self.adapter.limits.max_body_bytes;
         if req.custom_body.len() > limit {
             return Err(self.refuse(
@@ -131,6 +146,7 @@ impl Service {
                 },
             ));
         }
+        let permit = self.admit(&operation_id)?;
         let clusters = self
             .adapter
             .clusters_for(&req.kube_configs)
@@ -158,6 +174,7 @@ impl Service {
         let adapter = self.adapter.clone();
         tokio::spawn(async move {
             adapter.run_operation(clusters, request).await;
+            drop(permit);
         });
         Ok(ApplyRuleResponse {
             error: String::new(),
@@ -174,6 +191,21 @@ impl Service {
         kubeconfigs: Vec<String>,
     ) -> Result<String, Status> {
         let operation_id = uuid::Uuid::new_v4().to_string();
+        let size = components.iter().map(String::len).sum::<usize>() + config.as_ref().map_or(0, String::len);
+        let limit = self.adapter.limits.max_body_bytes;
+        if size > limit {
+            return Err(self.refuse(
+                &operation_id,
+                Failure {
+                    summary: format!("the design is {size} bytes, over the limit of {limit} bytes"),
+                    details: String::new(),
+                    code: "WASMESH-HOST-1006".into(),
+                    cause: "the design carries more than one request accepts".into(),
+                    remediation: "split the design, or raise limits.max_body_bytes".into(),
+                },
+            ));
+        }
+        let _permit = self.admit(&operation_id)?;
         let clusters = self
             .adapter
             .clusters_for(&kubeconfigs)
@@ -190,7 +222,31 @@ impl Service {
                 server: String::new(),
             },
         };
-        Ok(self.adapter.run_design(clusters, request).await.join("\n"))
+        let (lines, failed) = self.adapter.run_design(clusters, request).await;
+        let message = lines.join("\n");
+        if failed {
+            // Upstream adapters answer a failed deploy with an error; the lines still say what
+            // was done.
+            return Err(Status::failed_precondition(message));
+        }
+        Ok(message)
+    }
+
+    /// A slot for one more operation, or a refusal when the adapter is at its limit.
+    fn admit(&self, operation_id: &str) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        self.adapter.in_flight.clone().try_acquire_owned().map_err(|_| {
+            let limit = self.adapter.limits.max_in_flight;
+            self.refuse(
+                operation_id,
+                Failure {
+                    summary: format!("the adapter is busy: {limit} operations are in flight"),
+                    details: String::new(),
+                    code: "WASMESH-HOST-1009".into(),
+                    cause: "more operations were sent at once than limits.max_in_flight allows".into(),
+                    remediation: "retry in a moment, or raise limits.max_in_flight".into(),
+                },
+            )
+        })
     }
 
     fn stream_events(&self) -> EventStream {

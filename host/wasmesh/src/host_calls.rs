@@ -92,6 +92,11 @@ impl HostCalls for CallHost {
         name: String,
     ) -> Result<Option<String>, types::Error> {
         let cluster = self.cluster()?;
+        // Names become URL paths: refuse the ones that would reach another resource.
+        wasmesh_cluster::check_name(&name).map_err(cluster_error)?;
+        if let Some(ns) = namespace.as_deref().filter(|n| !n.is_empty()) {
+            wasmesh_cluster::check_namespace(ns).map_err(cluster_error)?;
+        }
         let resolved: Resolved = match cluster.resolve(&api_version, &kind).await {
             Ok(r) => r,
             // A kind the cluster does not serve has no objects: "is X installed?" is answered no.
@@ -123,6 +128,9 @@ impl HostCalls for CallHost {
 
     async fn cluster_list(&mut self, query: ListQuery) -> Result<Vec<String>, types::Error> {
         let cluster = self.cluster()?;
+        if let Some(ns) = query.namespace.as_deref().filter(|n| !n.is_empty()) {
+            wasmesh_cluster::check_namespace(ns).map_err(cluster_error)?;
+        }
         let resolved = match cluster.resolve(&query.api_version, &query.kind).await {
             Ok(r) => r,
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(Vec::new()),

@@ -146,10 +146,22 @@ async fn bad_requests_are_refused_before_any_work() {
             "over the limit",
         ),
     ];
-    for (what, op, body, kubeconfigs, code, says) in cases {
+    for (what, op, body, kubeconfigs, code, says) in cases.into_iter().chain([(
+        "a namespace that would change the URL",
+        "custom",
+        valid.to_string(),
+        vec![cluster.kubeconfig().to_string()],
+        "WASMESH-HOST-1007",
+        "not a valid Kubernetes namespace name",
+    )]) {
         clear_log(&cluster);
         let refs: Vec<&str> = kubeconfigs.iter().map(String::as_str).collect();
-        let req = request(op, ns.name(), &body, &refs);
+        let namespace = if code == "WASMESH-HOST-1007" {
+            "kube-system?"
+        } else {
+            ns.name()
+        };
+        let req = request(op, namespace, &body, &refs);
         let status = c.apply(req.clone()).await.expect_err(what);
         assert_eq!(status.code(), tonic::Code::InvalidArgument, "{what}: {status:?}");
         assert!(

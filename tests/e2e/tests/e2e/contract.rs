@@ -113,7 +113,7 @@ async fn designs_deploy_through_process_oam_and_provision() {
         "displayName": "decl-cm",
         "component": {"version": "v1", "kind": "ConfigMap"},
         "model": {"name": "kubernetes"},
-        "configuration": {"metadata": {"name": "decl-cm", "namespace": ns.name()}}
+        "configuration": {"metadata": {"name": "decl-cm", "namespace": ns.name()}, "data": {"color": "blue"}}
     });
     let mut newest = client(&host, "ISTIO", Generation::Adapter).await;
     let provision = |delete_op| ProvisionRequest {
@@ -124,7 +124,8 @@ async fn designs_deploy_through_process_oam_and_provision() {
     };
     let message = newest.provision(provision(false)).await.unwrap();
     assert!(message.contains("applied ConfigMap \"decl-cm\""), "{message}");
-    assert!(configmap(&cluster, ns.name(), "decl-cm").await.is_some());
+    let data = configmap(&cluster, ns.name(), "decl-cm").await.expect("deployed");
+    assert_eq!(data["color"], "blue", "the configuration's data is kept");
 
     let message = newest.provision(provision(true)).await.unwrap();
     assert!(message.contains("deleted ConfigMap \"decl-cm\""), "{message}");

@@ -11,7 +11,16 @@ async fn sandbox_escapes_fail() {
     let ns = cluster.namespace("escape").await;
     let host = start_host().await;
     let grpc_port = host.listener("HOSTILE").unwrap().addr.to_string();
-    let cache = wasmesh_e2e::cache_dir().display().to_string();
+    let cached = std::fs::read_dir(wasmesh_e2e::cache_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .expect("a compiled plugin in the cache")
+        .display()
+        .to_string();
+    let audit = std::env::temp_dir().join(format!("wasmesh-audit-{}.jsonl", std::process::id()));
+    std::fs::write(&audit, "{\"secret\": \"audit line\"}\n").unwrap();
+    let audit = audit.display().to_string();
     let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
     let _ = std::fs::remove_file("/tmp/wasmesh-hostile-was-here");
@@ -20,13 +29,9 @@ async fn sandbox_escapes_fail() {
     let cases = [
         ("read-file", "/etc/passwd", "read-file failed"),
         ("read-file", "/proc/self/environ", "read-file failed"),
-        // The host's compile cache and an audit log's usual place.
-        ("read-file", cache.as_str(), "read-file failed"),
-        (
-            "read-file",
-            "/root/.local/state/wasmesh/audit.jsonl",
-            "read-file failed",
-        ),
+        // Files that exist on the host: a compiled plugin in the cache, and an audit log.
+        ("read-file", cached.as_str(), "read-file failed"),
+        ("read-file", audit.as_str(), "read-file failed"),
         ("list-root", "", "list-root failed"),
         ("write-file", "", "write-file failed"),
         ("env", "", "env: 0 variables [], 0 args"),
@@ -45,9 +50,14 @@ async fn sandbox_escapes_fail() {
             "{op}: the guest should have seen {saw:?}: {e:#?}"
         );
         assert!(!e.summary.contains("SUCCEEDED"), "{op} escaped: {e:#?}");
+        if op == "read-file" {
+            // With no directory granted, every host file (these exist) is simply not there.
+            assert!(e.summary.contains("No such file or directory"), "{op}: {e:#?}");
+        }
         after_each(&mut c, &events, &cluster, ns.name(), i).await;
     }
     assert!(!std::path::Path::new("/tmp/wasmesh-hostile-was-here").exists());
+    let _ = std::fs::remove_file(&audit);
     host.shutdown().await;
 }
 
@@ -66,6 +76,27 @@ async fn grant_escapes_are_refused_before_anything_is_written() {
         ("smuggle-wait", "get secrets (core)"),
         ("smuggle-label", "namespaces (core) at cluster scope"),
     ];
+    // Names that would change the URL path never reach the API server.
+    for (op, says) in [
+        ("path-read", "not a valid Kubernetes object name"),
+        ("path-label", "not a valid Kubernetes namespace name"),
+    ] {
+        clear_log(&cluster);
+        let req = request(op, ns.name(), "", &[cluster.kubeconfig()]);
+        c.apply(req.clone()).await.unwrap();
+        let e = events.outcome(&req.operation_id).await;
+        assert_eq!(e.event_type, ERROR, "{op}: {e:#?}");
+        assert!(format!("{} {}", e.summary, e.details).contains(says), "{op}: {e:#?}");
+        if let Some(server) = cluster.server() {
+            let reached: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path.contains("secrets") || r.path.contains("victim"))
+                .collect();
+            assert!(reached.is_empty(), "{op}: {reached:?}");
+        }
+        assert_eq!(writes(&cluster), Vec::<String>::new(), "{op}");
+    }
     for (i, (op, names)) in cases.into_iter().enumerate() {
         clear_log(&cluster);
         let req = request(op, ns.name(), "", &[cluster.kubeconfig()]);

@@ -17,15 +17,20 @@ async fn events_before_any_subscriber_reach_the_first_one() {
     let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: early\n";
     let applied = request("custom", ns.name(), body, &[cluster.kubeconfig()]);
     c.apply(applied.clone()).await.unwrap();
-    // Let the operation finish while nobody listens.
-    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
-        kube::Api::namespaced(cluster.client().await, ns.name());
+    // Let the operation finish while nobody listens: both events wait in the backlog.
+    let hub = &host
+        .listener("LINKERD")
+        .map(|_| ())
+        .and(host.adapters.iter().find(|a| a.name == "linkerd"))
+        .unwrap()
+        .events;
     for _ in 0..600 {
-        if api.get_opt("early").await.unwrap().is_some() {
+        if hub.pending() >= 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert_eq!(hub.pending(), 2, "both events are kept for the first subscriber");
 
     let first = Events::subscribe(&c).await;
     assert_eq!(first.outcome(&refused.operation_id).await.event_type, ERROR);

@@ -61,3 +61,40 @@ async fn runaway_plugins_fail_alone() {
     assert_eq!(linkerd.name().await.unwrap(), "LINKERD");
     host.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_cluster_reads_and_endless_waits_are_bounded() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("bounded").await;
+    let mut config = wasmesh_e2e::test_config();
+    config.limits.max_wait_seconds = 1;
+    let host = wasmesh::start(config).await.unwrap();
+    let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+
+    // A wait for ever is cut to the host's limit: a WARN, and the plan ends.
+    let req = request("long-wait", ns.name(), "", &[cluster.kubeconfig()]);
+    c.apply(req.clone()).await.unwrap();
+    let e = events.outcome(&req.operation_id).await;
+    assert_eq!(e.event_type, INFO, "{e:#?}");
+    let warn = events
+        .for_op(&req.operation_id)
+        .into_iter()
+        .find(|e| e.event_type == wasmesh_e2e::meshery::WARN);
+    let warn = warn.expect("a WARN for the wait that ran out");
+    assert!(warn.summary.contains("not ready: not exists after 1 s"), "{warn:#?}");
+
+    // A plugin blocked in a cluster read is stopped at its call timeout (2 s in tests).
+    let Some(server) = cluster.server() else {
+        println!("slow-read part skipped: needs the built-in server's delay");
+        return;
+    };
+    server.set_delay(std::time::Duration::from_secs(6));
+    let req = request("slow-read", ns.name(), "", &[cluster.kubeconfig()]);
+    c.apply(req.clone()).await.unwrap();
+    let e = events.outcome(&req.operation_id).await;
+    server.set_delay(std::time::Duration::ZERO);
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    assert_eq!(e.error_code, "WASMESH-RUNTIME-1001", "{e:#?}");
+    host.shutdown().await;
+}

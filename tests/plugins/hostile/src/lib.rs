@@ -39,6 +39,10 @@ const OPERATIONS: &[&str] = &[
     "smuggle-wait",
     "smuggle-label",
     "flood-events",
+    "path-read",
+    "path-label",
+    "slow-read",
+    "long-wait",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -195,6 +199,39 @@ impl Guest for Hostile {
                 }
                 Err(saw("flood-events", "sent 5001 reports".into()))
             }
+            "path-read" => match wasmesh_sdk::cluster::get("v1", "ConfigMap", Some(&ns), "x/../../secrets/db") {
+                Ok(found) => Err(saw("path-read SUCCEEDED", format!("{found:?}"))),
+                Err(e) => Err(e),
+            },
+            "path-label" => {
+                let mut change = wasmesh_sdk::plan::namespace_change(&format!("{ns}/configmaps/victim"), false);
+                change.set_labels.push(("hostile".into(), "yes".into()));
+                Ok(plan(
+                    "label through a path",
+                    vec![wasmesh_sdk::plan::stage("label", vec![wasmesh_sdk::Step::NamespaceMetadata(change)])],
+                ))
+            }
+            "slow-read" => match wasmesh_sdk::cluster::list("v1", "ConfigMap", Some(&ns), "") {
+                Ok(items) => Err(saw("slow-read returned", items.len().to_string())),
+                Err(e) => Err(e),
+            },
+            "long-wait" => Ok(wasmesh_sdk::plan::plan(
+                "wait for ever",
+                vec![wasmesh_sdk::plan::stage(
+                    "wait",
+                    vec![wasmesh_sdk::Step::Wait(wasmesh_sdk::WaitFor {
+                        target: wasmesh_sdk::ObjectRef {
+                            api_version: "v1".into(),
+                            kind: "ConfigMap".into(),
+                            namespace: Some(ns),
+                            name: "never-there".into(),
+                        },
+                        condition: wasmesh_sdk::Condition::Exists,
+                        timeout_seconds: u32::MAX,
+                        required: false,
+                    })],
+                )],
+            )),
             other => Err(ops::unknown_operation(other, CODE)),
         }
     }
