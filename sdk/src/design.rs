@@ -158,6 +158,7 @@ pub fn plan_design(request: &crate::DesignRequest, code_prefix: &str, mesh: &str
             }),
         }
     }
+    warn_about_traits(request.config.as_deref(), mesh);
     let n = objects.len();
     let plan = if request.delete {
         plan(format!("Design removed ({n} components)"), delete_all(&objects))
@@ -165,6 +166,40 @@ pub fn plan_design(request: &crate::DesignRequest, code_prefix: &str, mesh: &str
         plan(format!("Design deployed ({n} components)"), apply_all(&objects))
     };
     crate::DesignPlan { plan, rejected }
+}
+
+/// Traits of an OAM Configuration (mTLS, automaticSidecarInjection, ...) are not applied by this
+/// generic planner: each one is reported as a WARN so the user knows, instead of silence.
+fn warn_about_traits(config: Option<&str>, mesh: &str) {
+    let Some(config) = config.and_then(|c| serde_json::from_str::<Value>(c).ok()) else {
+        return;
+    };
+    for component in config
+        .pointer("/spec/components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = component
+            .get("componentName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for t in component.get("traits").and_then(Value::as_array).into_iter().flatten() {
+            let trait_name = t.get("name").and_then(Value::as_str).unwrap_or("unnamed");
+            #[cfg(target_arch = "wasm32")]
+            crate::progress::report_error(
+                crate::Level::Warn,
+                &error(
+                    "WASMESH-SDK-2003",
+                    format!("trait {trait_name} of component \"{name}\" was not applied"),
+                    format!("this version of the {mesh} translator does not apply design traits"),
+                    "apply the setting with the adapter's operations (for example the namespace injection operation)",
+                ),
+            );
+            #[cfg(not(target_arch = "wasm32"))]
+            let _ = (trait_name, name, mesh);
+        }
+    }
 }
 
 /// Best-effort name of an entry that could not be parsed, for the error message.

@@ -43,6 +43,18 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+fn clip(text: &str) -> String {
+    const MAX: usize = 1024;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} [truncated]", &text[..end])
+}
+
 impl Error {
     pub(crate) fn from_kube(verb: &'static str, what: String, server: &str, e: kube::Error) -> Self {
         match e {
@@ -51,7 +63,8 @@ impl Error {
                 what,
                 code: s.code,
                 reason: s.reason.clone(),
-                message: s.message.clone(),
+                // A server that is not an API server may answer with any body: keep events small.
+                message: clip(&s.message),
             },
             kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Unreachable {
                 server: server.to_string(),
@@ -74,6 +87,8 @@ impl Error {
             Error::Api { code: 403, .. } => "WASMESH-CLUSTER-1004",
             Error::Api { code: 422, .. } | Error::Api { code: 400, .. } => "WASMESH-CLUSTER-1005",
             Error::Api { code: 409, .. } => "WASMESH-CLUSTER-1006",
+            Error::Api { code: 401, .. } => "WASMESH-CLUSTER-1011",
+            Error::Api { code: 404, .. } => "WASMESH-CLUSTER-1012",
             Error::Api { .. } => "WASMESH-CLUSTER-1007",
             Error::Transport { .. } => "WASMESH-CLUSTER-1008",
             Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",

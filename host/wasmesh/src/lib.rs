@@ -71,7 +71,8 @@ impl RunningHost {
             .find(|l| l.adapter_name.eq_ignore_ascii_case(adapter_name) || l.plugin == adapter_name)
     }
 
-    /// Stops accepting, lets in-flight calls finish, and returns when every listener is closed.
+    /// Stops accepting, ends every event stream, and returns when every listener is closed.
+    /// Operations still running in the background end with the process.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for a in &self.adapters {

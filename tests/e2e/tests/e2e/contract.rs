@@ -88,10 +88,14 @@ async fn designs_deploy_through_process_oam_and_provision() {
         "spec": {"type": "ConfigMap", "settings": {}}
     });
     let mut mesh = client(&host, "LINKERD", Generation::Mesh).await;
+    let events = wasmesh_e2e::Events::subscribe(&mesh).await;
+    let traits = serde_json::json!({"spec": {"components": [{"componentName": "oam-cm", "traits": [
+        {"name": "mTLS", "properties": {"namespaces": [ns.name()], "policy": "strict"}}]}]}});
     let message = mesh
         .process_oam(ProcessOamRequest {
             username: "u".into(),
             oam_comps: vec![oam.to_string(), "{\"nonsense\": true}".into()],
+            oam_config: traits.to_string(),
             kube_configs: kubeconfig.clone(),
             ..Default::default()
         })
@@ -106,6 +110,14 @@ async fn designs_deploy_through_process_oam_and_provision() {
         "a bad entry fails alone: {message}"
     );
     assert!(configmap(&cluster, ns.name(), "oam-cm").await.is_some());
+    // A trait this translator does not apply is said, not ignored.
+    let warn = events
+        .wait_for("the trait warning", |e| {
+            e.summary.contains("trait mTLS of component \"oam-cm\"")
+        })
+        .await;
+    assert_eq!(warn.event_type, wasmesh_e2e::meshery::WARN);
+    assert_eq!(warn.error_code, "WASMESH-SDK-2003");
 
     // Newer servers: a Meshery component declaration.
     let declaration = serde_json::json!({
