@@ -318,6 +318,8 @@ async fn accept_loop(
                 Err(_) => continue,
             },
         };
+        // As a real API server does: no Nagle delay on small responses.
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let shared = shared.clone();
         tokio::spawn(async move {

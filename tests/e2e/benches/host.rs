@@ -114,6 +114,7 @@ impl Summary {
     }
 
     /// One number (a ratio, a rate, a count, a start-up time measured once).
+    #[allow(clippy::too_many_arguments)]
     fn value(
         &mut self,
         id: &str,
@@ -178,10 +179,10 @@ impl Outcomes {
         let w = waiting.clone();
         let task = tokio::spawn(async move {
             while let Some(Ok(e)) = stream.next().await {
-                if is_final(&e) {
-                    if let Some(tx) = w.lock().unwrap().remove(&e.operation_id) {
-                        let _ = tx.send(e);
-                    }
+                if is_final(&e)
+                    && let Some(tx) = w.lock().unwrap().remove(&e.operation_id)
+                {
+                    let _ = tx.send(e);
                 }
             }
         });
@@ -319,7 +320,7 @@ async fn main() {
     let text = serde_json::to_string_pretty(&out).unwrap();
     let path = std::env::var_os("WASMESH_BENCH_JSON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-summary.json"));
+        .unwrap_or_else(|| workspace().join("target/bench-summary.json"));
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -354,10 +355,10 @@ async fn host_overhead(summary: &mut Summary, cluster: &TestCluster, host: &wasm
         let t = Instant::now();
         let (rpc, _) = run_op_timed(&mut c, &outcomes, req).await.expect("custom ConfigMap");
         let took = t.elapsed();
-        if let Some(s) = cluster.server() {
-            if i >= 10 {
-                host_requests += s.requests().len();
-            }
+        if let Some(s) = cluster.server()
+            && i >= 10
+        {
+            host_requests += s.requests().len();
         }
 
         let cm: ConfigMap = serde_json::from_value(json!({
@@ -1007,6 +1008,12 @@ async fn fanout(summary: &mut Summary, cluster: &TestCluster, host: &wasmesh::Ru
 
 // ---------------------------------------------------------------------------------------------
 // 7. The real binary, started with a config file: both built-in plugins on free loopback ports.
+
+/// The workspace root (this crate is tests/e2e).
+fn workspace() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().nth(2).unwrap_or(manifest).to_path_buf()
+}
 
 /// target/release/wasmesh, next to this bench's own folder (target/release/deps).
 fn binary() -> Option<PathBuf> {
