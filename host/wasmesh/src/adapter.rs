@@ -398,14 +398,18 @@ impl Adapter {
                 };
                 let (resolved, target) = match cluster.locate(step, namespace).await {
                     Ok(x) => x,
-                    Err(wasmesh_cluster::Error::UnknownKind { .. }) if !matches!(step, Step::Apply(_)) => {
-                        // Nothing of an unknown kind can exist; the executor will not look.
+                    // A kind the cluster does not serve yet: the plan's own CRDs may define it.
+                    Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
                         let t = step.target();
-                        if !defined.contains_key(&(t.api_version.clone(), t.kind.clone())) {
+                        let Some((group, plural, namespaced)) = defined.get(&(t.api_version.clone(), t.kind.clone()))
+                        else {
+                            if matches!(step, Step::Apply(_)) {
+                                return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
+                            }
+                            // Nothing of an unknown kind can exist; the executor will not look.
                             unresolved.insert((t.api_version, t.kind));
                             continue;
-                        }
-                        let (group, plural, namespaced) = &defined[&(t.api_version.clone(), t.kind.clone())];
+                        };
                         let ns = namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
                         let r = ResolvedRef {
                             group: group.clone(),
@@ -414,25 +418,6 @@ impl Adapter {
                         };
                         self.check_step(step, &r, ns.as_deref(), &t, namespace, &at, &mut refused);
                         continue;
-                    }
-                    Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
-                        let t = step.target();
-                        match defined.get(&(t.api_version.clone(), t.kind.clone())) {
-                            Some((group, plural, namespaced)) => {
-                                let ns =
-                                    namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
-                                let r = ResolvedRef {
-                                    group: group.clone(),
-                                    plural: plural.clone(),
-                                    namespaced: *namespaced,
-                                };
-                                self.check_step(step, &r, ns.as_deref(), &t, namespace, &at, &mut refused);
-                                continue;
-                            }
-                            None => {
-                                return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
-                            }
-                        }
                     }
                     Err(e) => {
                         return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
