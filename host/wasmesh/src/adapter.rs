@@ -153,6 +153,21 @@ impl Adapter {
         }
     }
 
+    /// A cluster error as an event; a refusal (403) names the identity that was refused.
+    fn cluster_failure(&self, e: &wasmesh_cluster::Error, summary: String) -> Failure {
+        let mut f = Failure::from_cluster(e, summary);
+        if matches!(e, wasmesh_cluster::Error::Api { code: 403, .. }) {
+            f.remediation = match &self.identity {
+                Some(who) => format!(
+                    "grant the permission to {} (the identity plugin {} acts as; `wasmesh rbac` prints its RBAC), or narrow the operation to its grant",
+                    who.user, self.name
+                ),
+                None => "grant the permission to the user of the kubeconfig Meshery sent (the adapter acts with those credentials), then retry".into(),
+            };
+        }
+        f
+    }
+
     /// The host side of one plugin call about `cluster`.
     fn call_host(&self, cluster: &Arc<Cluster>, operation_id: &str, user: &str, namespace: &str) -> CallHost {
         CallHost {
@@ -354,7 +369,7 @@ impl Adapter {
         let execution = cluster.execute(&plan, namespace, &progress).await;
         if let Some((stage, failures)) = execution.failed {
             let (target, first) = &failures[0];
-            let mut f = Failure::from_cluster(first, format!("{}: {first}", plan.summary_failed()));
+            let mut f = self.cluster_failure(first, format!("{}: {first}", plan.summary_failed()));
             let done: Vec<String> = execution.reports.iter().map(ToString::to_string).collect();
             f.details = format!(
                 "stage \"{stage}\" failed at {target}{}{}",
@@ -404,7 +419,7 @@ impl Adapter {
                         let Some((group, plural, namespaced)) = defined.get(&(t.api_version.clone(), t.kind.clone()))
                         else {
                             if matches!(step, Step::Apply(_)) {
-                                return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
+                                return Err(self.cluster_failure(&e, format!("{}: {e}", plan.summary_failed())));
                             }
                             // Nothing of an unknown kind can exist; the executor will not look.
                             unresolved.insert((t.api_version, t.kind));
@@ -420,7 +435,7 @@ impl Adapter {
                         continue;
                     }
                     Err(e) => {
-                        return Err(Failure::from_cluster(&e, format!("{}: {e}", plan.summary_failed())));
+                        return Err(self.cluster_failure(&e, format!("{}: {e}", plan.summary_failed())));
                     }
                 };
                 let r = ResolvedRef::from(&resolved);

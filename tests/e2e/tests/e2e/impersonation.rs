@@ -138,6 +138,11 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
         e.summary.contains("forbidden") || e.details.contains("forbidden"),
         "{e:#?}"
     );
+    let hostile_identity = format!("system:serviceaccount:{}:{hostile_sa}", accounts.name());
+    assert!(
+        e.suggested_remediation.iter().any(|r| r.contains(&hostile_identity)),
+        "the remediation names the refused identity: {e:#?}"
+    );
     assert!(configmap(&cluster, "kube-system", "hostile-was-here").await.is_none());
     let hostile_user = format!("system:serviceaccount:{}:{hostile_sa}", accounts.name());
     let refused: Vec<_> = server
