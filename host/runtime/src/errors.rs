@@ -93,6 +93,13 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("plugin {plugin}: {call} could not start: all plugin instance slots are busy ({reason})")]
+    Busy {
+        plugin: String,
+        call: &'static str,
+        reason: String,
+    },
+
     #[error("plugin {plugin}: {call} could not start: {reason}")]
     Instantiate {
         plugin: String,

@@ -351,7 +351,13 @@ impl<H: HostCalls> Plugin<H> {
                 limit_mib: self.limits.memory_limit >> 20,
             };
         }
-        if instantiating {
+        if instantiating && e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+            Error::Busy {
+                plugin,
+                call,
+                reason: root,
+            }
+        } else if instantiating {
             Error::Instantiate {
                 plugin,
                 call,

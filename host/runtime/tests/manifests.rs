@@ -195,3 +195,48 @@ async fn the_manifest_is_read_before_compiling() {
         "{e}"
     );
 }
+
+/// When every instance slot is taken, a call is refused as busy (not as a broken plugin), and
+/// the slot comes back when the running call ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_refuses_calls_as_busy() {
+    let rt = std::sync::Arc::new(
+        Runtime::new(RuntimeConfig {
+            max_instances: 1,
+            call_timeout: std::time::Duration::from_millis(1500),
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let wasm = build(&root().join("tests/plugins/Cargo.toml"), &["wasmesh-test-hostile"]);
+    let plugin = std::sync::Arc::new(
+        rt.load("hostile", &std::fs::read(&wasm[0]).unwrap(), NoHost)
+            .await
+            .unwrap(),
+    );
+    let request = types::OperationRequest {
+        key: "loop".into(),
+        namespace: "default".into(),
+        version: String::new(),
+        custom_body: String::new(),
+        delete: false,
+        operation_id: "busy".into(),
+        username: "test".into(),
+        cluster: types::ClusterInfo {
+            name: "none".into(),
+            server: "none".into(),
+        },
+    };
+    let looping = {
+        let plugin = plugin.clone();
+        let request = request.clone();
+        tokio::spawn(async move { plugin.plan(NoHost, &request).await.0 })
+    };
+    // Give the looping call time to take the only slot.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (second, _) = plugin.describe(NoHost).await;
+    assert!(matches!(second, Err(Error::Busy { .. })), "{second:?}");
+    assert!(matches!(looping.await.unwrap(), Err(Error::Timeout { .. })));
+    let (after, _) = plugin.describe(NoHost).await;
+    assert!(after.is_ok(), "the slot is free again: {after:?}");
+}

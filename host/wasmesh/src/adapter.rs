@@ -98,9 +98,14 @@ impl Failure {
                 "the plugin crashed (a panic, a stack overflow or an invalid operation)",
                 "report the bug to the plugin's author with the operation and the host log",
             ),
+            E::Busy { .. } => (
+                "WASMESH-RUNTIME-1005",
+                "the adapter is overloaded: every plugin instance slot is in use",
+                "retry in a moment; if it persists, send fewer operations at once or lower limits.max_in_flight",
+            ),
             _ => (
                 "WASMESH-RUNTIME-1004",
-                "the plugin could not be started for this call (all instance slots busy, or a broken component)",
+                "the plugin could not be started for this call (a broken component, or the host ran short of memory)",
                 "retry; if it persists, check the host log and the plugin file",
             ),
         };

@@ -1,5 +1,7 @@
 //! The Linkerd translator: Meshery operations in, Kubernetes plans out.
 
+mod identity;
+
 use wasmesh_sdk::ops::{self, operation};
 use wasmesh_sdk::plan::{namespace_change, plan, stage};
 use wasmesh_sdk::{Category, DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan, Step};
