@@ -20,20 +20,22 @@
 #![allow(dead_code)]
 
 use core::fmt;
-use core::str::FromStr;
 use core::time::Duration;
 
 use p256::ecdsa::{DerSignature, SigningKey};
 use p256::elliptic_curve::zeroize::Zeroizing;
 use p256::pkcs8::LineEnding;
 use p256::{FieldBytes, SecretKey};
+use sec1::EncodeEcPrivateKey;
 use x509_cert::Certificate;
+use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::der::EncodePem;
-use x509_cert::der::asn1::{GeneralizedTime, Ia5String};
+use x509_cert::der::asn1::{Any, GeneralizedTime, Ia5String, SetOfVec, Utf8StringRef};
+use x509_cert::der::oid::db::rfc4519::CN;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
@@ -123,8 +125,10 @@ pub fn generate(
     )?;
     drop(anchor_key);
 
-    let issuer_key_pem: Zeroizing<String> = issuer_secret
-        .to_sec1_pem(LineEnding::LF)
+    // Not SecretKey::to_sec1_pem: it leaves out the curve (the optional `parameters` field),
+    // and Go's x509.ParseECPrivateKey, which Linkerd uses, then fails with "unknown elliptic
+    // curve". sec1's encoder (through PKCS#8) names the curve, as RFC 5915 asks.
+    let issuer_key_pem: Zeroizing<String> = EncodeEcPrivateKey::to_sec1_pem(&issuer_secret, LineEnding::LF)
         .map_err(|e| build_error(format!("the issuer key could not be encoded: {e}")))?;
     Ok(IdentityBundle {
         trust_anchor_pem: pem(&anchor)?,
@@ -144,7 +148,7 @@ fn certificate(
     let fail = |what: &str, e: &dyn fmt::Display| {
         build_error(format!("the certificate {name} could not be built ({what}): {e}"))
     };
-    let subject = Name::from_str(&format!("CN={name}")).map_err(|e| fail("subject", &e))?;
+    let subject = common_name_only(name).map_err(|e| fail("subject", &e))?;
     let spki = SubjectPublicKeyInfoOwned::from_key(*subject_key.verifying_key()).map_err(|e| fail("public key", &e))?;
     let mut builder = CertificateBuilder::new(profile, random_serial()?, validity, subject, spki, signer)
         .map_err(|e| fail("profile", &e))?;
@@ -154,6 +158,18 @@ fn certificate(
         .add_extension(&SubjectAltName(vec![GeneralName::DnsName(dns)]))
         .map_err(|e| fail("subjectAltName", &e))?;
     builder.build::<DerSignature>().map_err(|e| fail("signature", &e))
+}
+
+/// The name `CN=<name>` (UTF8String), built directly: `Name::from_str` would link const-oid's
+/// table of attribute names, about 87 KB of wasm.
+fn common_name_only(name: &str) -> x509_cert::der::Result<Name> {
+    let cn = AttributeTypeAndValue {
+        oid: CN,
+        value: Any::encode_from(&Utf8StringRef::new(name)?)?,
+    };
+    Ok(RdnSequence(vec![RelativeDistinguishedName(SetOfVec::try_from(vec![
+        cn,
+    ])?)]))
 }
 
 fn pem(certificate: &Certificate) -> Result<String, Error> {
@@ -478,6 +494,18 @@ mod tests {
         assert!(b.issuer_key_pem.starts_with("-----BEGIN EC PRIVATE KEY-----\n"));
         assert!(b.issuer_key_pem.trim_end().ends_with("-----END EC PRIVATE KEY-----"));
         let key = SecretKey::from_sec1_pem(&b.issuer_key_pem).expect("SEC1 key");
+        // The curve is named and the public key included, as Go's x509.MarshalECPrivateKey
+        // writes them; Go's parser refuses a SEC1 key without the curve.
+        let (label, der) = x509_cert::der::pem::decode_vec(b.issuer_key_pem.as_bytes()).unwrap();
+        assert_eq!(label, "EC PRIVATE KEY");
+        let sec1 = sec1::EcPrivateKey::from_der(&der).expect("ECPrivateKey");
+        assert_eq!(sec1.private_key.len(), 32);
+        assert_eq!(sec1.parameters.and_then(|p| p.named_curve()), Some(SECP_256_R_1));
+        let public = sec1.public_key.expect("public key in the key file");
+        assert_eq!(
+            VerifyingKey::from_sec1_bytes(public).unwrap(),
+            public_key(&parse(&b.issuer_cert_pem))
+        );
         let issuer = parse(&b.issuer_cert_pem);
         let from_key = VerifyingKey::from(key.public_key());
         assert_eq!(from_key, public_key(&issuer));
