@@ -442,7 +442,7 @@ mod tests {
         NamespaceScope::Listed(ns.iter().map(|s| s.to_string()).collect())
     }
 
-    /// The Linkerd plugin's declared rules.
+    /// A sample shaped like a built-in plugin's rules (one cluster-scope, one all-namespaces).
     fn linkerd_rules() -> Vec<KubeRule> {
         vec![
             rule(

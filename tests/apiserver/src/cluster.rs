@@ -104,24 +104,36 @@ impl std::fmt::Display for TestNamespace {
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
-        let (name, kubeconfig) = (self.name.clone(), self.kubeconfig.clone());
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("cleanup runtime");
-            rt.block_on(async {
-                let client = crate::client_from_kubeconfig(&kubeconfig).await;
-                if let Err(e) = Api::<Namespace>::all(client)
-                    .delete(&name, &DeleteParams::background())
-                    .await
-                {
-                    eprintln!("warning: could not delete test namespace {name}: {e}");
-                }
-            });
+        let name = self.name.clone();
+        cleanup(self.kubeconfig.clone(), move |client| async move {
+            if let Err(e) = Api::<Namespace>::all(client)
+                .delete(&name, &DeleteParams::background())
+                .await
+            {
+                eprintln!("warning: could not delete test namespace {name}: {e}");
+            }
         });
-        let _ = cleanup.join();
     }
+}
+
+/// Runs `f` with a client for `kubeconfig` to completion, from a `Drop` (also while a test
+/// panics): on a thread with its own runtime, since the test's runtime may be the caller.
+pub fn cleanup<F, Fut>(kubeconfig: String, f: F)
+where
+    F: FnOnce(kube::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let worker = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cleanup runtime");
+        rt.block_on(async {
+            let client = crate::client_from_kubeconfig(&kubeconfig).await;
+            f(client).await;
+        });
+    });
+    let _ = worker.join();
 }
 
 /// The current context of a kubeconfig file as a single-context kubeconfig with every file

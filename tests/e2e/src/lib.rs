@@ -186,3 +186,78 @@ pub async fn namespace(cluster: &TestCluster, name: &str) -> Option<k8s_openapi:
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client().await);
     api.get_opt(name).await.expect("get namespace")
 }
+
+/// The API resource of an object's apiVersion and kind, from discovery.
+pub async fn resource_of(client: &kube::Client, obj: &serde_json::Value) -> kube::api::ApiResource {
+    let api_version = obj["apiVersion"].as_str().expect("apiVersion");
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = kube::core::GroupVersionKind::gvk(group, version, obj["kind"].as_str().expect("kind"));
+    kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .unwrap_or_else(|e| panic!("discover {gvk:?}: {e}"))
+        .0
+}
+
+/// Server-side apply of every object, in the given order, as an administrator would.
+pub async fn apply_objects(client: &kube::Client, objects: &[serde_json::Value]) {
+    use kube::api::{Api, DynamicObject, Patch, PatchParams};
+    let params = PatchParams::apply("wasmesh-e2e-admin").force();
+    for obj in objects {
+        let ar = resource_of(client, obj).await;
+        let name = obj["metadata"]["name"].as_str().expect("name");
+        let api: Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        api.patch(name, &params, &Patch::Apply(obj))
+            .await
+            .unwrap_or_else(|e| panic!("apply {} {name}: {e}", obj["kind"]));
+    }
+}
+
+/// Cluster-scoped objects a test made (or might have made); deleted when dropped, also when the
+/// test fails.
+pub struct ClusterScoped {
+    kubeconfig: String,
+    pub objects: Vec<(kube::api::ApiResource, String)>,
+}
+
+impl ClusterScoped {
+    pub fn new(cluster: &TestCluster) -> Self {
+        Self {
+            kubeconfig: cluster.kubeconfig().to_string(),
+            objects: Vec::new(),
+        }
+    }
+
+    /// Records the cluster-scoped objects among `objects` (Namespaces are left to their guards).
+    pub async fn track(&mut self, client: &kube::Client, objects: &[serde_json::Value]) {
+        for o in objects
+            .iter()
+            .filter(|o| o["metadata"]["namespace"].is_null() && o["kind"] != "Namespace")
+        {
+            let ar = resource_of(client, o).await;
+            self.objects
+                .push((ar, o["metadata"]["name"].as_str().expect("name").to_string()));
+        }
+    }
+}
+
+impl Drop for ClusterScoped {
+    fn drop(&mut self) {
+        use kube::api::{Api, DeleteParams, DynamicObject};
+        let objects = std::mem::take(&mut self.objects);
+        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), move |client| async move {
+            for (ar, name) in objects {
+                match Api::<DynamicObject>::all_with(client.clone(), &ar)
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => eprintln!("warning: could not delete {} {name}: {e}", ar.kind),
+                }
+            }
+        });
+    }
+}

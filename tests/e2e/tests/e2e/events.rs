@@ -18,12 +18,7 @@ async fn events_before_any_subscriber_reach_the_first_one() {
     let applied = request("custom", ns.name(), body, &[cluster.kubeconfig()]);
     c.apply(applied.clone()).await.unwrap();
     // Let the operation finish while nobody listens: both events wait in the backlog.
-    let hub = &host
-        .listener("LINKERD")
-        .map(|_| ())
-        .and(host.adapters.iter().find(|a| a.name == "linkerd"))
-        .unwrap()
-        .events;
+    let hub = &host.adapters.iter().find(|a| a.name == "linkerd").unwrap().events;
     for _ in 0..600 {
         if hub.pending() >= 2 {
             break;

@@ -3,12 +3,12 @@
 //! second time: the built-in operations pass, and a write outside the grant is refused by the
 //! API server (403) even with the host's own check switched off.
 
-use kube::api::{DynamicObject, Patch, PatchParams};
-use kube::core::GroupVersionKind;
 use wasmesh::config::IdentityConfig;
 use wasmesh::rbac::{PluginRbac, RbacOptions, objects};
 use wasmesh_e2e::meshery::{ERROR, Generation, INFO};
-use wasmesh_e2e::{Events, TestCluster, client, configmap, namespace, request, test_config};
+use wasmesh_e2e::{
+    ClusterScoped, Events, TestCluster, apply_objects, client, configmap, namespace, request, test_config,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_check() {
@@ -57,28 +57,9 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
     };
     let rbac = objects(&options, &plugins);
     let admin = cluster.client().await;
-    let mut cluster_scoped = Vec::new();
-    for obj in &rbac {
-        let (group, version) = match obj["apiVersion"].as_str().unwrap().split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", obj["apiVersion"].as_str().unwrap()),
-        };
-        let gvk = GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap());
-        let (ar, caps) = kube::discovery::pinned_kind(&admin, &gvk).await.unwrap();
-        let name = obj["metadata"]["name"].as_str().unwrap();
-        let api: kube::Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
-            Some(ns) => kube::Api::namespaced_with(admin.clone(), ns, &ar),
-            None => {
-                if caps.scope == kube::discovery::Scope::Cluster && obj["kind"] != "Namespace" {
-                    cluster_scoped.push((ar.clone(), name.to_string()));
-                }
-                kube::Api::all_with(admin.clone(), &ar)
-            }
-        };
-        api.patch(name, &PatchParams::apply("test-admin").force(), &Patch::Apply(obj))
-            .await
-            .unwrap();
-    }
+    let mut cleanup = ClusterScoped::new(&cluster);
+    cleanup.track(&admin, &rbac).await;
+    apply_objects(&admin, &rbac).await;
 
     // The host itself runs with its own account's token: it may only impersonate.
     let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
@@ -158,9 +139,4 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
         "{refused:?}"
     );
     host.shutdown().await;
-
-    for (ar, name) in cluster_scoped {
-        let api: kube::Api<DynamicObject> = kube::Api::all_with(admin.clone(), &ar);
-        let _ = api.delete(&name, &Default::default()).await;
-    }
 }

@@ -2,80 +2,15 @@
 //! a plugin's ServiceAccount (by impersonation) within the plugin's grant, and nothing more.
 //! Needs token minting, so it runs on the built-in API server only.
 
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
-use serde_json::{Value, json};
+use serde_json::json;
 use wasmesh::caps::rule;
 use wasmesh::rbac::{NamespaceScope, PluginRbac, RbacOptions, objects};
-use wasmesh_e2e::TestCluster;
+use wasmesh_e2e::{ClusterScoped, TestCluster, apply_objects};
 
 fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-}
-
-/// The API resource of an object's apiVersion and kind, from discovery.
-async fn resource_of(client: &kube::Client, obj: &Value) -> ApiResource {
-    let api_version = obj["apiVersion"].as_str().expect("apiVersion");
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, obj["kind"].as_str().expect("kind"));
-    kube::discovery::pinned_kind(client, &gvk)
-        .await
-        .unwrap_or_else(|e| panic!("discover {gvk:?}: {e}"))
-        .0
-}
-
-fn api_for(client: &kube::Client, ar: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
-    match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
-        None => Api::all_with(client.clone(), ar),
-    }
-}
-
-/// Server-side apply of every object, in the given order.
-async fn apply(client: &kube::Client, objects: &[Value]) {
-    let params = PatchParams::apply("wasmesh-rbac-test").force();
-    for obj in objects {
-        let ar = resource_of(client, obj).await;
-        let name = obj["metadata"]["name"].as_str().expect("name");
-        api_for(client, &ar, obj["metadata"]["namespace"].as_str())
-            .patch(name, &params, &Patch::Apply(obj))
-            .await
-            .unwrap_or_else(|e| panic!("apply {} {name}: {e}", obj["kind"]));
-    }
-}
-
-/// Cluster-scoped objects a test made (or might have made); deleted when dropped, also when the
-/// test fails. Like `TestNamespace`, the deletes run on a thread with its own runtime.
-struct ClusterScoped {
-    kubeconfig: String,
-    objects: Vec<(ApiResource, String)>,
-}
-
-impl Drop for ClusterScoped {
-    fn drop(&mut self) {
-        let kubeconfig = self.kubeconfig.clone();
-        let objects = std::mem::take(&mut self.objects);
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("cleanup runtime");
-            rt.block_on(async {
-                let client = wasmesh_test_apiserver::client_from_kubeconfig(&kubeconfig).await;
-                for (ar, name) in objects {
-                    match Api::<DynamicObject>::all_with(client.clone(), &ar)
-                        .delete(&name, &DeleteParams::background())
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(kube::Error::Api(s)) if s.code == 404 => {}
-                        Err(e) => eprintln!("warning: could not delete {} {name}: {e}", ar.kind),
-                    }
-                }
-            });
-        });
-        let _ = cleanup.join();
-    }
 }
 
 /// A client authenticated with `token` that sends `Impersonate-User: {user}` when given one.
@@ -181,19 +116,8 @@ async fn generated_rbac_confines_the_host_to_the_plugin_grant() {
     assert!(wasmesh::rbac::problems(&options, &plugins).is_empty());
 
     let admin = cluster.client().await;
-    let mut cleanup = ClusterScoped {
-        kubeconfig: cluster.kubeconfig().to_string(),
-        objects: Vec::new(),
-    };
-    for o in objs
-        .iter()
-        .filter(|o| o["metadata"]["namespace"].is_null() && o["kind"] != "Namespace")
-    {
-        let ar = resource_of(&admin, o).await;
-        cleanup
-            .objects
-            .push((ar, o["metadata"]["name"].as_str().unwrap().to_string()));
-    }
+    let mut cleanup = ClusterScoped::new(&cluster);
+    cleanup.track(&admin, &objs).await;
     let forbidden_role = format!("wasmesh-rbac-test-{id}");
     cleanup.objects.push((cluster_roles(), forbidden_role.clone()));
     assert_eq!(
@@ -210,9 +134,9 @@ async fn generated_rbac_confines_the_host_to_the_plugin_grant() {
         "only the cluster-scope rule makes cluster-scoped objects"
     );
 
-    apply(&admin, &objs).await;
+    apply_objects(&admin, &objs).await;
     // Applying again changes nothing and fails nothing.
-    apply(&admin, &objs).await;
+    apply_objects(&admin, &objs).await;
 
     let host_token = server.token_for_service_account(accounts_ns.name(), host_sa);
     let as_plugin_user = format!("system:serviceaccount:{}:{plugin_sa}", accounts_ns.name());
@@ -375,11 +299,9 @@ async fn unbound_request_role_works_once_bound_per_namespace() {
     let objs = objects(&options, &plugins);
     let admin = cluster.client().await;
     let role_name = format!("wasmesh-{plugin}-request");
-    let _cleanup = ClusterScoped {
-        kubeconfig: cluster.kubeconfig().to_string(),
-        objects: vec![(cluster_roles(), role_name.clone())],
-    };
-    apply(&admin, &objs).await;
+    let mut _cleanup = ClusterScoped::new(&cluster);
+    _cleanup.objects.push((cluster_roles(), role_name.clone()));
+    apply_objects(&admin, &objs).await;
 
     let host_token = server.token_for_service_account(accounts_ns.name(), "wasmesh-host");
     let as_plugin_user = format!("system:serviceaccount:{}:{plugin_sa}", accounts_ns.name());
@@ -398,7 +320,7 @@ async fn unbound_request_role_works_once_bound_per_namespace() {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
         "subjects": [{"kind": "ServiceAccount", "name": plugin_sa, "namespace": accounts_ns.name()}],
     });
-    apply(&admin, &[binding]).await;
+    apply_objects(&admin, &[binding]).await;
     cms.create(&PostParams::default(), &configmap("first"))
         .await
         .expect("bound in this namespace");
