@@ -11,6 +11,8 @@ fn main() {
         &root.join("plugins/istio/src"),
         &root.join("plugins/istio/Cargo.toml"),
         &root.join("plugins/istio/manifest.json"),
+        &root.join("plugins/samples/src"),
+        &root.join("plugins/samples/Cargo.toml"),
         &root.join("sdk/src"),
         &root.join("sdk/Cargo.toml"),
         &root.join("wit"),

@@ -1,35 +1,76 @@
 //! The Istio translator: Meshery operations in, Kubernetes plans out.
+//!
+//! One module per family of operations; this file only dispatches.
+
+mod addons;
+mod design;
+mod envoy_filter;
+mod install;
+mod installed;
+mod namespace;
+mod policies;
+mod samples;
+mod vet;
 
 use wasmesh_sdk::ops::{self, operation};
-use wasmesh_sdk::plan::{namespace_change, plan, stage};
-use wasmesh_sdk::{Category, DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan, Step};
+use wasmesh_sdk::{Category, DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan};
 
-/// What this translator needs, embedded as the component's `wasmesh:manifest` section:
-/// namespaces (get, create, patch; the injection operation creates the namespace when missing),
-/// and any object, namespaced or cluster-scoped: `custom` and designs apply whatever YAML the
-/// user sends. An operator's grant narrows this for a restricted cluster.
+/// What this translator needs, embedded as the component's `wasmesh:manifest` section.
+/// An operator's grant narrows this for a restricted cluster.
 const MANIFEST: &str = wasmesh_sdk::manifest!("manifest.json");
 
 /// Error codes of this translator start with this.
 const CODE: &str = "WASMESH-ISTIO";
-const INJECTION_LABEL: &str = "istio-injection";
 
 struct Istio;
 
 impl Guest for Istio {
     fn describe() -> Info {
+        use Category::*;
         Info {
             name: "ISTIO".into(),
             mesh: "istio".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            mesh_versions: vec!["1.27.3".into()],
+            mesh_versions: install::versions(),
             operations: vec![
+                operation("istio", "Istio service mesh", Install),
                 operation(
                     "label-namespace",
-                    "Enable Istio sidecar injection on the namespace",
-                    Category::Configure,
+                    "Enable Istio sidecar injection (or ambient mode) on the namespace",
+                    Configure,
                 ),
-                operation("custom", "Apply or delete custom Kubernetes YAML", Category::Custom),
+                operation("prometheus-addon", "Add-on: Prometheus", Configure),
+                operation("grafana-addon", "Add-on: Grafana", Configure),
+                operation("kiali-addon", "Add-on: Kiali", Configure),
+                operation("jaeger-addon", "Add-on: Jaeger", Configure),
+                operation("zipkin-addon", "Add-on: Zipkin", Configure),
+                operation(
+                    "strict-mtls-policy-operation",
+                    "Policy: mTLS strict in the namespace",
+                    Configure,
+                ),
+                operation(
+                    "mutual-mtls-policy-operation",
+                    "Policy: mTLS permissive in the namespace",
+                    Configure,
+                ),
+                operation(
+                    "disable-mtls-policy-operation",
+                    "Policy: mTLS disabled in the namespace",
+                    Configure,
+                ),
+                operation(
+                    "deny-all-policy-operation",
+                    "Policy: deny all requests in the namespace",
+                    Configure,
+                ),
+                operation("envoy-filter-operation", "Image hub rate-limit filter", Configure),
+                operation("bookinfo", "Bookinfo application", SampleApplication),
+                operation("httpbin", "Httpbin application", SampleApplication),
+                operation("imagehub", "Imagehub application", SampleApplication),
+                operation("emojivoto", "Emojivoto application", SampleApplication),
+                operation("istio-vet", "Analyse the running Istio configuration", Validate),
+                operation("custom", "Apply or delete custom Kubernetes YAML", Custom),
             ],
             capabilities: wasmesh_sdk::manifest::capabilities(MANIFEST),
         }
@@ -37,33 +78,36 @@ impl Guest for Istio {
 
     fn plan(request: OperationRequest) -> Result<Plan, Error> {
         match request.key.as_str() {
+            "istio" => install::plan(&request),
+            "label-namespace" => namespace::plan(&request),
+            key @ ("prometheus-addon" | "grafana-addon" | "kiali-addon" | "jaeger-addon" | "zipkin-addon") => {
+                addons::plan(key, &request)
+            }
+            key @ ("strict-mtls-policy-operation"
+            | "mutual-mtls-policy-operation"
+            | "disable-mtls-policy-operation"
+            | "deny-all-policy-operation") => policies::plan(key, &request),
+            "envoy-filter-operation" => envoy_filter::plan(&request),
+            key @ ("bookinfo" | "httpbin" | "imagehub" | "emojivoto") => samples::plan(key, &request),
+            "istio-vet" => vet::plan(&request),
             "custom" => ops::custom(&request, CODE),
-            "label-namespace" => Ok(label_namespace(&request)),
             other => Err(ops::unknown_operation(other, CODE)),
         }
     }
 
     fn provision(request: DesignRequest) -> Result<DesignPlan, Error> {
-        Ok(wasmesh_sdk::design::plan_design(&request, CODE, "istio"))
+        design::provision(&request)
     }
 }
 
-fn label_namespace(request: &OperationRequest) -> Plan {
-    let ns = &request.namespace;
-    let mut change = namespace_change(ns, !request.delete);
-    if request.delete {
-        change.remove_labels.push(INJECTION_LABEL.into());
-        plan(
-            format!("Istio sidecar injection disabled on namespace {ns}"),
-            vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
-        )
-    } else {
-        change.set_labels.push((INJECTION_LABEL.into(), "enabled".into()));
-        plan(
-            format!("Istio sidecar injection enabled on namespace {ns}"),
-            vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
-        )
-    }
+/// The error for an operation whose module is still being written (removed before release).
+fn not_built(what: &str) -> Error {
+    wasmesh_sdk::error(
+        format!("{CODE}-0000"),
+        format!("{what} is not built yet"),
+        "work in progress",
+        "use another operation",
+    )
 }
 
 wasmesh_sdk::export_translator!(Istio);

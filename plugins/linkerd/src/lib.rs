@@ -1,15 +1,22 @@
 //! The Linkerd translator: Meshery operations in, Kubernetes plans out.
+//!
+//! One module per family of operations; this file only dispatches.
 
+mod addons;
+mod check;
+mod design;
 mod identity;
+mod install;
+mod installed;
+mod rotate;
+mod samples;
 
 use wasmesh_sdk::ops::{self, operation};
 use wasmesh_sdk::plan::{namespace_change, plan, stage};
 use wasmesh_sdk::{Category, DesignPlan, DesignRequest, Error, Guest, Info, OperationRequest, Plan, Step};
 
-/// What this translator needs, embedded as the component's `wasmesh:manifest` section:
-/// namespaces (get, create, patch; the injection operation creates the namespace when missing),
-/// and any object, namespaced or cluster-scoped: `custom` and designs apply whatever YAML the
-/// user sends. An operator's grant narrows this for a restricted cluster.
+/// What this translator needs, embedded as the component's `wasmesh:manifest` section.
+/// An operator's grant narrows this for a restricted cluster.
 const MANIFEST: &str = wasmesh_sdk::manifest!("manifest.json");
 
 /// Error codes of this translator start with this.
@@ -20,18 +27,42 @@ struct Linkerd;
 
 impl Guest for Linkerd {
     fn describe() -> Info {
+        use Category::*;
         Info {
             name: "LINKERD".into(),
             mesh: "linkerd".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            mesh_versions: vec!["stable-2.14.10".into()],
+            mesh_versions: install::versions(),
             operations: vec![
+                operation("linkerd", "Linkerd service mesh", Install),
                 operation(
                     "annotate-namespace",
                     "Enable Linkerd proxy injection on the namespace",
-                    Category::Configure,
+                    Configure,
                 ),
-                operation("custom", "Apply or delete custom Kubernetes YAML", Category::Custom),
+                operation("viz-addon", "Linkerd Viz extension (dashboard and metrics)", Configure),
+                operation(
+                    "jaeger-addon",
+                    "Linkerd Jaeger extension (distributed tracing)",
+                    Configure,
+                ),
+                operation("multicluster-addon", "Linkerd Multicluster extension", Configure),
+                operation("smi-addon", "Linkerd SMI extension (TrafficSplit)", Configure),
+                operation("bookinfo", "Bookinfo application", SampleApplication),
+                operation("httpbin", "Httpbin application", SampleApplication),
+                operation("imagehub", "Imagehub application", SampleApplication),
+                operation("emojivoto", "Emojivoto application", SampleApplication),
+                operation(
+                    "linkerd-check",
+                    "Check the health of the Linkerd installation",
+                    Validate,
+                ),
+                operation(
+                    "rotate-identity-issuer",
+                    "Rotate the Linkerd identity issuer certificate",
+                    Configure,
+                ),
+                operation("custom", "Apply or delete custom Kubernetes YAML", Custom),
             ],
             capabilities: wasmesh_sdk::manifest::capabilities(MANIFEST),
         }
@@ -39,14 +70,19 @@ impl Guest for Linkerd {
 
     fn plan(request: OperationRequest) -> Result<Plan, Error> {
         match request.key.as_str() {
-            "custom" => ops::custom(&request, CODE),
+            "linkerd" => install::plan(&request),
             "annotate-namespace" => Ok(annotate_namespace(&request)),
+            key @ ("viz-addon" | "jaeger-addon" | "multicluster-addon" | "smi-addon") => addons::plan(key, &request),
+            key @ ("bookinfo" | "httpbin" | "imagehub" | "emojivoto") => samples::plan(key, &request),
+            "linkerd-check" => check::plan(&request),
+            "rotate-identity-issuer" => rotate::plan(&request),
+            "custom" => ops::custom(&request, CODE),
             other => Err(ops::unknown_operation(other, CODE)),
         }
     }
 
     fn provision(request: DesignRequest) -> Result<DesignPlan, Error> {
-        Ok(wasmesh_sdk::design::plan_design(&request, CODE, "linkerd"))
+        design::provision(&request)
     }
 }
 
@@ -68,6 +104,16 @@ fn annotate_namespace(request: &OperationRequest) -> Plan {
             vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
         )
     }
+}
+
+/// The error for an operation whose module is still being written (removed before release).
+fn not_built(what: &str) -> Error {
+    wasmesh_sdk::error(
+        format!("{CODE}-0000"),
+        format!("{what} is not built yet"),
+        "work in progress",
+        "use another operation",
+    )
 }
 
 wasmesh_sdk::export_translator!(Linkerd);

@@ -9,6 +9,14 @@ mod e2e {
     mod grants;
     mod hostile;
     mod impersonation;
+    mod istio_design;
+    mod istio_install;
+    mod istio_ops;
+    mod istio_vet;
+    mod linkerd_addons;
+    mod linkerd_check;
+    mod linkerd_design;
+    mod linkerd_install;
     mod loading;
     mod rbac;
 }

@@ -1,0 +1,7 @@
+//! (Being written.)
+
+use wasmesh_sdk::{Error, OperationRequest, Plan};
+
+pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
+    Err(crate::not_built("envoy_filter"))
+}

@@ -1,0 +1,11 @@
+//! `istio`: install or uninstall the control plane. (Being written.)
+
+use wasmesh_sdk::{Error, OperationRequest, Plan};
+
+pub fn versions() -> Vec<String> {
+    vec!["1.27.3".into()]
+}
+
+pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
+    Err(crate::not_built("istio install"))
+}

@@ -1,0 +1,1 @@
+//! What of Istio is installed in the cluster, read through the host. (Being written.)
