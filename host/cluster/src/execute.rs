@@ -76,15 +76,15 @@ impl Progress for () {}
 #[derive(Debug, Default)]
 pub struct Execution {
     pub reports: Vec<StepReport>,
-    /// The stage that failed and its failed steps; later stages did not run.
-    pub failed: Option<(String, Vec<(ObjectRef, Error)>)>,
+    /// The stage that failed (its index and name) and its failed steps; later stages did not run.
+    pub failed: Option<(usize, String, Vec<(ObjectRef, Error)>)>,
 }
 
 impl Cluster {
     /// Runs `plan`; a stage with a failed step finishes its other steps, then execution stops.
     pub async fn execute(&self, plan: &Plan, default_namespace: &str, progress: &dyn Progress) -> Execution {
         let mut execution = Execution::default();
-        for stage in &plan.stages {
+        for (index, stage) in plan.stages.iter().enumerate() {
             progress.stage_started(&stage.name);
             // Futures built in a loop, not a closure: a closure over borrowed steps trips the
             // compiler's higher-ranked lifetime inference once spawned.
@@ -104,7 +104,7 @@ impl Cluster {
                 }
             }
             if !failures.is_empty() {
-                execution.failed = Some((stage.name.clone(), failures));
+                execution.failed = Some((index, stage.name.clone(), failures));
                 break;
             }
         }

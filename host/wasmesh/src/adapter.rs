@@ -129,6 +129,45 @@ impl Failure {
     }
 }
 
+/// A plan that could not be carried out: the failure, and for a plan that stopped part-way, one
+/// line per step done, failed and not done (empty when nothing ran).
+pub struct Interrupted {
+    pub failure: Failure,
+    pub lines: Vec<String>,
+}
+
+impl From<Failure> for Interrupted {
+    fn from(failure: Failure) -> Self {
+        Interrupted {
+            failure,
+            lines: Vec::new(),
+        }
+    }
+}
+
+/// The lines of a plan that stopped at stage number `failed_stage`: done steps, failed steps, and the changes
+/// of the failed and later stages that were never made (waits are not changes, so not listed).
+fn progress_lines(
+    plan: &Plan,
+    failed_stage: usize,
+    failures: &[(ObjectRef, wasmesh_cluster::Error)],
+    done: &[String],
+) -> Vec<String> {
+    let mut lines: Vec<String> = done.to_vec();
+    lines.extend(failures.iter().map(|(t, e)| format!("not applied (failed): {t}: {e}")));
+    let later = plan.stages.iter().skip(failed_stage + 1).flat_map(|s| s.steps.iter());
+    for step in later {
+        let what = match step {
+            Step::Apply(_) => "not applied",
+            Step::Delete(_) => "not deleted",
+            Step::NamespaceMetadata(_) => "not configured",
+            Step::Wait(_) => continue,
+        };
+        lines.push(format!("{what}: {}", step.target()));
+    }
+    lines
+}
+
 /// What one plan did on one cluster.
 pub struct Outcome {
     pub summary: String,
@@ -261,7 +300,10 @@ impl Adapter {
                     Ok(Ok(plan)) => Ok(plan),
                 };
                 let outcome = match plan {
-                    Ok(plan) => self.carry_out(cluster, plan, &request.namespace, &host.ctx).await,
+                    Ok(plan) => self
+                        .carry_out(cluster, plan, &request.namespace, &host.ctx)
+                        .await
+                        .map_err(|i| i.failure),
                     Err(f) => Err(f),
                 };
                 self.report(op, cluster, multi, &outcome);
@@ -288,12 +330,17 @@ impl Adapter {
                 let host = self.call_host(cluster, op, &request.username, DESIGN_NAMESPACE);
                 let (result, host) = self.plugin.provision(host, &request).await;
                 let (outcome, rejected) = match result {
-                    Err(e) => (Err(Failure::from_runtime(e)), Vec::new()),
-                    Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design")), Vec::new()),
+                    Err(e) => (Err(Failure::from_runtime(e).into()), Vec::new()),
+                    Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design").into()), Vec::new()),
                     Ok(Ok(dp)) => (
                         self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, &host.ctx).await,
                         dp.rejected,
                     ),
+                };
+                let outcome: Result<Outcome, Interrupted> = outcome;
+                let (outcome, progress) = match outcome {
+                    Ok(o) => (Ok(o), Vec::new()),
+                    Err(i) => (Err(i.failure), i.lines),
                 };
                 self.report(op, cluster, multi, &outcome);
                 let prefix = if multi {
@@ -326,8 +373,15 @@ impl Adapter {
                 }
                 let failed = outcome.is_err();
                 match outcome {
-                    Ok(o) => lines.extend(o.reports.iter().map(|r| format!("{prefix}{r}"))),
-                    Err(f) => lines.push(format!("{prefix}failed: {}", f.summary)),
+                    Ok(o) => {
+                        lines.push(format!("{prefix}{}", o.summary));
+                        lines.extend(o.reports.iter().map(|r| format!("{prefix}{r}")));
+                    }
+                    Err(f) => {
+                        // A design that stopped part-way: what was done, what failed, what was not done.
+                        lines.push(format!("{prefix}failed: {}", f.summary));
+                        lines.extend(progress.iter().map(|l| format!("{prefix}{l}")));
+                    }
                 }
                 (lines, failed)
             }
@@ -356,7 +410,7 @@ impl Adapter {
         plan: types::Plan,
         namespace: &str,
         ctx: &audit::Context,
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Outcome, Interrupted> {
         let plan =
             convert::plan(plan, self.limits.max_plan_bytes, self.limits.max_wait_seconds).map_err(|e| Failure {
                 summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
@@ -372,7 +426,7 @@ impl Adapter {
             operation_id: &ctx.operation_id,
         };
         let execution = cluster.execute(&plan, namespace, &progress).await;
-        if let Some((stage, failures)) = execution.failed {
+        if let Some((stage_index, stage, failures)) = execution.failed {
             let (target, first) = &failures[0];
             let mut f = self.cluster_failure(first, format!("{}: {first}", plan.summary_failed()));
             let done: Vec<String> = execution.reports.iter().map(ToString::to_string).collect();
@@ -389,7 +443,8 @@ impl Adapter {
                     format!("\ndone before the failure:\n{}", done.join("\n"))
                 }
             );
-            return Err(f);
+            let lines = progress_lines(&plan, stage_index, &failures, &done);
+            return Err(Interrupted { failure: f, lines });
         }
         Ok(Outcome {
             summary: plan.summary,
@@ -687,5 +742,54 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
                 self.events.publish(e);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmesh_cluster::{Stage, WaitFor};
+
+    fn cm(name: &str) -> Step {
+        Step::Apply(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}))
+    }
+
+    #[test]
+    fn a_stopped_plan_lists_done_and_never_made_changes_but_not_waits() {
+        let target = cm("x").target();
+        let plan = Plan {
+            stages: vec![
+                Stage {
+                    name: "objects".into(),
+                    steps: vec![cm("a"), cm("b")],
+                },
+                Stage {
+                    name: "objects".into(),
+                    steps: vec![
+                        Step::Wait(WaitFor {
+                            target: target.clone(),
+                            condition: wasmesh_cluster::Condition::Exists,
+                            timeout_seconds: 1,
+                            required: false,
+                        }),
+                        cm("c"),
+                        Step::Delete(target),
+                    ],
+                },
+            ],
+            ..Plan::default()
+        };
+        // The first of two stages with the same name failed: only the second one's changes are
+        // listed as never made.
+        let lines = progress_lines(&plan, 0, &[], &["applied ConfigMap \"a\"".into()]);
+        assert_eq!(
+            lines,
+            [
+                "applied ConfigMap \"a\"",
+                "not applied: ConfigMap \"c\"",
+                "not deleted: ConfigMap \"x\""
+            ]
+        );
+        assert_eq!(progress_lines(&plan, 1, &[], &[]), Vec::<String>::new());
     }
 }

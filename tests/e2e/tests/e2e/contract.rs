@@ -144,3 +144,47 @@ async fn designs_deploy_through_process_oam_and_provision() {
     assert!(configmap(&cluster, ns.name(), "decl-cm").await.is_none());
     host.shutdown().await;
 }
+
+/// A design that fails part-way says, per object, what was applied and what was not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_design_that_fails_part_way_lists_what_was_and_was_not_applied() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("partial").await;
+    let host = start_host().await;
+    let missing = format!("{}-missing", ns.name());
+    let declaration = |name: &str, namespace: &str| {
+        serde_json::json!({
+            "schemaVersion": "components.meshery.io/v1beta1",
+            "displayName": name,
+            "component": {"version": "v1", "kind": "ConfigMap"},
+            "model": {"name": "kubernetes"},
+            "configuration": {"metadata": {"name": name, "namespace": namespace}, "data": {"k": "v"}}
+        })
+        .to_string()
+    };
+    let mut newest = client(&host, "ISTIO", Generation::Adapter).await;
+    let result = newest
+        .provision(ProvisionRequest {
+            username: "u".into(),
+            delete_op: false,
+            declarations: vec![declaration("good", ns.name()), declaration("bad", &missing)],
+            kube_configs: vec![cluster.kubeconfig().to_string()],
+        })
+        .await;
+    let status = result.expect_err("a design that failed part-way is an error, as upstream answers it");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    let message = status.message();
+    assert!(message.contains("failed:"), "{message}");
+    assert!(
+        message.contains(&format!("applied ConfigMap \"good\" in namespace \"{}\"", ns.name())),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "not applied (failed): ConfigMap \"bad\" in namespace \"{missing}\""
+        )),
+        "{message}"
+    );
+    assert!(configmap(&cluster, ns.name(), "good").await.is_some());
+    host.shutdown().await;
+}
