@@ -1,9 +1,51 @@
-//! Meshery design components in either shape: an OAM Component (ProcessOAM) or a Meshery
-//! component declaration (Provision).
+//! Meshery designs: components in either shape (an OAM Component from ProcessOAM, or a Meshery
+//! component declaration from Provision), OAM traits, and the assembly of one plan for a design.
+//!
+//! A translator's `provision` usually is one call to [`plan_design_with`]: a closure says what
+//! each component means ([`Expansion::as_given`] for a Kubernetes object, [`Expansion::Objects`]
+//! for objects made from it, [`Expansion::Operation`] for a control-plane install or an add-on,
+//! whose stages come from the translator's own operation, planned with a request from
+//! [`operation_request`]), and a second closure says what each OAM trait does ([`TraitEffect`]).
+//! The SDK orders everything:
+//!
+//! - deploy: control-plane installs, then add-ons (each in component order), then the objects
+//!   (namespaces and CRDs first, then the namespace changes of traits, then everything else),
+//!   then the objects of traits;
+//! - delete: the exact reverse: trait objects and trait namespace changes are undone first, then
+//!   the objects, then the add-ons, and the control plane is uninstalled last.
+//!
+//! A component the closure rejects is rejected alone (the rest of the design goes ahead); a
+//! trait that is malformed refuses the whole design, since deploying without a requested
+//! security setting (mTLS) would be worse than deploying nothing. A trait no closure handles is
+//! reported as a WARN event (`WASMESH-SDK-2003`), never ignored silently. The plan's summary
+//! names every component and trait and what is done with it, since Meshery shows it.
+//!
+//! ```ignore
+//! use wasmesh_sdk::design::{Expansion, TraitEffect, plan_design_with};
+//! plan_design_with(&request, "WASMESH-MYMESH", "mymesh",
+//!     |c| match c.kind.as_str() {
+//!         "MyMesh" => {
+//!             let op = operation_request(&request, "mymesh", "mymesh-system", "1.0", "");
+//!             let p = my_install_plan(&op)?;
+//!             Ok(Expansion::Operation { stages: p.stages, what: "install 1.0".into(), control_plane: true })
+//!         }
+//!         _ => Expansion::as_given(c, "WASMESH-MYMESH"),
+//!     },
+//!     |t| t.is("automaticSidecarInjection").then(|| {
+//!         let namespaces = t.namespaces("WASMESH-MYMESH")?;
+//!         Ok(TraitEffect::label_namespaces(&namespaces, "mymesh-injection", "enabled"))
+//!     }),
+//! )
+//! ```
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::{Error, error};
+use crate::plan::{apply_all, delete_all, object_ref, plan, stage};
+use crate::{
+    DesignPlan, DesignRequest, Error, NamespaceChange, OperationRequest, RejectedComponent, Stage, Step, error,
+};
 
 /// One design component, reduced to the Kubernetes object it describes.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +63,9 @@ pub struct Component {
     pub annotations: Map<String, Value>,
     /// Meshery model (istio, linkerd, kubernetes) when the declaration names one.
     pub model: Option<String>,
+    /// The version an OAM Component names in `spec.version` (upstream Meshery puts the mesh
+    /// version of an `IstioMesh` there); `spec.version` of the object itself stays in `spec`.
+    pub version: Option<String>,
 }
 
 impl Component {
@@ -53,8 +98,23 @@ impl Component {
 
 const OAM_API_VERSION: &str = "design.meshmodel.io.k8s.APIVersion";
 const OAM_KIND: &str = "design.meshmodel.io.k8s.Kind";
+/// The same annotations as older Meshery servers spell them.
+const OLD_OAM_API_VERSION: &str = "pattern.meshery.io.mesh.workload.k8sAPIVersion";
+const OLD_OAM_KIND: &str = "pattern.meshery.io.mesh.workload.k8sKind";
+
+/// Whether a component type names something that is not a Kubernetes object (a control plane,
+/// `...Mesh`, or an add-on, `...Addon`): such components need no apiVersion.
+pub fn is_mesh_or_addon(kind: &str) -> bool {
+    kind.ends_with("Mesh") || kind.ends_with("Addon")
+}
 
 /// Parses one design entry. An entry that is neither shape is an error for that entry only.
+///
+/// An OAM Component's apiVersion and kind come from its `design.meshmodel.io.k8s.APIVersion` /
+/// `design.meshmodel.io.k8s.Kind` annotations (older servers: `pattern.meshery.io.mesh.workload.
+/// k8sAPIVersion` / `k8sKind`), the kind defaulting to `spec.type`; a declaration's from
+/// `component.version` / `component.kind`. Components of a `...Mesh` or `...Addon` type may
+/// lack the apiVersion (it is then empty).
 pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error> {
     let invalid = |what: String| {
         error(
@@ -77,15 +137,21 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
     if value.get("kind").and_then(Value::as_str) == Some("Component") && value.pointer("/spec/type").is_some() {
         // OAM Component: type in spec.type, apiVersion/kind in annotations, object in settings.
         let mut annotations = obj_at("/metadata/annotations");
-        let api_version = annotations
-            .remove(OAM_API_VERSION)
-            .and_then(|v| v.as_str().map(str::to_string))
-            .ok_or_else(|| invalid(format!("annotation {OAM_API_VERSION} is missing")))?;
-        let kind = annotations
-            .remove(OAM_KIND)
-            .and_then(|v| v.as_str().map(str::to_string))
+        let mut take = |keys: [&str; 2]| {
+            keys.iter()
+                .filter_map(|k| annotations.remove(*k))
+                .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                .next()
+        };
+        let api_version = take([OAM_API_VERSION, OLD_OAM_API_VERSION]);
+        let kind = take([OAM_KIND, OLD_OAM_KIND])
             .or_else(|| str_at("/spec/type"))
             .ok_or_else(|| invalid("spec.type is missing".into()))?;
+        let api_version = match api_version {
+            Some(v) => v,
+            None if is_mesh_or_addon(&kind) => String::new(),
+            None => return Err(invalid(format!("annotation {OAM_API_VERSION} is missing"))),
+        };
         let name = str_at("/metadata/name").ok_or_else(|| invalid("metadata.name is missing".into()))?;
         return Ok(Component {
             kind,
@@ -97,13 +163,18 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
             labels: obj_at("/metadata/labels"),
             annotations,
             model: None,
+            version: str_at("/spec/version"),
         });
     }
 
     if value.get("component").is_some() {
         // Meshery declaration: component.version is the apiVersion, component.kind the kind.
         let kind = str_at("/component/kind").ok_or_else(|| invalid("component.kind is missing".into()))?;
-        let api_version = str_at("/component/version").ok_or_else(|| invalid("component.version is missing".into()))?;
+        let api_version = match str_at("/component/version") {
+            Some(v) => v,
+            None if is_mesh_or_addon(&kind) => String::new(),
+            None => return Err(invalid("component.version is missing".into())),
+        };
         let name = str_at("/configuration/metadata/name")
             .or_else(|| str_at("/displayName"))
             .ok_or_else(|| invalid("neither configuration.metadata.name nor displayName is set".into()))?;
@@ -123,6 +194,7 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
             labels: obj_at("/configuration/metadata/labels"),
             annotations: obj_at("/configuration/metadata/annotations"),
             model: str_at("/model/name"),
+            version: None,
         });
     }
 
@@ -131,75 +203,556 @@ pub fn parse_component(json: &str, code_prefix: &str) -> Result<Component, Error
     ))
 }
 
-/// Plans a design whose components are Kubernetes objects of the mesh's (or any) kinds: each
-/// usable component is applied (or deleted), each unusable one is rejected on its own.
-/// Install components (`<Mesh>Mesh`) are rejected here: translators handle them themselves.
-pub fn plan_design(request: &crate::DesignRequest, code_prefix: &str, mesh: &str) -> crate::DesignPlan {
-    use crate::plan::{apply_all, delete_all, plan};
-    let mut objects = Vec::new();
-    let mut rejected = Vec::new();
-    for (index, json) in request.components.iter().enumerate() {
-        match parse_component(json, code_prefix) {
-            Ok(c) if c.kind.ends_with("Mesh") => rejected.push(crate::RejectedComponent {
-                index: index as u32,
-                name: c.name.clone(),
-                error: error(
-                    format!("{code_prefix}-2002"),
-                    format!("component {} of type {} cannot be deployed from a design by this translator", c.name, c.kind),
-                    format!("installing the {mesh} control plane from a design is not supported by this translator version"),
-                    format!("install {mesh} with the adapter's install operation, then deploy the design without this component"),
-                ),
-            }),
-            Ok(c) => objects.push(c.to_object()),
-            Err(e) => rejected.push(crate::RejectedComponent {
-                index: index as u32,
-                name: component_name(json),
-                error: e,
-            }),
-        }
-    }
-    warn_about_traits(request.config.as_deref(), mesh);
-    let n = objects.len();
-    let plan = if request.delete {
-        plan(format!("Design removed ({n} components)"), delete_all(&objects))
-    } else {
-        plan(format!("Design deployed ({n} components)"), apply_all(&objects))
-    };
-    crate::DesignPlan { plan, rejected }
+/// What a translator does with one design component (the answer of `expand` in
+/// [`plan_design_with`]).
+#[derive(Debug, Clone)]
+pub enum Expansion {
+    /// Apply these objects on deploy, delete them on delete. `what` is said in the plan's summary
+    /// (e.g. "VirtualService and DestinationRule, v1 80%, v2 20%"); empty says "apply"/"delete".
+    Objects { objects: Vec<Value>, what: String },
+    /// The stages of one of the translator's own operations, planned with the design's delete
+    /// flag (see [`operation_request`]): a control-plane install (`control_plane: true`, first on
+    /// deploy and last on delete) or an add-on (after the control planes on deploy, before them
+    /// on delete). `what` is said in the summary (e.g. "install stable-2.14.10").
+    Operation {
+        stages: Vec<Stage>,
+        what: String,
+        control_plane: bool,
+    },
 }
 
-/// Traits of an OAM Configuration (mTLS, automaticSidecarInjection, ...) are not applied by this
-/// generic planner: each one is reported as a WARN so the user knows, instead of silence.
-fn warn_about_traits(config: Option<&str>, mesh: &str) {
-    let Some(config) = config.and_then(|c| serde_json::from_str::<Value>(c).ok()) else {
-        return;
+impl Expansion {
+    /// The component's own object, applied (or deleted) as given. A component that is no
+    /// Kubernetes object (a `...Mesh` or `...Addon` type without an apiVersion) is an error.
+    pub fn as_given(component: &Component, code_prefix: &str) -> Result<Expansion, Error> {
+        if component.api_version.is_empty() {
+            return Err(error(
+                format!("{code_prefix}-2004"),
+                format!(
+                    "component \"{}\" of type {} is not a Kubernetes object and this translator does not know the type",
+                    component.name, component.kind
+                ),
+                "the design holds a mesh or add-on component meant for another adapter or another translator version",
+                "deploy the component through the adapter of its mesh, or remove it from the design",
+            ));
+        }
+        Ok(Expansion::Objects {
+            objects: vec![component.to_object()],
+            what: String::new(),
+        })
+    }
+}
+
+/// One trait of an OAM Configuration (ProcessOAM): `spec.components[].traits[]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trait {
+    /// The component the trait is attached to (`componentName`).
+    pub component: String,
+    /// The trait's name as written, e.g. "mTLS" or "automaticSidecarInjection.Linkerd".
+    pub name: String,
+    /// The trait's properties (an object, `{}` when absent).
+    pub properties: Value,
+}
+
+impl Trait {
+    /// Whether this is the trait `base` in either spelling: `automaticSidecarInjection` or a
+    /// mesh-qualified `automaticSidecarInjection.Linkerd` (ASCII case ignored).
+    pub fn is(&self, base: &str) -> bool {
+        let head = self.name.split('.').next().unwrap_or_default();
+        head.eq_ignore_ascii_case(base)
+    }
+
+    /// A string property, when present and a string.
+    pub fn string(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).and_then(Value::as_str)
+    }
+
+    /// The `namespaces` property: a list of namespace names (one string is accepted too), each
+    /// a valid Kubernetes namespace name, at least one.
+    pub fn namespaces(&self, code_prefix: &str) -> Result<Vec<String>, Error> {
+        let bad = |why: String| self.invalid(code_prefix, why);
+        let names: Vec<String> = match self.properties.get("namespaces") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad(format!("namespaces holds {v}, not a name")))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => return Err(bad(format!("namespaces is {other}, not a list of names"))),
+            None => return Err(bad("the property namespaces is missing".into())),
+        };
+        if names.is_empty() {
+            return Err(bad("namespaces is empty".into()));
+        }
+        if let Some(n) = names.iter().find(|n| !is_namespace_name(n)) {
+            return Err(bad(format!("\"{n}\" is not a valid namespace name")));
+        }
+        let mut unique = Vec::new();
+        for n in names {
+            if !unique.contains(&n) {
+                unique.push(n);
+            }
+        }
+        Ok(unique)
+    }
+
+    /// The error for a trait whose properties cannot be used: it refuses the whole design.
+    pub fn invalid(&self, code_prefix: &str, why: impl std::fmt::Display) -> Error {
+        error(
+            format!("{code_prefix}-2005"),
+            format!(
+                "trait {} of component \"{}\" is invalid: {why}",
+                self.name, self.component
+            ),
+            "the design's configuration holds a trait whose properties this translator cannot use",
+            "fix the trait's properties in the design (for example namespaces: [\"shop\"]), then deploy again",
+        )
+    }
+}
+
+/// A lowercase RFC 1123 label of at most 63 characters.
+fn is_namespace_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 63
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !n.starts_with('-')
+        && !n.ends_with('-')
+}
+
+/// The traits of an OAM Configuration given as JSON: `{"spec": {"components": [{"componentName":
+/// "...", "traits": [{"name": "...", "properties": {...}}]}]}}` (a trait map `{"<name>":
+/// {properties}}` is accepted too). An empty configuration has no traits; one that is not JSON
+/// or not of this shape is an error.
+pub fn traits(config: &str, code_prefix: &str) -> Result<Vec<Trait>, Error> {
+    let invalid = |why: String| {
+        error(
+            format!("{code_prefix}-2006"),
+            format!("the design's configuration cannot be read: {why}"),
+            "the OAM Configuration sent with the design is not of the expected shape",
+            "re-export the design from Meshery; traits go in spec.components[].traits[] as {name, properties}",
+        )
     };
-    for component in config
-        .pointer("/spec/components")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = component
+    let config = config.trim();
+    if config.is_empty() {
+        return Ok(Vec::new());
+    }
+    let value: Value = serde_json::from_str(config).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let components = match value.pointer("/spec/components") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(c)) => c,
+        Some(_) => return Err(invalid("spec.components is not a list".into())),
+    };
+    let mut out = Vec::new();
+    for c in components {
+        let component = c
             .get("componentName")
             .and_then(Value::as_str)
-            .unwrap_or_default();
-        for t in component.get("traits").and_then(Value::as_array).into_iter().flatten() {
-            let trait_name = t.get("name").and_then(Value::as_str).unwrap_or("unnamed");
-            #[cfg(target_arch = "wasm32")]
-            crate::progress::report_error(
-                crate::Level::Warn,
-                &error(
-                    "WASMESH-SDK-2003",
-                    format!("trait {trait_name} of component \"{name}\" was not applied"),
-                    format!("this version of the {mesh} translator does not apply design traits"),
-                    "apply the setting with the adapter's operations (for example the namespace injection operation)",
-                ),
-            );
-            #[cfg(not(target_arch = "wasm32"))]
-            let _ = (trait_name, name, mesh);
+            .unwrap_or_default()
+            .to_string();
+        let props = |p: Option<&Value>| match p {
+            None | Some(Value::Null) => Ok(Value::Object(Map::new())),
+            Some(v @ Value::Object(_)) => Ok(v.clone()),
+            Some(v) => Err(invalid(format!(
+                "the properties of a trait of \"{component}\" are {v}, not an object"
+            ))),
+        };
+        match c.get("traits") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for t in list {
+                    let name = t
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty())
+                        .ok_or_else(|| invalid(format!("a trait of \"{component}\" has no name")))?;
+                    out.push(Trait {
+                        component: component.clone(),
+                        name: name.to_string(),
+                        properties: props(t.get("properties"))?,
+                    });
+                }
+            }
+            Some(Value::Object(map)) => {
+                for (name, p) in map {
+                    out.push(Trait {
+                        component: component.clone(),
+                        name: name.clone(),
+                        properties: props(Some(p))?,
+                    });
+                }
+            }
+            Some(_) => return Err(invalid(format!("the traits of \"{component}\" are not a list"))),
         }
     }
+    Ok(out)
+}
+
+/// What one trait does, stated for deploy; on delete the SDK undoes it.
+#[derive(Debug, Clone, Default)]
+pub struct TraitEffect {
+    /// Objects the trait makes (e.g. PeerAuthentications): applied after the design's objects,
+    /// deleted first on delete.
+    pub objects: Vec<Value>,
+    /// Labels and annotations the trait sets on namespaces: set (creating the namespace when
+    /// `create`) after the design's namespaces and CRDs but before its other objects, so new
+    /// workloads already see them; on delete what they set is removed and nothing is created.
+    pub namespaces: Vec<NamespaceChange>,
+    /// Said in the plan's summary, e.g. "istio-injection=enabled on namespaces a, b".
+    pub what: String,
+}
+
+impl TraitEffect {
+    /// Sets label `key=value` on each namespace, creating missing ones.
+    pub fn label_namespaces(namespaces: &[String], key: &str, value: &str) -> TraitEffect {
+        Self::namespace_metadata(namespaces, key, value, true)
+    }
+
+    /// Sets annotation `key: value` on each namespace, creating missing ones.
+    pub fn annotate_namespaces(namespaces: &[String], key: &str, value: &str) -> TraitEffect {
+        Self::namespace_metadata(namespaces, key, value, false)
+    }
+
+    fn namespace_metadata(namespaces: &[String], key: &str, value: &str, label: bool) -> TraitEffect {
+        let changes = namespaces
+            .iter()
+            .map(|ns| {
+                let mut c = crate::plan::namespace_change(ns, true);
+                let pair = (key.to_string(), value.to_string());
+                if label {
+                    c.set_labels.push(pair);
+                } else {
+                    c.set_annotations.push(pair);
+                }
+                c
+            })
+            .collect();
+        TraitEffect {
+            objects: Vec::new(),
+            namespaces: changes,
+            what: format!(
+                "{} {key}={value} on namespaces {}",
+                if label { "label" } else { "annotation" },
+                namespaces.join(", ")
+            ),
+        }
+    }
+}
+
+/// A request for one of the translator's own operations on behalf of a design: the design's
+/// delete flag, operation id, user and cluster, with the operation's key, namespace, version and
+/// body. Plan it with the operation's own planner and return its stages as
+/// [`Expansion::Operation`].
+pub fn operation_request(
+    design: &DesignRequest,
+    key: &str,
+    namespace: &str,
+    version: &str,
+    custom_body: &str,
+) -> OperationRequest {
+    OperationRequest {
+        key: key.to_string(),
+        namespace: namespace.to_string(),
+        version: version.to_string(),
+        custom_body: custom_body.to_string(),
+        delete: design.delete,
+        operation_id: design.operation_id.clone(),
+        username: design.username.clone(),
+        cluster: design.cluster.clone(),
+    }
+}
+
+/// `Kind "name"`, with ` in "namespace"` when the component names one.
+pub fn component_label(c: &Component) -> String {
+    match &c.namespace {
+        Some(ns) => format!("{} \"{}\" in \"{ns}\"", c.kind, c.name),
+        None => format!("{} \"{}\"", c.kind, c.name),
+    }
+}
+
+/// Plans a design: `expand` says what each component means, `on_trait` what each OAM trait does
+/// (`None`: not a trait this translator applies; it is reported as a WARN). See the module
+/// documentation for the order of the plan. A component that fails to parse or that `expand`
+/// rejects is listed in `rejected` with its error; the rest goes ahead. An unreadable
+/// configuration, a malformed trait, or two traits that disagree refuse the whole design.
+pub fn plan_design_with(
+    request: &DesignRequest,
+    code_prefix: &str,
+    mesh: &str,
+    mut expand: impl FnMut(&Component) -> Result<Expansion, Error>,
+    mut on_trait: impl FnMut(&Trait) -> Option<Result<TraitEffect, Error>>,
+) -> Result<DesignPlan, Error> {
+    let delete = request.delete;
+    let mut control_planes: Vec<Vec<Stage>> = Vec::new();
+    let mut addons: Vec<Vec<Stage>> = Vec::new();
+    let mut objects: Vec<Value> = Vec::new();
+    let mut said: Vec<String> = Vec::new();
+    let mut rejected = Vec::new();
+    for (index, json) in request.components.iter().enumerate() {
+        let parsed = parse_component(json, code_prefix);
+        let name = match &parsed {
+            Ok(c) => c.name.clone(),
+            Err(_) => component_name(json),
+        };
+        match parsed.and_then(|c| expand(&c).map(|e| (c, e))) {
+            Ok((c, Expansion::Objects { objects: o, what })) => {
+                let what = match (what.is_empty(), delete) {
+                    (false, _) => what,
+                    (true, false) => "apply".into(),
+                    (true, true) => "delete".into(),
+                };
+                said.push(format!("{}: {what}", component_label(&c)));
+                objects.extend(o);
+            }
+            Ok((
+                c,
+                Expansion::Operation {
+                    stages,
+                    what,
+                    control_plane,
+                },
+            )) => {
+                let label = component_label(&c);
+                said.push(format!("{label}: {what}"));
+                let stages = stages
+                    .into_iter()
+                    .map(|s| stage(format!("{label}: {}", s.name), s.steps))
+                    .collect();
+                if control_plane {
+                    control_planes.push(stages);
+                } else {
+                    addons.push(stages);
+                }
+            }
+            Err(error) => rejected.push(RejectedComponent {
+                index: index as u32,
+                name,
+                error,
+            }),
+        }
+    }
+
+    let mut trait_objects: Vec<Value> = Vec::new();
+    let mut namespaces: BTreeMap<String, NamespaceChange> = BTreeMap::new();
+    for t in traits(request.config.as_deref().unwrap_or_default(), code_prefix)? {
+        let head = format!("trait {} of \"{}\"", t.name, t.component);
+        match on_trait(&t) {
+            None => {
+                warn_unapplied(&t, mesh);
+                said.push(format!("{head}: not applied (the {mesh} translator does not know it)"));
+            }
+            Some(Err(e)) => return Err(e),
+            Some(Ok(effect)) => {
+                said.push(match delete {
+                    false => format!("{head}: {}", effect.what),
+                    true => format!("{head}: undo {}", effect.what),
+                });
+                for o in effect.objects {
+                    add_trait_object(&mut trait_objects, o, &t, code_prefix)?;
+                }
+                for change in effect.namespaces {
+                    merge_namespace_change(&mut namespaces, change, &t, code_prefix)?;
+                }
+            }
+        }
+    }
+
+    let is_foundation = |o: &Value| matches!(o["kind"].as_str(), Some("Namespace" | "CustomResourceDefinition"));
+    let traits_named = |stages: Vec<Stage>| {
+        stages
+            .into_iter()
+            .map(|s| stage(format!("traits: {}", s.name), s.steps))
+            .collect::<Vec<_>>()
+    };
+    let mut stages = Vec::new();
+    if !delete {
+        stages.extend(control_planes.into_iter().flatten());
+        stages.extend(addons.into_iter().flatten());
+        let (foundation, rest): (Vec<Value>, Vec<Value>) = objects.into_iter().partition(|o| is_foundation(o));
+        stages.extend(apply_all(&foundation));
+        if !namespaces.is_empty() {
+            let steps = namespaces.into_values().map(Step::NamespaceMetadata).collect();
+            stages.push(stage("traits: namespaces", steps));
+        }
+        stages.extend(apply_all(&rest));
+        stages.extend(traits_named(apply_all(&trait_objects)));
+    } else {
+        stages.extend(traits_named(delete_all(&trait_objects)));
+        let undo: Vec<Step> = namespaces.into_values().filter_map(undo_namespace_change).collect();
+        if !undo.is_empty() {
+            stages.push(stage("traits: namespaces", undo));
+        }
+        stages.extend(delete_all(&objects));
+        stages.extend(addons.into_iter().rev().flatten());
+        stages.extend(control_planes.into_iter().rev().flatten());
+    }
+
+    let total = request.components.len();
+    let used = total - rejected.len();
+    let verb = if delete { "removed" } else { "deployed" };
+    let count = if rejected.is_empty() {
+        format!("{used} components")
+    } else {
+        format!("{used} of {total} components, {} rejected", rejected.len())
+    };
+    let items = if said.is_empty() {
+        "nothing to do".to_string()
+    } else {
+        said.join("; ")
+    };
+    Ok(DesignPlan {
+        plan: plan(format!("Design {verb} ({count}): {items}"), stages),
+        rejected,
+    })
+}
+
+/// Two traits making the same object must agree on it.
+fn add_trait_object(objects: &mut Vec<Value>, o: Value, t: &Trait, code_prefix: &str) -> Result<(), Error> {
+    let r = object_ref(&o);
+    let key = |x: &crate::ObjectRef| {
+        (
+            x.api_version.clone(),
+            x.kind.clone(),
+            x.namespace.clone(),
+            x.name.clone(),
+        )
+    };
+    match objects.iter().find(|x| key(&object_ref(x)) == key(&r)) {
+        None => objects.push(o),
+        Some(existing) if *existing == o => {}
+        Some(_) => {
+            return Err(conflict(
+                t,
+                code_prefix,
+                format!(
+                    "{} \"{}\"{} is set differently by another trait",
+                    r.kind,
+                    r.name,
+                    r.namespace.map(|n| format!(" in \"{n}\"")).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One namespace change per namespace: two changes of one namespace in parallel could race.
+fn merge_namespace_change(
+    all: &mut BTreeMap<String, NamespaceChange>,
+    change: NamespaceChange,
+    t: &Trait,
+    code_prefix: &str,
+) -> Result<(), Error> {
+    let Some(into) = all.get_mut(&change.namespace) else {
+        all.insert(change.namespace.clone(), change);
+        return Ok(());
+    };
+    into.create |= change.create;
+    for (what, set, mine) in [
+        ("label", &mut into.set_labels, change.set_labels),
+        ("annotation", &mut into.set_annotations, change.set_annotations),
+    ] {
+        for (k, v) in mine {
+            match set.iter().find(|(k2, _)| *k2 == k) {
+                Some((_, v2)) if *v2 != v => {
+                    return Err(conflict(
+                        t,
+                        code_prefix,
+                        format!(
+                            "{what} {k} of namespace \"{}\" is set to \"{v}\" here and \"{v2}\" by another trait",
+                            change.namespace
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => set.push((k, v)),
+            }
+        }
+    }
+    for (set, mine) in [
+        (&mut into.remove_labels, change.remove_labels),
+        (&mut into.remove_annotations, change.remove_annotations),
+    ] {
+        for k in mine {
+            if !set.contains(&k) {
+                set.push(k);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn conflict(t: &Trait, code_prefix: &str, what: String) -> Error {
+    error(
+        format!("{code_prefix}-2007"),
+        format!("trait {} of component \"{}\" conflicts: {what}", t.name, t.component),
+        "two traits of the design ask for different settings of the same object",
+        "keep one setting per namespace in the design's traits, then deploy again",
+    )
+}
+
+/// On delete a trait's namespace change is undone: what it set is removed, nothing is created.
+fn undo_namespace_change(change: NamespaceChange) -> Option<Step> {
+    let mut undo = crate::plan::namespace_change(&change.namespace, false);
+    undo.remove_labels = change.set_labels.into_iter().map(|(k, _)| k).collect();
+    undo.remove_annotations = change.set_annotations.into_iter().map(|(k, _)| k).collect();
+    (!undo.remove_labels.is_empty() || !undo.remove_annotations.is_empty()).then_some(Step::NamespaceMetadata(undo))
+}
+
+/// Plans a design whose components are Kubernetes objects of the mesh's (or any) kinds: each
+/// usable component is applied (or deleted), each unusable one is rejected on its own.
+/// Install components (`<Mesh>Mesh`) are rejected here: translators handle them with
+/// [`plan_design_with`]. Traits are not applied; each is reported as a WARN.
+pub fn plan_design(request: &DesignRequest, code_prefix: &str, mesh: &str) -> DesignPlan {
+    let expand = |c: &Component| {
+        if c.kind.ends_with("Mesh") {
+            return Err(error(
+                format!("{code_prefix}-2002"),
+                format!(
+                    "component {} of type {} cannot be deployed from a design by this translator",
+                    c.name, c.kind
+                ),
+                format!(
+                    "installing the {mesh} control plane from a design is not supported by this translator version"
+                ),
+                format!(
+                    "install {mesh} with the adapter's install operation, then deploy the design without this component"
+                ),
+            ));
+        }
+        Expansion::as_given(c, code_prefix)
+    };
+    match plan_design_with(request, code_prefix, mesh, expand, |_| None) {
+        Ok(p) => p,
+        Err(e) => {
+            // Only an unreadable configuration gets here: deploy the components without traits.
+            report_warning(&e);
+            let mut without = request.clone();
+            without.config = None;
+            plan_design_with(&without, code_prefix, mesh, expand, |_| None)
+                .expect("a design without configuration has no trait to fail on")
+        }
+    }
+}
+
+/// A trait no handler applies is said, not ignored.
+fn warn_unapplied(t: &Trait, mesh: &str) {
+    report_warning(&error(
+        "WASMESH-SDK-2003",
+        format!("trait {} of component \"{}\" was not applied", t.name, t.component),
+        format!("the {mesh} translator does not apply the trait {}", t.name),
+        "apply the setting with the adapter's operations (for example the namespace injection operation)",
+    ));
+}
+
+fn report_warning(e: &Error) {
+    #[cfg(target_arch = "wasm32")]
+    crate::progress::report_error(crate::Level::Warn, e);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = e;
 }
 
 /// Best-effort name of an entry that could not be parsed, for the error message.
@@ -271,5 +824,366 @@ mod tests {
             assert_eq!(e.code, "T-2001");
             assert!(e.message.contains(says), "{json}: {}", e.message);
         }
+    }
+
+    fn request(components: Vec<Value>, config: Option<Value>, delete: bool) -> DesignRequest {
+        DesignRequest {
+            components: components.iter().map(Value::to_string).collect(),
+            config: config.map(|c| c.to_string()),
+            delete,
+            operation_id: "op".into(),
+            username: "u".into(),
+            cluster: crate::ClusterInfo {
+                name: "c".into(),
+                server: "s".into(),
+            },
+        }
+    }
+
+    fn oam(kind: &str, api_version: Option<&str>, name: &str, ns: Option<&str>, settings: Value) -> Value {
+        let mut annotations = Map::new();
+        if let Some(v) = api_version {
+            annotations.insert(OAM_API_VERSION.into(), v.into());
+            annotations.insert(OAM_KIND.into(), kind.into());
+        }
+        let mut metadata = json!({"name": name, "annotations": annotations});
+        if let Some(ns) = ns {
+            metadata["namespace"] = ns.into();
+        }
+        json!({"kind": "Component", "metadata": metadata, "spec": {"type": kind, "settings": settings}})
+    }
+
+    /// A design with a control plane, an add-on, a namespace, a mesh object and two traits.
+    fn sample(delete: bool) -> DesignRequest {
+        request(
+            vec![
+                oam("DemoAddon", None, "viz", None, json!({})),
+                oam(
+                    "Server",
+                    Some("policy.demo.io/v1"),
+                    "web",
+                    Some("shop"),
+                    json!({"port": 80}),
+                ),
+                oam("Namespace", Some("v1"), "shop", None, Value::Null),
+                oam("DemoMesh", None, "demo", None, json!({"version": "1.2"})),
+            ],
+            Some(json!({"spec": {"components": [
+                {"componentName": "web", "traits": [
+                    {"name": "automaticSidecarInjection.Demo", "properties": {"namespaces": ["shop"]}},
+                    {"name": "mTLS", "properties": {"namespaces": ["shop"], "policy": "strict"}}]},
+                {"componentName": "viz", "traits": [{"name": "unknownTrait"}]}]}})),
+            delete,
+        )
+    }
+
+    fn op_stage(name: &str) -> Stage {
+        stage(
+            name,
+            vec![Step::Apply(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}).to_string(),
+            )],
+        )
+    }
+
+    fn plan_sample(delete: bool) -> DesignPlan {
+        let r = sample(delete);
+        plan_design_with(
+            &r,
+            "T",
+            "demo",
+            |c| match c.kind.as_str() {
+                "DemoMesh" => Ok(Expansion::Operation {
+                    stages: vec![op_stage("crds"), op_stage("control plane")],
+                    what: format!("install {}", c.spec["version"].as_str().unwrap()),
+                    control_plane: true,
+                }),
+                "DemoAddon" => Ok(Expansion::Operation {
+                    stages: vec![op_stage("viz")],
+                    what: "add-on".into(),
+                    control_plane: false,
+                }),
+                _ => Expansion::as_given(c, "T"),
+            },
+            |t| {
+                if t.is("automaticSidecarInjection") {
+                    return Some(t.namespaces("T").map(|ns| TraitEffect::annotate_namespaces(&ns, "demo/inject", "on")));
+                }
+                if t.is("mtls") {
+                    return Some(t.namespaces("T").map(|ns| TraitEffect {
+                        objects: ns
+                            .iter()
+                            .map(|n| json!({"apiVersion": "sec/v1", "kind": "Policy", "metadata": {"name": "default", "namespace": n}}))
+                            .collect(),
+                        namespaces: Vec::new(),
+                        what: "strict".into(),
+                    }));
+                }
+                None
+            },
+        )
+        .unwrap()
+    }
+
+    fn stage_names(p: &DesignPlan) -> Vec<String> {
+        p.plan.stages.iter().map(|s| s.name.clone()).collect()
+    }
+
+    #[test]
+    fn deploy_orders_control_plane_addons_objects_then_traits() {
+        let p = plan_sample(false);
+        assert!(p.rejected.is_empty());
+        assert_eq!(
+            stage_names(&p),
+            [
+                "DemoMesh \"demo\": crds",
+                "DemoMesh \"demo\": control plane",
+                "DemoAddon \"viz\": viz",
+                "namespaces and CRDs",
+                "traits: namespaces",
+                "objects",
+                "traits: objects",
+            ]
+        );
+        let Step::NamespaceMetadata(change) = &p.plan.stages[4].steps[0] else {
+            panic!("a namespace change")
+        };
+        assert_eq!(change.namespace, "shop");
+        assert!(change.create);
+        assert_eq!(change.set_annotations, [("demo/inject".to_string(), "on".to_string())]);
+        let Step::Apply(server) = &p.plan.stages[5].steps[0] else {
+            panic!()
+        };
+        let server: Value = serde_json::from_str(server).unwrap();
+        assert_eq!(server["spec"]["port"], 80);
+        assert_eq!(
+            p.plan.summary,
+            "Design deployed (4 components): DemoAddon \"viz\": add-on; Server \"web\" in \"shop\": apply; \
+Namespace \"shop\": apply; DemoMesh \"demo\": install 1.2; \
+trait automaticSidecarInjection.Demo of \"web\": annotation demo/inject=on on namespaces shop; \
+trait mTLS of \"web\": strict; trait unknownTrait of \"viz\": not applied (the demo translator does not know it)"
+        );
+    }
+
+    #[test]
+    fn delete_is_the_reverse_and_undoes_traits() {
+        let p = plan_sample(true);
+        assert_eq!(
+            stage_names(&p),
+            [
+                "traits: objects",
+                "traits: namespaces",
+                "objects",
+                "namespaces and CRDs",
+                "DemoAddon \"viz\": viz",
+                "DemoMesh \"demo\": crds",
+                "DemoMesh \"demo\": control plane",
+            ]
+        );
+        assert!(
+            matches!(&p.plan.stages[0].steps[0], Step::Delete(r) if r.kind == "Policy" && r.namespace.as_deref() == Some("shop"))
+        );
+        let Step::NamespaceMetadata(undo) = &p.plan.stages[1].steps[0] else {
+            panic!()
+        };
+        assert!(!undo.create, "undoing never creates a namespace");
+        assert_eq!(undo.remove_annotations, ["demo/inject"]);
+        assert!(undo.set_annotations.is_empty());
+        assert!(
+            p.plan.summary.starts_with("Design removed (4 components): "),
+            "{}",
+            p.plan.summary
+        );
+        assert!(p.plan.summary.contains("Server \"web\" in \"shop\": delete"));
+        assert!(p.plan.summary.contains("trait mTLS of \"web\": undo strict"));
+    }
+
+    #[test]
+    fn a_rejected_component_fails_alone() {
+        let mut r = sample(false);
+        r.components.push("{\"nonsense\": 1}".into());
+        let p = plan_design_with(
+            &r,
+            "T",
+            "demo",
+            |c| {
+                if c.kind == "Server" {
+                    Err(error("T-9", "wrong group", "c", "r"))
+                } else if is_mesh_or_addon(&c.kind) {
+                    Ok(Expansion::Objects {
+                        objects: vec![],
+                        what: "nothing".into(),
+                    })
+                } else {
+                    Expansion::as_given(c, "T")
+                }
+            },
+            |_| None,
+        )
+        .unwrap();
+        let rejected: Vec<_> = p
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.name.as_str(), r.error.code.as_str()))
+            .collect();
+        assert_eq!(rejected, [(1, "web", "T-9"), (4, "", "T-2001")]);
+        assert!(
+            p.plan
+                .summary
+                .starts_with("Design deployed (3 of 5 components, 2 rejected): "),
+            "{}",
+            p.plan.summary
+        );
+        let applied: Vec<String> = p
+            .plan
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                Step::Apply(o) => Some(o.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(applied.len(), 1, "only the namespace: {applied:?}");
+    }
+
+    #[test]
+    fn a_bad_trait_refuses_the_whole_design() {
+        for (props, says) in [
+            (json!({}), "namespaces is missing"),
+            (json!({"namespaces": []}), "namespaces is empty"),
+            (json!({"namespaces": "Bad_Name"}), "not a valid namespace name"),
+            (json!({"namespaces": [3]}), "not a name"),
+        ] {
+            let r = request(
+                vec![],
+                Some(
+                    json!({"spec": {"components": [{"componentName": "x", "traits": [{"name": "automaticSidecarInjection", "properties": props}]}]}}),
+                ),
+                false,
+            );
+            let e = plan_design_with(
+                &r,
+                "T",
+                "demo",
+                |c| Expansion::as_given(c, "T"),
+                |t| Some(t.namespaces("T").map(|ns| TraitEffect::label_namespaces(&ns, "k", "v"))),
+            )
+            .unwrap_err();
+            assert_eq!(e.code, "T-2005");
+            assert!(e.message.contains(says), "{}", e.message);
+            assert!(
+                e.message.contains("trait automaticSidecarInjection of component \"x\""),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn traits_that_disagree_refuse_the_design() {
+        let config = json!({"spec": {"components": [
+            {"componentName": "a", "traits": [{"name": "inject", "properties": {"namespaces": ["n"], "v": "1"}}]},
+            {"componentName": "b", "traits": [{"name": "inject", "properties": {"namespaces": ["n"], "v": "2"}}]}]}});
+        let r = request(vec![], Some(config), false);
+        let e = plan_design_with(
+            &r,
+            "T",
+            "demo",
+            |c| Expansion::as_given(c, "T"),
+            |t| {
+                Some(
+                    t.namespaces("T")
+                        .map(|ns| TraitEffect::label_namespaces(&ns, "k", t.string("v").unwrap())),
+                )
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "T-2007");
+        assert!(e.message.contains("label k of namespace \"n\""), "{}", e.message);
+    }
+
+    #[test]
+    fn traits_parse_in_every_spelling() {
+        let config = json!({"spec": {"components": [
+            {"componentName": "a", "traits": [
+                {"name": "automaticSidecarInjection", "properties": {"namespaces": ["x", "y", "x"]}},
+                {"name": "automaticSidecarInjection.Linkerd", "properties": {"namespaces": "z"}},
+                {"name": "mTLS"}]},
+            {"componentName": "b", "traits": {"mTLS": {"policy": "strict", "namespaces": ["q"]}}},
+            {"componentName": "c"}]}});
+        let ts = traits(&config.to_string(), "T").unwrap();
+        let names: Vec<_> = ts.iter().map(|t| (t.component.as_str(), t.name.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                ("a", "automaticSidecarInjection"),
+                ("a", "automaticSidecarInjection.Linkerd"),
+                ("a", "mTLS"),
+                ("b", "mTLS")
+            ]
+        );
+        assert!(ts[0].is("automaticSidecarInjection") && ts[1].is("automaticSidecarInjection"));
+        assert!(!ts[2].is("automaticSidecarInjection") && ts[2].is("mtls"));
+        assert_eq!(ts[0].namespaces("T").unwrap(), ["x", "y"], "duplicates dropped");
+        assert_eq!(ts[1].namespaces("T").unwrap(), ["z"]);
+        assert_eq!(ts[2].properties, json!({}));
+        assert_eq!(ts[3].string("policy"), Some("strict"));
+        assert!(traits("", "T").unwrap().is_empty());
+        assert!(traits("{}", "T").unwrap().is_empty());
+        for bad in [
+            "not json",
+            "{\"spec\": {\"components\": 3}}",
+            "{\"spec\": {\"components\": [{\"traits\": [{}]}]}}",
+        ] {
+            assert_eq!(traits(bad, "T").unwrap_err().code, "T-2006", "{bad}");
+        }
+    }
+
+    #[test]
+    fn mesh_components_need_no_api_version_and_old_annotations_are_read() {
+        let c = parse_component(
+            &json!({"kind": "Component", "metadata": {"name": "istio"},
+                    "spec": {"type": "IstioMesh", "version": "1.27.3", "settings": {"profile": "demo"}}})
+            .to_string(),
+            "T",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.api_version.as_str(), c.version.as_deref()),
+            ("IstioMesh", "", Some("1.27.3"))
+        );
+        assert_eq!(Expansion::as_given(&c, "T").unwrap_err().code, "T-2004");
+        let old = json!({"kind": "Component", "metadata": {"name": "sp", "annotations": {
+            OLD_OAM_API_VERSION: "linkerd.io/v1alpha2", OLD_OAM_KIND: "ServiceProfile"}},
+            "spec": {"type": "ServiceProfile.Linkerd", "settings": {"routes": []}}});
+        let c = parse_component(&old.to_string(), "T").unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.api_version.as_str()),
+            ("ServiceProfile", "linkerd.io/v1alpha2")
+        );
+        assert!(
+            c.annotations.is_empty(),
+            "the type annotations are not kept on the object"
+        );
+    }
+
+    #[test]
+    fn plan_design_still_rejects_mesh_installs_and_applies_the_rest() {
+        let r = sample(false);
+        let p = plan_design(&r, "T", "demo");
+        let rejected: Vec<_> = p.rejected.iter().map(|r| (r.index, r.error.code.as_str())).collect();
+        assert_eq!(rejected, [(0, "T-2004"), (3, "T-2002")]);
+        assert_eq!(
+            stage_names(&p),
+            ["namespaces and CRDs", "objects"],
+            "traits are not applied"
+        );
+        let mut bad_config = r.clone();
+        bad_config.config = Some("not json".into());
+        assert_eq!(
+            stage_names(&plan_design(&bad_config, "T", "demo")),
+            ["namespaces and CRDs", "objects"]
+        );
     }
 }
