@@ -1,11 +1,320 @@
-//! `istio`: install or uninstall the control plane. (Being written.)
+//! `istio`: install or uninstall the Istio control plane, from manifests built in this plugin
+//! (nothing is fetched at run time).
+//!
+//! # Request convention
+//! - Version: `request.version`, else `version:` in the custom body, else the newest release this
+//!   plugin embeds (see [`versions`]). When both are given, `request.version` wins.
+//! - The custom body is empty, a JSON object, or a flat YAML mapping (`key: value` lines). Keys:
+//!   - `profile`: `default` (istiod + ingress gateway), `minimal` (istiod only), `demo` (istiod +
+//!     ingress and egress gateways, access logs, full trace sampling, small requests) or `ambient`
+//!     (istiod for ambient + istio-cni + ztunnel, no gateway). Default: `default`.
+//!   - `version`: as above.
+//!   - `waitSeconds`: how long to wait for the Deployments and DaemonSets to become available,
+//!     0 to 3600, 0 = do not wait (default 300). A timeout is a WARN naming what is not ready;
+//!     the install itself has succeeded.
+//!   - `autoscale`: `false` leaves out the HorizontalPodAutoscalers (istiod and gateways) that
+//!     upstream's profiles create; istiod then runs one replica. Default `true`.
+//!   Other keys are ignored with a WARN. An unknown version or profile is refused (listing the
+//!   valid ones) before anything is written. The design module calls [`plan`] with the IstioMesh
+//!   component's settings as a JSON body: `{"version": ..., "profile": ...}`.
+//! - `request.delete`: uninstall. Whatever profile was installed, the union of what any profile
+//!   makes is deleted (absence is tolerated), in reverse order: gateways, ztunnel and istio-cni,
+//!   istiod, webhooks, RBAC, configuration, the istio-system namespace, the CRDs. User namespaces
+//!   and their objects are left alone.
+//!
+//! # What is recorded
+//! The istiod Deployment and the `istio` ConfigMap carry the label `app.kubernetes.io/version`
+//! (the release, as upstream's charts set it) and the annotation `wasmesh.io/istio-profile`;
+//! [`crate::installed::control_plane`] reads them back.
+//!
+//! # Install order
+//! Namespace and CRDs, wait until the CRDs are Established (required), the control plane
+//! (RBAC, configuration, istiod, webhooks, istio-cni and ztunnel), the gateways, then waits for
+//! availability that are not required (a timeout becomes a WARN).
 
-use wasmesh_sdk::{Error, OperationRequest, Plan};
+mod ambient;
+mod crds;
+mod gateways;
+mod istiod;
+mod options;
+mod release;
 
+use serde_json::{Map, Value, json};
+use wasmesh_sdk::plan::{self, apply, object_ref, stage};
+use wasmesh_sdk::{Condition, Error, Level, OperationRequest, Plan, Stage, Step, WaitFor, progress};
+
+pub use options::{Options, Profile};
+use release::Release;
+
+use crate::installed::{CONTROL_PLANE_NAMESPACE, PROFILE_ANNOTATION, VERSION_LABEL};
+
+/// The releases this plugin installs, newest first (the first is the default).
 pub fn versions() -> Vec<String> {
-    vec!["1.27.3".into()]
+    release::versions()
 }
 
-pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
-    Err(crate::not_built("istio install"))
+pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
+    let options = options::parse(request)?;
+    if !options.ignored_keys.is_empty() {
+        progress::report(
+            Level::Warn,
+            "Istio install: unknown settings ignored",
+            &format!(
+                "the body's keys {} are not used; known keys: {}",
+                options.ignored_keys.join(", "),
+                options::KEYS.join(", ")
+            ),
+        );
+    }
+    Ok(build(&options, request.delete))
 }
+
+/// The plan for parsed options (pure: no cluster reads).
+pub fn build(options: &Options, delete: bool) -> Plan {
+    if delete {
+        return plan::plan(
+            format!("Istio control plane removed from {CONTROL_PLANE_NAMESPACE}"),
+            uninstall_stages(),
+        );
+    }
+    let cx = Context::from(options);
+    let mut stages = Vec::new();
+
+    let mut foundation = vec![namespace(&cx)];
+    foundation.extend(crds::objects(&cx));
+    stages.push(stage("namespace and CRDs", foundation.iter().map(apply).collect()));
+    stages.push(stage(
+        "CRDs established",
+        foundation
+            .iter()
+            .filter(|o| o["kind"] == "CustomResourceDefinition")
+            .map(|o| {
+                wait(
+                    o,
+                    Condition::ConditionTrue("Established".into()),
+                    plan::CRD_ESTABLISHED_TIMEOUT,
+                    true,
+                )
+            })
+            .collect(),
+    ));
+
+    let mut control_plane = istiod::objects(&cx);
+    if cx.profile.ambient() {
+        control_plane.extend(ambient::objects(&cx));
+    }
+    stages.push(stage("control plane", control_plane.iter().map(apply).collect()));
+
+    let gateways = gateways::objects(&cx);
+    if !gateways.is_empty() {
+        stages.push(stage("gateways", gateways.iter().map(apply).collect()));
+    }
+
+    if options.wait_seconds > 0 {
+        let workloads: Vec<Step> = control_plane
+            .iter()
+            .chain(&gateways)
+            .filter_map(|o| match o["kind"].as_str() {
+                Some("Deployment") => Some(wait(
+                    o,
+                    Condition::ConditionTrue("Available".into()),
+                    options.wait_seconds,
+                    false,
+                )),
+                // DaemonSets report no conditions: the host can only see that they exist.
+                Some("DaemonSet") => Some(wait(o, Condition::Exists, options.wait_seconds, false)),
+                _ => None,
+            })
+            .collect();
+        stages.push(stage("availability", workloads));
+    }
+
+    plan::plan(
+        format!(
+            "Istio {} installed with the {} profile in {CONTROL_PLANE_NAMESPACE}",
+            cx.release.version,
+            cx.profile.name()
+        ),
+        stages,
+    )
+}
+
+/// Every object any profile makes, deleted in the reverse order of installation.
+fn uninstall_stages() -> Vec<Stage> {
+    let mut all = Vec::new();
+    for profile in [Profile::Demo, Profile::Ambient] {
+        let cx = Context {
+            release: release::default_release(),
+            profile,
+            autoscale: true,
+        };
+        all.extend(gateways::objects(&cx));
+        all.extend(ambient::objects(&cx));
+        all.extend(istiod::objects(&cx));
+    }
+    let cx = Context {
+        release: release::default_release(),
+        profile: Profile::Default,
+        autoscale: true,
+    };
+
+    let mut seen = std::collections::HashSet::new();
+    let mut groups: [Vec<Step>; 6] = Default::default();
+    for o in &all {
+        let r = object_ref(o);
+        if !seen.insert((r.kind.clone(), r.namespace.clone(), r.name.clone())) {
+            continue;
+        }
+        let name = r.name.as_str();
+        let group = if name.starts_with("istio-ingressgateway") || name.starts_with("istio-egressgateway") {
+            0
+        } else if name.starts_with("ztunnel") || name.starts_with("istio-cni") {
+            1
+        } else {
+            match r.kind.as_str() {
+                "Deployment" | "Service" | "PodDisruptionBudget" | "HorizontalPodAutoscaler" => 2,
+                "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 3,
+                "ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding" => 4,
+                _ => 5,
+            }
+        };
+        groups[group].push(Step::Delete(r));
+    }
+    let names = [
+        "gateways",
+        "ztunnel and istio-cni",
+        "istiod",
+        "webhooks",
+        "RBAC",
+        "configuration",
+    ];
+    let mut stages: Vec<Stage> = names
+        .iter()
+        .zip(groups)
+        .filter(|(_, steps)| !steps.is_empty())
+        .map(|(name, steps)| stage(*name, steps))
+        .collect();
+    stages.push(stage("namespace", vec![Step::Delete(object_ref(&namespace(&cx)))]));
+    stages.push(stage(
+        "CRDs",
+        crds::objects(&cx).iter().map(|o| Step::Delete(object_ref(o))).collect(),
+    ));
+    stages
+}
+
+fn wait(o: &Value, condition: Condition, timeout_seconds: u32, required: bool) -> Step {
+    Step::Wait(WaitFor {
+        target: object_ref(o),
+        condition,
+        timeout_seconds,
+        required,
+    })
+}
+
+fn namespace(cx: &Context) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": CONTROL_PLANE_NAMESPACE, "labels": cx.labels("istio-system")},
+    })
+}
+
+/// What every builder needs to know.
+pub struct Context {
+    pub release: &'static Release,
+    pub profile: Profile,
+    pub autoscale: bool,
+}
+
+impl From<&Options> for Context {
+    fn from(o: &Options) -> Self {
+        Context {
+            release: o.release,
+            profile: o.profile,
+            autoscale: o.autoscale,
+        }
+    }
+}
+
+impl Context {
+    /// The labels upstream's charts put on everything (`istio.labels`), naming this installer.
+    pub fn labels(&self, name: &str) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("app.kubernetes.io/name".into(), name.into());
+        m.insert("app.kubernetes.io/part-of".into(), "istio".into());
+        m.insert(VERSION_LABEL.into(), self.release.version.into());
+        m.insert("app.kubernetes.io/managed-by".into(), "wasmesh".into());
+        m.insert("app.kubernetes.io/instance".into(), "istio".into());
+        m
+    }
+
+    /// Labels plus more, as `{"key": "value"}` pairs.
+    pub fn labels_with(&self, name: &str, more: &[(&str, &str)]) -> Map<String, Value> {
+        let mut m = self.labels(name);
+        for (k, v) in more {
+            m.insert((*k).into(), (*v).into());
+        }
+        m
+    }
+
+    /// What installed::control_plane() reads back.
+    pub fn record(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(PROFILE_ANNOTATION.into(), self.profile.name().into());
+        m
+    }
+
+    pub fn image(&self, name: &str) -> String {
+        self.release.image(name)
+    }
+
+    pub fn version(&self) -> &'static str {
+        self.release.version
+    }
+}
+
+/// `{fieldRef: {fieldPath}}` environment variable.
+pub fn env_field(name: &str, path: &str) -> Value {
+    json!({"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}})
+}
+
+pub fn env(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+pub fn env_resource(name: &str, resource: &str) -> Value {
+    json!({"name": name, "valueFrom": {"resourceFieldRef": {"resource": resource, "divisor": "1"}}})
+}
+
+/// The projected service account token istio components present to istiod.
+pub fn istio_token_volume() -> Value {
+    json!({"name": "istio-token", "projected": {"sources": [
+        {"serviceAccountToken": {"audience": "istio-ca", "expirationSeconds": 43200, "path": "istio-token"}}
+    ]}})
+}
+
+pub fn hpa(name: &str, labels: Map<String, Value>) -> Value {
+    json!({
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": CONTROL_PLANE_NAMESPACE, "labels": labels},
+        "spec": {
+            "minReplicas": 1,
+            "maxReplicas": 5,
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}],
+        },
+    })
+}
+
+pub fn pdb(name: &str, labels: Map<String, Value>, selector: Value) -> Value {
+    json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": CONTROL_PLANE_NAMESPACE, "labels": labels},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
+    })
+}
+
+#[cfg(test)]
+mod tests;

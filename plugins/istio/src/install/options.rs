@@ -1,0 +1,366 @@
+//! What an `istio` request asks for: version, profile and tuning, read from the request and its
+//! custom body (JSON or a flat YAML mapping).
+
+use serde_json::{Map, Value};
+use wasmesh_sdk::{Error, OperationRequest, error};
+
+use super::release::{self, Release};
+
+/// The profiles this plugin installs.
+pub const PROFILES: &[&str] = &["default", "minimal", "demo", "ambient"];
+
+/// The profile used when the request names none.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Seconds the availability waits get by default (istioctl waits five minutes too).
+pub const DEFAULT_WAIT_SECONDS: u32 = 300;
+
+/// Largest `waitSeconds` accepted.
+pub const MAX_WAIT_SECONDS: u32 = 3600;
+
+/// Keys the custom body may carry.
+pub const KEYS: &[&str] = &["version", "profile", "waitSeconds", "autoscale"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub release: &'static Release,
+    pub profile: Profile,
+    /// 0: do not wait for availability.
+    pub wait_seconds: u32,
+    /// HorizontalPodAutoscalers for istiod and the gateways, as upstream's profiles have them.
+    pub autoscale: bool,
+    /// Keys of the body this plugin does not know (ignored, reported as a warning).
+    pub ignored_keys: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    Default,
+    Minimal,
+    Demo,
+    Ambient,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Minimal => "minimal",
+            Profile::Demo => "demo",
+            Profile::Ambient => "ambient",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Profile> {
+        Some(match name {
+            "default" => Profile::Default,
+            "minimal" => Profile::Minimal,
+            "demo" => Profile::Demo,
+            "ambient" => Profile::Ambient,
+            _ => return None,
+        })
+    }
+
+    pub fn ingress_gateway(self) -> bool {
+        matches!(self, Profile::Default | Profile::Demo)
+    }
+
+    pub fn egress_gateway(self) -> bool {
+        self == Profile::Demo
+    }
+
+    pub fn ambient(self) -> bool {
+        self == Profile::Ambient
+    }
+}
+
+/// Reads the request. Nothing is written when this fails.
+pub fn parse(request: &OperationRequest) -> Result<Options, Error> {
+    let body = parse_body(&request.custom_body)?;
+    let text = |key: &str| -> Result<Option<String>, Error> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(bad_value(key, other, "a string")),
+        }
+    };
+
+    let requested = Some(request.version.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .or(text("version")?);
+    let release = match requested {
+        None => release::default_release(),
+        Some(v) => release::find(&v).ok_or_else(|| unknown_version(&v))?,
+    };
+
+    let profile = match text("profile")? {
+        None => Profile::Default,
+        Some(p) => Profile::parse(&p.to_ascii_lowercase()).ok_or_else(|| unknown_profile(&p))?,
+    };
+
+    let wait_seconds = match body.get("waitSeconds") {
+        None | Some(Value::Null) => DEFAULT_WAIT_SECONDS,
+        Some(v) => {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if n <= MAX_WAIT_SECONDS as u64 => n as u32,
+                _ => {
+                    return Err(bad_value(
+                        "waitSeconds",
+                        v,
+                        &format!("a whole number from 0 to {MAX_WAIT_SECONDS}"),
+                    ));
+                }
+            }
+        }
+    };
+
+    let autoscale = match body.get("autoscale") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s == "true" => true,
+        Some(Value::String(s)) if s == "false" => false,
+        Some(v) => return Err(bad_value("autoscale", v, "true or false")),
+    };
+
+    let ignored_keys = body.keys().filter(|k| !KEYS.contains(&k.as_str())).cloned().collect();
+    Ok(Options {
+        release,
+        profile,
+        wait_seconds,
+        autoscale,
+        ignored_keys,
+    })
+}
+
+/// The custom body as a mapping: empty, a JSON object, or a flat YAML mapping (`key: value` per
+/// line, comments and `---` allowed).
+pub fn parse_body(body: &str) -> Result<Map<String, Value>, Error> {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return Ok(Map::new());
+    }
+    if trimmed.starts_with('{') {
+        return match serde_json::from_str::<Value>(trimmed) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(bad_body("the JSON body is not an object")),
+            Err(e) => Err(bad_body(&format!("the JSON body does not parse: {e}"))),
+        };
+    }
+    let mut map = Map::new();
+    for (index, raw) in trimmed.lines().enumerate() {
+        let line = strip_comment(raw).trim_end();
+        if line.trim().is_empty() || line.trim() == "---" {
+            continue;
+        }
+        let at = index + 1;
+        if line.starts_with([' ', '\t']) {
+            return Err(bad_body(&format!(
+                "line {at} is indented: only top-level `key: value` lines are read"
+            )));
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            return Err(bad_body(&format!("line {at} is not `key: value`")));
+        };
+        let key = unquote(key.trim());
+        if key.is_empty() {
+            return Err(bad_body(&format!("line {at} has no key")));
+        }
+        map.insert(key.to_string(), scalar(value.trim()));
+    }
+    Ok(map)
+}
+
+fn strip_comment(line: &str) -> &str {
+    // A `#` starts a comment at the line start or after a space, outside quotes.
+    let mut quote = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev == ' ' || prev == '\t' || i == 0 => return &line[..i],
+            _ => {}
+        }
+        prev = c;
+    }
+    line
+}
+
+fn unquote(s: &str) -> &str {
+    let quoted =
+        s.len() >= 2 && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')));
+    if quoted { &s[1..s.len() - 1] } else { s }
+}
+
+fn scalar(s: &str) -> Value {
+    if s.is_empty() || s == "~" || s == "null" {
+        return Value::Null;
+    }
+    if s.len() >= 2 && (s.starts_with('"') || s.starts_with('\'')) {
+        return Value::String(unquote(s).to_string());
+    }
+    match s {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Ok(n) = s.parse::<u64>() {
+        return Value::from(n);
+    }
+    Value::String(s.to_string())
+}
+
+fn bad_body(what: &str) -> Error {
+    error(
+        "WASMESH-ISTIO-1101",
+        format!("the istio operation's body is not usable: {what}"),
+        "the custom body must be empty, a JSON object or a flat YAML mapping",
+        format!("send e.g. `profile: ambient` (keys: {})", KEYS.join(", ")),
+    )
+}
+
+fn bad_value(key: &str, value: &Value, wanted: &str) -> Error {
+    error(
+        "WASMESH-ISTIO-1104",
+        format!("the istio operation's `{key}` is {value}, expected {wanted}"),
+        format!("the custom body gives `{key}` a value of the wrong type or out of range"),
+        format!("set `{key}` to {wanted}"),
+    )
+}
+
+fn unknown_version(version: &str) -> Error {
+    error(
+        "WASMESH-ISTIO-1102",
+        format!(
+            "Istio version \"{version}\" is not offered; valid versions: {}",
+            release::versions().join(", ")
+        ),
+        "the request names a version this adapter does not embed",
+        format!(
+            "pick one of {} (or leave it empty for {})",
+            release::versions().join(", "),
+            release::versions()[0]
+        ),
+    )
+}
+
+fn unknown_profile(profile: &str) -> Error {
+    error(
+        "WASMESH-ISTIO-1103",
+        format!(
+            "Istio profile \"{profile}\" is not offered; valid profiles: {}",
+            PROFILES.join(", ")
+        ),
+        "the custom body names a profile this adapter does not install",
+        format!(
+            "set `profile:` to one of {} (or leave it out for {DEFAULT_PROFILE})",
+            PROFILES.join(", ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(version: &str, body: &str) -> OperationRequest {
+        OperationRequest {
+            key: "istio".into(),
+            namespace: "default".into(),
+            version: version.into(),
+            custom_body: body.into(),
+            delete: false,
+            operation_id: "op".into(),
+            username: "u".into(),
+            cluster: wasmesh_sdk::ClusterInfo {
+                name: "c".into(),
+                server: "s".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn empty_request_takes_the_defaults() {
+        let o = parse(&request("", "")).unwrap();
+        assert_eq!(o.release.version, release::versions()[0]);
+        assert_eq!(o.profile, Profile::Default);
+        assert_eq!(o.wait_seconds, DEFAULT_WAIT_SECONDS);
+        assert!(o.autoscale);
+        assert!(o.ignored_keys.is_empty());
+    }
+
+    #[test]
+    fn yaml_and_json_bodies_say_the_same() {
+        let second = release::versions()[1].clone();
+        let yaml = format!(
+            "# install\nprofile: ambient  # comment\nversion: \"{second}\"\nwaitSeconds: 30\nautoscale: false\n"
+        );
+        let json =
+            format!(r#"{{"profile": "ambient", "version": "{second}", "waitSeconds": "30", "autoscale": false}}"#);
+        for body in [yaml, json] {
+            let o = parse(&request("", &body)).unwrap();
+            assert_eq!(o.profile, Profile::Ambient, "{body}");
+            assert_eq!(o.release.version, second, "{body}");
+            assert_eq!(o.wait_seconds, 30);
+            assert!(!o.autoscale);
+        }
+    }
+
+    #[test]
+    fn request_version_wins_over_the_body() {
+        let [first, second] = [&release::versions()[0], &release::versions()[1]];
+        let o = parse(&request(first, &format!("version: {second}\nprofile: demo"))).unwrap();
+        assert_eq!(o.release.version, *first);
+        assert_eq!(o.profile, Profile::Demo);
+    }
+
+    #[test]
+    fn unknown_version_and_profile_name_the_valid_ones() {
+        let e = parse(&request("1.0.0", "")).unwrap_err();
+        assert_eq!(e.code, "WASMESH-ISTIO-1102");
+        for v in release::versions() {
+            assert!(e.message.contains(&v), "{}", e.message);
+        }
+        let e = parse(&request("", "profile: openshift")).unwrap_err();
+        assert_eq!(e.code, "WASMESH-ISTIO-1103");
+        assert!(e.message.contains("default, minimal, demo, ambient"), "{}", e.message);
+        let e = parse(&request("", r#"{"version": "9.9.9"}"#)).unwrap_err();
+        assert_eq!(e.code, "WASMESH-ISTIO-1102");
+    }
+
+    #[test]
+    fn malformed_bodies_and_values_are_refused() {
+        for (body, code) in [
+            ("{not json", "WASMESH-ISTIO-1101"),
+            ("[1, 2]", "WASMESH-ISTIO-1101"),
+            ("profile ambient", "WASMESH-ISTIO-1101"),
+            ("values:\n  pilot: {}\n", "WASMESH-ISTIO-1101"),
+            ("\"[1]\"", "WASMESH-ISTIO-1101"),
+            ("waitSeconds: -1", "WASMESH-ISTIO-1104"),
+            ("waitSeconds: 99999", "WASMESH-ISTIO-1104"),
+            ("autoscale: maybe", "WASMESH-ISTIO-1104"),
+            (r#"{"profile": ["ambient"]}"#, "WASMESH-ISTIO-1104"),
+        ] {
+            let e = parse(&request("", body)).unwrap_err();
+            assert_eq!(e.code, code, "{body}");
+            assert!(!e.suggested_remediation.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_kept_for_a_warning_and_quoted_hashes_are_values() {
+        let o = parse(&request("", "profile: 'minimal'\nrevision: canary\n")).unwrap();
+        assert_eq!(o.profile, Profile::Minimal);
+        assert_eq!(o.ignored_keys, ["revision"]);
+        let m = parse_body("a: \"x # y\" # z\nb: 0\n").unwrap();
+        assert_eq!(m["a"], "x # y");
+        assert_eq!(m["b"], 0);
+        assert_eq!(parse(&request("", "waitSeconds: 0")).unwrap().wait_seconds, 0);
+    }
+}
