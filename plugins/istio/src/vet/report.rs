@@ -1,0 +1,115 @@
+//! What the checks find, and how the whole analysis is summed up.
+
+use wasmesh_sdk::{Error, Level};
+
+/// One problem, with its own code, as a WARN or ERROR event.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub level: Level,
+    pub error: Error,
+}
+
+pub fn finding(level: Level, code: u16, message: String, cause: &str, remediation: String) -> Finding {
+    Finding {
+        level,
+        error: wasmesh_sdk::error(format!("WASMESH-ISTIO-{code}"), message, cause, remediation),
+    }
+}
+
+pub fn warn(code: u16, message: String, cause: &str, remediation: String) -> Finding {
+    finding(Level::Warn, code, message, cause, remediation)
+}
+
+pub fn fail(code: u16, message: String, cause: &str, remediation: String) -> Finding {
+    finding(Level::Error, code, message, cause, remediation)
+}
+
+/// The outcome of one check.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Short name, as events show it ("sidecar injection").
+    pub name: &'static str,
+    /// What the check looked at (the details of its INFO event).
+    pub details: String,
+    pub findings: Vec<Finding>,
+    /// Say `details` in an INFO event even when there are findings (the control plane's health).
+    pub always_inform: bool,
+}
+
+impl Check {
+    pub fn new(name: &'static str, details: String, findings: Vec<Finding>) -> Check {
+        Check {
+            name,
+            details,
+            findings,
+            always_inform: false,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn code_count(&self, code: &str) -> usize {
+        self.findings.iter().filter(|f| f.error.code == code).count()
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "3 findings (1 error, 2 warnings)".
+pub fn tally(checks: &[Check]) -> String {
+    let all: Vec<&Finding> = checks.iter().flat_map(|c| &c.findings).collect();
+    let errors = all.iter().filter(|f| f.level == Level::Error).count();
+    let warnings = all.len() - errors;
+    format!(
+        "{} ({}, {})",
+        plural(all.len(), "finding", "findings"),
+        plural(errors, "error", "errors"),
+        plural(warnings, "warning", "warnings")
+    )
+}
+
+/// "namespace \"a\"", "namespaces a, b and c", with at most 10 names.
+pub fn namespaces_phrase(names: &[String]) -> String {
+    match names {
+        [] => "no namespace besides the system ones".into(),
+        [one] => format!("namespace \"{one}\""),
+        _ => {
+            let shown: Vec<&str> = names.iter().take(10).map(String::as_str).collect();
+            let more = if names.len() > 10 {
+                format!(" and {} more", names.len() - 10)
+            } else {
+                String::new()
+            };
+            format!("namespaces {}{more}", shown.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tallies_and_phrases() {
+        let c = Check::new(
+            "x",
+            String::new(),
+            vec![
+                fail(1560, "a".into(), "c", "r".into()),
+                warn(1510, "b".into(), "c", "r".into()),
+                warn(1510, "b".into(), "c", "r".into()),
+            ],
+        );
+        assert_eq!(tally(std::slice::from_ref(&c)), "3 findings (1 error, 2 warnings)");
+        assert_eq!(c.code_count("WASMESH-ISTIO-1510"), 2);
+        assert_eq!(tally(&[]), "0 findings (0 errors, 0 warnings)");
+        let one = Check::new("y", String::new(), vec![warn(1530, "m".into(), "c", "r".into())]);
+        assert_eq!(tally(&[one]), "1 finding (0 errors, 1 warning)");
+        assert_eq!(namespaces_phrase(&["a".into()]), "namespace \"a\"");
+        assert_eq!(namespaces_phrase(&["a".into(), "b".into()]), "namespaces a, b");
+        let many: Vec<String> = (0..12).map(|i| format!("n{i}")).collect();
+        assert!(namespaces_phrase(&many).ends_with("n9 and 2 more"));
+        assert_eq!(namespaces_phrase(&[]), "no namespace besides the system ones");
+    }
+}
