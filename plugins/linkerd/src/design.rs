@@ -1,7 +1,574 @@
-//! Designs: LinkerdMesh, add-ons, the Linkerd CRD kinds and traits. (Being written.)
+//! Designs (Provision and ProcessOAM) for Linkerd.
+//!
+//! Components:
+//! - `LinkerdMesh`: the control plane, installed (or uninstalled) by the `linkerd` operation.
+//!   The version is `settings.version` (or an OAM Component's `spec.version`; the translator's
+//!   default when neither is set); the other settings listed in [`INSTALL_OPTIONS`] are passed
+//!   to the install as its options.
+//! - The extensions, by Meshery's component types: `VizLinkerdAddon`, `JaegerLinkerdAddon`,
+//!   `MultiClusterLinkerdAddon` (also spelled `MulticlusterLinkerdAddon`) and `SMILinkerdAddon`,
+//!   run by the `viz-addon`, `jaeger-addon`, `multicluster-addon` and `smi-addon` operations
+//!   (`settings.version` as their version, the settings listed in [`ADDON_OPTIONS`] as options).
+//! - Linkerd's own kinds are passed through whole (every field kept), after their apiVersion is
+//!   checked against the groups and versions in [`KINDS`]: ServiceProfile (retries, retry
+//!   budgets, per-route timeouts), Server, ServerAuthorization, AuthorizationPolicy,
+//!   MeshTLSAuthentication, NetworkAuthentication, HTTPRoute (policy.linkerd.io or the Gateway
+//!   API's group) and TrafficSplit (split.smi-spec.io, served by the SMI extension). A wrong
+//!   group or an unknown version rejects that component alone. When the design does not install
+//!   what serves the kind (LinkerdMesh, or SMILinkerdAddon for TrafficSplit), the cluster's CRD
+//!   is read and a kind it does not serve rejects the component alone too.
+//! - Any other component (a plain Kubernetes kind, or a kind of another CRD) is applied as
+//!   given; the host refuses it when the grant does not allow it. Control-plane or add-on types
+//!   of other meshes (`IstioMesh`, `GrafanaIstioAddon`, ...) are rejected.
+//!
+//! Traits: `automaticSidecarInjection` and `automaticSidecarInjection.Linkerd` with
+//! `{namespaces: [...]}` annotate each namespace `linkerd.io/inject: enabled` (creating missing
+//! ones) before the design's workloads are applied; deleting the design removes the annotation.
+//! Other traits (e.g. `mTLS`: Linkerd's mTLS is always on) are reported as not applied.
+//!
+//! Error codes WASMESH-LINKERD-2100..2199.
 
-use wasmesh_sdk::{DesignPlan, DesignRequest, Error};
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use wasmesh_sdk::design::{self, Component, Expansion, TraitEffect};
+use wasmesh_sdk::{DesignPlan, DesignRequest, Error, error};
+
+use crate::CODE;
+
+/// The Linkerd kinds checked and passed through: kind, then (group, plural, versions) it may use.
+pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
+    (
+        "ServiceProfile",
+        &[("linkerd.io", "serviceprofiles", &["v1alpha2", "v1alpha1"])],
+    ),
+    (
+        "Server",
+        &[(
+            "policy.linkerd.io",
+            "servers",
+            &["v1beta3", "v1beta2", "v1beta1", "v1alpha1"],
+        )],
+    ),
+    (
+        "ServerAuthorization",
+        &[("policy.linkerd.io", "serverauthorizations", &["v1beta1", "v1alpha1"])],
+    ),
+    (
+        "AuthorizationPolicy",
+        &[("policy.linkerd.io", "authorizationpolicies", &["v1alpha1"])],
+    ),
+    (
+        "MeshTLSAuthentication",
+        &[("policy.linkerd.io", "meshtlsauthentications", &["v1alpha1"])],
+    ),
+    (
+        "NetworkAuthentication",
+        &[("policy.linkerd.io", "networkauthentications", &["v1alpha1"])],
+    ),
+    (
+        "HTTPRoute",
+        &[
+            (
+                "policy.linkerd.io",
+                "httproutes",
+                &["v1beta3", "v1beta2", "v1beta1", "v1alpha1"],
+            ),
+            (
+                "gateway.networking.k8s.io",
+                "httproutes",
+                &["v1", "v1beta1", "v1alpha2"],
+            ),
+        ],
+    ),
+    (
+        "TrafficSplit",
+        &[(
+            "split.smi-spec.io",
+            "trafficsplits",
+            &["v1alpha4", "v1alpha3", "v1alpha2", "v1alpha1"],
+        )],
+    ),
+];
+
+/// Settings of a LinkerdMesh component passed to the install as its options (JSON body).
+pub const INSTALL_OPTIONS: &[&str] = &["ha", "controllerReplicas", "proxyLogLevel", "trustDomain"];
+
+/// Settings of an add-on component passed to its operation as options (JSON body).
+pub const ADDON_OPTIONS: &[&str] = &["ha", "namespace"];
+
+/// Meshery's add-on component types (lower case) and the operation each one runs.
+const ADDONS: &[(&str, &str)] = &[
+    ("vizlinkerdaddon", "viz-addon"),
+    ("jaegerlinkerdaddon", "jaeger-addon"),
+    ("multiclusterlinkerdaddon", "multicluster-addon"),
+    ("smilinkerdaddon", "smi-addon"),
+];
 
 pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
-    Ok(wasmesh_sdk::design::plan_design(request, crate::CODE, "linkerd"))
+    // What the design itself installs: kinds it brings need no check against the cluster.
+    let types: Vec<String> = request
+        .components
+        .iter()
+        .filter_map(|j| design::parse_component(j, CODE).ok())
+        .map(|c| c.kind.to_ascii_lowercase())
+        .collect();
+    let installs_mesh = types.iter().any(|t| t == "linkerdmesh");
+    let installs_smi = types.iter().any(|t| t == "smilinkerdaddon");
+    let mut served = Served::default();
+    let mut meshes = 0;
+    design::plan_design_with(
+        request,
+        CODE,
+        "linkerd",
+        |c| {
+            if c.kind == "LinkerdMesh" {
+                meshes += 1;
+                if meshes > 1 {
+                    return Err(twice(c));
+                }
+                return mesh(request, c);
+            }
+            if let Some((_, key)) = ADDONS.iter().find(|(t, _)| c.kind.eq_ignore_ascii_case(t)) {
+                return addon(request, c, key);
+            }
+            if let Some(groups) = known(&c.kind) {
+                let (group, plural) = check_kind(c, groups)?;
+                let brought = if group == "split.smi-spec.io" {
+                    installs_smi
+                } else {
+                    installs_mesh
+                };
+                if !request.delete && !brought {
+                    served.check(c, group, plural)?;
+                }
+                return Expansion::as_given(c, CODE);
+            }
+            if design::is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
+                return Err(foreign(c));
+            }
+            Expansion::as_given(c, CODE)
+        },
+        |t| {
+            t.is("automaticSidecarInjection").then(|| {
+                let namespaces = t.namespaces(CODE)?;
+                Ok(TraitEffect::annotate_namespaces(
+                    &namespaces,
+                    crate::INJECT_ANNOTATION,
+                    "enabled",
+                ))
+            })
+        },
+    )
+}
+
+/// The (group, plural, versions) a known Linkerd kind may use.
+fn known(kind: &str) -> Option<&'static [(&'static str, &'static str, &'static [&'static str])]> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, g)| *g)
+}
+
+/// Checks a Linkerd kind's apiVersion; the component's group and the kind's plural.
+fn check_kind(
+    c: &Component,
+    groups: &[(&'static str, &'static str, &'static [&'static str])],
+) -> Result<(&'static str, &'static str), Error> {
+    let (group, version) = c.api_version.split_once('/').unwrap_or(("", c.api_version.as_str()));
+    let Some((group, plural, versions)) = groups.iter().find(|(g, _, _)| *g == group) else {
+        let expected: Vec<String> = groups.iter().map(|(g, _, v)| format!("{g}/{}", v[0])).collect();
+        return Err(error(
+            format!("{CODE}-2101"),
+            format!(
+                "{} \"{}\" names apiVersion \"{}\", but Linkerd's {} is in {}",
+                c.kind,
+                c.name,
+                c.api_version,
+                c.kind,
+                expected.join(" or ")
+            ),
+            format!("the group \"{group}\" does not serve Linkerd's {}", c.kind),
+            format!("set the component's apiVersion to {}", expected.join(" or ")),
+        ));
+    };
+    if !versions.contains(&version) {
+        return Err(error(
+            format!("{CODE}-2102"),
+            format!(
+                "{} \"{}\" names version \"{version}\" of {group}, which Linkerd does not define for {}",
+                c.kind, c.name, c.kind
+            ),
+            format!("{group} defines {} in versions {}", c.kind, versions.join(", ")),
+            format!("set the component's apiVersion to {group}/{}", versions[0]),
+        ));
+    }
+    Ok((group, plural))
+}
+
+/// Which CRDs the cluster serves, read once per CRD through the host.
+#[derive(Default)]
+struct Served {
+    crds: HashMap<String, Option<Vec<String>>>,
+}
+
+impl Served {
+    /// Rejects a component whose kind the cluster does not serve. A CRD that cannot be read
+    /// (the grant may not allow it) is not checked: the host's own check decides then.
+    fn check(&mut self, c: &Component, group: &str, plural: &str) -> Result<(), Error> {
+        let name = format!("{plural}.{group}");
+        let served = self.crds.entry(name.clone()).or_insert_with(|| served_versions(&name));
+        let Some(versions) = served else { return Ok(()) };
+        let version = c.api_version.split_once('/').map_or("", |(_, v)| v);
+        if versions.iter().any(|v| v == version) {
+            return Ok(());
+        }
+        let (message, cause, remedy) = if versions.is_empty() {
+            let what = if group == "split.smi-spec.io" {
+                "the Linkerd SMI extension"
+            } else {
+                "Linkerd"
+            };
+            (
+                format!(
+                    "{} \"{}\" cannot be applied: the cluster does not serve {group} {}",
+                    c.kind, c.name, c.kind
+                ),
+                format!("{what} is not installed in the cluster (its CRD {name} is missing)"),
+                format!(
+                    "install {what} first, or add its component ({}) to the design",
+                    if group == "split.smi-spec.io" {
+                        "SMILinkerdAddon"
+                    } else {
+                        "LinkerdMesh"
+                    }
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "{} \"{}\" cannot be applied: the cluster serves {group} {} in versions {}, not {version}",
+                    c.kind,
+                    c.name,
+                    c.kind,
+                    versions.join(", ")
+                ),
+                "the installed Linkerd release defines other versions of this kind".into(),
+                format!("set the component's apiVersion to {group}/{}", versions[0]),
+            )
+        };
+        Err(error(format!("{CODE}-2103"), message, cause, remedy))
+    }
+}
+
+/// The versions a CRD serves: Some([]) when it is absent, None when it cannot be read.
+#[cfg(target_arch = "wasm32")]
+fn served_versions(crd: &str) -> Option<Vec<String>> {
+    match wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd) {
+        Ok(None) => Some(Vec::new()),
+        Ok(Some(crd)) => Some(
+            crd.pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|v| v["served"] != false)
+                .filter_map(|v| v["name"].as_str().map(str::to_string))
+                .collect(),
+        ),
+        Err(_) => None,
+    }
+}
+
+/// Natively (unit tests) there is no cluster to read.
+#[cfg(not(target_arch = "wasm32"))]
+fn served_versions(_crd: &str) -> Option<Vec<String>> {
+    None
+}
+
+/// The `linkerd` operation for a LinkerdMesh component.
+fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
+    let version = version(c)?;
+    let body = options(c, INSTALL_OPTIONS)?;
+    let namespace = c
+        .namespace
+        .clone()
+        .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string());
+    let op = design::operation_request(request, "linkerd", &namespace, &version, &body);
+    let plan = crate::install::plan(&op)?;
+    let shown = if version.is_empty() {
+        crate::install::versions().first().cloned().unwrap_or_default()
+    } else {
+        version
+    };
+    Ok(Expansion::Operation {
+        stages: plan.stages,
+        what: if request.delete {
+            "uninstall".into()
+        } else {
+            format!("install {shown}")
+        },
+        control_plane: true,
+    })
+}
+
+/// The add-on operation `key` for an add-on component.
+fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion, Error> {
+    let version = version(c)?;
+    let body = options(c, ADDON_OPTIONS)?;
+    let namespace = c
+        .namespace
+        .clone()
+        .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string());
+    let op = design::operation_request(request, key, &namespace, &version, &body);
+    let plan = crate::addons::plan(key, &op)?;
+    Ok(Expansion::Operation {
+        stages: plan.stages,
+        what: format!("{} {key}", if request.delete { "remove" } else { "install" }),
+        control_plane: false,
+    })
+}
+
+/// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
+fn version(c: &Component) -> Result<String, Error> {
+    match c.spec.get("version") {
+        None | Some(Value::Null) => Ok(c.version.clone().unwrap_or_default()),
+        Some(Value::String(v)) => Ok(v.trim().to_string()),
+        Some(other) => Err(bad_settings(c, format!("settings.version is {other}, not a string"))),
+    }
+}
+
+/// The settings an operation knows, as its JSON body ("" when none is set).
+fn options(c: &Component, keys: &[&str]) -> Result<String, Error> {
+    let settings = match &c.spec {
+        Value::Null => return Ok(String::new()),
+        Value::Object(m) => m,
+        other => return Err(bad_settings(c, format!("the settings are {other}, not an object"))),
+    };
+    let picked: Map<String, Value> = settings
+        .iter()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(if picked.is_empty() {
+        String::new()
+    } else {
+        Value::Object(picked).to_string()
+    })
+}
+
+fn bad_settings(c: &Component, why: String) -> Error {
+    error(
+        format!("{CODE}-2104"),
+        format!("{} \"{}\" cannot be used: {why}", c.kind, c.name),
+        "the component's settings are not of the expected shape",
+        "set settings.version to a Linkerd release such as \"stable-2.14.10\" and other settings as an object",
+    )
+}
+
+fn twice(c: &Component) -> Error {
+    error(
+        format!("{CODE}-2105"),
+        format!(
+            "LinkerdMesh \"{}\" is a second Linkerd control plane in the design",
+            c.name
+        ),
+        "a cluster runs one Linkerd control plane; the design names more than one",
+        "keep one LinkerdMesh component in the design",
+    )
+}
+
+fn foreign(c: &Component) -> Error {
+    error(
+        format!("{CODE}-2106"),
+        format!("{} \"{}\" is not a Linkerd component", c.kind, c.name),
+        format!(
+            "the Linkerd adapter deploys LinkerdMesh and Linkerd add-ons, not {}",
+            c.kind
+        ),
+        "deploy the component through the adapter of its mesh, or remove it from the design",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wasmesh_sdk::Step;
+
+    fn oam(kind: &str, api_version: &str, name: &str, ns: &str, settings: Value) -> String {
+        json!({"kind": "Component",
+               "metadata": {"name": name, "namespace": ns, "annotations": {
+                   "design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
+               "spec": {"type": kind, "settings": settings}})
+        .to_string()
+    }
+
+    fn request(components: Vec<String>, config: Option<Value>) -> DesignRequest {
+        DesignRequest {
+            components,
+            config: config.map(|c| c.to_string()),
+            delete: false,
+            operation_id: "op".into(),
+            username: "u".into(),
+            cluster: wasmesh_sdk::ClusterInfo {
+                name: "c".into(),
+                server: "s".into(),
+            },
+        }
+    }
+
+    fn service_profile() -> Value {
+        json!({"routes": [{"name": "GET /api", "condition": {"method": "GET", "pathRegex": "/api"},
+                           "isRetryable": true, "timeout": "300ms"}],
+               "retryBudget": {"retryRatio": 0.2, "minRetriesPerSecond": 10, "ttl": "10s"}})
+    }
+
+    fn applied(p: &DesignPlan) -> Vec<Value> {
+        p.plan
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                Step::Apply(o) => Some(serde_json::from_str(o).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn linkerd_kinds_pass_through_whole() {
+        let r = request(
+            vec![
+                oam(
+                    "ServiceProfile",
+                    "linkerd.io/v1alpha2",
+                    "web.emoji.svc.cluster.local",
+                    "emoji",
+                    service_profile(),
+                ),
+                oam(
+                    "Server",
+                    "policy.linkerd.io/v1beta1",
+                    "web",
+                    "emoji",
+                    json!({"port": "http", "podSelector": {"matchLabels": {"app": "web"}}}),
+                ),
+                oam(
+                    "HTTPRoute",
+                    "gateway.networking.k8s.io/v1beta1",
+                    "r",
+                    "emoji",
+                    json!({"parentRefs": []}),
+                ),
+                oam("ConfigMap", "v1", "plain", "emoji", Value::Null),
+            ],
+            None,
+        );
+        let p = provision(&r).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        let objects = applied(&p);
+        assert_eq!(
+            objects[0]["spec"],
+            service_profile(),
+            "retries, budgets and timeouts kept"
+        );
+        assert_eq!(objects[1]["spec"]["podSelector"]["matchLabels"]["app"], "web");
+        assert_eq!(objects.len(), 4);
+        assert!(
+            p.plan.summary.contains("Server \"web\" in \"emoji\": apply"),
+            "{}",
+            p.plan.summary
+        );
+    }
+
+    #[test]
+    fn a_wrong_group_or_version_rejects_the_component_alone() {
+        let r = request(
+            vec![
+                oam("Server", "policy.istio.io/v1beta1", "bad-group", "emoji", json!({})),
+                oam("ServiceProfile", "linkerd.io/v9", "bad-version", "emoji", json!({})),
+                oam("Server", "policy.linkerd.io/v1beta1", "good", "emoji", json!({})),
+                oam("IstioMesh", "", "istio", "istio-system", json!({})),
+            ],
+            None,
+        );
+        let p = provision(&r).unwrap();
+        let rejected: Vec<_> = p
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.name.as_str(), r.error.code.as_str()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (0, "bad-group", "WASMESH-LINKERD-2101"),
+                (1, "bad-version", "WASMESH-LINKERD-2102"),
+                (3, "istio", "WASMESH-LINKERD-2106"),
+            ]
+        );
+        assert!(
+            p.rejected[0].error.message.contains("policy.linkerd.io/v1beta3"),
+            "{}",
+            p.rejected[0].error.message
+        );
+        assert_eq!(applied(&p).len(), 1);
+    }
+
+    #[test]
+    fn injection_trait_in_both_spellings_annotates_namespaces() {
+        let config = json!({"spec": {"components": [
+            {"componentName": "web", "traits": [
+                {"name": "automaticSidecarInjection.Linkerd", "properties": {"namespaces": ["emoji"]}},
+                {"name": "automaticSidecarInjection", "properties": {"namespaces": ["books"]}},
+                {"name": "mTLS", "properties": {"namespaces": ["emoji"], "policy": "strict"}}]}]}});
+        let mut r = request(
+            vec![oam("Server", "policy.linkerd.io/v1beta1", "web", "emoji", json!({}))],
+            Some(config),
+        );
+        let p = provision(&r).unwrap();
+        let changes: Vec<_> = p
+            .plan
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                Step::NamespaceMetadata(c) => Some((c.namespace.clone(), c.set_annotations.clone(), c.create)),
+                _ => None,
+            })
+            .collect();
+        let enabled = vec![("linkerd.io/inject".to_string(), "enabled".to_string())];
+        assert_eq!(
+            changes,
+            [("books".into(), enabled.clone(), true), ("emoji".into(), enabled, true)]
+        );
+        assert!(
+            p.plan.summary.contains("trait mTLS of \"web\": not applied"),
+            "{}",
+            p.plan.summary
+        );
+
+        r.delete = true;
+        let p = provision(&r).unwrap();
+        let Step::NamespaceMetadata(undo) = &p.plan.stages[0].steps[0] else {
+            panic!("undo first: {:?}", p.plan.stages[0])
+        };
+        assert_eq!(undo.remove_annotations, ["linkerd.io/inject"]);
+        assert!(!undo.create);
+    }
+
+    #[test]
+    fn mesh_settings_are_checked_and_filtered() {
+        let c = design::parse_component(
+            &oam(
+                "LinkerdMesh",
+                "",
+                "l",
+                "linkerd",
+                json!({"version": "stable-2.14.10", "ha": true, "color": "x"}),
+            ),
+            CODE,
+        )
+        .unwrap();
+        assert_eq!(version(&c).unwrap(), "stable-2.14.10");
+        assert_eq!(options(&c, INSTALL_OPTIONS).unwrap(), "{\"ha\":true}");
+        let c = design::parse_component(&oam("LinkerdMesh", "", "l", "linkerd", json!({"version": 2})), CODE).unwrap();
+        assert_eq!(version(&c).unwrap_err().code, "WASMESH-LINKERD-2104");
+    }
 }
