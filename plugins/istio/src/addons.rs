@@ -76,6 +76,17 @@ pub const RELEASES: &[Release] = &[
         jaeger: "docker.io/jaegertracing/all-in-one:1.70.0",
         zipkin: "docker.io/openzipkin/zipkin-slim:2.23.0",
     },
+    // Kiali's tag is the one Kiali documents for Istio 1.26; the other images are the 1.27 set,
+    // which runs against 1.26 as well (they depend on Kubernetes and Istio's metric names only).
+    Release {
+        istio: "1.26",
+        prometheus: "prom/prometheus:v3.5.0",
+        config_reloader: "ghcr.io/prometheus-operator/prometheus-config-reloader:v0.85.0",
+        grafana: "docker.io/grafana/grafana:12.0.1",
+        kiali: "quay.io/kiali/kiali:v2.9",
+        jaeger: "docker.io/jaegertracing/all-in-one:1.70.0",
+        zipkin: "docker.io/openzipkin/zipkin-slim:2.23.0",
+    },
 ];
 
 impl Addon {
@@ -340,8 +351,9 @@ mod tests {
             ("1.28", false),
             "newest not newer than the installed one"
         );
+        assert_eq!(release_for("1.26.3").0.kiali, "quay.io/kiali/kiali:v2.9");
         let (r, exact) = release_for("1.20.0");
-        assert_eq!((r.istio, exact), ("1.27", false), "the oldest known when all are newer");
+        assert_eq!((r.istio, exact), ("1.26", false), "the oldest known when all are newer");
         assert!(!release_for("").1);
     }
 
