@@ -1,7 +1,873 @@
-//! Designs: IstioMesh, add-ons, every Istio CRD kind, traits, traffic splits. (Being written.)
+//! Designs (Provision and ProcessOAM) for Istio.
+//!
+//! Components:
+//! - `IstioMesh`: the control plane, installed (or uninstalled) by the `istio` operation with
+//!   `settings.profile` (default, minimal, demo, ambient; default `default`) and
+//!   `settings.version` (or an OAM Component's `spec.version`; the newest embedded release when
+//!   neither is set); `waitSeconds` and `autoscale` are passed on too (see [`INSTALL_OPTIONS`]).
+//! - The add-ons, by Meshery's component types: `PrometheusIstioAddon`, `GrafanaIstioAddon`,
+//!   `KialiIstioAddon`, `JaegerIstioAddon`, `ZipkinIstioAddon`, run by the `prometheus-addon`,
+//!   ... `zipkin-addon` operations.
+//! - Every Istio kind is passed through whole (every field kept), after its apiVersion is
+//!   checked against [`KINDS`]: VirtualService, DestinationRule, Gateway, ServiceEntry, Sidecar,
+//!   WorkloadEntry, WorkloadGroup, EnvoyFilter, ProxyConfig (networking.istio.io),
+//!   PeerAuthentication, AuthorizationPolicy, RequestAuthentication (security.istio.io),
+//!   Telemetry (telemetry.istio.io), WasmPlugin (extensions.istio.io). A wrong group or an
+//!   unknown version rejects that component alone. Without an IstioMesh in the design the
+//!   cluster's CRD is read, and a kind it does not serve rejects the component alone too.
+//! - A traffic split: a component of kind `TrafficSplit` (apiVersion `split.smi-spec.io/*`)
+//!   becomes a VirtualService and a DestinationRule named after the component (see
+//!   [`traffic_split`] for its spec). Weights must add up to 100.
+//! - Any other component (a plain Kubernetes kind, a kind of another CRD) is applied as given;
+//!   the host refuses it when the grant does not allow it. Control-plane or add-on types of other
+//!   meshes (`LinkerdMesh`, ...) are rejected.
+//!
+//! Traits:
+//! - `mTLS` `{namespaces: [...], policy: strict | mutual | disable}`: a PeerAuthentication
+//!   `default` in each namespace with mode STRICT, PERMISSIVE (`mutual`, also spelled
+//!   `permissive`) or DISABLE; deleting the design deletes them.
+//! - `automaticSidecarInjection` (also `automaticSidecarInjection.Istio`) `{namespaces: [...]}`:
+//!   the namespaces join the mesh as `label-namespace` puts them (`istio-injection=enabled`, or
+//!   `istio.io/dataplane-mode=ambient` with the ambient profile), before the design's workloads
+//!   are applied; deleting the design removes the label.
+//!
+//! Error codes WASMESH-ISTIO-2100..2199.
 
-use wasmesh_sdk::{DesignPlan, DesignRequest, Error};
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+use wasmesh_sdk::design::{self, Component, Expansion, Trait, TraitEffect};
+use wasmesh_sdk::{DesignPlan, DesignRequest, Error, Step, error};
+
+use crate::CODE;
+use crate::installed::CONTROL_PLANE_NAMESPACE;
+
+const NET: &[&str] = &["v1", "v1beta1", "v1alpha3"];
+const SEC: &[&str] = &["v1", "v1beta1"];
+
+/// The Istio kinds checked and passed through: kind, then (group, plural, versions) it may use,
+/// the newest version first.
+pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
+    ("VirtualService", &[("networking.istio.io", "virtualservices", NET)]),
+    ("DestinationRule", &[("networking.istio.io", "destinationrules", NET)]),
+    (
+        "Gateway",
+        &[
+            ("networking.istio.io", "gateways", NET),
+            ("gateway.networking.k8s.io", "gateways", &["v1", "v1beta1"]),
+        ],
+    ),
+    ("ServiceEntry", &[("networking.istio.io", "serviceentries", NET)]),
+    ("Sidecar", &[("networking.istio.io", "sidecars", NET)]),
+    ("WorkloadEntry", &[("networking.istio.io", "workloadentries", NET)]),
+    ("WorkloadGroup", &[("networking.istio.io", "workloadgroups", NET)]),
+    ("EnvoyFilter", &[("networking.istio.io", "envoyfilters", &["v1alpha3"])]),
+    ("ProxyConfig", &[("networking.istio.io", "proxyconfigs", &["v1beta1"])]),
+    (
+        "PeerAuthentication",
+        &[("security.istio.io", "peerauthentications", SEC)],
+    ),
+    (
+        "AuthorizationPolicy",
+        &[("security.istio.io", "authorizationpolicies", SEC)],
+    ),
+    (
+        "RequestAuthentication",
+        &[("security.istio.io", "requestauthentications", SEC)],
+    ),
+    (
+        "Telemetry",
+        &[("telemetry.istio.io", "telemetries", &["v1", "v1alpha1"])],
+    ),
+    ("WasmPlugin", &[("extensions.istio.io", "wasmplugins", &["v1alpha1"])]),
+];
+
+/// Settings of an IstioMesh component passed to the install (JSON body).
+pub const INSTALL_OPTIONS: &[&str] = &["profile", "version", "waitSeconds", "autoscale"];
+
+/// Meshery's add-on component types (lower case) and the operation each one runs.
+const ADDONS: &[(&str, &str)] = &[
+    ("prometheusistioaddon", "prometheus-addon"),
+    ("grafanaistioaddon", "grafana-addon"),
+    ("kialiistioaddon", "kiali-addon"),
+    ("jaegeristioaddon", "jaeger-addon"),
+    ("zipkinistioaddon", "zipkin-addon"),
+];
+
+const SPLIT_GROUP: &str = "split.smi-spec.io";
+const SPLIT_VERSIONS: &[&str] = &["v1alpha4", "v1alpha3", "v1alpha2", "v1alpha1"];
 
 pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
-    Ok(wasmesh_sdk::design::plan_design(request, crate::CODE, "istio"))
+    let parsed: Vec<Component> = request
+        .components
+        .iter()
+        .filter_map(|j| design::parse_component(j, CODE).ok())
+        .collect();
+    let mesh_in_design = parsed.iter().find(|c| c.kind == "IstioMesh");
+    let mut served = Served::default();
+    let mut meshes = 0;
+    // The injection trait follows the mode of the control plane: the design's, or the installed one.
+    let ambient = match mesh_in_design {
+        Some(m) => m.spec.get("profile").and_then(Value::as_str) == Some("ambient"),
+        None if request
+            .config
+            .as_deref()
+            .is_some_and(|c| c.contains("automaticSidecarInjection")) =>
+        {
+            installed_profile().as_deref() == Some("ambient")
+        }
+        None => false,
+    };
+    let security_api = security_api_version(match mesh_in_design {
+        Some(m) => version(m).ok().filter(|v| !v.is_empty()),
+        None => None,
+    });
+    design::plan_design_with(
+        request,
+        CODE,
+        "istio",
+        |c| {
+            if c.kind == "IstioMesh" {
+                meshes += 1;
+                if meshes > 1 {
+                    return Err(twice(c));
+                }
+                return mesh(request, c);
+            }
+            if let Some((_, key)) = ADDONS.iter().find(|(t, _)| c.kind.eq_ignore_ascii_case(t)) {
+                return addon(request, c, key);
+            }
+            if c.kind == "TrafficSplit" {
+                check_kind(c, &[(SPLIT_GROUP, "trafficsplits", SPLIT_VERSIONS)])?;
+                let (objects, what) = traffic_split(c)?;
+                if !request.delete && mesh_in_design.is_none() {
+                    served.check(c, "networking.istio.io", "virtualservices", "v1")?;
+                }
+                return Ok(Expansion::Objects { objects, what });
+            }
+            if let Some(groups) = known(&c.kind) {
+                let (group, plural) = check_kind(c, groups)?;
+                let brought = mesh_in_design.is_some() && group.ends_with(".istio.io");
+                if !request.delete && !brought {
+                    let version = c.api_version.split_once('/').map_or("", |(_, v)| v);
+                    served.check(c, group, plural, version)?;
+                }
+                return Expansion::as_given(c, CODE);
+            }
+            if design::is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
+                return Err(foreign(c));
+            }
+            Expansion::as_given(c, CODE)
+        },
+        |t| {
+            if t.is("mTLS") {
+                return Some(mtls(t, &security_api));
+            }
+            if t.is("automaticSidecarInjection") {
+                return Some(injection(t, ambient));
+            }
+            None
+        },
+    )
+}
+
+/// The (group, plural, versions) an Istio kind may use.
+fn known(kind: &str) -> Option<&'static [(&'static str, &'static str, &'static [&'static str])]> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, g)| *g)
+}
+
+/// Checks a kind's apiVersion; the component's group and the kind's plural.
+fn check_kind(
+    c: &Component,
+    groups: &[(&'static str, &'static str, &'static [&'static str])],
+) -> Result<(&'static str, &'static str), Error> {
+    let (group, version) = c.api_version.split_once('/').unwrap_or(("", c.api_version.as_str()));
+    let Some((group, plural, versions)) = groups.iter().find(|(g, _, _)| *g == group) else {
+        let expected: Vec<String> = groups.iter().map(|(g, _, v)| format!("{g}/{}", v[0])).collect();
+        return Err(error(
+            format!("{CODE}-2101"),
+            format!(
+                "{} \"{}\" names apiVersion \"{}\", but Istio's {} is in {}",
+                c.kind,
+                c.name,
+                c.api_version,
+                c.kind,
+                expected.join(" or ")
+            ),
+            format!("the group \"{group}\" does not serve Istio's {}", c.kind),
+            format!("set the component's apiVersion to {}", expected.join(" or ")),
+        ));
+    };
+    if !versions.contains(&version) {
+        return Err(error(
+            format!("{CODE}-2102"),
+            format!(
+                "{} \"{}\" names version \"{version}\" of {group}, which does not define {}",
+                c.kind, c.name, c.kind
+            ),
+            format!("{group} defines {} in versions {}", c.kind, versions.join(", ")),
+            format!("set the component's apiVersion to {group}/{}", versions[0]),
+        ));
+    }
+    Ok((group, plural))
+}
+
+/// Which CRDs the cluster serves, read once per CRD through the host.
+#[derive(Default)]
+struct Served {
+    crds: HashMap<String, Option<Vec<String>>>,
+}
+
+impl Served {
+    /// Rejects a component whose kind (`version` of `plural.group`) the cluster does not serve.
+    /// A CRD that cannot be read (the grant may not allow it) is not checked: the host decides.
+    fn check(&mut self, c: &Component, group: &str, plural: &str, version: &str) -> Result<(), Error> {
+        let name = format!("{plural}.{group}");
+        let served = self.crds.entry(name.clone()).or_insert_with(|| served_versions(&name));
+        let Some(versions) = served else { return Ok(()) };
+        if versions.iter().any(|v| v == version) {
+            return Ok(());
+        }
+        let (message, cause, remedy) = if versions.is_empty() {
+            let istio = group.ends_with(".istio.io");
+            (
+                format!(
+                    "{} \"{}\" cannot be applied: the cluster does not serve {plural}.{group}",
+                    c.kind, c.name
+                ),
+                format!(
+                    "{} is not installed in the cluster (its CRD {name} is missing)",
+                    if istio { "Istio" } else { "the API this kind belongs to" }
+                ),
+                if istio {
+                    "install Istio first, or add an IstioMesh component to the design".to_string()
+                } else {
+                    format!("install the CRD {name} first")
+                },
+            )
+        } else {
+            (
+                format!(
+                    "{} \"{}\" cannot be applied: the cluster serves {group} in versions {}, not {version}",
+                    c.kind,
+                    c.name,
+                    versions.join(", ")
+                ),
+                "the installed Istio release defines other versions of this kind".into(),
+                format!("set the component's apiVersion to {group}/{}", versions[0]),
+            )
+        };
+        Err(error(format!("{CODE}-2103"), message, cause, remedy))
+    }
+}
+
+/// The versions a CRD serves: Some([]) when it is absent, None when it cannot be read.
+#[cfg(target_arch = "wasm32")]
+fn served_versions(crd: &str) -> Option<Vec<String>> {
+    match wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd) {
+        Ok(None) => Some(Vec::new()),
+        Ok(Some(crd)) => Some(
+            crd.pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|v| v["served"] != false)
+                .filter_map(|v| v["name"].as_str().map(str::to_string))
+                .collect(),
+        ),
+        Err(_) => None,
+    }
+}
+
+/// Natively (unit tests) there is no cluster to read.
+#[cfg(not(target_arch = "wasm32"))]
+fn served_versions(_crd: &str) -> Option<Vec<String>> {
+    None
+}
+
+/// The installed control plane's profile, when it can be read.
+#[cfg(target_arch = "wasm32")]
+fn installed_profile() -> Option<String> {
+    crate::installed::control_plane().ok().flatten().map(|cp| cp.profile)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn installed_profile() -> Option<String> {
+    None
+}
+
+/// The `istio` operation for an IstioMesh component.
+fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
+    let version = version(c)?;
+    let mut body = options(c, INSTALL_OPTIONS)?;
+    if !version.is_empty() {
+        body.insert("version".into(), version.clone().into());
+    }
+    let profile = match body.get("profile") {
+        None => "default".to_string(),
+        Some(Value::String(p)) => p.clone(),
+        Some(other) => return Err(bad_settings(c, format!("settings.profile is {other}, not a string"))),
+    };
+    let body = if body.is_empty() {
+        String::new()
+    } else {
+        Value::Object(body).to_string()
+    };
+    let op = design::operation_request(request, "istio", CONTROL_PLANE_NAMESPACE, &version, &body);
+    let plan = crate::install::plan(&op)?;
+    let shown = if version.is_empty() {
+        crate::install::versions().first().cloned().unwrap_or_default()
+    } else {
+        version
+    };
+    Ok(Expansion::Operation {
+        stages: plan.stages,
+        what: if request.delete {
+            "uninstall".into()
+        } else {
+            format!("install {shown} with profile {profile}")
+        },
+        control_plane: true,
+    })
+}
+
+/// The add-on operation `key` for an add-on component.
+fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion, Error> {
+    let version = version(c)?;
+    let body = options(c, &[])?;
+    let body = if body.is_empty() {
+        String::new()
+    } else {
+        Value::Object(body).to_string()
+    };
+    let op = design::operation_request(request, key, CONTROL_PLANE_NAMESPACE, &version, &body);
+    let plan = crate::addons::plan(key, &op)?;
+    Ok(Expansion::Operation {
+        stages: plan.stages,
+        what: format!("{} {key}", if request.delete { "remove" } else { "install" }),
+        control_plane: false,
+    })
+}
+
+/// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
+fn version(c: &Component) -> Result<String, Error> {
+    match c.spec.get("version") {
+        None | Some(Value::Null) => Ok(c.version.clone().unwrap_or_default()),
+        Some(Value::String(v)) => Ok(v.trim().to_string()),
+        Some(other) => Err(bad_settings(c, format!("settings.version is {other}, not a string"))),
+    }
+}
+
+/// The settings an operation knows.
+fn options(c: &Component, keys: &[&str]) -> Result<Map<String, Value>, Error> {
+    match &c.spec {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => Ok(m
+            .iter()
+            .filter(|(k, v)| keys.contains(&k.as_str()) && !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()),
+        other => Err(bad_settings(c, format!("the settings are {other}, not an object"))),
+    }
+}
+
+/// `security.istio.io/v1` from Istio 1.22 on (and when the release is unknown), `v1beta1` before.
+fn security_api_version(release: Option<String>) -> String {
+    let minor = release.as_deref().and_then(|r| {
+        let mut parts = r.trim_start_matches('v').split('.');
+        Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.parse::<u32>().ok()?))
+    });
+    match minor {
+        Some((1, m)) if m < 22 => "security.istio.io/v1beta1".into(),
+        Some((0, _)) => "security.istio.io/v1beta1".into(),
+        _ => "security.istio.io/v1".into(),
+    }
+}
+
+/// The mTLS trait: a PeerAuthentication `default` per namespace.
+fn mtls(t: &Trait, api_version: &str) -> Result<TraitEffect, Error> {
+    let namespaces = t.namespaces(CODE)?;
+    let policy = t.string("policy").unwrap_or_default();
+    let mode = match policy.to_ascii_lowercase().as_str() {
+        "strict" => "STRICT",
+        "mutual" | "permissive" => "PERMISSIVE",
+        "disable" | "disabled" => "DISABLE",
+        _ => {
+            return Err(error(
+                format!("{CODE}-2120"),
+                format!(
+                    "trait {} of component \"{}\" names policy \"{policy}\", not strict, mutual or disable",
+                    t.name, t.component
+                ),
+                "the mTLS trait's policy property is missing or unknown",
+                "set policy to strict (mTLS required), mutual (mTLS and plain text) or disable",
+            ));
+        }
+    };
+    let objects = namespaces
+        .iter()
+        .map(|ns| {
+            json!({
+                "apiVersion": api_version,
+                "kind": "PeerAuthentication",
+                "metadata": {"name": "default", "namespace": ns},
+                "spec": {"mtls": {"mode": mode}},
+            })
+        })
+        .collect();
+    Ok(TraitEffect {
+        objects,
+        namespaces: Vec::new(),
+        what: format!("PeerAuthentication \"default\" {mode} in {}", namespaces.join(", ")),
+    })
+}
+
+/// The injection trait: each namespace labelled as `label-namespace` labels it.
+fn injection(t: &Trait, ambient: bool) -> Result<TraitEffect, Error> {
+    let namespaces = t.namespaces(CODE)?;
+    let mut changes = Vec::new();
+    for ns in &namespaces {
+        let plan = crate::namespace::build(ns, false, ambient);
+        for s in plan.stages.into_iter().flat_map(|s| s.steps) {
+            if let Step::NamespaceMetadata(c) = s {
+                changes.push(c);
+            }
+        }
+    }
+    let label = if ambient {
+        "istio.io/dataplane-mode=ambient"
+    } else {
+        "istio-injection=enabled"
+    };
+    Ok(TraitEffect {
+        objects: Vec::new(),
+        namespaces: changes,
+        what: format!("label {label} on namespaces {}", namespaces.join(", ")),
+    })
+}
+
+/// A traffic split: a component of kind `TrafficSplit` (apiVersion `split.smi-spec.io/*`) whose
+/// spec is
+///
+/// ```yaml
+/// service: reviews          # the Service whose traffic is split (host of the VirtualService)
+/// versionLabel: version     # optional: the pod label that tells versions apart (default "version")
+/// backends:                 # or `versions`; weights are whole percentages adding up to 100
+///   - version: v1           # a version of `service`: pods labelled version=v1 (a subset)
+///     weight: 80
+///   - service: reviews-next # or another Service, as SMI backends name them
+///     weight: 20
+/// ```
+///
+/// becomes a VirtualService `<name>` routing `service` by weight, and, when a backend names a
+/// version, a DestinationRule `<name>` with one subset per version, both in the component's
+/// namespace and with its labels and annotations.
+pub fn traffic_split(c: &Component) -> Result<(Vec<Value>, String), Error> {
+    let bad = |why: String| {
+        error(
+            format!("{CODE}-2110"),
+            format!("traffic split \"{}\" cannot be used: {why}", c.name),
+            "the TrafficSplit component's spec is not of the expected shape",
+            "give spec.service and spec.backends as [{version: v1, weight: 80}, {version: v2, weight: 20}]",
+        )
+    };
+    let spec = &c.spec;
+    let service = spec
+        .get("service")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("spec.service is missing".into()))?;
+    let label = match spec.get("versionLabel") {
+        None | Some(Value::Null) => "version",
+        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+        Some(other) => return Err(bad(format!("versionLabel is {other}, not a label name"))),
+    };
+    let backends = spec
+        .get("backends")
+        .or_else(|| spec.get("versions"))
+        .and_then(Value::as_array)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| bad("spec.backends lists no backend".into()))?;
+
+    let mut routes = Vec::new();
+    let mut subsets: Vec<Value> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut total = 0u64;
+    let mut shown = Vec::new();
+    for (i, b) in backends.iter().enumerate() {
+        let text = |k: &str| {
+            b.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let weight = weight(b.get("weight")).ok_or_else(|| {
+            bad(format!(
+                "backend {} has weight {}, not a whole number from 0 to 100",
+                i + 1,
+                b.get("weight").unwrap_or(&Value::Null)
+            ))
+        })?;
+        total += weight;
+        let (destination, key) = match (text("version"), text("service")) {
+            (Some(v), s) if s.is_none_or(|s| s == service) => {
+                let subset = subset_name(v);
+                if !subsets.iter().any(|x| x["name"] == subset) {
+                    subsets.push(json!({"name": subset, "labels": {label: v}}));
+                }
+                (json!({"host": service, "subset": subset}), format!("{service} {v}"))
+            }
+            (Some(_), s) => {
+                let s = s.unwrap_or_default();
+                return Err(bad(format!(
+                    "backend {} names version and service \"{s}\": a version belongs to spec.service \"{service}\"",
+                    i + 1
+                )));
+            }
+            (None, Some(s)) => (json!({"host": s}), s.to_string()),
+            (None, None) => return Err(bad(format!("backend {} names neither a version nor a service", i + 1))),
+        };
+        if seen.contains(&key) {
+            return Err(bad(format!("backend {} repeats {key}", i + 1)));
+        }
+        shown.push(format!("{key} {weight}%"));
+        seen.push(key);
+        routes.push(json!({"destination": destination, "weight": weight}));
+    }
+    if total != 100 {
+        return Err(error(
+            format!("{CODE}-2111"),
+            format!("traffic split \"{}\" has weights adding up to {total}, not 100", c.name),
+            "the backends' weights are percentages of the traffic and must cover all of it",
+            "change the weights so that they add up to 100",
+        ));
+    }
+    let metadata = |kind: &str| {
+        let mut m = Map::new();
+        m.insert("name".into(), c.name.clone().into());
+        if let Some(ns) = &c.namespace {
+            m.insert("namespace".into(), ns.clone().into());
+        }
+        if !c.labels.is_empty() {
+            m.insert("labels".into(), Value::Object(c.labels.clone()));
+        }
+        if !c.annotations.is_empty() {
+            m.insert("annotations".into(), Value::Object(c.annotations.clone()));
+        }
+        json!({"apiVersion": "networking.istio.io/v1", "kind": kind, "metadata": m})
+    };
+    let mut vs = metadata("VirtualService");
+    vs["spec"] = json!({"hosts": [service], "http": [{"route": routes}]});
+    let mut objects = vec![vs];
+    let mut what = "VirtualService".to_string();
+    if !subsets.is_empty() {
+        let mut dr = metadata("DestinationRule");
+        dr["spec"] = json!({"host": service, "subsets": subsets});
+        objects.push(dr);
+        what.push_str(" and DestinationRule");
+    }
+    Ok((objects, format!("{what}: {}", shown.join(", "))))
+}
+
+/// A whole percentage 0..=100 (a number, or a string of digits as SMI v1alpha1 allows).
+fn weight(v: Option<&Value>) -> Option<u64> {
+    let w = match v? {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (w <= 100).then_some(w)
+}
+
+/// A subset name Istio accepts for a version ("1.0" becomes "1-0").
+fn subset_name(version: &str) -> String {
+    let s: String = version
+        .to_ascii_lowercase()
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+        .collect();
+    s.trim_matches('-').to_string()
+}
+
+fn bad_settings(c: &Component, why: String) -> Error {
+    error(
+        format!("{CODE}-2104"),
+        format!("{} \"{}\" cannot be used: {why}", c.kind, c.name),
+        "the component's settings are not of the expected shape",
+        "set settings.version to an Istio release such as \"1.27.3\" and settings.profile to default, minimal, demo or ambient",
+    )
+}
+
+fn twice(c: &Component) -> Error {
+    error(
+        format!("{CODE}-2105"),
+        format!("IstioMesh \"{}\" is a second Istio control plane in the design", c.name),
+        "a cluster runs one Istio control plane; the design names more than one",
+        "keep one IstioMesh component in the design",
+    )
+}
+
+fn foreign(c: &Component) -> Error {
+    error(
+        format!("{CODE}-2106"),
+        format!("{} \"{}\" is not an Istio component", c.kind, c.name),
+        format!("the Istio adapter deploys IstioMesh and Istio add-ons, not {}", c.kind),
+        "deploy the component through the adapter of its mesh, or remove it from the design",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oam(kind: &str, api_version: &str, name: &str, ns: &str, settings: Value) -> String {
+        json!({"kind": "Component",
+               "metadata": {"name": name, "namespace": ns, "annotations": {
+                   "design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
+               "spec": {"type": kind, "settings": settings}})
+        .to_string()
+    }
+
+    fn request(components: Vec<String>, config: Option<Value>) -> DesignRequest {
+        DesignRequest {
+            components,
+            config: config.map(|c| c.to_string()),
+            delete: false,
+            operation_id: "op".into(),
+            username: "u".into(),
+            cluster: wasmesh_sdk::ClusterInfo {
+                name: "c".into(),
+                server: "s".into(),
+            },
+        }
+    }
+
+    fn applied(p: &DesignPlan) -> Vec<Value> {
+        p.plan
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                Step::Apply(o) => Some(serde_json::from_str(o).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn split(backends: Value) -> Component {
+        design::parse_component(
+            &oam(
+                "TrafficSplit",
+                "split.smi-spec.io/v1alpha2",
+                "reviews-split",
+                "shop",
+                json!({"service": "reviews", "backends": backends}),
+            ),
+            CODE,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_istio_kind_passes_through_whole() {
+        let spec = json!({"deep": {"list": [1, {"x": "y"}], "keep": true}});
+        let components: Vec<String> = KINDS
+            .iter()
+            .map(|(kind, groups)| {
+                let (g, _, v) = groups[0];
+                oam(
+                    kind,
+                    &format!("{g}/{}", v[0]),
+                    &kind.to_lowercase(),
+                    "shop",
+                    spec.clone(),
+                )
+            })
+            .collect();
+        let p = provision(&request(components, None)).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        let objects = applied(&p);
+        assert_eq!(objects.len(), KINDS.len());
+        for o in &objects {
+            assert_eq!(o["spec"], spec, "{}", o["kind"]);
+            assert_eq!(o["metadata"]["namespace"], "shop");
+        }
+    }
+
+    #[test]
+    fn wrong_group_and_version_are_rejected_alone() {
+        let p = provision(&request(
+            vec![
+                oam(
+                    "AuthorizationPolicy",
+                    "policy.linkerd.io/v1alpha1",
+                    "a",
+                    "shop",
+                    json!({}),
+                ),
+                oam("EnvoyFilter", "networking.istio.io/v1", "e", "shop", json!({})),
+                oam("TrafficSplit", "example.com/v1", "t", "shop", json!({})),
+                oam("VirtualService", "networking.istio.io/v1beta1", "ok", "shop", json!({})),
+                oam("LinkerdMesh", "", "l", "linkerd", json!({})),
+            ],
+            None,
+        ))
+        .unwrap();
+        let rejected: Vec<_> = p.rejected.iter().map(|r| (r.index, r.error.code.as_str())).collect();
+        assert_eq!(
+            rejected,
+            [
+                (0, "WASMESH-ISTIO-2101"),
+                (1, "WASMESH-ISTIO-2102"),
+                (2, "WASMESH-ISTIO-2101"),
+                (4, "WASMESH-ISTIO-2106")
+            ]
+        );
+        assert!(p.rejected[0].error.message.contains("security.istio.io/v1"));
+        assert_eq!(applied(&p).len(), 1);
+    }
+
+    #[test]
+    fn traffic_split_becomes_a_virtual_service_and_subsets() {
+        let (objects, what) = traffic_split(&split(json!([
+            {"version": "v1", "weight": 80}, {"version": "2.0", "weight": "15"}, {"service": "reviews-next", "weight": 5}
+        ])))
+        .unwrap();
+        assert_eq!(objects[0]["kind"], "VirtualService");
+        assert_eq!(
+            objects[0]["metadata"],
+            json!({"name": "reviews-split", "namespace": "shop"})
+        );
+        assert_eq!(
+            objects[0]["spec"],
+            json!({"hosts": ["reviews"], "http": [{"route": [
+                {"destination": {"host": "reviews", "subset": "v1"}, "weight": 80},
+                {"destination": {"host": "reviews", "subset": "2-0"}, "weight": 15},
+                {"destination": {"host": "reviews-next"}, "weight": 5}]}]})
+        );
+        assert_eq!(
+            objects[1]["spec"],
+            json!({"host": "reviews", "subsets": [
+                {"name": "v1", "labels": {"version": "v1"}}, {"name": "2-0", "labels": {"version": "2.0"}}]})
+        );
+        assert_eq!(
+            what,
+            "VirtualService and DestinationRule: reviews v1 80%, reviews 2.0 15%, reviews-next 5%"
+        );
+    }
+
+    #[test]
+    fn traffic_split_weights_must_add_up_to_100() {
+        let e = traffic_split(&split(
+            json!([{"version": "v1", "weight": 50}, {"version": "v2", "weight": 30}]),
+        ))
+        .unwrap_err();
+        assert_eq!(e.code, "WASMESH-ISTIO-2111");
+        assert!(e.message.contains("adding up to 80, not 100"), "{}", e.message);
+        for (backends, says) in [
+            (json!([]), "no backend"),
+            (json!([{"version": "v1", "weight": 101}]), "not a whole number"),
+            (json!([{"version": "v1", "weight": -1}]), "not a whole number"),
+            (json!([{"weight": 100}]), "neither a version nor a service"),
+            (
+                json!([{"version": "v1", "weight": 50}, {"version": "v1", "weight": 50}]),
+                "repeats",
+            ),
+        ] {
+            let e = traffic_split(&split(backends)).unwrap_err();
+            assert_eq!(e.code, "WASMESH-ISTIO-2110");
+            assert!(e.message.contains(says), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn mtls_and_injection_traits() {
+        let config = json!({"spec": {"components": [{"componentName": "vs", "traits": [
+            {"name": "mTLS", "properties": {"namespaces": ["a", "b"], "policy": "mutual"}},
+            {"name": "automaticSidecarInjection", "properties": {"namespaces": ["a"]}}]}]}});
+        let mut r = request(vec![], Some(config.clone()));
+        let p = provision(&r).unwrap();
+        let objects = applied(&p);
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[1]["apiVersion"], "security.istio.io/v1");
+        assert_eq!(objects[1]["metadata"], json!({"name": "default", "namespace": "b"}));
+        assert_eq!(objects[1]["spec"], json!({"mtls": {"mode": "PERMISSIVE"}}));
+        let labels: Vec<_> = p
+            .plan
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                Step::NamespaceMetadata(c) => Some((c.namespace.clone(), c.set_labels.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [(
+                "a".to_string(),
+                vec![("istio-injection".to_string(), "enabled".to_string())]
+            )]
+        );
+
+        r.delete = true;
+        let p = provision(&r).unwrap();
+        assert!(applied(&p).is_empty());
+        assert!(
+            p.plan.stages[0]
+                .steps
+                .iter()
+                .all(|s| matches!(s, Step::Delete(d) if d.kind == "PeerAuthentication"))
+        );
+
+        let bad = json!({"spec": {"components": [{"componentName": "vs", "traits": [
+            {"name": "mTLS", "properties": {"namespaces": ["a"], "policy": "sometimes"}}]}]}});
+        let e = provision(&request(vec![], Some(bad))).unwrap_err();
+        assert_eq!(e.code, "WASMESH-ISTIO-2120");
+    }
+
+    #[test]
+    fn istio_mesh_installs_with_its_profile_first() {
+        let r = request(
+            vec![
+                oam(
+                    "VirtualService",
+                    "networking.istio.io/v1",
+                    "vs",
+                    "shop",
+                    json!({"hosts": ["a"]}),
+                ),
+                oam(
+                    "IstioMesh",
+                    "",
+                    "istio",
+                    "istio-system",
+                    json!({"profile": "minimal", "version": "1.26.3", "color": 1}),
+                ),
+            ],
+            None,
+        );
+        let p = provision(&r).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        assert!(
+            p.plan.stages[0]
+                .name
+                .starts_with("IstioMesh \"istio\" in \"istio-system\": ")
+        );
+        assert_eq!(p.plan.stages.last().unwrap().name, "objects");
+        assert!(
+            p.plan
+                .summary
+                .contains("IstioMesh \"istio\" in \"istio-system\": install 1.26.3 with profile minimal"),
+            "{}",
+            p.plan.summary
+        );
+        let istiod = applied(&p)
+            .into_iter()
+            .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "istiod")
+            .expect("istiod");
+        assert_eq!(istiod["metadata"]["labels"]["app.kubernetes.io/version"], "1.26.3");
+        assert_eq!(security_api_version(Some("1.21.0".into())), "security.istio.io/v1beta1");
+    }
 }

@@ -92,10 +92,10 @@ pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
 ];
 
 /// Settings of a LinkerdMesh component passed to the install as its options (JSON body).
-pub const INSTALL_OPTIONS: &[&str] = &["ha", "controllerReplicas", "proxyLogLevel", "trustDomain"];
+pub const INSTALL_OPTIONS: &[&str] = &["registry", "trustDomain", "waitSeconds"];
 
 /// Settings of an add-on component passed to its operation as options (JSON body).
-pub const ADDON_OPTIONS: &[&str] = &["ha", "namespace"];
+pub const ADDON_OPTIONS: &[&str] = &["logLevel"];
 
 /// Meshery's add-on component types (lower case) and the operation each one runs.
 const ADDONS: &[(&str, &str)] = &[
@@ -561,13 +561,13 @@ mod tests {
                 "",
                 "l",
                 "linkerd",
-                json!({"version": "stable-2.14.10", "ha": true, "color": "x"}),
+                json!({"version": "stable-2.14.10", "waitSeconds": 5, "color": "x"}),
             ),
             CODE,
         )
         .unwrap();
         assert_eq!(version(&c).unwrap(), "stable-2.14.10");
-        assert_eq!(options(&c, INSTALL_OPTIONS).unwrap(), "{\"ha\":true}");
+        assert_eq!(options(&c, INSTALL_OPTIONS).unwrap(), "{\"waitSeconds\":5}");
         let c = design::parse_component(&oam("LinkerdMesh", "", "l", "linkerd", json!({"version": 2})), CODE).unwrap();
         assert_eq!(version(&c).unwrap_err().code, "WASMESH-LINKERD-2104");
     }
