@@ -1,11 +1,495 @@
-//! `linkerd`: install or uninstall the control plane. (Being written.)
+//! `linkerd`: install the Linkerd control plane (CRDs, then identity, destination with the
+//! policy controller and sp-validator, and the proxy injector in namespace `linkerd`), or with
+//! delete_op uninstall it, as `linkerd install` / `linkerd uninstall` would.
+//!
+//! The custom body holds install options (see [`options`]); it is YAML or JSON, so the design
+//! module can pass a LinkerdMesh component's settings as JSON. Everything installed is built into
+//! the component: nothing is fetched at run time.
+//!
+//! Identity: a new trust anchor (3650 days: replacing an anchor means re-issuing every proxy's
+//! trust bundle, so it should outlive the cluster; Linkerd's docs use 10 years too) and a separate
+//! issuer (365 days: proxies get 24 h certificates from it, and `rotate-identity-issuer` renews
+//! it well before that). A re-install or upgrade keeps the trust roots and issuer already in the
+//! cluster, so running proxies keep trusting the control plane; it also keeps the webhook
+//! certificates while they have more than 30 days left.
 
-use wasmesh_sdk::{Error, OperationRequest, Plan};
+mod certs;
+mod control_plane;
+mod crds;
+mod options;
+mod versions;
+
+use serde_json::Value;
+use wasmesh_sdk::plan::{apply, object_ref, plan as make_plan, stage};
+use wasmesh_sdk::progress::report;
+use wasmesh_sdk::{Condition, Error, Level, ObjectRef, OperationRequest, Plan, Step, WaitFor};
+
+use control_plane::{Context, Identity, Webhooks};
+use versions::Release;
+
+/// The control plane's namespace.
+pub const NAMESPACE: &str = crate::installed::CONTROL_PLANE_NAMESPACE;
+/// Label of namespaces that hold Linkerd extensions (viz, jaeger, multicluster, ...).
+pub const EXTENSION_LABEL: &str = "linkerd.io/extension";
+/// Trust anchor and issuer lifetimes of a fresh install (see the module comment).
+pub const ANCHOR_DAYS: u32 = 3650;
+pub const ISSUER_DAYS: u32 = 365;
+/// Seconds a CRD gets to become Established.
+const CRD_TIMEOUT: u32 = 60;
 
 pub fn versions() -> Vec<String> {
-    vec!["stable-2.14.10".into()]
+    versions::names()
 }
 
-pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
-    Err(crate::not_built("linkerd install"))
+pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
+    let options = options::parse(&request.custom_body)?;
+    if request.delete {
+        return uninstall(&options);
+    }
+    let release = versions::resolve(&request.version)?;
+    install(release, &options)
+}
+
+/// The `linkerd.io/created-by` annotation on what this translator installs; its last word is
+/// the release, which [`crate::installed::control_plane`] reads back.
+pub fn created_by(release: &Release) -> String {
+    format!("wasmesh/linkerd-{} {}", env!("CARGO_PKG_VERSION"), release.name)
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn install(release: &'static Release, options: &options::Options) -> Result<Plan, Error> {
+    let now = now_unix();
+    let (identity, kept_identity) = identity(options, now)?;
+    let webhooks = Webhooks {
+        proxy_injector: webhook_tls(0, "linkerd-proxy-injector", now)?,
+        sp_validator: webhook_tls(1, "linkerd-sp-validator", now)?,
+        policy_validator: webhook_tls(2, "linkerd-policy-validator", now)?,
+    };
+    let ctx = Context {
+        release,
+        options,
+        identity,
+        webhooks,
+    };
+
+    let mut crds = crds::linkerd_crds(release);
+    for crd in crds::gateway_crds(release) {
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        match wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &name)? {
+            Some(existing) if !is_ours(&existing) => report(
+                Level::Info,
+                &format!("Gateway API CRD {name} already installed: kept as it is"),
+                "the CRD exists without Linkerd's label (another project installed it), so this \
+                 install neither changes it nor removes it on uninstall",
+            ),
+            _ => crds.push(crd),
+        }
+    }
+
+    let mut foundation = vec![apply(&control_plane::namespace(&ctx))];
+    foundation.extend(crds.iter().map(apply));
+    let established = crds
+        .iter()
+        .map(|c| {
+            wait(
+                object_ref(c),
+                Condition::ConditionTrue("Established".into()),
+                CRD_TIMEOUT,
+                true,
+            )
+        })
+        .collect();
+    let (config, workloads) = control_plane::objects(&ctx);
+    let available = control_plane::DEPLOYMENTS
+        .iter()
+        .map(|name| {
+            wait(
+                ObjectRef {
+                    api_version: "apps/v1".into(),
+                    kind: "Deployment".into(),
+                    namespace: Some(NAMESPACE.into()),
+                    name: (*name).into(),
+                },
+                Condition::ConditionTrue("Available".into()),
+                options.wait_seconds,
+                false,
+            )
+        })
+        .collect();
+    let summary = format!(
+        "Linkerd {} control plane installed in namespace {NAMESPACE}{}",
+        release.name,
+        if kept_identity {
+            " (existing trust anchor and issuer kept)"
+        } else {
+            ""
+        }
+    );
+    Ok(make_plan(
+        summary,
+        vec![
+            stage("namespace and CRDs", foundation),
+            stage("CRDs established", established),
+            stage(
+                "control plane configuration and RBAC",
+                config.iter().map(apply).collect(),
+            ),
+            stage(
+                "control plane workloads and webhooks",
+                workloads.iter().map(apply).collect(),
+            ),
+            stage("control plane available", available),
+        ],
+    ))
+}
+
+fn wait(target: ObjectRef, condition: Condition, timeout_seconds: u32, required: bool) -> Step {
+    Step::Wait(WaitFor {
+        target,
+        condition,
+        timeout_seconds,
+        required,
+    })
+}
+
+fn is_ours(object: &Value) -> bool {
+    object
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(crds::CONTROL_PLANE_NS_LABEL))
+        .and_then(Value::as_str)
+        == Some(NAMESPACE)
+}
+
+fn data<'a>(object: &'a Option<Value>, key: &str) -> Option<&'a str> {
+    object
+        .as_ref()?
+        .get("data")?
+        .get(key)?
+        .as_str()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// The identity in the cluster when there is one (kept), else a new trust anchor and issuer.
+fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Error> {
+    let get = |kind: &str, name: &str| wasmesh_sdk::cluster::get("v1", kind, Some(NAMESPACE), name);
+    let roots = get("ConfigMap", "linkerd-identity-trust-roots")?;
+    let issuer = get("Secret", "linkerd-identity-issuer")?;
+    let anchors = data(&roots, "ca-bundle.crt");
+    let crt = data(&issuer, "crt.pem");
+    let key = data(&issuer, "key.pem");
+    match (anchors, crt, key, roots.is_some() || issuer.is_some()) {
+        (None, None, None, false) => {
+            let b = crate::identity::generate(&options.trust_domain, now, ANCHOR_DAYS, ISSUER_DAYS)?;
+            Ok((
+                Identity {
+                    trust_anchors_pem: b.trust_anchor_pem,
+                    issuer_crt_b64: certs::encode(b.issuer_cert_pem.as_bytes()),
+                    issuer_key_b64: certs::encode(b.issuer_key_pem.as_bytes()),
+                },
+                false,
+            ))
+        }
+        (Some(anchors), Some(crt), Some(key), _) => {
+            let expected = format!("CN=identity.linkerd.{}", options.trust_domain);
+            if let Some(subject) = certs::decode(crt)
+                .and_then(|pem| <x509_cert::Certificate as x509_cert::der::DecodePem>::from_pem(pem).ok())
+                .map(|c| c.tbs_certificate.subject.to_string())
+                && subject != expected
+            {
+                return Err(wasmesh_sdk::error(
+                    format!("{}-1108", crate::CODE),
+                    format!(
+                        "the installed Linkerd issuer is {subject}, but trust domain \"{}\" was asked for",
+                        options.trust_domain
+                    ),
+                    "a re-install keeps the existing identity so running proxies keep working, and \
+                     that identity belongs to another trust domain",
+                    "re-install with the trust domain the control plane already uses, or uninstall \
+                     Linkerd (and re-inject workloads) to change it",
+                ));
+            }
+            Ok((
+                Identity {
+                    trust_anchors_pem: anchors.to_string(),
+                    issuer_crt_b64: crt.to_string(),
+                    issuer_key_b64: key.to_string(),
+                },
+                true,
+            ))
+        }
+        _ => Err(wasmesh_sdk::error(
+            format!("{}-1106", crate::CODE),
+            format!(
+                "the Linkerd identity in namespace {NAMESPACE} is incomplete: trust roots {}, issuer \
+                 certificate {}, issuer key {}",
+                present(anchors),
+                present(crt),
+                present(key)
+            ),
+            "the ConfigMap linkerd-identity-trust-roots (ca-bundle.crt) and the Secret \
+             linkerd-identity-issuer (crt.pem, key.pem) must both be there to be kept; another \
+             tool may have removed one, or the issuer uses the kubernetes.io/tls scheme of an \
+             external CA, which this adapter does not manage",
+            "restore the missing object, or uninstall Linkerd completely (the linkerd operation \
+             with delete) and install again to mint a new identity",
+        )),
+    }
+}
+
+fn present(v: Option<&str>) -> &'static str {
+    if v.is_some() { "present" } else { "missing" }
+}
+
+/// The webhook's TLS in the cluster while still good, else a new CA and serving certificate.
+fn webhook_tls(index: usize, service: &str, now: u64) -> Result<certs::WebhookTls, Error> {
+    let (secret_name, kind, config_name) = control_plane::WEBHOOK_SECRETS[index];
+    let secret = wasmesh_sdk::cluster::get("v1", "Secret", Some(NAMESPACE), secret_name)?;
+    if let (Some(crt), Some(key)) = (data(&secret, "tls.crt"), data(&secret, "tls.key"))
+        && certs::still_good(crt, now)
+        && let Some(config) = wasmesh_sdk::cluster::get("admissionregistration.k8s.io/v1", kind, None, config_name)?
+        && let Some(ca) = config
+            .pointer("/webhooks/0/clientConfig/caBundle")
+            .and_then(Value::as_str)
+        && certs::still_good(ca, now)
+    {
+        return Ok(certs::WebhookTls {
+            tls_crt_b64: crt.into(),
+            tls_key_b64: key.into(),
+            ca_bundle_b64: ca.into(),
+        });
+    }
+    certs::generate(&format!("{service}.{NAMESPACE}.svc"), now)
+}
+
+fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+    let extensions: Vec<String> = wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?
+        .iter()
+        .filter_map(|ns| {
+            let name = ns.pointer("/metadata/name")?.as_str()?;
+            let ext = ns
+                .pointer("/metadata/labels")?
+                .get(EXTENSION_LABEL)?
+                .as_str()
+                .unwrap_or_default();
+            (name != NAMESPACE).then(|| format!("{name} ({ext})"))
+        })
+        .collect();
+    if !extensions.is_empty() {
+        return Err(wasmesh_sdk::error(
+            format!("{}-1105", crate::CODE),
+            format!(
+                "Linkerd extensions are still installed in namespaces: {}; uninstall them before the control plane",
+                extensions.join(", ")
+            ),
+            "the extensions' proxies and controllers depend on the control plane; removing it \
+             first would leave them broken, so `linkerd uninstall` refuses too",
+            "uninstall each add-on first (in Meshery, run its add-on operation, e.g. viz-addon, \
+             with delete; or `linkerd viz uninstall | kubectl delete -f -`), then uninstall Linkerd",
+        ));
+    }
+
+    // Every object any release installs (the newest release's set is the superset), as refs.
+    let release = versions::RELEASES
+        .iter()
+        .max_by_key(|r| r.generation)
+        .unwrap_or(versions::default_release());
+    let placeholder = certs::WebhookTls {
+        tls_crt_b64: String::new(),
+        tls_key_b64: String::new(),
+        ca_bundle_b64: String::new(),
+    };
+    let ctx = Context {
+        release,
+        options,
+        identity: Identity {
+            trust_anchors_pem: String::new(),
+            issuer_crt_b64: String::new(),
+            issuer_key_b64: String::new(),
+        },
+        webhooks: Webhooks {
+            proxy_injector: placeholder.clone(),
+            sp_validator: placeholder.clone(),
+            policy_validator: placeholder,
+        },
+    };
+    let (config, workloads) = control_plane::objects(&ctx);
+    let kinds_first = |objects: &[Value], kinds: &[&str]| -> Vec<Step> {
+        objects
+            .iter()
+            .filter(|o| kinds.contains(&o["kind"].as_str().unwrap_or_default()))
+            .map(|o| Step::Delete(object_ref(o)))
+            .collect()
+    };
+    let mut stage1 = kinds_first(
+        &workloads,
+        &[
+            "Deployment",
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ],
+    );
+    stage1.extend(kinds_first(&config, &["Service"]));
+    let mut rbac = kinds_first(
+        &config,
+        &[
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+            "ServiceAccount",
+        ],
+    );
+    // What `linkerd install` adds that this adapter does not (heartbeat), so an upstream install
+    // is removed too.
+    for kind in ["ClusterRole", "ClusterRoleBinding"] {
+        rbac.push(Step::Delete(ObjectRef {
+            api_version: "rbac.authorization.k8s.io/v1".into(),
+            kind: kind.into(),
+            namespace: None,
+            name: "linkerd-heartbeat".into(),
+        }));
+    }
+    let settings = kinds_first(&config, &["ConfigMap", "Secret"]);
+    let namespace = control_plane::namespace(&ctx);
+
+    let mut crd_steps: Vec<Step> = crds::LINKERD_CRDS.iter().map(|n| Step::Delete(crd_ref(n))).collect();
+    for name in crds::GATEWAY_CRDS {
+        if let Some(existing) =
+            wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name)?
+            && is_ours(&existing)
+        {
+            crd_steps.push(Step::Delete(crd_ref(name)));
+        }
+    }
+    Ok(make_plan(
+        format!("Linkerd control plane uninstalled from namespace {NAMESPACE}"),
+        vec![
+            stage("workloads, services and webhooks", stage1),
+            stage("RBAC", rbac),
+            stage("configuration and secrets", settings),
+            stage("namespace", vec![Step::Delete(object_ref(&namespace))]),
+            stage(
+                "namespace deleted",
+                vec![wait(
+                    object_ref(&namespace),
+                    Condition::Deleted,
+                    options.wait_seconds,
+                    false,
+                )],
+            ),
+            stage("CRDs", crd_steps),
+        ],
+    ))
+}
+
+fn crd_ref(name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "apiextensions.k8s.io/v1".into(),
+        kind: "CustomResourceDefinition".into(),
+        namespace: None,
+        name: name.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(release: &'static Release, options: &'a options::Options) -> Context<'a> {
+        let b = crate::identity::generate(&options.trust_domain, 1_767_323_045, 10, 5).unwrap();
+        let tls = certs::generate("x.linkerd.svc", 1_767_323_045).unwrap();
+        Context {
+            release,
+            options,
+            identity: Identity {
+                trust_anchors_pem: b.trust_anchor_pem,
+                issuer_crt_b64: certs::encode(b.issuer_cert_pem.as_bytes()),
+                issuer_key_b64: certs::encode(b.issuer_key_pem.as_bytes()),
+            },
+            webhooks: Webhooks {
+                proxy_injector: tls.clone(),
+                sp_validator: tls.clone(),
+                policy_validator: tls,
+            },
+        }
+    }
+
+    fn images(objects: &[Value]) -> Vec<String> {
+        let mut out = Vec::new();
+        for o in objects.iter().filter(|o| o["kind"] == "Deployment") {
+            let spec = &o["spec"]["template"]["spec"];
+            for c in spec["containers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(spec["initContainers"].as_array().unwrap())
+            {
+                out.push(c["image"].as_str().unwrap().to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn images_follow_the_release_and_the_registry() {
+        let default = options::Options::default();
+        for r in versions::RELEASES {
+            let (_, w) = control_plane::objects(&ctx(r, &default));
+            let imgs = images(&w);
+            assert!(imgs.contains(&format!("cr.l5d.io/linkerd/controller:{}", r.name)));
+            assert!(imgs.contains(&format!("cr.l5d.io/linkerd/policy-controller:{}", r.name)));
+            assert!(imgs.contains(&format!("cr.l5d.io/linkerd/proxy:{}", r.name)));
+            assert!(imgs.contains(&format!("cr.l5d.io/linkerd/proxy-init:{}", r.proxy_init_tag)));
+        }
+        let mirror = options::Options {
+            registry: "mirror.local/l5d".into(),
+            ..default
+        };
+        let (_, w) = control_plane::objects(&ctx(&versions::RELEASES[0], &mirror));
+        assert!(
+            images(&w).iter().all(|i| i.starts_with("mirror.local/l5d/")),
+            "{:?}",
+            images(&w)
+        );
+    }
+
+    #[test]
+    fn every_object_is_labelled_and_namespaced_where_it_must_be() {
+        let default = options::Options::default();
+        let c = ctx(&versions::RELEASES[1], &default);
+        let (config, workloads) = control_plane::objects(&c);
+        let cluster_kinds = [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ];
+        for o in config.iter().chain(workloads.iter()) {
+            assert_eq!(o["metadata"]["labels"][control_plane::NS_LABEL], NAMESPACE, "{o}");
+            let kind = o["kind"].as_str().unwrap();
+            assert_eq!(
+                o["metadata"]["namespace"].is_null(),
+                cluster_kinds.contains(&kind),
+                "{kind}"
+            );
+        }
+        let values: Value = serde_json::from_str(
+            config
+                .iter()
+                .find(|o| o["metadata"]["name"] == "linkerd-config")
+                .unwrap()["data"]["values"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(values["linkerdVersion"], "edge-25.4.4");
+        assert_eq!(values["identityTrustDomain"], "cluster.local");
+        assert!(!values.to_string().contains("PRIVATE KEY"), "no keys in linkerd-config");
+    }
 }
