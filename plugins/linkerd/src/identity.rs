@@ -16,13 +16,16 @@
 //! The trust anchor's private key is used once, to sign the issuer, and then dropped (zeroized):
 //! like `linkerd install`, nothing keeps it.
 
-// Nothing calls this yet: the install operation will.
-#![allow(dead_code)]
+//! Besides making certificates, this module reads them: [`pem_blocks`], [`certificates`],
+//! [`verify_signed_by`], [`check_key`] and friends are what `linkerd-check` and
+//! `rotate-identity-issuer` use to judge the trust anchors and the issuer found in a cluster,
+//! and [`issue_issuer`] signs a new issuer with an existing trust anchor.
 
 use core::fmt;
 use core::time::Duration;
 
-use p256::ecdsa::{DerSignature, SigningKey};
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::elliptic_curve::zeroize::Zeroizing;
 use p256::pkcs8::LineEnding;
 use p256::{FieldBytes, SecretKey};
@@ -30,11 +33,13 @@ use sec1::EncodeEcPrivateKey;
 use x509_cert::Certificate;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::der::EncodePem;
 use x509_cert::der::asn1::{Any, GeneralizedTime, Ia5String, SetOfVec, Utf8StringRef};
 use x509_cert::der::oid::db::rfc4519::CN;
-use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::der::oid::db::rfc5912::{ECDSA_WITH_SHA_256, ID_EC_PUBLIC_KEY, SECP_256_R_1};
+use x509_cert::der::oid::{AssociatedOid, ObjectIdentifier};
+use x509_cert::der::{Decode, Encode, EncodePem};
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
@@ -104,15 +109,51 @@ pub fn generate(
         validity(not_before, anchor_not_after).ok_or_else(|| validity_error(anchor_days, issuer_days))?;
     let issuer_validity =
         validity(not_before, issuer_not_after).ok_or_else(|| validity_error(anchor_days, issuer_days))?;
+    generate_with_validity(trust_domain, anchor_validity, issuer_validity)
+}
 
+/// [`generate`] with explicit validity windows (seconds since the Unix epoch), which may lie in
+/// the past: tests use it for expired and nearly expired certificates.
+#[cfg(test)]
+pub fn generate_between(
+    trust_domain: &str,
+    not_before: u64,
+    anchor_not_after: u64,
+    issuer_not_after: u64,
+) -> Result<IdentityBundle, Error> {
+    check_trust_domain(trust_domain)?;
+    let anchor = validity(not_before, anchor_not_after).ok_or_else(|| validity_error(0, 0))?;
+    let issuer = validity(not_before, issuer_not_after).ok_or_else(|| validity_error(0, 0))?;
+    generate_with_validity(trust_domain, anchor, issuer)
+}
+
+fn generate_with_validity(
+    trust_domain: &str,
+    anchor_validity: Validity,
+    issuer_validity: Validity,
+) -> Result<IdentityBundle, Error> {
     let anchor_name = format!("root.{trust_domain}");
-    let issuer_name = format!("identity.linkerd.{trust_domain}");
-
     let anchor_key = SigningKey::from(&random_secret_key()?);
+    let anchor = certificate(Profile::Root, &anchor_name, anchor_validity, &anchor_key, &anchor_key)?;
+    let issuer = signed_issuer(trust_domain, &anchor, &anchor_key, issuer_validity)?;
+    drop(anchor_key);
+    Ok(IdentityBundle {
+        trust_anchor_pem: pem(&anchor)?,
+        issuer_cert_pem: issuer.cert_pem,
+        issuer_key_pem: issuer.key_pem,
+    })
+}
+
+/// A new issuer (fresh key) named `identity.linkerd.<trust_domain>`, signed by `anchor`.
+fn signed_issuer(
+    trust_domain: &str,
+    anchor: &Certificate,
+    anchor_key: &SigningKey,
+    issuer_validity: Validity,
+) -> Result<Issuer, Error> {
+    let issuer_name = format!("identity.linkerd.{trust_domain}");
     let issuer_secret = random_secret_key()?;
     let issuer_key = SigningKey::from(&issuer_secret);
-
-    let anchor = certificate(Profile::Root, &anchor_name, anchor_validity, &anchor_key, &anchor_key)?;
     let issuer = certificate(
         Profile::SubCA {
             issuer: anchor.tbs_certificate.subject.clone(),
@@ -121,20 +162,431 @@ pub fn generate(
         &issuer_name,
         issuer_validity,
         &issuer_key,
-        &anchor_key,
+        anchor_key,
     )?;
-    drop(anchor_key);
-
     // Not SecretKey::to_sec1_pem: it leaves out the curve (the optional `parameters` field),
     // and Go's x509.ParseECPrivateKey, which Linkerd uses, then fails with "unknown elliptic
     // curve". sec1's encoder (through PKCS#8) names the curve, as RFC 5915 asks.
     let issuer_key_pem: Zeroizing<String> = EncodeEcPrivateKey::to_sec1_pem(&issuer_secret, LineEnding::LF)
         .map_err(|e| build_error(format!("the issuer key could not be encoded: {e}")))?;
-    Ok(IdentityBundle {
-        trust_anchor_pem: pem(&anchor)?,
-        issuer_cert_pem: pem(&issuer)?,
-        issuer_key_pem: issuer_key_pem.as_str().to_owned(),
+    Ok(Issuer {
+        cert_pem: pem(&issuer)?,
+        key_pem: issuer_key_pem.as_str().to_owned(),
     })
+}
+
+/// An issuer certificate and its private key (PEM "EC PRIVATE KEY", curve named).
+pub struct Issuer {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Signs a new issuer for `trust_domain` with an existing trust anchor, given as its PEM
+/// certificate and private key (P-256; SEC1 "EC PRIVATE KEY" or PKCS#8 "PRIVATE KEY"). The
+/// issuer is valid from `now_unix` - 5 min for `issuer_days` days, but never past the anchor.
+/// Refused: a key that is not the certificate's, an anchor that is not a CA, or one that is
+/// expired or not valid yet. Whether the anchor is one the cluster trusts is the caller's
+/// question. The anchor's key is dropped (zeroized) before this returns.
+pub fn issue_issuer(
+    trust_domain: &str,
+    anchor_cert_pem: &str,
+    anchor_key_pem: &str,
+    now_unix: u64,
+    issuer_days: u32,
+) -> Result<Issuer, Error> {
+    check_trust_domain(trust_domain)?;
+    if issuer_days == 0 {
+        return Err(validity_error(1, 0));
+    }
+    let anchor = match certificates(anchor_cert_pem) {
+        Ok(certs) if certs.len() == 1 => certs.into_iter().next().expect("one certificate"),
+        Ok(certs) => {
+            return Err(anchor_error(
+                "3005",
+                format!("the trust anchor PEM holds {} certificates, not one", certs.len()),
+            ));
+        }
+        Err(e) => {
+            return Err(anchor_error(
+                "3005",
+                format!("the trust anchor certificate cannot be read: {e}"),
+            ));
+        }
+    };
+    let secret = parse_private_key(anchor_key_pem)
+        .map_err(|e| anchor_error("3006", format!("the trust anchor private key cannot be used: {e}")))?;
+    let anchor_key = SigningKey::from(&secret);
+    drop(secret);
+    if public_key(&anchor).as_ref() != Some(anchor_key.verifying_key()) {
+        return Err(anchor_error(
+            "3007",
+            "the trust anchor private key does not belong to the trust anchor certificate".into(),
+        ));
+    }
+    let (anchor_start, anchor_end) = validity_unix(&anchor);
+    if !is_ca(&anchor) {
+        return Err(anchor_error(
+            "3008",
+            format!(
+                "the certificate {} is not a CA (basicConstraints CA is not set)",
+                common_name(&anchor)
+            ),
+        ));
+    }
+    if now_unix < anchor_start || now_unix >= anchor_end {
+        return Err(anchor_error(
+            "3008",
+            format!(
+                "the trust anchor {} is not valid now (valid from {} to {})",
+                common_name(&anchor),
+                format_unix(anchor_start),
+                format_unix(anchor_end)
+            ),
+        ));
+    }
+    let not_after = now_unix
+        .saturating_add(u64::from(issuer_days) * DAY_SECONDS)
+        .min(anchor_end);
+    let issuer_validity = validity(now_unix.saturating_sub(CLOCK_SKEW_SECONDS).max(anchor_start), not_after)
+        .ok_or_else(|| validity_error(1, issuer_days))?;
+    signed_issuer(trust_domain, &anchor, &anchor_key, issuer_validity)
+}
+
+fn anchor_error(number: &str, message: String) -> Error {
+    wasmesh_sdk::error(
+        format!("{}-{number}", crate::CODE),
+        message,
+        "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with \
+         its own private key",
+        "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" \
+         or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local \
+         ca.crt ca.key --profile root-ca`",
+    )
+}
+
+/// The PEM blocks of `text` as (label, base64 body) pairs, in order. Lines are trimmed, so
+/// blocks indented in YAML are found too; text between blocks is ignored.
+pub fn pem_blocks(text: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) {
+            current = Some((label.to_string(), String::new()));
+        } else if let Some(label) = line.strip_prefix("-----END ").and_then(|l| l.strip_suffix("-----")) {
+            if let Some((begin, body)) = current.take()
+                && begin == label
+            {
+                blocks.push((begin, body));
+            }
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+        }
+    }
+    blocks
+}
+
+/// A PEM block labelled `label` around `base64_body`, in lines of 64 characters.
+pub fn pem_text(label: &str, base64_body: &str) -> String {
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in base64_body.as_bytes().chunks(64) {
+        out.push_str(core::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Every "CERTIFICATE" block of `pem`, parsed. An error when there is none or one is malformed.
+pub fn certificates(pem: &str) -> Result<Vec<Certificate>, String> {
+    let blocks: Vec<_> = pem_blocks(pem)
+        .into_iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .collect();
+    if blocks.is_empty() {
+        return Err("no PEM CERTIFICATE block found".into());
+    }
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, (_, body))| {
+            let der = base64_decode(body).ok_or_else(|| format!("certificate {} is not valid base64", i + 1))?;
+            Certificate::from_der(&der)
+                .map_err(|e| format!("certificate {} is not a valid X.509 certificate: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// The certificate's DER encoding (for comparing certificates byte for byte).
+pub fn der(cert: &Certificate) -> Vec<u8> {
+    cert.to_der().unwrap_or_default()
+}
+
+/// Start and end of the certificate's validity, in seconds since the Unix epoch.
+pub fn validity_unix(cert: &Certificate) -> (u64, u64) {
+    let v = &cert.tbs_certificate.validity;
+    (
+        v.not_before.to_unix_duration().as_secs(),
+        v.not_after.to_unix_duration().as_secs(),
+    )
+}
+
+/// The subject's common name, or the whole subject when it has none.
+pub fn common_name(cert: &Certificate) -> String {
+    name_cn(&cert.tbs_certificate.subject)
+}
+
+/// The issuer's (signer's) common name, or the whole issuer name when it has none.
+pub fn issuer_name(cert: &Certificate) -> String {
+    name_cn(&cert.tbs_certificate.issuer)
+}
+
+fn name_cn(name: &Name) -> String {
+    name.0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == CN)
+        .and_then(|atv| {
+            atv.value
+                .decode_as::<Utf8StringRef<'_>>()
+                .map(|s| s.as_str().to_string())
+                .or_else(|_| {
+                    atv.value
+                        .decode_as::<x509_cert::der::asn1::PrintableStringRef<'_>>()
+                        .map(|s| s.as_str().to_string())
+                })
+                .ok()
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Whether basicConstraints says the certificate is a CA.
+pub fn is_ca(cert: &Certificate) -> bool {
+    cert.tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e.extn_id == BasicConstraints::OID)
+        .any(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).is_ok_and(|bc| bc.ca))
+}
+
+/// Whether `child` carries a valid signature by `parent`'s key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signature {
+    Valid,
+    Invalid,
+    /// Not an ECDSA P-256 / SHA-256 signature, which is all this plugin can check (the name of
+    /// the algorithm or key).
+    Unsupported(String),
+}
+
+/// Checks `child`'s signature with `parent`'s public key (ECDSA P-256 with SHA-256 only).
+pub fn verify_signed_by(child: &Certificate, parent: &Certificate) -> Signature {
+    if child.signature_algorithm.oid != ECDSA_WITH_SHA_256 {
+        return Signature::Unsupported(format!("signature algorithm {}", child.signature_algorithm.oid));
+    }
+    let Some(key) = public_key(parent) else {
+        return Signature::Unsupported(format!(
+            "public key algorithm {} of {}",
+            parent.tbs_certificate.subject_public_key_info.algorithm.oid,
+            common_name(parent)
+        ));
+    };
+    let Ok(tbs) = child.tbs_certificate.to_der() else {
+        return Signature::Invalid;
+    };
+    let Some(signature) = child
+        .signature
+        .as_bytes()
+        .and_then(|b| DerSignature::from_bytes(b).ok())
+    else {
+        return Signature::Invalid;
+    };
+    if key.verify(&tbs, &signature).is_ok() {
+        Signature::Valid
+    } else {
+        Signature::Invalid
+    }
+}
+
+/// The certificate's P-256 public key; None for other key types.
+fn public_key(cert: &Certificate) -> Option<VerifyingKey> {
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid != ID_EC_PUBLIC_KEY
+        || spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+            != Some(SECP_256_R_1)
+    {
+        return None;
+    }
+    VerifyingKey::from_sec1_bytes(spki.subject_public_key.as_bytes()?).ok()
+}
+
+/// What [`check_key`] could tell about an issuer's private key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// A P-256 key, in a form Linkerd reads, belonging to the certificate.
+    Matches,
+    /// A form Linkerd reads ("RSA PRIVATE KEY") that this plugin cannot compare with the
+    /// certificate.
+    Unchecked(String),
+}
+
+/// Checks an issuer private key the way Linkerd's identity controller will read it: one PEM
+/// block "EC PRIVATE KEY" (SEC1, curve named: Go refuses a key without it) or "RSA PRIVATE KEY";
+/// PKCS#8 "PRIVATE KEY" is refused by Linkerd. For P-256 keys, also that it belongs to `cert`.
+/// The error never contains key material.
+pub fn check_key(cert: &Certificate, key_pem: &str) -> Result<KeyCheck, String> {
+    let blocks = pem_blocks(key_pem);
+    let keys: Vec<_> = blocks.iter().filter(|(l, _)| l.ends_with("PRIVATE KEY")).collect();
+    let (label, body) = match keys.as_slice() {
+        [] => return Err("no PEM private key block found".into()),
+        [one] => *one,
+        _ => return Err(format!("{} private key blocks found, Linkerd reads one", keys.len())),
+    };
+    match label.as_str() {
+        "EC PRIVATE KEY" => {}
+        "RSA PRIVATE KEY" => return Ok(KeyCheck::Unchecked("an RSA key cannot be compared here".into())),
+        other => {
+            return Err(format!(
+                "the key is a PEM \"{other}\" block; Linkerd's identity controller reads only \"EC PRIVATE KEY\" \
+                 (SEC1) or \"RSA PRIVATE KEY\" (PKCS#1)"
+            ));
+        }
+    }
+    let der = Zeroizing::new(base64_decode(body).ok_or("the key is not valid base64")?);
+    let parsed = sec1::EcPrivateKey::from_der(&der).map_err(|_| "the key is not a valid SEC1 EC private key")?;
+    match parsed.parameters.and_then(|p| p.named_curve()) {
+        Some(curve) if curve == SECP_256_R_1 => {}
+        Some(curve) => return Err(format!("the key's curve {curve} is not P-256")),
+        None => {
+            return Err(
+                "the key does not name its curve; Go (Linkerd) refuses it with \"x509: unknown elliptic \
+                        curve\""
+                    .into(),
+            );
+        }
+    }
+    let secret = SecretKey::from_sec1_der(&der).map_err(|_| "the key is not a valid P-256 private key")?;
+    let public = VerifyingKey::from(secret.public_key());
+    match public_key(cert) {
+        Some(cert_key) if cert_key == public => Ok(KeyCheck::Matches),
+        Some(_) => Err(format!(
+            "the private key does not belong to the certificate {}",
+            common_name(cert)
+        )),
+        None => Err(format!(
+            "the certificate {} does not hold a P-256 key, but the private key is one",
+            common_name(cert)
+        )),
+    }
+}
+
+/// A P-256 private key from PEM: SEC1 "EC PRIVATE KEY" or PKCS#8 "PRIVATE KEY" (other blocks,
+/// such as "EC PARAMETERS", are skipped). The error never contains key material.
+fn parse_private_key(key_pem: &str) -> Result<SecretKey, String> {
+    let blocks = pem_blocks(key_pem);
+    let keys: Vec<_> = blocks.iter().filter(|(l, _)| l.ends_with("PRIVATE KEY")).collect();
+    let (label, body) = match keys.as_slice() {
+        [] => return Err("no PEM private key block found".into()),
+        [one] => *one,
+        _ => return Err(format!("{} private key blocks found, expected one", keys.len())),
+    };
+    let der = Zeroizing::new(base64_decode(body).ok_or("the key is not valid base64")?);
+    match label.as_str() {
+        "EC PRIVATE KEY" => SecretKey::from_sec1_der(&der).map_err(|_| "not a valid SEC1 P-256 private key".into()),
+        "PRIVATE KEY" => {
+            use p256::pkcs8::DecodePrivateKey;
+            SecretKey::from_pkcs8_der(&der).map_err(|_| "not a valid PKCS#8 P-256 private key".into())
+        }
+        other => Err(format!("a PEM \"{other}\" block; only ECDSA P-256 keys are supported")),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the Unix epoch.
+pub fn format_unix(secs: u64) -> String {
+    let days = secs / DAY_SECONDS;
+    let rem = secs % DAY_SECONDS;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Standard base64 (padding optional, whitespace ignored); None when malformed.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut padding = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                padding += 1;
+                continue;
+            }
+            _ => return None,
+        };
+        if padding > 0 {
+            return None;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (padding <= 2 && bits < 6).then_some(out)
+}
+
+/// Standard base64 with padding.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// One certificate for `subject_key`, named `name` (subject CN and DNS SAN), signed by `signer`.
@@ -565,6 +1017,209 @@ mod tests {
             assert_eq!(err.code, "WASMESH-LINKERD-3002");
             assert!(!err.probable_cause.is_empty() && !err.suggested_remediation.is_empty());
         }
+    }
+
+    /// An anchor certificate and its SEC1 key, made the way `generate` makes them.
+    fn anchor_with_key(name: &str, not_before: u64, not_after: u64) -> (String, String) {
+        let secret = random_secret_key().unwrap();
+        let key = SigningKey::from(&secret);
+        let cert = certificate(
+            Profile::Root,
+            name,
+            validity(not_before, not_after).unwrap(),
+            &key,
+            &key,
+        )
+        .unwrap();
+        let key_pem = EncodeEcPrivateKey::to_sec1_pem(&secret, LineEnding::LF).unwrap();
+        (pem(&cert).unwrap(), key_pem.as_str().to_owned())
+    }
+
+    #[test]
+    fn issue_issuer_signs_with_the_given_anchor_and_ends_with_it() {
+        let (anchor_pem, anchor_key) = anchor_with_key("root.cluster.local", NOW - 100, NOW + 30 * 86400);
+        let issuer = issue_issuer("cluster.local", &anchor_pem, &anchor_key, NOW, 365).unwrap();
+        let anchor = parse(&anchor_pem);
+        let cert = parse(&issuer.cert_pem);
+        assert_eq!(verify_signed_by(&cert, &anchor), Signature::Valid);
+        assert_eq!(super::common_name(&cert), "identity.linkerd.cluster.local");
+        assert_eq!(issuer_name(&cert), "root.cluster.local");
+        assert!(is_ca(&cert));
+        // Clamped to the anchor's end; not before the anchor's start.
+        assert_eq!(validity_unix(&cert), (NOW - 100, NOW + 30 * 86400));
+        assert_eq!(check_key(&cert, &issuer.key_pem), Ok(KeyCheck::Matches));
+        assert!(!format!("{issuer:?}").contains("PRIVATE KEY"));
+
+        // A PKCS#8 anchor key works too.
+        let pkcs8 = {
+            use p256::pkcs8::EncodePrivateKey;
+            SecretKey::from_sec1_pem(&anchor_key)
+                .unwrap()
+                .to_pkcs8_pem(LineEnding::LF)
+                .unwrap()
+        };
+        let issuer = issue_issuer("cluster.local", &anchor_pem, &pkcs8, NOW, 1).unwrap();
+        let cert = parse(&issuer.cert_pem);
+        assert_eq!(verify_signed_by(&cert, &anchor), Signature::Valid);
+        assert_eq!(validity_unix(&cert).1, NOW + 86400);
+    }
+
+    #[test]
+    fn issue_issuer_refuses_a_foreign_key_a_leaf_an_expired_anchor_and_garbage() {
+        let (anchor_pem, anchor_key) = anchor_with_key("root.cluster.local", NOW - 100, NOW + 86400);
+        let (_, other_key) = anchor_with_key("root.cluster.local", NOW - 100, NOW + 86400);
+        let code = |r: Result<Issuer, Error>| r.expect_err("refused").code;
+        assert_eq!(
+            code(issue_issuer("cluster.local", &anchor_pem, &other_key, NOW, 1)),
+            "WASMESH-LINKERD-3007"
+        );
+        assert_eq!(
+            code(issue_issuer("cluster.local", "junk", &anchor_key, NOW, 1)),
+            "WASMESH-LINKERD-3005"
+        );
+        let two = format!("{anchor_pem}{anchor_pem}");
+        assert_eq!(
+            code(issue_issuer("cluster.local", &two, &anchor_key, NOW, 1)),
+            "WASMESH-LINKERD-3005"
+        );
+        assert_eq!(
+            code(issue_issuer("cluster.local", &anchor_pem, "junk", NOW, 1)),
+            "WASMESH-LINKERD-3006"
+        );
+        assert_eq!(
+            code(issue_issuer("cluster.local", &anchor_pem, &anchor_key, NOW + 86400, 1)),
+            "WASMESH-LINKERD-3008"
+        );
+        assert_eq!(
+            code(issue_issuer("Bad", &anchor_pem, &anchor_key, NOW, 1)),
+            "WASMESH-LINKERD-3001"
+        );
+        assert_eq!(
+            code(issue_issuer("cluster.local", &anchor_pem, &anchor_key, NOW, 0)),
+            "WASMESH-LINKERD-3002"
+        );
+        // The issuer of a bundle is a CA signed by its anchor, but not itself an anchor: its key
+        // signs, yet the anchor's own key does not belong to it.
+        let b = bundle();
+        let e = issue_issuer("cluster.local", &b.issuer_cert_pem, &anchor_key, NOW, 1).unwrap_err();
+        assert_eq!(e.code, "WASMESH-LINKERD-3007");
+        // A non-CA certificate with its own key is refused.
+        let secret = random_secret_key().unwrap();
+        let key = SigningKey::from(&secret);
+        let leaf = certificate(
+            Profile::Leaf {
+                issuer: common_name_only("x").unwrap(),
+                enable_key_agreement: false,
+                enable_key_encipherment: false,
+            },
+            "leaf.cluster.local",
+            validity(NOW - 10, NOW + 86400).unwrap(),
+            &key,
+            &key,
+        )
+        .unwrap();
+        let key_pem = EncodeEcPrivateKey::to_sec1_pem(&secret, LineEnding::LF).unwrap();
+        let e = issue_issuer("cluster.local", &pem(&leaf).unwrap(), &key_pem, NOW, 1).unwrap_err();
+        assert_eq!(e.code, "WASMESH-LINKERD-3008");
+        assert!(!e.message.contains("PRIVATE"));
+    }
+
+    #[test]
+    fn signatures_are_checked_against_the_right_parent_only() {
+        let (a, b) = (bundle(), bundle());
+        let (anchor_a, issuer_a) = (parse(&a.trust_anchor_pem), parse(&a.issuer_cert_pem));
+        let anchor_b = parse(&b.trust_anchor_pem);
+        assert_eq!(verify_signed_by(&issuer_a, &anchor_a), Signature::Valid);
+        assert_eq!(verify_signed_by(&issuer_a, &anchor_b), Signature::Invalid);
+        assert_eq!(verify_signed_by(&anchor_a, &anchor_a), Signature::Valid);
+        assert!(is_ca(&anchor_a) && is_ca(&issuer_a));
+    }
+
+    #[test]
+    fn check_key_accepts_what_linkerd_reads_only() {
+        let b = bundle();
+        let issuer = parse(&b.issuer_cert_pem);
+        assert_eq!(check_key(&issuer, &b.issuer_key_pem), Ok(KeyCheck::Matches));
+        let other = bundle();
+        assert!(
+            check_key(&issuer, &other.issuer_key_pem)
+                .unwrap_err()
+                .contains("does not belong")
+        );
+        // PKCS#8: Linkerd refuses it.
+        let secret = SecretKey::from_sec1_pem(&b.issuer_key_pem).unwrap();
+        let pkcs8 = {
+            use p256::pkcs8::EncodePrivateKey;
+            secret.to_pkcs8_pem(LineEnding::LF).unwrap()
+        };
+        assert!(check_key(&issuer, &pkcs8).unwrap_err().contains("\"PRIVATE KEY\""));
+        // SEC1 without the curve: Go refuses it.
+        let bare = secret.to_sec1_pem(LineEnding::LF).unwrap();
+        assert!(check_key(&issuer, &bare).unwrap_err().contains("curve"));
+        assert!(matches!(
+            check_key(
+                &issuer,
+                "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+            ),
+            Ok(KeyCheck::Unchecked(_))
+        ));
+        assert!(check_key(&issuer, "nothing").is_err());
+        let two = format!("{}{}", b.issuer_key_pem, b.issuer_key_pem);
+        assert!(check_key(&issuer, &two).unwrap_err().contains("2 private key blocks"));
+        // No error ever shows key material.
+        for e in [check_key(&issuer, &other.issuer_key_pem), check_key(&issuer, &pkcs8)] {
+            let e = e.unwrap_err();
+            assert!(!e.contains("BEGIN") && !e.contains(&b.issuer_key_pem[40..60]), "{e}");
+        }
+    }
+
+    #[test]
+    fn pem_bundles_and_base64_round_trip() {
+        let (a, b) = (bundle(), bundle());
+        let text = format!(
+            "# two anchors\n{}\n  {}",
+            a.trust_anchor_pem,
+            b.trust_anchor_pem.replace('\n', "\n    ")
+        );
+        let certs = certificates(&text).unwrap();
+        assert_eq!(certs.len(), 2);
+        assert_eq!(der(&certs[0]), der(&parse(&a.trust_anchor_pem)));
+        assert_eq!(der(&certs[1]), der(&parse(&b.trust_anchor_pem)));
+        assert!(certificates("").is_err());
+        assert!(certificates("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+        assert!(certificates("-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n").is_err());
+        // Re-wrapping a block gives back the same certificate.
+        let (label, body) = pem_blocks(&a.trust_anchor_pem).remove(0);
+        assert_eq!(pem_text(&label, &body), a.trust_anchor_pem);
+
+        for len in 0..70 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let encoded = base64_encode(&bytes);
+            assert_eq!(encoded.len() % 4, 0);
+            assert_eq!(base64_decode(&encoded).as_deref(), Some(bytes.as_slice()), "{len}");
+        }
+        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
+        assert_eq!(base64_decode("aGVs\nbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(base64_decode("aGVsbG8"), Some(b"hello".to_vec()));
+        assert_eq!(base64_decode("aGV*bG8="), None);
+        assert_eq!(base64_decode("aG=VsbG8"), None);
+    }
+
+    #[test]
+    fn times_are_formatted_as_utc() {
+        assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_unix(NOW), "2026-01-02T03:04:05Z");
+        assert_eq!(format_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_unix(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn generate_between_makes_certificates_in_the_past() {
+        let b = generate_between("cluster.local", NOW - 10 * 86400, NOW + 86400, NOW - 86400).unwrap();
+        let (anchor, issuer) = (parse(&b.trust_anchor_pem), parse(&b.issuer_cert_pem));
+        assert_eq!(validity_unix(&issuer), (NOW - 10 * 86400, NOW - 86400));
+        assert_eq!(validity_unix(&anchor).1, NOW + 86400);
+        assert_eq!(verify_signed_by(&issuer, &anchor), Signature::Valid);
     }
 
     /// `cargo test -p wasmesh-plugin-linkerd -- --ignored --nocapture generate_timing`
