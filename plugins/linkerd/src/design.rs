@@ -36,7 +36,8 @@ use wasmesh_sdk::{DesignPlan, DesignRequest, Error, error};
 
 use crate::CODE;
 
-/// The Linkerd kinds checked and passed through: kind, then (group, plural, versions) it may use.
+/// The Linkerd kinds checked and passed through: kind, then (group, plural, versions) it may use,
+/// the version suggested in errors first (one every supported release serves).
 pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
     (
         "ServiceProfile",
@@ -47,7 +48,7 @@ pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
         &[(
             "policy.linkerd.io",
             "servers",
-            &["v1beta3", "v1beta2", "v1beta1", "v1alpha1"],
+            &["v1beta1", "v1beta3", "v1beta2", "v1alpha1"],
         )],
     ),
     (
@@ -504,7 +505,7 @@ mod tests {
             ]
         );
         assert!(
-            p.rejected[0].error.message.contains("policy.linkerd.io/v1beta3"),
+            p.rejected[0].error.message.contains("policy.linkerd.io/v1beta1"),
             "{}",
             p.rejected[0].error.message
         );
