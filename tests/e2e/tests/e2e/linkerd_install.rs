@@ -1,1 +1,542 @@
-//! (Being written.)
+//! `linkerd` (install and uninstall the control plane, two releases), through gRPC as Meshery
+//! sends it, against an API server over HTTPS.
+//!
+//! The tests install a control plane (namespace linkerd, CRDs, ClusterRoles, webhooks): they hold
+//! LOCK so they never run at the same time on a real cluster, and uninstall at the end (a guard
+//! removes what is left if a test fails half-way).
+
+use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, ListParams};
+use kube::core::GroupVersionKind;
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{DerSignature, VerifyingKey};
+use serde_json::json;
+use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
+use wasmesh_e2e::{
+    ClusterScoped, Events, TestCluster, apply_objects, clear_log, client, namespace, request, start_host, writes,
+};
+use x509_cert::Certificate;
+use x509_cert::der::{DecodePem, Encode};
+
+static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const NS: &str = "linkerd";
+const DEFAULT_VERSION: &str = "stable-2.14.10";
+const SECOND_VERSION: &str = "edge-25.4.4";
+const DEPLOYMENTS: &[&str] = &["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"];
+const CRDS_2_14: &[&str] = &[
+    "serviceprofiles.linkerd.io",
+    "servers.policy.linkerd.io",
+    "serverauthorizations.policy.linkerd.io",
+    "authorizationpolicies.policy.linkerd.io",
+    "meshtlsauthentications.policy.linkerd.io",
+    "networkauthentications.policy.linkerd.io",
+    "httproutes.policy.linkerd.io",
+    "httproutes.gateway.networking.k8s.io",
+];
+const CRDS_2_18_EXTRA: &[&str] = &[
+    "externalworkloads.workload.linkerd.io",
+    "httplocalratelimitpolicies.policy.linkerd.io",
+    "egressnetworks.policy.linkerd.io",
+    "grpcroutes.gateway.networking.k8s.io",
+    "tlsroutes.gateway.networking.k8s.io",
+    "tcproutes.gateway.networking.k8s.io",
+];
+const CLUSTER_ROLES: &[&str] = &[
+    "linkerd-linkerd-identity",
+    "linkerd-linkerd-destination",
+    "linkerd-linkerd-proxy-injector",
+    "linkerd-policy",
+];
+const CLUSTER_ROLE_BINDINGS: &[&str] = &[
+    "linkerd-linkerd-identity",
+    "linkerd-linkerd-destination",
+    "linkerd-linkerd-proxy-injector",
+    "linkerd-destination-policy",
+];
+/// Webhook TLS secret, whether the configuration is mutating, configuration name.
+const WEBHOOKS: &[(&str, bool, &str)] = &[
+    (
+        "linkerd-proxy-injector-k8s-tls",
+        true,
+        "linkerd-proxy-injector-webhook-config",
+    ),
+    (
+        "linkerd-sp-validator-k8s-tls",
+        false,
+        "linkerd-sp-validator-webhook-config",
+    ),
+    (
+        "linkerd-policy-validator-k8s-tls",
+        false,
+        "linkerd-policy-validator-webhook-config",
+    ),
+];
+
+/// Everything cluster-wide an install may leave when a test fails half-way; removed on drop.
+struct Leftovers {
+    _cluster_scoped: ClusterScoped,
+    kubeconfig: String,
+}
+
+impl Leftovers {
+    fn new(cluster: &TestCluster) -> Self {
+        let mut scoped = ClusterScoped::new(cluster);
+        let ar = |group: &str, kind: &str, plural: &str| {
+            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
+        };
+        let crd = ar(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+        );
+        for name in CRDS_2_14.iter().chain(CRDS_2_18_EXTRA) {
+            scoped.objects.push((crd.clone(), name.to_string()));
+        }
+        let rbac = "rbac.authorization.k8s.io";
+        for name in CLUSTER_ROLES {
+            scoped
+                .objects
+                .push((ar(rbac, "ClusterRole", "clusterroles"), name.to_string()));
+        }
+        for name in CLUSTER_ROLE_BINDINGS {
+            scoped
+                .objects
+                .push((ar(rbac, "ClusterRoleBinding", "clusterrolebindings"), name.to_string()));
+        }
+        let adm = "admissionregistration.k8s.io";
+        for (_, mutating, name) in WEBHOOKS {
+            let r = if *mutating {
+                ar(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations")
+            } else {
+                ar(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations")
+            };
+            scoped.objects.push((r, name.to_string()));
+        }
+        Leftovers {
+            _cluster_scoped: scoped,
+            kubeconfig: cluster.kubeconfig().to_string(),
+        }
+    }
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), |client| async move {
+            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+            match api.delete(NS, &Default::default()).await {
+                Ok(_) | Err(kube::Error::Api(_)) => {}
+                Err(e) => eprintln!("warning: could not delete {NS}: {e}"),
+            }
+        });
+    }
+}
+
+async fn run(c: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
+    c.apply(req.clone()).await.expect("ApplyOperation");
+    events.outcome(&req.operation_id).await
+}
+
+fn linkerd(cluster: &TestCluster, version: &str, body: &str) -> ApplyRuleRequest {
+    let mut r = request("linkerd", "default", body, &[cluster.kubeconfig()]);
+    r.version = version.into();
+    r
+}
+
+fn uninstall(cluster: &TestCluster) -> ApplyRuleRequest {
+    let mut r = linkerd(cluster, "", "");
+    r.delete_op = true;
+    r
+}
+
+fn cert(pem: &[u8]) -> Certificate {
+    Certificate::from_pem(pem).unwrap_or_else(|e| panic!("certificate PEM: {e}"))
+}
+
+/// Whether `cert` names `ca` as its issuer and carries a signature `ca`'s key verifies.
+fn signed_by(cert: &Certificate, ca: &Certificate) -> bool {
+    let key = VerifyingKey::from_sec1_bytes(
+        ca.tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes(),
+    )
+    .expect("P-256 CA key");
+    let Ok(sig) = DerSignature::from_bytes(cert.signature.raw_bytes()) else {
+        return false;
+    };
+    cert.tbs_certificate.issuer == ca.tbs_certificate.subject
+        && key.verify(&cert.tbs_certificate.to_der().unwrap(), &sig).is_ok()
+}
+
+fn secret_data(s: &Secret, key: &str) -> Vec<u8> {
+    s.data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .unwrap_or_else(|| panic!("secret key {key}"))
+        .0
+        .clone()
+}
+
+/// The trust anchor PEM and the issuer certificate PEM in the cluster.
+async fn identity(cluster: &TestCluster) -> (String, Vec<u8>) {
+    let client = cluster.client().await;
+    let roots = Api::<ConfigMap>::namespaced(client.clone(), NS)
+        .get("linkerd-identity-trust-roots")
+        .await
+        .unwrap();
+    let anchors = roots.data.unwrap()["ca-bundle.crt"].clone();
+    let issuer = Api::<Secret>::namespaced(client, NS)
+        .get("linkerd-identity-issuer")
+        .await
+        .unwrap();
+    (anchors, secret_data(&issuer, "crt.pem"))
+}
+
+/// Objects, labels, images, CRDs, webhook TLS and the identity chain of an installed release.
+async fn check_installed(cluster: &TestCluster, version: &str, proxy_init: &str, crds: &[&str]) {
+    let client = cluster.client().await;
+    let ns = namespace(cluster, NS).await.expect("namespace linkerd");
+    let labels = ns.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels.get("linkerd.io/is-control-plane").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        labels.get("config.linkerd.io/admission-webhooks").map(String::as_str),
+        Some("disabled")
+    );
+
+    let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in crds {
+        let crd = crd_api.get(name).await.unwrap_or_else(|e| panic!("CRD {name}: {e}"));
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        assert!(established, "{name} established");
+    }
+
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    for name in DEPLOYMENTS {
+        let d = deployments.get(name).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let l = d.metadata.labels.unwrap_or_default();
+        assert_eq!(
+            l.get("app.kubernetes.io/version").map(String::as_str),
+            Some(version),
+            "{name}"
+        );
+        assert_eq!(l.get("app.kubernetes.io/part-of").map(String::as_str), Some("Linkerd"));
+        assert_eq!(l.get("linkerd.io/control-plane-ns").map(String::as_str), Some(NS));
+        assert_eq!(
+            l.get("linkerd.io/control-plane-component").map(String::as_str),
+            Some(name.trim_start_matches("linkerd-"))
+        );
+        let pod = d.spec.unwrap().template.spec.unwrap();
+        let images: Vec<String> = pod
+            .containers
+            .iter()
+            .chain(pod.init_containers.iter().flatten())
+            .filter_map(|c| c.image.clone())
+            .collect();
+        assert!(
+            images.contains(&format!("cr.l5d.io/linkerd/controller:{version}")),
+            "{images:?}"
+        );
+        assert!(
+            images.contains(&format!("cr.l5d.io/linkerd/proxy:{version}")),
+            "{images:?}"
+        );
+        assert!(
+            images.contains(&format!("cr.l5d.io/linkerd/proxy-init:{proxy_init}")),
+            "{images:?}"
+        );
+        if *name == "linkerd-destination" {
+            assert!(
+                images.contains(&format!("cr.l5d.io/linkerd/policy-controller:{version}")),
+                "{images:?}"
+            );
+            let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, ["linkerd-proxy", "destination", "sp-validator", "policy"]);
+        }
+    }
+
+    let config = Api::<ConfigMap>::namespaced(client.clone(), NS)
+        .get("linkerd-config")
+        .await
+        .unwrap();
+    let created_by = config.metadata.annotations.unwrap_or_default()["linkerd.io/created-by"].clone();
+    assert!(
+        created_by.starts_with("wasmesh") && created_by.ends_with(version),
+        "{created_by}"
+    );
+
+    // Each webhook's caBundle is the CA that signed the serving certificate its server mounts.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    for (secret, mutating, config) in WEBHOOKS {
+        let s = secrets.get(secret).await.unwrap();
+        assert_eq!(s.type_.as_deref(), Some("kubernetes.io/tls"));
+        let serving = cert(&secret_data(&s, "tls.crt"));
+        let ca_bundle = if *mutating {
+            let w = Api::<MutatingWebhookConfiguration>::all(client.clone())
+                .get(config)
+                .await
+                .unwrap();
+            w.webhooks.unwrap()[0].client_config.ca_bundle.clone().unwrap().0
+        } else {
+            let w = Api::<ValidatingWebhookConfiguration>::all(client.clone())
+                .get(config)
+                .await
+                .unwrap();
+            w.webhooks.unwrap()[0].client_config.ca_bundle.clone().unwrap().0
+        };
+        let ca = cert(&ca_bundle);
+        assert!(signed_by(&serving, &ca), "{secret} signed by the caBundle of {config}");
+        let service = secret.trim_end_matches("-k8s-tls");
+        assert_eq!(
+            serving.tbs_certificate.subject.to_string(),
+            format!("CN={service}.{NS}.svc")
+        );
+    }
+
+    // The issuer chains to the trust roots.
+    let (anchors, issuer) = identity(cluster).await;
+    let (anchor, issuer) = (cert(anchors.as_bytes()), cert(&issuer));
+    assert!(signed_by(&issuer, &anchor), "issuer signed by the trust anchor");
+    assert!(signed_by(&anchor, &anchor), "trust anchor self-signed");
+    assert_eq!(
+        issuer.tbs_certificate.subject.to_string(),
+        "CN=identity.linkerd.cluster.local"
+    );
+}
+
+/// Nothing of the control plane is left after an uninstall.
+async fn assert_nothing_left(cluster: &TestCluster) {
+    let client = cluster.client().await;
+    if let Some(ns) = namespace(cluster, NS).await {
+        assert!(ns.metadata.deletion_timestamp.is_some(), "{NS} is still there");
+    }
+    let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in CRDS_2_14.iter().chain(CRDS_2_18_EXTRA) {
+        assert!(crd_api.get_opt(name).await.unwrap().is_none(), "CRD {name} left");
+    }
+    let by_label = ListParams::default().labels("linkerd.io/control-plane-ns=linkerd");
+    let roles = Api::<ClusterRole>::all(client.clone()).list(&by_label).await.unwrap();
+    assert!(
+        roles.items.is_empty(),
+        "ClusterRoles left: {:?}",
+        roles.items.iter().map(|r| &r.metadata.name).collect::<Vec<_>>()
+    );
+    let bindings = Api::<ClusterRoleBinding>::all(client.clone())
+        .list(&by_label)
+        .await
+        .unwrap();
+    assert!(bindings.items.is_empty(), "ClusterRoleBindings left");
+    for (_, mutating, name) in WEBHOOKS {
+        let left = if *mutating {
+            Api::<MutatingWebhookConfiguration>::all(client.clone())
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_some()
+        } else {
+            Api::<ValidatingWebhookConfiguration>::all(client.clone())
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_some()
+        };
+        assert!(!left, "{name} left");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_default_reinstall_keeps_identity_uninstall_removes_everything() {
+    let _lock = LOCK.lock().await;
+    let cluster = TestCluster::start().await;
+    let _leftovers = Leftovers::new(&cluster);
+    let user = cluster.namespace("l5d-user").await;
+    let host = start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+
+    let done = run(&mut c, &events, linkerd(&cluster, "", "")).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    assert!(done.summary.contains(DEFAULT_VERSION), "{}", done.summary);
+    check_installed(&cluster, DEFAULT_VERSION, "v2.2.3", CRDS_2_14).await;
+    let first = identity(&cluster).await;
+
+    // A re-install keeps the trust anchor and the issuer, so running proxies keep working.
+    let done = run(&mut c, &events, linkerd(&cluster, DEFAULT_VERSION, "waitSeconds: 60")).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    assert!(done.summary.contains("kept"), "{}", done.summary);
+    assert_eq!(identity(&cluster).await, first, "same trust anchor and issuer");
+    check_installed(&cluster, DEFAULT_VERSION, "v2.2.3", CRDS_2_14).await;
+
+    let done = run(&mut c, &events, uninstall(&cluster)).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    assert_nothing_left(&cluster).await;
+    assert!(
+        namespace(&cluster, user.name()).await.is_some(),
+        "user namespace survives"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_version_installs_its_own_tags_and_crds() {
+    let _lock = LOCK.lock().await;
+    let cluster = TestCluster::start().await;
+    let _leftovers = Leftovers::new(&cluster);
+    let host = start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Mesh).await;
+    let events = Events::subscribe(&c).await;
+
+    let done = run(
+        &mut c,
+        &events,
+        linkerd(&cluster, SECOND_VERSION, "{\"trustDomain\": \"cluster.local\"}"),
+    )
+    .await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let crds: Vec<&str> = CRDS_2_14.iter().chain(CRDS_2_18_EXTRA).copied().collect();
+    check_installed(&cluster, SECOND_VERSION, "v2.4.2", &crds).await;
+    let d = Api::<Deployment>::namespaced(cluster.client().await, NS)
+        .get("linkerd-identity")
+        .await
+        .unwrap();
+    let images = serde_json::to_string(&d.spec).unwrap();
+    assert!(!images.contains(DEFAULT_VERSION), "no image of the default release");
+
+    let done = run(&mut c, &events, uninstall(&cluster)).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    assert_nothing_left(&cluster).await;
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_version_and_bad_options_are_refused_before_anything_is_written() {
+    let _lock = LOCK.lock().await;
+    let cluster = TestCluster::start().await;
+    let _leftovers = Leftovers::new(&cluster);
+    let host = start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+    clear_log(&cluster);
+
+    let e = run(&mut c, &events, linkerd(&cluster, "stable-9.9.9", "")).await;
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    assert_eq!(e.error_code, "WASMESH-LINKERD-1101");
+    let text = format!("{} {}", e.summary, e.details);
+    assert!(
+        text.contains(DEFAULT_VERSION) && text.contains(SECOND_VERSION),
+        "{text}"
+    );
+
+    for (body, code) in [
+        ("waitSeconds: soon\n", "WASMESH-LINKERD-1104"),
+        ("colour: blue\n", "WASMESH-LINKERD-1103"),
+        ("registry: [unclosed\n", "WASMESH-LINKERD-1102"),
+        ("trustDomain: Not_A_Domain\n", "WASMESH-LINKERD-1104"),
+    ] {
+        let e = run(&mut c, &events, linkerd(&cluster, "", body)).await;
+        assert_eq!(e.event_type, ERROR, "{body:?}: {e:#?}");
+        assert_eq!(e.error_code, code, "{body:?}");
+        assert!(!e.suggested_remediation.is_empty());
+    }
+    assert_eq!(writes(&cluster), Vec::<String>::new(), "nothing written");
+    assert!(namespace(&cluster, NS).await.is_none());
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_not_becoming_available_give_a_warning_naming_them() {
+    let _lock = LOCK.lock().await;
+    let cluster = TestCluster::start().await;
+    let Some(server) = cluster.server() else {
+        println!("skipped: needs the built-in server to hold Deployments unavailable");
+        return;
+    };
+    let _leftovers = Leftovers::new(&cluster);
+    server.set_deployments_become_available(false);
+    let host = start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+
+    let req = linkerd(&cluster, "", "waitSeconds: 1");
+    let done = run(&mut c, &events, req.clone()).await;
+    assert_eq!(done.event_type, INFO, "the waits are not required: {done:#?}");
+    let warnings: Vec<String> = events
+        .for_op(&req.operation_id)
+        .into_iter()
+        .filter(|e| e.event_type == WARN)
+        .map(|e| format!("{} {}", e.summary, e.details))
+        .collect();
+    for d in DEPLOYMENTS {
+        assert!(
+            warnings.iter().any(|w| w.contains(d)),
+            "a WARN naming {d}: {warnings:#?}"
+        );
+    }
+
+    server.set_deployments_become_available(true);
+    let done = run(&mut c, &events, uninstall(&cluster)).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_is_refused_while_an_extension_is_installed() {
+    let _lock = LOCK.lock().await;
+    let cluster = TestCluster::start().await;
+    let _leftovers = Leftovers::new(&cluster);
+    let viz = cluster.namespace("l5d-viz").await;
+    apply_objects(
+        &cluster.client().await,
+        &[json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": viz.name(), "labels": {"linkerd.io/extension": "viz"}}})],
+    )
+    .await;
+    let host = start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+
+    let done = run(&mut c, &events, linkerd(&cluster, "", "")).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    clear_log(&cluster);
+    let e = run(&mut c, &events, uninstall(&cluster)).await;
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    assert_eq!(e.error_code, "WASMESH-LINKERD-1105");
+    let text = format!("{} {} {:?}", e.summary, e.details, e.suggested_remediation);
+    assert!(text.contains(viz.name()) && text.contains("uninstall"), "{text}");
+    assert_eq!(writes(&cluster), Vec::<String>::new(), "nothing removed");
+    assert!(namespace(&cluster, NS).await.is_some());
+
+    // Once the extension is gone, the uninstall goes ahead.
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(cluster.client().await)
+        .delete(viz.name(), &Default::default())
+        .await
+        .unwrap();
+    if cluster.server().is_some() {
+        let done = run(&mut c, &events, uninstall(&cluster)).await;
+        assert_eq!(done.event_type, INFO, "{done:#?}");
+        assert_nothing_left(&cluster).await;
+    } else {
+        // A real cluster finalizes the extension namespace for a while; wait before uninstalling.
+        for _ in 0..120 {
+            if namespace(&cluster, viz.name()).await.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        let done = run(&mut c, &events, uninstall(&cluster)).await;
+        assert_eq!(done.event_type, INFO, "{done:#?}");
+    }
+    host.shutdown().await;
+}
