@@ -492,4 +492,27 @@ mod tests {
         assert_eq!(values["identityTrustDomain"], "cluster.local");
         assert!(!values.to_string().contains("PRIVATE KEY"), "no keys in linkerd-config");
     }
+
+    /// `cargo test -p wasmesh-plugin-linkerd -- --ignored --nocapture install_plan_size`
+    #[test]
+    #[ignore]
+    fn install_plan_size() {
+        let default = options::Options::default();
+        for r in versions::RELEASES {
+            let c = ctx(r, &default);
+            let (config, workloads) = control_plane::objects(&c);
+            let crds: Vec<Value> = crds::linkerd_crds(r).into_iter().chain(crds::gateway_crds(r)).collect();
+            let bytes: usize = config
+                .iter()
+                .chain(workloads.iter())
+                .chain(crds.iter())
+                .map(|o| o.to_string().len())
+                .sum();
+            println!(
+                "{}: {} objects, {bytes} bytes of JSON",
+                r.name,
+                config.len() + workloads.len() + crds.len() + 1
+            );
+        }
+    }
 }
