@@ -207,6 +207,14 @@ fn every_kind() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
+/// The plan's summary line of a design's response (rejected components are listed before it).
+fn summary(message: &str) -> &str {
+    message
+        .lines()
+        .find(|l| l.starts_with("Design "))
+        .unwrap_or_else(|| panic!("no summary line: {message}"))
+}
+
 fn oam(api_version: &str, kind: &str, name: &str, ns: &str, settings: Value) -> String {
     json!({
         "kind": "Component",
@@ -288,7 +296,7 @@ async fn istio_design_over_process_oam_with_every_kind_traits_and_a_traffic_spli
     };
 
     let message = mesh.process_oam(oam_request(false)).await.expect("design deployed");
-    let first = message.lines().next().unwrap_or_default();
+    let first = summary(&message);
     assert!(
         first.starts_with("Design deployed (16 of 17 components, 1 rejected): "),
         "{message}"
@@ -390,7 +398,7 @@ async fn istio_design_over_process_oam_with_every_kind_traits_and_a_traffic_spli
     // Deleting the design removes it all, the control plane last, and undoes the traits.
     let message = mesh.process_oam(oam_request(true)).await.expect("design removed");
     assert!(
-        message.starts_with("Design removed (16 of 17 components, 1 rejected): "),
+        summary(&message).starts_with("Design removed (16 of 17 components, 1 rejected): "),
         "{message}"
     );
     assert!(
@@ -476,7 +484,7 @@ async fn istio_design_over_provision_with_a_profile_and_100_virtual_services() {
 
     let message = newest.provision(provision(false)).await.expect("design deployed");
     assert!(
-        message.starts_with("Design deployed (101 of 102 components, 1 rejected): IstioMesh \"istio\" in \"istio-system\": install 1.27.3 with profile demo; "),
+        summary(&message).starts_with("Design deployed (101 of 102 components, 1 rejected): IstioMesh \"istio\" in \"istio-system\": install 1.27.3 with profile demo; "),
         "{message}"
     );
     assert!(
@@ -516,7 +524,7 @@ async fn istio_design_over_provision_with_a_profile_and_100_virtual_services() {
 
     let message = newest.provision(provision(true)).await.expect("design removed");
     assert!(
-        message.starts_with("Design removed (101 of 102 components, 1 rejected): "),
+        summary(&message).starts_with("Design removed (101 of 102 components, 1 rejected): "),
         "{message}"
     );
     assert_eq!(message.matches("deleted VirtualService").count(), 100, "{message}");

@@ -126,6 +126,14 @@ async fn get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&s
         .map(|o| serde_json::to_value(o).unwrap())
 }
 
+/// The plan's summary line of a design's response (rejected components are listed before it).
+fn summary(message: &str) -> &str {
+    message
+        .lines()
+        .find(|l| l.starts_with("Design "))
+        .unwrap_or_else(|| panic!("no summary line: {message}"))
+}
+
 fn oam(api_version: &str, kind: &str, name: &str, ns: &str, settings: Value) -> String {
     json!({
         "kind": "Component",
@@ -207,7 +215,7 @@ async fn linkerd_design_installs_deploys_policies_with_traits_and_removes_them()
         .await
         .expect("control plane installed");
     assert!(
-        message.starts_with(&format!(
+        summary(&message).starts_with(&format!(
             "Design deployed (2 components): LinkerdMesh \"linkerd\" in \"linkerd\": install {VERSION}; HTTPRoute \"api\" in \"{ns}\": apply"
         )),
         "{message}"
@@ -254,7 +262,7 @@ async fn linkerd_design_installs_deploys_policies_with_traits_and_removes_them()
         kube_configs: kube_configs.clone(),
     };
     let message = oldest.process_oam(oam_request(false)).await.expect("design deployed");
-    let first = message.lines().next().unwrap_or_default();
+    let first = summary(&message);
     assert!(
         first.starts_with("Design deployed (3 of 4 components, 1 rejected): "),
         "{message}"
@@ -298,7 +306,7 @@ async fn linkerd_design_installs_deploys_policies_with_traits_and_removes_them()
     // Deleting the OAM design removes its objects and the annotation; the control plane stays.
     let message = oldest.process_oam(oam_request(true)).await.expect("design removed");
     assert!(
-        message.starts_with("Design removed (3 of 4 components, 1 rejected): "),
+        summary(&message).starts_with("Design removed (3 of 4 components, 1 rejected): "),
         "{message}"
     );
     assert!(message.contains("deleted Server \"web\""), "{message}");
@@ -326,7 +334,8 @@ async fn linkerd_design_installs_deploys_policies_with_traits_and_removes_them()
         .await
         .expect("control plane removed");
     assert!(
-        message.starts_with("Design removed (2 components): LinkerdMesh \"linkerd\" in \"linkerd\": uninstall"),
+        summary(&message)
+            .starts_with("Design removed (2 components): LinkerdMesh \"linkerd\" in \"linkerd\": uninstall"),
         "{message}"
     );
     assert!(
