@@ -13,7 +13,9 @@
 //!     0 to 3600, 0 = do not wait (default 300). A timeout is a WARN naming what is not ready;
 //!     the install itself has succeeded.
 //!   - `autoscale`: `false` leaves out the HorizontalPodAutoscalers (istiod and gateways) that
-//!     upstream's profiles create; istiod then runs one replica. Default `true`.
+//!     upstream's profiles create; istiod then runs one replica. Default `true`; they are also
+//!     left out, with a WARN, when the cluster does not serve autoscaling/v2 (read: get
+//!     APIService `v2.autoscaling`).
 //!   Other keys are ignored with a WARN. An unknown version or profile is refused (listing the
 //!   valid ones) before anything is written. The design module calls [`plan`] with the IstioMesh
 //!   component's settings as a JSON body: `{"version": ..., "profile": ...}`.
@@ -41,7 +43,9 @@ mod release;
 
 use serde_json::{Map, Value, json};
 use wasmesh_sdk::plan::{self, apply, object_ref, stage};
-use wasmesh_sdk::{Condition, Error, Level, OperationRequest, Plan, Stage, Step, WaitFor, progress};
+use wasmesh_sdk::{Condition, Error, OperationRequest, Plan, Stage, Step, WaitFor};
+#[cfg(target_family = "wasm")]
+use wasmesh_sdk::{Level, progress};
 
 pub use options::{Options, Profile};
 use release::Release;
@@ -54,10 +58,17 @@ pub fn versions() -> Vec<String> {
 }
 
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
-    let options = options::parse(request)?;
+    let mut options = options::parse(request)?;
+    if !request.delete && options.autoscale && !autoscaling_served() {
+        options.autoscale = false;
+        warn(
+            "Istio install: no HorizontalPodAutoscalers",
+            "the cluster does not serve autoscaling/v2 (no APIService v2.autoscaling): istiod and the gateways \
+             run one replica each instead of autoscaling from 1 to 5",
+        );
+    }
     if !options.ignored_keys.is_empty() {
-        progress::report(
-            Level::Warn,
+        warn(
             "Istio install: unknown settings ignored",
             &format!(
                 "the body's keys {} are not used; known keys: {}",
@@ -67,6 +78,30 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
         );
     }
     Ok(build(&options, request.delete))
+}
+
+/// Whether the cluster serves autoscaling/v2: every real API server registers a local APIService
+/// per built-in group version. When the read is not possible, upstream's default stands.
+#[cfg(target_family = "wasm")]
+fn autoscaling_served() -> bool {
+    match wasmesh_sdk::cluster::get("apiregistration.k8s.io/v1", "APIService", None, "v2.autoscaling") {
+        Ok(found) => found.is_some(),
+        Err(_) => true,
+    }
+}
+
+/// A WARN event for Meshery (on stderr outside the sandbox, where there is no host).
+fn warn(summary: &str, details: &str) {
+    #[cfg(target_family = "wasm")]
+    progress::report(Level::Warn, summary, details);
+    #[cfg(not(target_family = "wasm"))]
+    eprintln!("WARN {summary}: {details}");
+}
+
+/// Outside the sandbox (native unit tests of modules that call [`plan`]) there is no host to ask.
+#[cfg(not(target_family = "wasm"))]
+fn autoscaling_served() -> bool {
+    true
 }
 
 /// The plan for parsed options (pure: no cluster reads).

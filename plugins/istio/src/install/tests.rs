@@ -353,3 +353,29 @@ fn the_default_plan_stays_small() {
     println!("default install: {bytes} bytes of objects");
     assert!(bytes < 1 << 20, "{bytes}");
 }
+
+#[test]
+fn plan_reads_the_request_outside_the_sandbox_too() {
+    // The design module calls plan() with a JSON body; natively there is no host to ask.
+    let request = OperationRequest {
+        key: "istio".into(),
+        namespace: "default".into(),
+        version: String::new(),
+        custom_body: r#"{"version": "1.26.3", "profile": "ambient", "revision": "canary"}"#.into(),
+        delete: false,
+        operation_id: "op".into(),
+        username: "u".into(),
+        cluster: wasmesh_sdk::ClusterInfo {
+            name: "c".into(),
+            server: "s".into(),
+        },
+    };
+    let p = plan(&request).unwrap();
+    assert_eq!(
+        p.summary,
+        "Istio 1.26.3 installed with the ambient profile in istio-system"
+    );
+    let mut delete = request.clone();
+    delete.delete = true;
+    assert!(plan(&delete).unwrap().summary.contains("removed"));
+}
