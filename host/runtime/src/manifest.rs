@@ -26,6 +26,9 @@ pub struct Manifest {
     /// The contract the plugin is built against; always [`WIT_PACKAGE`] once read.
     pub wit: String,
     pub capabilities: types::Capabilities,
+    /// For each rule of `capabilities.kube`, in order: the operation keys that need it (empty:
+    /// every operation). The contract's rule record does not carry this; only the manifest does.
+    pub rule_operations: Vec<Vec<String>>,
 }
 
 /// Reads the manifest of a component from its bytes. Nothing is compiled or run.
@@ -132,6 +135,7 @@ impl Scan<'_> {
         }
         Ok(Manifest {
             wit: m.wit.clone(),
+            rule_operations: m.kube.iter().map(|r| r.operations.clone()).collect(),
             capabilities: to_capabilities(m),
         })
     }
@@ -195,6 +199,7 @@ fn to_json(c: &types::Capabilities) -> ManifestJson {
                     types::NamespaceScope::All => NamespacesJson::All,
                     types::NamespaceScope::Listed(names) => NamespacesJson::Listed(names.clone()),
                 },
+                operations: Vec::new(),
             })
             .collect(),
         outbound_hosts: c.outbound_hosts.clone(),

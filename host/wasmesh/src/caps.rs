@@ -7,9 +7,12 @@ use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 /// of two rule sets cannot be written as rules.
 #[derive(Clone, Debug, Default)]
 pub struct Grant {
+    /// What the plugin declares for the operations it may run.
     pub declared: Vec<KubeRule>,
     /// None: the operator granted everything declared.
     pub granted: Option<Vec<KubeRule>>,
+    /// The operation keys the operator granted (`design` for Provision/ProcessOAM); None: all.
+    pub operations: Option<Vec<String>>,
 }
 
 /// One action, as RBAC would name it.
@@ -61,11 +64,40 @@ impl Grant {
         Self {
             declared,
             granted: None,
+            operations: None,
         }
     }
 
     pub fn with_granted(declared: Vec<KubeRule>, granted: Option<Vec<KubeRule>>) -> Self {
-        Self { declared, granted }
+        Self {
+            declared,
+            granted,
+            operations: None,
+        }
+    }
+
+    /// Narrows the grant to some of the plugin's operations: only the declared rules those
+    /// operations need stay (`rule_operations[i]` names the operations that need rule `i`;
+    /// empty: every operation does).
+    pub fn for_operations(mut self, operations: Vec<String>, rule_operations: &[Vec<String>]) -> Self {
+        let needed = |i: usize| {
+            rule_operations
+                .get(i)
+                .is_none_or(|ops| ops.is_empty() || ops.iter().any(|o| operations.contains(o)))
+        };
+        self.declared = std::mem::take(&mut self.declared)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| needed(*i))
+            .map(|(_, r)| r)
+            .collect();
+        self.operations = Some(operations);
+        self
+    }
+
+    /// Whether the operator lets the plugin run this operation (`design` for designs).
+    pub fn allows_operation(&self, key: &str) -> bool {
+        self.operations.as_ref().is_none_or(|ops| ops.iter().any(|o| o == key))
     }
 
     /// Whether the plugin may take `action` in a request about `request_namespace`.
@@ -221,6 +253,38 @@ mod tests {
             namespaced,
             namespace,
         }
+    }
+
+    #[test]
+    fn an_operation_grant_keeps_only_the_rules_those_operations_need() {
+        let declared = vec![
+            rule(&[""], &["namespaces"], &["get"], NamespaceScope::Cluster),
+            rule(&["apps"], &["deployments"], &["create"], NamespaceScope::All),
+            rule(&["*"], &["*"], &["create"], NamespaceScope::All),
+        ];
+        let rule_operations = vec![
+            vec![],
+            vec!["install".to_string(), "check".to_string()],
+            vec!["custom".to_string()],
+        ];
+        let g = Grant::new(declared).for_operations(vec!["check".into()], &rule_operations);
+        assert_eq!(
+            g.declared.len(),
+            2,
+            "the shared rule and check's rule stay: {:?}",
+            g.declared
+        );
+        assert!(g.allows(&act("create", "apps", "deployments", Some("x")), "x"));
+        assert!(
+            !g.allows(&act("create", "", "configmaps", Some("x")), "x"),
+            "custom's wildcard rule went with custom"
+        );
+        assert!(g.allows_operation("check"));
+        assert!(!g.allows_operation("custom"));
+        assert!(
+            Grant::new(vec![]).allows_operation("anything"),
+            "no operation grant: all"
+        );
     }
 
     #[test]

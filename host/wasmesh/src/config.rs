@@ -110,8 +110,13 @@ pub struct PluginConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct GrantConfig {
+    /// Kubernetes rules the plugin may use (absent: all it declares).
     #[serde(default)]
-    pub kube: Vec<RuleConfig>,
+    pub kube: Option<Vec<RuleConfig>>,
+    /// Operation keys the plugin may run (`design` for designs); absent: all. The plugin then
+    /// gets only the rules its manifest declares for these operations.
+    #[serde(default)]
+    pub operations: Option<Vec<String>>,
 }
 
 /// A Kubernetes rule as the operator writes it (RBAC spelling).
@@ -261,7 +266,7 @@ impl Config {
                 }
             }
             if let Some(g) = &p.grant {
-                for r in &g.kube {
+                for r in g.kube.iter().flatten() {
                     r.to_rule()
                         .map_err(|e| Error::Config(format!("plugin \"{}\": grant: {e}", p.name)))?;
                 }
@@ -326,6 +331,7 @@ plugins:
             .unwrap()
             .kube
             .iter()
+            .flatten()
             .map(|r| r.to_rule().unwrap())
             .collect();
         assert_eq!(rules[0].namespaces, NamespaceScope::Request);
@@ -349,6 +355,10 @@ plugins:
                 "\"everywhere\" is not one of",
             ),
             ("listen: 1\nfrobnicate: true", "unknown field `frobnicate`"),
+            (
+                "plugins: [{name: a, builtin: istio, port: 1, grant: {operations: custom}}]",
+                "grant",
+            ),
         ];
         for (yaml, says) in cases {
             let e = Config::from_yaml(yaml).unwrap_err().to_string();

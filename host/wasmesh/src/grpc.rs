@@ -50,6 +50,8 @@ impl Service {
                 .info()
                 .operations
                 .iter()
+                // Operations the operator did not grant are not offered at all.
+                .filter(|o| self.adapter.grant.allows_operation(&o.key))
                 .map(|o| SupportedOperation {
                     key: o.key.clone(),
                     value: o.description.clone(),
@@ -79,6 +81,27 @@ impl Service {
             ]
             .into_iter()
             .collect(),
+        }
+    }
+
+    fn not_granted(&self, key: &str) -> Failure {
+        let what = if key == crate::DESIGN_OPERATION {
+            "deploying designs".to_string()
+        } else {
+            format!("operation \"{key}\"")
+        };
+        Failure {
+            summary: format!("{what} is not granted to the {} adapter", self.adapter.info().name),
+            details: format!(
+                "granted operations: {}",
+                self.adapter.grant.operations.as_deref().unwrap_or_default().join(", ")
+            ),
+            code: "WASMESH-HOST-1011".into(),
+            cause: "the host's configuration grants this plugin only some of its operations".into(),
+            remediation: format!(
+                "add \"{key}\" to grant.operations of plugin \"{}\" in the host configuration, or use a granted operation",
+                self.adapter.name
+            ),
         }
     }
 
@@ -114,6 +137,9 @@ impl Service {
                     remediation: "refresh the adapter in Meshery so it reads SupportedOperations again, then pick a listed operation".into(),
                 },
             ));
+        }
+        if !self.adapter.grant.allows_operation(&req.op_name) {
+            return Err(self.refuse(&operation_id, self.not_granted(&req.op_name)));
         }
         if !req.namespace.is_empty() {
             if let Err(e) = wasmesh_cluster::check_namespace(&req.namespace) {
@@ -191,6 +217,9 @@ impl Service {
         kubeconfigs: Vec<String>,
     ) -> Result<String, Status> {
         let operation_id = uuid::Uuid::new_v4().to_string();
+        if !self.adapter.grant.allows_operation(crate::DESIGN_OPERATION) {
+            return Err(self.refuse(&operation_id, self.not_granted(crate::DESIGN_OPERATION)));
+        }
         let size = components.iter().map(String::len).sum::<usize>() + config.as_ref().map_or(0, String::len);
         let limit = self.adapter.limits.max_body_bytes;
         if size > limit {

@@ -113,13 +113,45 @@ fn runtime_config(config: &Config) -> RuntimeConfig {
 /// Loads every plugin the config names; the ones that fail are reported, not fatal.
 /// The plugin's grant: what it declares, narrowed by what the configuration grants.
 pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result<Grant> {
-    let declared = plugin.info().capabilities.kube.clone();
-    let granted = match &pc.grant {
-        Some(g) => Some(g.kube.iter().map(|r| r.to_rule()).collect::<Result<Vec<_>>>()?),
+    let info = plugin.info();
+    let declared = info.capabilities.kube.clone();
+    let known = |key: &str| key == DESIGN_OPERATION || info.operations.iter().any(|o| o.key == key);
+    let rule_operations = &plugin.manifest().rule_operations;
+    // A manifest that ties a rule to an operation the plugin does not offer is a plugin bug
+    // that would silently drop the rule from every operation grant.
+    for ops in rule_operations {
+        if let Some(unknown) = ops.iter().find(|k| !known(k)) {
+            return Err(Error::Config(format!(
+                "plugin \"{}\": its manifest ties a rule to operation \"{unknown}\", which it does not offer",
+                pc.name
+            )));
+        }
+    }
+    let Some(g) = &pc.grant else {
+        return Ok(Grant::new(declared));
+    };
+    let granted = match &g.kube {
+        Some(rules) => Some(rules.iter().map(|r| r.to_rule()).collect::<Result<Vec<_>>>()?),
         None => None,
     };
-    Ok(Grant::with_granted(declared, granted))
+    let grant = Grant::with_granted(declared, granted);
+    let Some(ops) = &g.operations else {
+        return Ok(grant);
+    };
+    if let Some(unknown) = ops.iter().find(|k| !known(k)) {
+        let mut keys: Vec<&str> = info.operations.iter().map(|o| o.key.as_str()).collect();
+        keys.push(DESIGN_OPERATION);
+        return Err(Error::Config(format!(
+            "plugin \"{}\": grant.operations names \"{unknown}\", which the plugin does not offer; it offers: {}",
+            pc.name,
+            keys.join(", ")
+        )));
+    }
+    Ok(grant.for_operations(ops.clone(), rule_operations))
 }
+
+/// The operation key that stands for designs (Provision and ProcessOAM) in grants and manifests.
+pub const DESIGN_OPERATION: &str = "design";
 
 /// A loaded plugin with its configuration and grant.
 pub type Loaded = (config::PluginConfig, Plugin<CallHost>, Grant);

@@ -52,6 +52,10 @@ pub struct KubeRuleJson {
     pub resources: Vec<String>,
     pub verbs: Vec<String>,
     pub namespaces: NamespacesJson,
+    /// The operation keys that need this rule (`"design"` for Provision/ProcessOAM). Empty:
+    /// every operation needs it. Lets an operator grant a plugin only some of its operations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
 }
 
 /// `"cluster"`, `"request"`, `"all"` or `["ns1", "ns2"]`.

@@ -26,7 +26,8 @@ async fn a_grant_narrows_the_declaration() {
     let mut config = test_config();
     // The plugin declares get/list/create/patch/delete on configmaps; the operator grants reads.
     hostile(&mut config).grant = Some(GrantConfig {
-        kube: vec![rule(&[""], &["configmaps"], &["get", "list"], "request")],
+        kube: Some(vec![rule(&[""], &["configmaps"], &["get", "list"], "request")]),
+        operations: None,
     });
     let host = wasmesh::start(config).await.unwrap();
     let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
@@ -75,7 +76,8 @@ async fn strict_mode_and_pins_refuse_plugins() {
     let mut config = test_config();
     config.strict = true;
     hostile(&mut config).grant = Some(GrantConfig {
-        kube: vec![rule(&[""], &["configmaps"], &["get"], "request")],
+        kube: Some(vec![rule(&[""], &["configmaps"], &["get"], "request")]),
+        operations: None,
     });
     let host = wasmesh::start(config).await.unwrap();
     let skipped = &host.skipped;
@@ -92,7 +94,8 @@ async fn strict_mode_and_pins_refuse_plugins() {
     let mut config = test_config();
     config.strict = true;
     hostile(&mut config).grant = Some(GrantConfig {
-        kube: vec![rule(&[""], &["configmaps"], &["*"], "request")],
+        kube: Some(vec![rule(&[""], &["configmaps"], &["*"], "request")]),
+        operations: None,
     });
     let host = wasmesh::start(config).await.unwrap();
     assert!(host.skipped.is_empty(), "{:?}", host.skipped);
@@ -179,4 +182,71 @@ async fn every_decision_is_audited() {
     assert_eq!(refused[0]["verb"], "get");
     assert_eq!(refused[0]["resource"], "secrets");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// An operator can grant a plugin some of its operations: the others are neither offered to
+/// Meshery nor run, and designs need `design`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_grant_offers_and_runs_only_those_operations() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("opgrant").await;
+    let mut config = test_config();
+    let linkerd = config.plugins.iter_mut().find(|p| p.name == "linkerd").unwrap();
+    linkerd.grant = Some(GrantConfig {
+        kube: None,
+        operations: Some(vec!["annotate-namespace".into()]),
+    });
+    let host = wasmesh::start(config).await.unwrap();
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let offered: Vec<String> = c
+        .supported_operations()
+        .await
+        .unwrap()
+        .ops
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(offered, ["annotate-namespace"]);
+
+    let events = Events::subscribe(&c).await;
+    let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: not-granted\n";
+    let req = request("custom", ns.name(), body, &[cluster.kubeconfig()]);
+    let status = c.apply(req.clone()).await.unwrap_err();
+    assert!(status.message().contains("WASMESH-HOST-1011"), "{status:?}");
+    let e = events.outcome(&req.operation_id).await;
+    assert_eq!(e.error_code, "WASMESH-HOST-1011");
+    assert!(e.suggested_remediation.concat().contains("grant.operations"), "{e:#?}");
+    assert!(configmap(&cluster, ns.name(), "not-granted").await.is_none());
+
+    let status = c
+        .provision(wasmesh_e2e::meshery::ProvisionRequest {
+            username: "u".into(),
+            delete_op: false,
+            declarations: vec![],
+            kube_configs: vec![cluster.kubeconfig().to_string()],
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        status.message().contains("deploying designs is not granted"),
+        "{status:?}"
+    );
+
+    let req = request("annotate-namespace", ns.name(), "", &[cluster.kubeconfig()]);
+    c.apply(req.clone()).await.unwrap();
+    assert_eq!(events.outcome(&req.operation_id).await.event_type, INFO);
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_grant_naming_an_unknown_operation_is_refused() {
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.plugins[0].grant = Some(GrantConfig {
+        kube: None,
+        operations: Some(vec!["frobnicate".into()]),
+    });
+    let e = wasmesh::start(config).await.err().expect("refused").to_string();
+    assert!(e.contains("\"frobnicate\", which the plugin does not offer"), "{e}");
+    assert!(e.contains("annotate-namespace"), "the error lists what is offered: {e}");
 }
