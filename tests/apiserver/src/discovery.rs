@@ -65,10 +65,6 @@ fn builtin(group: &str, plural: &str, kind: &str, namespaced: bool, short: &[&st
 impl Registry {
     pub fn with_builtins() -> Self {
         let mut r = Registry::default();
-        let read_only = |mut t: ResourceType| {
-            t.verbs = vec!["get".into(), "list".into(), "watch".into()];
-            t
-        };
         let create_only = |mut t: ResourceType| {
             t.verbs = vec!["create".into()];
             t
@@ -79,7 +75,9 @@ impl Registry {
             builtin("", "secrets", "Secret", true, &[], false),
             builtin("", "services", "Service", true, &["svc"], true),
             builtin("", "serviceaccounts", "ServiceAccount", true, &["sa"], false),
-            read_only(builtin("", "pods", "Pod", true, &["po"], true)),
+            // Pods are stored as given (no scheduler, no kubelet), so analyses of running
+            // workloads can be tested with seeded pods.
+            builtin("", "pods", "Pod", true, &["po"], true),
             builtin("", "events", "Event", true, &["ev"], false),
             builtin("apps", "deployments", "Deployment", true, &["deploy"], true),
             builtin("apps", "daemonsets", "DaemonSet", true, &["ds"], true),
