@@ -12,7 +12,7 @@ mod rbac;
 mod server;
 mod storage;
 
-pub use cluster::{TestCluster, TestNamespace, cleanup};
+pub use cluster::{KUBECONFIG_ENV, TestCluster, TestNamespace, cleanup};
 pub use errors::ApiError;
 pub use rbac::UserInfo;
 pub use server::{ApiServer, RequestRecord};

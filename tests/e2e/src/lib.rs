@@ -261,3 +261,19 @@ impl Drop for ClusterScoped {
         });
     }
 }
+
+static LINKERD_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static ISTIO_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Taken by every test that installs (or needs to own) a mesh's control plane, whatever file it
+/// is in. On a real cluster (WASMESH_TEST_KUBECONFIG) such tests share cluster-scoped names
+/// (the control-plane namespace, CRDs, ClusterRoles, webhooks), so they take turns. Against the
+/// built-in API server each test has a cluster of its own: no lock, they run in parallel.
+pub async fn control_plane_lock(mesh: &str) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    std::env::var_os(wasmesh_test_apiserver::KUBECONFIG_ENV)?;
+    Some(match mesh {
+        "linkerd" => LINKERD_CONTROL_PLANE.lock().await,
+        "istio" => ISTIO_CONTROL_PLANE.lock().await,
+        other => panic!("no control-plane lock for mesh {other}"),
+    })
+}

@@ -4,7 +4,7 @@
 //! and removes it again when deleted.
 //!
 //! The tests install a control plane (istio-system, CRDs, ClusterRoles, webhooks): they hold
-//! LOCK so they never run at the same time on a real cluster, and a guard removes what is left if
+//! the control-plane lock so they never run at the same time on a real cluster, and a guard removes what is left if
 //! a test fails half-way.
 
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use wasmesh_e2e::meshery::{Generation, ProcessOamRequest, ProvisionRequest};
 use wasmesh_e2e::{ClusterScoped, TestCluster, client, namespace, start_host};
 
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const NS: &str = "istio-system";
 
@@ -242,7 +241,7 @@ fn label(ns: &k8s_openapi::api::core::v1::Namespace, key: &str) -> Option<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn istio_design_over_process_oam_with_every_kind_traits_and_a_traffic_split() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     if let Some(server) = cluster.server() {
         server.set_deployments_become_available(true);
@@ -437,7 +436,7 @@ async fn istio_design_over_process_oam_with_every_kind_traits_and_a_traffic_spli
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn istio_design_over_provision_with_a_profile_and_100_virtual_services() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     if let Some(server) = cluster.server() {
         server.set_deployments_become_available(true);

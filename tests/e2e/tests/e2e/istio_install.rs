@@ -2,7 +2,7 @@
 //! gRPC as Meshery sends them, against an API server over HTTPS.
 //!
 //! The tests install a control plane (istio-system, CRDs, ClusterRoles, webhooks): they hold
-//! LOCK so they never run at the same time on a real cluster, and uninstall at the end (a guard
+//! the control-plane lock so they never run at the same time on a real cluster, and uninstall at the end (a guard
 //! removes what is left if a test fails half-way).
 
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
@@ -13,7 +13,6 @@ use wasmesh_e2e::{
     ClusterScoped, Events, TestCluster, apply_objects, clear_log, client, namespace, request, start_host, writes,
 };
 
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const DEFAULT_VERSION: &str = "1.27.3";
 const SECOND_VERSION: &str = "1.26.3";
@@ -244,7 +243,7 @@ async fn assert_nothing_left(cluster: &TestCluster) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_namespaces() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     serve_autoscaling(&cluster).await;
@@ -459,7 +458,7 @@ async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     serve_autoscaling(&cluster).await;
@@ -519,7 +518,7 @@ async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     serve_autoscaling(&cluster).await;
@@ -615,7 +614,7 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_version_tags_its_images_and_request_version_wins() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     serve_autoscaling(&cluster).await;
@@ -717,7 +716,7 @@ async fn unknown_version_profile_or_body_is_refused_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn availability_timeout_is_a_warn_naming_what_is_not_ready() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let Some(server) = cluster.server() else {
         eprintln!("skipped: needs the built-in API server to keep Deployments unavailable");

@@ -2,7 +2,7 @@
 //! the sample applications, through gRPC as Meshery sends them, against an API server over HTTPS.
 //!
 //! The add-on tests install a control plane and extensions (namespaces linkerd and linkerd-*,
-//! CRDs, ClusterRoles, webhooks, an APIService): they hold LOCK so they never run at the same
+//! CRDs, ClusterRoles, webhooks, an APIService): they hold the control-plane lock (wasmesh_e2e::control_plane_lock) so they never run at the same
 //! time on a real cluster, remove everything at the end, and a guard removes what is left when a
 //! test fails half-way.
 
@@ -16,7 +16,6 @@ use kube::core::GroupVersionKind;
 use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
 use wasmesh_e2e::{Events, TestCluster, clear_log, client, namespace, request, start_host, writes};
 
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const CONTROL_PLANE_NS: &str = "linkerd";
 
@@ -310,7 +309,7 @@ async fn check_addon_gone(cluster: &TestCluster, a: &AddonFacts) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers {
         kubeconfig: cluster.kubeconfig().to_string(),
@@ -352,7 +351,7 @@ async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_addon_installed_for_the_installed_release_and_removed() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers {
         kubeconfig: cluster.kubeconfig().to_string(),
@@ -411,7 +410,7 @@ async fn each_addon_installed_for_the_installed_release_and_removed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addons_follow_the_second_release() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers {
         kubeconfig: cluster.kubeconfig().to_string(),
@@ -483,7 +482,7 @@ async fn sample_deployments(cluster: &TestCluster, ns: &str) -> Vec<Deployment> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samples_deployed_injected_into_the_namespace_and_removed() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers {
         kubeconfig: cluster.kubeconfig().to_string(),

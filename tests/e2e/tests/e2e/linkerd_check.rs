@@ -29,7 +29,6 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
 
 /// The tests install a control plane in namespace linkerd: never two at the same time.
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const NS: &str = "linkerd";
 const DAY: u64 = 86_400;
@@ -339,7 +338,7 @@ fn assert_all_pass(events: &[EventsResponse]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_install_passes_every_check_and_nothing_is_written() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     mesh.install().await;
     let meshed = mesh.cluster.namespace("l5d-check-meshed").await;
@@ -386,7 +385,7 @@ async fn a_healthy_install_passes_every_check_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_linkerd_one_error_says_so() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     clear_log(&mesh.cluster);
     let events = mesh.check().await;
@@ -417,7 +416,7 @@ async fn without_linkerd_one_error_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_plane_faults_each_have_their_own_code() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     mesh.install().await;
     let client = mesh.kube().await;
@@ -488,7 +487,7 @@ async fn control_plane_faults_each_have_their_own_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_faults_each_have_their_own_code() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     mesh.install().await;
     let client = mesh.kube().await;
@@ -545,7 +544,7 @@ async fn identity_faults_each_have_their_own_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_annotated_namespace_with_a_pod_without_the_proxy_is_flagged() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     mesh.install().await;
     let ns = mesh.cluster.namespace("l5d-check-uninjected").await;
@@ -599,7 +598,7 @@ async fn an_annotated_namespace_with_a_pod_without_the_proxy_is_flagged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_without_the_anchor_key_adds_a_new_anchor_and_keeps_the_old() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     mesh.install().await;
     let client = mesh.kube().await;
@@ -666,7 +665,7 @@ async fn rotation_without_the_anchor_key_adds_a_new_anchor_and_keeps_the_old() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_with_the_anchor_key_signs_with_that_anchor_only() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let mut mesh = Mesh::start().await;
     mesh.install().await;
     let client = mesh.kube().await;

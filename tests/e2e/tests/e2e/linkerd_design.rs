@@ -4,7 +4,7 @@
 //! traits) deploys Linkerd's policy and routing kinds on it; deleting each design undoes it.
 //!
 //! The test installs a control plane (namespace linkerd, CRDs, ClusterRoles, webhooks): it holds
-//! LOCK so it never runs at the same time as another test of this file on a real cluster, and a
+//! the control-plane lock so it never runs at the same time as another test of this file on a real cluster, and a
 //! guard removes what is left if it fails half-way.
 
 use kube::api::{Api, ApiResource, DynamicObject};
@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use wasmesh_e2e::meshery::{Generation, ProcessOamRequest, ProvisionRequest};
 use wasmesh_e2e::{ClusterScoped, TestCluster, client, namespace, start_host};
 
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const NS: &str = "linkerd";
 const VERSION: &str = "stable-2.14.10";
@@ -178,7 +177,7 @@ fn annotation(ns: &k8s_openapi::api::core::v1::Namespace, key: &str) -> Option<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linkerd_design_installs_deploys_policies_with_traits_and_removes_them() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     if let Some(server) = cluster.server() {
         server.set_deployments_become_available(true);

@@ -2,7 +2,7 @@
 //! sends it, against an API server over HTTPS.
 //!
 //! The tests install a control plane (namespace linkerd, CRDs, ClusterRoles, webhooks): they hold
-//! LOCK so they never run at the same time on a real cluster, and uninstall at the end (a guard
+//! the control-plane lock so they never run at the same time on a real cluster, and uninstall at the end (a guard
 //! removes what is left if a test fails half-way).
 
 use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
@@ -22,7 +22,6 @@ use wasmesh_e2e::{
 use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const NS: &str = "linkerd";
 const DEFAULT_VERSION: &str = "stable-2.14.10";
@@ -358,7 +357,7 @@ async fn assert_nothing_left(cluster: &TestCluster) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_default_reinstall_keeps_identity_uninstall_removes_everything() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let user = cluster.namespace("l5d-user").await;
@@ -391,7 +390,7 @@ async fn install_default_reinstall_keeps_identity_uninstall_removes_everything()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_version_installs_its_own_tags_and_crds() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let host = start_host().await;
@@ -422,7 +421,7 @@ async fn second_version_installs_its_own_tags_and_crds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_version_and_bad_options_are_refused_before_anything_is_written() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let host = start_host().await;
@@ -457,7 +456,7 @@ async fn unknown_version_and_bad_options_are_refused_before_anything_is_written(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployments_not_becoming_available_give_a_warning_naming_them() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let Some(server) = cluster.server() else {
         println!("skipped: needs the built-in server to hold Deployments unavailable");
@@ -493,7 +492,7 @@ async fn deployments_not_becoming_available_give_a_warning_naming_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_is_refused_while_an_extension_is_installed() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let viz = cluster.namespace("l5d-viz").await;

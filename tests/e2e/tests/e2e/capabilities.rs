@@ -1,0 +1,263 @@
+//! The built-in translators declare exactly what their operations need.
+//!
+//! Every operation runs through a plugin instance granted that operation alone (`grant.operations`),
+//! so it has only the rules its manifest ties to it: an operation whose rules are missing fails
+//! with a capability denial. Then the audit log of the whole run must use every (group, resource,
+//! verb) of every rule, through the operations the rule names: a rule nothing used is declared
+//! but not needed. Wildcard rules (the YAML of `custom` and plain objects in designs) and the
+//! RBAC-only verbs `bind` and `escalate` (the API server checks them when a plugin's identity
+//! writes roles; the host never acts with them) are left out of that second half.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use wasmesh::config::{GrantConfig, PluginConfig};
+use wasmesh_e2e::meshery::{Generation, INFO, ProvisionRequest};
+use wasmesh_e2e::{Events, TestCluster, cache_dir, client, request, test_config};
+
+/// One step of the run: an operation (or `design`) with its body, namespace and direction.
+struct Run<'a> {
+    op: &'a str,
+    body: String,
+    namespace: String,
+    delete: bool,
+}
+
+fn run(op: &str, body: &str, namespace: &str, delete: bool) -> Run<'static> {
+    Run {
+        op: Box::leak(op.to_string().into_boxed_str()),
+        body: body.into(),
+        namespace: namespace.into(),
+        delete,
+    }
+}
+
+/// A host with one instance of the built-in `mesh` per operation, each granted that operation
+/// only, auditing to a file of its own.
+async fn host_per_operation(mesh: &str, operations: &[&str]) -> (wasmesh::RunningHost, PathBuf) {
+    let path = cache_dir()
+        .join("..")
+        .join(format!("caps-{}", uuid::Uuid::new_v4().simple()))
+        .join("audit.jsonl");
+    let mut config = test_config();
+    config.plugins = operations
+        .iter()
+        .map(|op| PluginConfig {
+            name: format!("{mesh}-{op}"),
+            builtin: Some(mesh.into()),
+            path: None,
+            port: 0,
+            sha256: None,
+            grant: Some(GrantConfig {
+                kube: None,
+                operations: Some(vec![op.to_string()]),
+            }),
+            identity: None,
+        })
+        .collect();
+    config.audit_log = Some(path.clone());
+    // Installs plan and sign certificates in the plugin; a loaded 2-core machine needs more
+    // than the suite's 2 s.
+    config.limits.call_timeout_ms = 20_000;
+    (wasmesh::start(config).await.expect("host starts"), path)
+}
+
+/// Runs one step; the error says what the step's own rules did not allow.
+async fn carry_out(
+    host: &wasmesh::RunningHost,
+    mesh: &str,
+    cluster: &TestCluster,
+    step: &Run<'_>,
+) -> Result<(), String> {
+    let mut c = client(host, &format!("{mesh}-{}", step.op), Generation::Adapter).await;
+    if step.op == "design" {
+        let message = c
+            .provision(ProvisionRequest {
+                username: "caps".into(),
+                delete_op: step.delete,
+                declarations: vec![step.body.clone()],
+                kube_configs: vec![cluster.kubeconfig().to_string()],
+            })
+            .await
+            .map_err(|s| format!("design (delete {}): {}", step.delete, s.message()))?;
+        if message.contains("not deployed") {
+            return Err(format!("design (delete {}): {message}", step.delete));
+        }
+        return Ok(());
+    }
+    let events = Events::subscribe(&c).await;
+    let mut req = request(step.op, &step.namespace, &step.body, &[cluster.kubeconfig()]);
+    req.delete_op = step.delete;
+    c.apply(req.clone()).await.unwrap();
+    let e = events.outcome(&req.operation_id).await;
+    if e.event_type == INFO {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} (delete {}): {}\n{}",
+            step.op, step.delete, e.summary, e.details
+        ))
+    }
+}
+
+/// (group, resource, verb) triples of a manifest's rules that no allowed decision of the rule's
+/// operations used.
+fn unused(manifest: &Value, mesh: &str, audit: &[Value], request_namespace: &str) -> Vec<String> {
+    let strs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for rule in manifest["kube"].as_array().unwrap() {
+        let (groups, resources, verbs) = (strs(&rule["apiGroups"]), strs(&rule["resources"]), strs(&rule["verbs"]));
+        if groups.iter().chain(&resources).any(|x| x == "*") {
+            continue;
+        }
+        let ops = strs(&rule["operations"]);
+        let scope = &rule["namespaces"];
+        let in_scope = |ns: Option<&str>| match (scope.as_str(), ns) {
+            (Some("cluster"), None) => true,
+            (Some("all"), Some(_)) | (Some("all"), None) => true,
+            (Some("request"), Some(ns)) => ns == request_namespace,
+            (None, Some(ns)) => strs(scope).iter().any(|l| l == ns),
+            _ => false,
+        };
+        for g in &groups {
+            for r in &resources {
+                for v in verbs.iter().filter(|v| !matches!(v.as_str(), "bind" | "escalate")) {
+                    let used = audit.iter().any(|d| {
+                        d["allowed"] == true
+                            && d["group"] == g.as_str()
+                            && d["resource"] == r.as_str()
+                            && d["verb"] == v.as_str()
+                            && in_scope(d["namespace"].as_str())
+                            && d["plugin"]
+                                .as_str()
+                                .is_some_and(|p| ops.is_empty() || ops.iter().any(|o| p == format!("{mesh}-{o}")))
+                    });
+                    if !used {
+                        out.push(format!("{v} {g}/{r} {scope} for {ops:?}"));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn audit_of(path: &PathBuf) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn manifest(mesh: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../plugins/{mesh}/manifest.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn design_declaration(kind: &str, api_version: &str, model: &str, name: &str, ns: &str, spec: Value) -> String {
+    json!({
+        "schemaVersion": "components.meshery.io/v1beta1",
+        "displayName": name,
+        "component": {"version": api_version, "kind": kind},
+        "model": {"name": model},
+        "configuration": {"metadata": {"name": name, "namespace": ns}, "spec": spec}
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linkerd_declares_exactly_what_its_operations_need() {
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("caps-l5d").await;
+    let ns = ns.name().to_string();
+    let install = r#"{"waitSeconds": 120}"#;
+    let addons = ["viz-addon", "jaeger-addon", "multicluster-addon", "smi-addon"];
+    let samples = ["bookinfo", "httpbin", "imagehub", "emojivoto"];
+    let design = design_declaration(
+        "Server",
+        "policy.linkerd.io/v1beta1",
+        "linkerd",
+        "caps-server",
+        &ns,
+        json!({"podSelector": {"matchLabels": {"app": "web"}}, "port": 8080}),
+    );
+    let custom = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps-custom\n";
+
+    let mut steps = vec![
+        run("linkerd", install, "default", false),
+        run("annotate-namespace", "", &ns, false),
+    ];
+    steps.extend(addons.iter().map(|a| run(a, "", "default", false)));
+    steps.extend(samples.iter().map(|s| run(s, "", &ns, false)));
+    steps.extend([
+        run("linkerd-check", "", "default", false),
+        run("rotate-identity-issuer", "", "default", false),
+        run("custom", custom, &ns, false),
+        run("custom", custom, &ns, true),
+        run("design", &design, &ns, false),
+        run("design", &design, &ns, true),
+    ]);
+    steps.extend(samples.iter().map(|s| run(s, "", &ns, true)));
+    steps.extend(addons.iter().map(|a| run(a, "", "default", true)));
+    steps.extend([
+        run("annotate-namespace", "", &ns, true),
+        run("linkerd", "", "default", true),
+    ]);
+
+    let manifest = manifest("linkerd");
+    let operations: Vec<&str> = steps
+        .iter()
+        .map(|s| s.op)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (host, audit_path) = host_per_operation("linkerd", &operations).await;
+    // Every operation is exercised (a manifest naming an operation the plugin does not offer
+    // keeps the host from starting at all).
+    let mut all = offered("linkerd").await;
+    all.insert("design".into());
+    assert_eq!(all, operations.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+    let mut failed = Vec::new();
+    for step in &steps {
+        if let Err(e) = carry_out(&host, "linkerd", &cluster, step).await {
+            failed.push(e);
+        }
+    }
+    host.shutdown().await;
+    assert!(
+        failed.is_empty(),
+        "operations that their own rules did not allow:\n{}",
+        failed.join("\n")
+    );
+    let unused = unused(&manifest, "linkerd", &audit_of(&audit_path), &ns);
+    assert!(
+        unused.is_empty(),
+        "declared but used by none of the rule's operations:\n{}",
+        unused.join("\n")
+    );
+}
+
+/// The operations the built-in `mesh` offers, as Meshery sees them with no operation grant.
+async fn offered(mesh: &str) -> BTreeSet<String> {
+    let host = wasmesh_e2e::start_host().await;
+    let mut c = client(&host, mesh, Generation::Adapter).await;
+    let ops = c
+        .supported_operations()
+        .await
+        .unwrap()
+        .ops
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    host.shutdown().await;
+    ops
+}
