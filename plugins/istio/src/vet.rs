@@ -142,25 +142,50 @@ fn run(scope: &Scope, snap: &Snapshot) -> (Vec<Check>, String) {
     (checks, summary)
 }
 
-/// One event per finding; an INFO "no problems found" for a clean check.
-fn emit(check: &Check) {
+/// Findings one check reports one by one; the rest are counted in one more event, so that all
+/// checks together stay below the host's limit of reports per call.
+const MAX_EVENTS_PER_CHECK: usize = 100;
+
+/// One event to report.
+enum Event<'a> {
+    Info(String, String),
+    Finding(&'a report::Finding),
+    More(String),
+}
+
+/// One event per finding (at most [`MAX_EVENTS_PER_CHECK`]); an INFO "no problems found" for a
+/// clean check.
+fn events(check: &Check) -> Vec<Event<'_>> {
     if check.findings.is_empty() {
-        progress::report(
-            Level::Info,
-            &format!("istio-vet: {}: no problems found", check.name),
-            &check.details,
-        );
-        return;
+        let summary = format!("istio-vet: {}: no problems found", check.name);
+        return vec![Event::Info(summary, check.details.clone())];
     }
+    let mut out = Vec::new();
     if check.always_inform {
-        progress::report(
-            Level::Info,
-            &format!("istio-vet: {}: {}", check.name, check.details),
-            "",
-        );
+        out.push(Event::Info(
+            format!("istio-vet: {}: {}", check.name, check.details),
+            String::new(),
+        ));
     }
-    for f in &check.findings {
-        progress::report_error(f.level, &f.error);
+    out.extend(check.findings.iter().take(MAX_EVENTS_PER_CHECK).map(Event::Finding));
+    let rest = check.findings.len().saturating_sub(MAX_EVENTS_PER_CHECK);
+    if rest > 0 {
+        out.push(Event::More(format!(
+            "istio-vet: {}: {rest} more findings not shown one by one ({} in all)",
+            check.name,
+            check.findings.len()
+        )));
+    }
+    out
+}
+
+fn emit(check: &Check) {
+    for e in events(check) {
+        match e {
+            Event::Info(summary, details) => progress::report(Level::Info, &summary, &details),
+            Event::Finding(f) => progress::report_error(f.level, &f.error),
+            Event::More(summary) => progress::report(Level::Warn, &summary, &check.details),
+        }
     }
 }
 
@@ -543,6 +568,43 @@ mod tests {
             summary.contains("a system namespace: workload checks skipped"),
             "{summary}"
         );
+    }
+
+    #[test]
+    fn events_per_check_are_bounded() {
+        let many = Check::new(
+            "service port names",
+            "d".into(),
+            (0..250)
+                .map(|i| report::warn(1540, format!("m{i}"), "c", "r".into()))
+                .collect(),
+        );
+        let out = events(&many);
+        assert_eq!(out.len(), MAX_EVENTS_PER_CHECK + 1);
+        match out.last() {
+            Some(Event::More(s)) => assert_eq!(
+                s,
+                "istio-vet: service port names: 150 more findings not shown one by one (250 in all)"
+            ),
+            _ => panic!("the last event counts the rest"),
+        }
+        let clean = Check::new("x", "looked at 3".into(), Vec::new());
+        match events(&clean).as_slice() {
+            [Event::Info(s, d)] => assert_eq!(
+                (s.as_str(), d.as_str()),
+                ("istio-vet: x: no problems found", "looked at 3")
+            ),
+            _ => panic!("one INFO"),
+        }
+        let cp = Check {
+            always_inform: true,
+            ..Check::new(
+                "control plane",
+                "istiod".into(),
+                vec![report::fail(1502, "m".into(), "c", "r".into())],
+            )
+        };
+        assert!(matches!(events(&cp).as_slice(), [Event::Info(..), Event::Finding(_)]));
     }
 
     #[test]

@@ -125,9 +125,9 @@ pub fn canonical_gateway(gateway: &str, namespace: &str) -> String {
     if gateway.contains('/') {
         return gateway.to_string();
     }
-    // The old FQDN form: name.namespace.svc.cluster.local.
+    // The old FQDN form: name.namespace.svc[.cluster.local].
     let parts: Vec<&str> = gateway.split('.').collect();
-    if parts.len() >= 2 {
+    if parts.len() >= 3 && parts[2] == "svc" {
         return format!("{}/{}", parts[1], parts[0]);
     }
     format!("{namespace}/{gateway}")
@@ -426,6 +426,8 @@ mod tests {
                 "bookinfo",
                 "istio-system/ingress",
             ),
+            ("ingress.istio-system.svc", "bookinfo", "istio-system/ingress"),
+            ("edge.v2", "shop", "shop/edge.v2"),
         ];
         for (gw, ns, want) in cases {
             assert_eq!(canonical_gateway(gw, ns), *want, "{gw}");
