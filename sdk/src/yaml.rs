@@ -61,6 +61,39 @@ pub fn parse_objects(body: &str, code_prefix: &str) -> Result<Vec<Value>, Error>
     Ok(objects)
 }
 
+/// Operation options in a custom body: empty or blank (no options), or one YAML mapping (JSON is
+/// YAML). Errors are messages a person can act on; the translator wraps them in its own error
+/// code, since what the options are for is its business.
+pub fn parse_mapping(body: &str) -> Result<serde_json::Map<String, Value>, String> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(format!(
+            "the options are {} bytes, over the limit of {MAX_BODY_BYTES} bytes",
+            body.len()
+        ));
+    }
+    let mut documents = serde_yaml::Deserializer::from_str(body);
+    let Some(first) = documents.next() else {
+        return Ok(serde_json::Map::new());
+    };
+    let value = Value::deserialize(first).map_err(|e| format!("the options are not valid YAML or JSON: {e}"))?;
+    if documents.next().is_some() {
+        return Err("the options must be one YAML document, not several".into());
+    }
+    match value {
+        Value::Null => Ok(serde_json::Map::new()),
+        Value::Object(map) => Ok(map),
+        other => Err(format!(
+            "the options must be a mapping of option names to values, not {}",
+            match other {
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                _ => "a list",
+            }
+        )),
+    }
+}
+
 fn check_object(value: Value, index: usize, code_prefix: &str) -> Result<Value, Error> {
     let doc = index + 1;
     let invalid = |what: &str| {
@@ -124,6 +157,26 @@ mod tests {
             assert_eq!(e.code, code, "{body:?}");
             assert!(e.message.contains(says), "{body:?}: {}", e.message);
             assert!(!e.suggested_remediation.is_empty());
+        }
+    }
+
+    #[test]
+    fn option_mappings_in_yaml_or_json() {
+        let yaml = parse_mapping("# options\nprofile: ambient\nwaitSeconds: 30\nnested: {a: [1, 2]}\n").unwrap();
+        let json = parse_mapping(r#"{"profile": "ambient", "waitSeconds": 30, "nested": {"a": [1, 2]}}"#).unwrap();
+        assert_eq!(yaml, json);
+        assert_eq!(yaml["waitSeconds"], 30);
+        assert!(parse_mapping("").unwrap().is_empty());
+        assert!(parse_mapping("  \n# only a comment\n").unwrap().is_empty());
+        let cases = [
+            ("profile: [x\n", "not valid YAML or JSON"),
+            ("- a\n- b\n", "not a list"),
+            ("just words", "not a string"),
+            ("a: 1\n---\nb: 2\n", "one YAML document"),
+        ];
+        for (body, says) in cases {
+            let e = parse_mapping(body).unwrap_err();
+            assert!(e.contains(says), "{body:?}: {e}");
         }
     }
 

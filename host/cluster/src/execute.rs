@@ -358,7 +358,10 @@ impl Cluster {
                 (Condition::Deleted, None) | (Condition::Deleted, Some((_, None))) => true,
                 (Condition::Deleted, Some((_, Some(_)))) => false,
                 (Condition::Exists, Some((_, Some(_)))) => true,
-                (Condition::ConditionTrue(c), Some((_, Some(obj)))) => condition_true(&obj.data, c),
+                (Condition::ConditionTrue(c), Some((t, Some(obj)))) => {
+                    condition_true(&obj.data, c)
+                        || (c == "Available" && rolled_out(&t.kind, obj.metadata.generation, &obj.data))
+                }
                 _ => false,
             };
             let target = state
@@ -404,9 +407,52 @@ fn condition_true(data: &Value, kind: &str) -> bool {
         })
 }
 
+/// "Available" for the workloads whose status has no such condition, as `kubectl rollout status`
+/// judges them: the controller saw the current spec and every wanted pod is updated and available.
+fn rolled_out(kind: &str, generation: Option<i64>, data: &Value) -> bool {
+    let n = |field: &str| {
+        data.pointer(&format!("/status/{field}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    let observed = generation.is_none_or(|g| n("observedGeneration") >= g);
+    match kind {
+        "DaemonSet" => {
+            let wanted = n("desiredNumberScheduled");
+            observed && n("updatedNumberScheduled") >= wanted && n("numberAvailable") >= wanted
+        }
+        "StatefulSet" => {
+            let wanted = data.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+            observed && n("updatedReplicas") >= wanted && n("availableReplicas") >= wanted
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daemonsets_and_statefulsets_are_available_once_rolled_out() {
+        let ds = |observed: i64, updated: i64, available: i64| {
+            json!({"status": {"observedGeneration": observed, "desiredNumberScheduled": 3,
+                "updatedNumberScheduled": updated, "numberAvailable": available}})
+        };
+        assert!(rolled_out("DaemonSet", Some(2), &ds(2, 3, 3)));
+        assert!(!rolled_out("DaemonSet", Some(2), &ds(1, 3, 3)), "old generation");
+        assert!(!rolled_out("DaemonSet", Some(2), &ds(2, 3, 2)), "one pod not available");
+        assert!(!rolled_out("DaemonSet", Some(2), &ds(2, 2, 3)), "one pod not updated");
+        assert!(!rolled_out("DaemonSet", Some(1), &json!({})), "no status yet");
+        let sts = json!({"spec": {"replicas": 2}, "status": {"observedGeneration": 1, "updatedReplicas": 2, "availableReplicas": 1}});
+        assert!(!rolled_out("StatefulSet", Some(1), &sts));
+        let sts = json!({"spec": {"replicas": 2}, "status": {"observedGeneration": 1, "updatedReplicas": 2, "availableReplicas": 2}});
+        assert!(rolled_out("StatefulSet", Some(1), &sts));
+        assert!(
+            !rolled_out("Deployment", Some(1), &sts),
+            "Deployments report the condition themselves"
+        );
+    }
 
     #[test]
     fn condition_true_needs_status_true() {

@@ -16,8 +16,8 @@
 //!     upstream's profiles create; istiod then runs one replica. Default `true`; they are also
 //!     left out, with a WARN, when the cluster does not serve autoscaling/v2 (read: get
 //!     APIService `v2.autoscaling`).
-//!   Other keys are ignored with a WARN. An unknown version or profile is refused (listing the
-//!   valid ones) before anything is written. The design module calls [`plan`] with the IstioMesh
+//!   Any other key is refused (WASMESH-ISTIO-1105), as is an unknown version or profile (listing
+//!   the valid ones), before anything is written. The design module calls [`plan`] with the IstioMesh
 //!   component's settings as a JSON body: `{"version": ..., "profile": ...}`.
 //! - `request.delete`: uninstall. Whatever profile was installed, the union of what any profile
 //!   makes is deleted (absence is tolerated), in reverse order: gateways, ztunnel and istio-cni,
@@ -65,16 +65,6 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
             "Istio install: no HorizontalPodAutoscalers",
             "the cluster does not serve autoscaling/v2 (no APIService v2.autoscaling): istiod and the gateways \
              run one replica each instead of autoscaling from 1 to 5",
-        );
-    }
-    if !options.ignored_keys.is_empty() {
-        warn(
-            "Istio install: unknown settings ignored",
-            &format!(
-                "the body's keys {} are not used; known keys: {}",
-                options.ignored_keys.join(", "),
-                options::KEYS.join(", ")
-            ),
         );
     }
     Ok(build(&options, request.delete))
@@ -149,16 +139,15 @@ pub fn build(options: &Options, delete: bool) -> Plan {
         let workloads: Vec<Step> = control_plane
             .iter()
             .chain(&gateways)
-            .filter_map(|o| match o["kind"].as_str() {
-                Some("Deployment") => Some(wait(
+            // The host judges a DaemonSet Available once rolled out (it has no such condition).
+            .filter(|o| matches!(o["kind"].as_str(), Some("Deployment" | "DaemonSet")))
+            .map(|o| {
+                wait(
                     o,
                     Condition::ConditionTrue("Available".into()),
                     options.wait_seconds,
                     false,
-                )),
-                // DaemonSets report no conditions: the host can only see that they exist.
-                Some("DaemonSet") => Some(wait(o, Condition::Exists, options.wait_seconds, false)),
-                _ => None,
+                )
             })
             .collect();
         stages.push(stage("availability", workloads));

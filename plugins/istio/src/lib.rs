@@ -100,14 +100,4 @@ impl Guest for Istio {
     }
 }
 
-/// The error for an operation whose module is still being written (removed before release).
-fn not_built(what: &str) -> Error {
-    wasmesh_sdk::error(
-        format!("{CODE}-0000"),
-        format!("{what} is not built yet"),
-        "work in progress",
-        "use another operation",
-    )
-}
-
 wasmesh_sdk::export_translator!(Istio);

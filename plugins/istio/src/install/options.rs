@@ -29,8 +29,6 @@ pub struct Options {
     pub wait_seconds: u32,
     /// HorizontalPodAutoscalers for istiod and the gateways, as upstream's profiles have them.
     pub autoscale: bool,
-    /// Keys of the body this plugin does not know (ignored, reported as a warning).
-    pub ignored_keys: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +75,20 @@ impl Profile {
 /// Reads the request. Nothing is written when this fails.
 pub fn parse(request: &OperationRequest) -> Result<Options, Error> {
     let body = parse_body(&request.custom_body)?;
+    // An option this adapter does not know (a typo, a Helm or IstioOperator value) would not
+    // take effect: refused, so the user does not believe it did.
+    if let Some(unknown) = body.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(error(
+            "WASMESH-ISTIO-1105",
+            format!(
+                "unknown install option `{}`; the Istio install accepts: {}",
+                unknown.escape_debug(),
+                KEYS.join(", ")
+            ),
+            "the custom body names an option this adapter does not know (a typo, or a Helm or IstioOperator value)",
+            format!("remove it, or use one of: {}", KEYS.join(", ")),
+        ));
+    }
     let text = |key: &str| -> Result<Option<String>, Error> {
         match body.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -128,99 +140,24 @@ pub fn parse(request: &OperationRequest) -> Result<Options, Error> {
         Some(v) => return Err(bad_value("autoscale", v, "true or false")),
     };
 
-    let ignored_keys = body.keys().filter(|k| !KEYS.contains(&k.as_str())).cloned().collect();
     Ok(Options {
         release,
         profile,
         wait_seconds,
         autoscale,
-        ignored_keys,
     })
 }
 
-/// The custom body as a mapping: empty, a JSON object, or a flat YAML mapping (`key: value` per
-/// line, comments and `---` allowed).
+/// The custom body as a mapping: empty, JSON or YAML.
 pub fn parse_body(body: &str) -> Result<Map<String, Value>, Error> {
-    let trimmed = body.trim();
-    if trimmed.is_empty() {
-        return Ok(Map::new());
-    }
-    if trimmed.starts_with('{') {
-        return match serde_json::from_str::<Value>(trimmed) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(bad_body("the JSON body is not an object")),
-            Err(e) => Err(bad_body(&format!("the JSON body does not parse: {e}"))),
-        };
-    }
-    let mut map = Map::new();
-    for (index, raw) in trimmed.lines().enumerate() {
-        let line = strip_comment(raw).trim_end();
-        if line.trim().is_empty() || line.trim() == "---" {
-            continue;
-        }
-        let at = index + 1;
-        if line.starts_with([' ', '\t']) {
-            return Err(bad_body(&format!(
-                "line {at} is indented: only top-level `key: value` lines are read"
-            )));
-        }
-        let Some((key, value)) = line.split_once(':') else {
-            return Err(bad_body(&format!("line {at} is not `key: value`")));
-        };
-        let key = unquote(key.trim());
-        if key.is_empty() {
-            return Err(bad_body(&format!("line {at} has no key")));
-        }
-        map.insert(key.to_string(), scalar(value.trim()));
-    }
-    Ok(map)
-}
-
-fn strip_comment(line: &str) -> &str {
-    // A `#` starts a comment at the line start or after a space, outside quotes.
-    let mut quote = None;
-    let mut prev = ' ';
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '#') if prev == ' ' || prev == '\t' || i == 0 => return &line[..i],
-            _ => {}
-        }
-        prev = c;
-    }
-    line
-}
-
-fn unquote(s: &str) -> &str {
-    let quoted =
-        s.len() >= 2 && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')));
-    if quoted { &s[1..s.len() - 1] } else { s }
-}
-
-fn scalar(s: &str) -> Value {
-    if s.is_empty() || s == "~" || s == "null" {
-        return Value::Null;
-    }
-    if s.len() >= 2 && (s.starts_with('"') || s.starts_with('\'')) {
-        return Value::String(unquote(s).to_string());
-    }
-    match s {
-        "true" => return Value::Bool(true),
-        "false" => return Value::Bool(false),
-        _ => {}
-    }
-    if let Ok(n) = s.parse::<u64>() {
-        return Value::from(n);
-    }
-    Value::String(s.to_string())
+    wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| bad_body(&e))
 }
 
 fn bad_body(what: &str) -> Error {
     error(
         "WASMESH-ISTIO-1101",
         format!("the istio operation's body is not usable: {what}"),
-        "the custom body must be empty, a JSON object or a flat YAML mapping",
+        "the custom body must be empty, or a YAML or JSON mapping",
         format!("send e.g. `profile: ambient` (keys: {})", KEYS.join(", ")),
     )
 }
@@ -292,7 +229,6 @@ mod tests {
         assert_eq!(o.profile, Profile::Default);
         assert_eq!(o.wait_seconds, DEFAULT_WAIT_SECONDS);
         assert!(o.autoscale);
-        assert!(o.ignored_keys.is_empty());
     }
 
     #[test]
@@ -340,7 +276,8 @@ mod tests {
             ("{not json", "WASMESH-ISTIO-1101"),
             ("[1, 2]", "WASMESH-ISTIO-1101"),
             ("profile ambient", "WASMESH-ISTIO-1101"),
-            ("values:\n  pilot: {}\n", "WASMESH-ISTIO-1101"),
+            ("values:\n  pilot: {}\n", "WASMESH-ISTIO-1105"),
+            ("- a\n", "WASMESH-ISTIO-1101"),
             ("\"[1]\"", "WASMESH-ISTIO-1101"),
             ("waitSeconds: -1", "WASMESH-ISTIO-1104"),
             ("waitSeconds: 99999", "WASMESH-ISTIO-1104"),
@@ -354,10 +291,9 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_kept_for_a_warning_and_quoted_hashes_are_values() {
-        let o = parse(&request("", "profile: 'minimal'\nrevision: canary\n")).unwrap();
+    fn quoted_hashes_are_values_and_zero_waits_not() {
+        let o = parse(&request("", "profile: 'minimal' # the smallest\n")).unwrap();
         assert_eq!(o.profile, Profile::Minimal);
-        assert_eq!(o.ignored_keys, ["revision"]);
         let m = parse_body("a: \"x # y\" # z\nb: 0\n").unwrap();
         assert_eq!(m["a"], "x # y");
         assert_eq!(m["b"], 0);

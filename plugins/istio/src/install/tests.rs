@@ -10,7 +10,6 @@ fn options(profile: Profile) -> Options {
         profile,
         wait_seconds: options::DEFAULT_WAIT_SECONDS,
         autoscale: true,
-        ignored_keys: Vec::new(),
     }
 }
 
@@ -361,7 +360,7 @@ fn plan_reads_the_request_outside_the_sandbox_too() {
         key: "istio".into(),
         namespace: "default".into(),
         version: String::new(),
-        custom_body: r#"{"version": "1.26.3", "profile": "ambient", "revision": "canary"}"#.into(),
+        custom_body: r#"{"version": "1.26.3", "profile": "ambient"}"#.into(),
         delete: false,
         operation_id: "op".into(),
         username: "u".into(),

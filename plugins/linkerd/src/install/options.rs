@@ -34,16 +34,7 @@ impl Default for Options {
 }
 
 pub fn parse(body: &str) -> Result<Options, Error> {
-    let map = match to_value(body)? {
-        Value::Null => return Ok(Options::default()),
-        Value::Object(map) => map,
-        other => {
-            return Err(syntax(format!(
-                "the install options must be a mapping of option names to values, not {}",
-                kind(&other)
-            )));
-        }
-    };
+    let map = wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| syntax(format!("install options: {e}")))?;
     from_map(&map)
 }
 
@@ -73,71 +64,6 @@ fn from_map(map: &Map<String, Value>) -> Result<Options, Error> {
         }
     }
     Ok(options)
-}
-
-/// The body as a JSON value; YAML goes through the SDK's YAML reader (JSON is YAML).
-fn to_value(body: &str) -> Result<Value, Error> {
-    let trimmed = body.trim();
-    if trimmed.is_empty() {
-        return Ok(Value::Null);
-    }
-    if trimmed.starts_with('{')
-        && let Ok(v) = serde_json::from_str::<Value>(trimmed)
-    {
-        return Ok(v);
-    }
-    // The SDK reads YAML into Kubernetes objects: wrap the body as the spec of one.
-    let mut lines: Vec<&str> = body.lines().collect();
-    while lines
-        .first()
-        .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        lines.remove(0);
-    }
-    if lines.first().is_some_and(|l| l.trim_end() == "---") {
-        lines.remove(0);
-    }
-    if lines.iter().any(|l| l.starts_with("---") || l.starts_with("...")) {
-        return Err(syntax(
-            "the install options must be one YAML document, not several".into(),
-        ));
-    }
-    const HEADER: &str = "apiVersion: v1\nkind: Options\nmetadata: {name: options}\nspec:\n";
-    let mut doc = String::from(HEADER);
-    for line in &lines {
-        doc.push_str("  ");
-        doc.push_str(line);
-        doc.push('\n');
-    }
-    let objects = wasmesh_sdk::yaml::parse_objects(&doc, crate::CODE).map_err(|e| {
-        let detail = e.message.split_once(": ").map(|(_, d)| d).unwrap_or(&e.message);
-        syntax(format!(
-            "the install options are not valid YAML or JSON: {}",
-            shift_lines(detail, HEADER.lines().count())
-        ))
-    })?;
-    Ok(objects
-        .into_iter()
-        .next()
-        .and_then(|o| o.get("spec").cloned())
-        .unwrap_or(Value::Null))
-}
-
-/// Line numbers in a parser message, shifted back past the lines we added.
-fn shift_lines(message: &str, added: usize) -> String {
-    let mut out = String::new();
-    let mut rest = message;
-    while let Some(i) = rest.find("line ") {
-        out.push_str(&rest[..i + 5]);
-        rest = &rest[i + 5..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(n) = digits.parse::<usize>() {
-            out.push_str(&n.saturating_sub(added).max(1).to_string());
-            rest = &rest[digits.len()..];
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -335,10 +261,6 @@ mod tests {
     #[test]
     fn yaml_errors_name_the_users_line() {
         let e = parse("registry: a\nwaitSeconds: [1\n").unwrap_err();
-        assert!(!e.message.contains("line 6"), "{}", e.message);
-        assert_eq!(
-            shift_lines("at line 7 column 3, line 9", 4),
-            "at line 3 column 3, line 5"
-        );
+        assert!(e.message.contains("line 2"), "{}", e.message);
     }
 }

@@ -18,7 +18,6 @@ use wasmesh_e2e::{
 };
 
 /// The tests install (or rely on) one control plane per cluster: never at the same time.
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const VERSION: &str = "1.27.3";
 const OLD_VERSION: &str = "1.26.1";
@@ -373,7 +372,7 @@ fn findings(events: &[EventsResponse]) -> Vec<&EventsResponse> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_without_istio_says_it_is_not_installed() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     if running_istiod(&cluster.client().await).await.is_some() {
         eprintln!("skipped: this cluster runs Istio");
@@ -404,7 +403,7 @@ async fn vet_without_istio_says_it_is_not_installed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_of_a_correct_mesh_is_info_only() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let istio = install_istio(&cluster).await;
     let _crds = istio_crds(&cluster).await;
@@ -519,7 +518,7 @@ async fn vet_of_a_correct_mesh_is_info_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_finds_each_workload_fault() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let istio = install_istio(&cluster).await;
     let ns = cluster.namespace("vet-workloads").await;
@@ -639,7 +638,7 @@ async fn vet_finds_each_workload_fault() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_finds_routes_to_missing_hosts_and_conflicting_hosts() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _istio = install_istio(&cluster).await;
     let _crds = istio_crds(&cluster).await;
@@ -785,7 +784,7 @@ async fn vet_finds_routes_to_missing_hosts_and_conflicting_hosts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_reports_an_unhealthy_control_plane() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     // An istiod that never becomes ready, and no webhooks: needs the test server's controls.
     let Some(server) = cluster.server() else {
@@ -842,7 +841,7 @@ async fn vet_reports_an_unhealthy_control_plane() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_all_namespaces_skips_system_namespaces() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let istio = install_istio(&cluster).await;
     let (a, b) = (
@@ -934,7 +933,7 @@ async fn vet_of_a_missing_namespace_is_an_error() {
 /// (2 s in the test configuration): the operation succeeds and finds the one fault among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_reads_hundreds_of_objects_within_the_call_timeout() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let istio = install_istio(&cluster).await;
     let _crds = istio_crds(&cluster).await;
@@ -1003,7 +1002,7 @@ async fn vet_reads_hundreds_of_objects_within_the_call_timeout() {
 /// as not installed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_after_the_istio_install_operation() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     if running_istiod(&cluster.client().await).await.is_some() {
         eprintln!("skipped: this cluster runs Istio already");
