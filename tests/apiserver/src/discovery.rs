@@ -134,6 +134,18 @@ impl Registry {
                 true,
             ),
             builtin("apiregistration.k8s.io", "apiservices", "APIService", false, &[], true),
+            {
+                let mut hpa = builtin(
+                    "autoscaling",
+                    "horizontalpodautoscalers",
+                    "HorizontalPodAutoscaler",
+                    true,
+                    &["hpa"],
+                    true,
+                );
+                hpa.versions = vec!["v2".into()];
+                hpa
+            },
             builtin(
                 "policy",
                 "poddisruptionbudgets",
@@ -170,6 +182,15 @@ impl Registry {
             r.insert(t);
         }
         r
+    }
+
+    /// Every (group, version) served by a built-in type, as a real API server registers an
+    /// APIService for each.
+    pub fn group_versions(&self) -> std::collections::BTreeSet<(String, String)> {
+        self.types
+            .values()
+            .flat_map(|t| t.versions.iter().map(|v| (t.group.clone(), v.clone())))
+            .collect()
     }
 
     pub fn insert(&mut self, t: ResourceType) {

@@ -66,6 +66,29 @@ impl State {
                 "ADDED",
             );
         }
+        // A real API server registers a local APIService per built-in group version; clients
+        // read them to learn what the cluster serves (e.g. whether autoscaling/v2 exists).
+        for (group, version) in state.registry.group_versions() {
+            let name = format!("{version}.{group}");
+            let obj = serde_json::json!({
+                "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                "metadata": {"name": name, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": now_rfc3339(),
+                             "labels": {"kube-aggregator.kubernetes.io/automanaged": "onstart"}},
+                "spec": {"group": group, "version": version, "groupPriorityMinimum": 18000, "versionPriority": 15},
+                "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Local",
+                                           "message": "Local APIServices are always available"}]},
+            });
+            state.put(
+                Key {
+                    group: "apiregistration.k8s.io".into(),
+                    plural: "apiservices".into(),
+                    namespace: String::new(),
+                    name,
+                },
+                obj,
+                "ADDED",
+            );
+        }
         state
     }
 

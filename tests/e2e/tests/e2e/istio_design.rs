@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use wasmesh_e2e::meshery::{Generation, ProcessOamRequest, ProvisionRequest};
 use wasmesh_e2e::{ClusterScoped, TestCluster, client, namespace, start_host};
 
-
 const NS: &str = "istio-system";
 
 const CRDS: &[&str] = &[

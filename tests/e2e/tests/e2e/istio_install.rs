@@ -9,9 +9,7 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
 use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
-use wasmesh_e2e::{
-    ClusterScoped, Events, TestCluster, apply_objects, clear_log, client, namespace, request, start_host, writes,
-};
+use wasmesh_e2e::{ClusterScoped, Events, TestCluster, clear_log, client, namespace, request, start_host, writes};
 
 const DEFAULT_VERSION: &str = "1.27.3";
 const SECOND_VERSION: &str = "1.26.3";
@@ -107,35 +105,6 @@ impl Drop for Leftovers {
             }
         });
     }
-}
-
-/// The built-in server has no autoscaling API; serve autoscaling/v2 HorizontalPodAutoscalers
-/// there (a real cluster serves them natively), as upstream's profiles create them. Without it
-/// the install leaves them out with a WARN (see the availability test).
-async fn serve_autoscaling(cluster: &TestCluster) {
-    if cluster.server().is_none() {
-        return;
-    }
-    let crd = json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "horizontalpodautoscalers.autoscaling"},
-        "spec": {
-            "group": "autoscaling",
-            "scope": "Namespaced",
-            "names": {"plural": "horizontalpodautoscalers", "singular": "horizontalpodautoscaler", "kind": "HorizontalPodAutoscaler"},
-            "versions": [{"name": "v2", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}],
-        },
-    });
-    // What a real API server registers for each built-in group version; the plugin reads it.
-    let api_service = json!({
-        "apiVersion": "apiregistration.k8s.io/v1",
-        "kind": "APIService",
-        "metadata": {"name": "v2.autoscaling"},
-        "spec": {"group": "autoscaling", "version": "v2", "groupPriorityMinimum": 19100, "versionPriority": 15},
-    });
-    apply_objects(&cluster.client().await, &[crd, api_service]).await;
 }
 
 /// The object, or None when it (or its kind) does not exist.
@@ -245,7 +214,6 @@ async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
-    serve_autoscaling(&cluster).await;
     let user = cluster.namespace("istio-user").await;
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
@@ -460,7 +428,6 @@ async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
-    serve_autoscaling(&cluster).await;
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
@@ -520,7 +487,6 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
-    serve_autoscaling(&cluster).await;
     let guard = cluster.namespace("ambient").await;
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
@@ -616,7 +582,6 @@ async fn second_version_tags_its_images_and_request_version_wins() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
-    serve_autoscaling(&cluster).await;
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
     let events = Events::subscribe(&c).await;
@@ -722,7 +687,16 @@ async fn availability_timeout_is_a_warn_naming_what_is_not_ready() {
         return;
     };
     let _leftovers = Leftovers::new(&cluster);
-    // No autoscaling API here: the install goes ahead without autoscalers and says so.
+    // A cluster without the autoscaling API: the install goes ahead without autoscalers and
+    // says so.
+    let api_services: Api<DynamicObject> = Api::all_with(
+        cluster.client().await,
+        &kube::api::ApiResource::from_gvk(&GroupVersionKind::gvk("apiregistration.k8s.io", "v1", "APIService")),
+    );
+    api_services
+        .delete("v2.autoscaling", &Default::default())
+        .await
+        .expect("the test server registers v2.autoscaling");
     server.set_deployments_become_available(false);
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;

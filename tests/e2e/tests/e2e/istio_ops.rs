@@ -2,17 +2,15 @@
 //! sends them, against an API server over HTTPS, on top of a control plane installed by the
 //! `istio` operation (minimal profile, the smallest).
 //!
-//! The tests install a control plane (istio-system, CRDs, ClusterRoles): they hold LOCK so they
-//! never run at the same time on a real cluster, and uninstall at the end (a guard removes what
+//! The tests install a control plane (istio-system, CRDs, ClusterRoles): they hold the control-plane lock so
+//! they never run at the same time as other Istio installs on a real cluster, and uninstall at the end (a guard removes what
 //! is left if a test fails half-way).
 
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
-use serde_json::{Value, json};
+use serde_json::Value;
 use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
-use wasmesh_e2e::{ClusterScoped, Events, TestCluster, apply_objects, clear_log, client, namespace, request, writes};
-
-static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use wasmesh_e2e::{ClusterScoped, Events, TestCluster, clear_log, client, namespace, request, writes};
 
 const NS: &str = "istio-system";
 
@@ -106,28 +104,6 @@ impl Drop for Leftovers {
     }
 }
 
-/// The built-in server has no autoscaling API; serve autoscaling/v2 there (a real cluster
-/// serves it natively), as upstream's profiles create HorizontalPodAutoscalers.
-async fn serve_autoscaling(cluster: &TestCluster) {
-    if cluster.server().is_none() {
-        return;
-    }
-    let crd = json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "horizontalpodautoscalers.autoscaling"},
-        "spec": {
-            "group": "autoscaling",
-            "scope": "Namespaced",
-            "names": {"plural": "horizontalpodautoscalers", "singular": "horizontalpodautoscaler",
-                      "kind": "HorizontalPodAutoscaler"},
-            "versions": [{"name": "v2", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}],
-        },
-    });
-    apply_objects(&cluster.client().await, &[crd]).await;
-}
-
 /// The object, or None when it (or its kind) does not exist.
 async fn get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
     let client = cluster.client().await;
@@ -172,7 +148,6 @@ fn undo(key: &str, ns: &str, cluster: &TestCluster) -> ApplyRuleRequest {
 
 /// Installs Istio with the minimal profile through the `istio` operation.
 async fn install_istio(c: &mut Client, events: &Events, cluster: &TestCluster) {
-    serve_autoscaling(cluster).await;
     let req = request(
         "istio",
         "default",
@@ -204,7 +179,7 @@ const ADDONS: [(&str, &str); 5] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_istio_every_operation_is_refused_and_nothing_is_written() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     if istio_installed(&cluster).await {
         eprintln!("skipped: the cluster already runs Istio");
@@ -246,7 +221,7 @@ async fn without_istio_every_operation_is_refused_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addons_install_with_upstream_service_types_and_are_removed() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let host = wasmesh_e2e::start_host().await;
@@ -364,7 +339,7 @@ async fn addons_install_with_upstream_service_types_and_are_removed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policies_set_replace_and_remove_their_objects() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let ns = cluster.namespace("istio-policy").await;
@@ -438,7 +413,7 @@ async fn policies_set_replace_and_remove_their_objects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samples_deploy_with_gateway_and_virtual_service_then_go_and_the_filter_guards_imagehub() {
-    let _lock = LOCK.lock().await;
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = Leftovers::new(&cluster);
     let ns = cluster.namespace("istio-samples").await;

@@ -16,7 +16,6 @@ use kube::core::GroupVersionKind;
 use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
 use wasmesh_e2e::{Events, TestCluster, clear_log, client, namespace, request, start_host, writes};
 
-
 const CONTROL_PLANE_NS: &str = "linkerd";
 
 /// Operation key, namespace, `linkerd.io/extension` label, Deployments, CRDs.

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use wasmesh_e2e::meshery::{Generation, ProcessOamRequest, ProvisionRequest};
 use wasmesh_e2e::{ClusterScoped, TestCluster, client, namespace, start_host};
 
-
 const NS: &str = "linkerd";
 const VERSION: &str = "stable-2.14.10";
 const CRDS: &[&str] = &[

@@ -22,7 +22,6 @@ use wasmesh_e2e::{
 use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 
-
 const NS: &str = "linkerd";
 const DEFAULT_VERSION: &str = "stable-2.14.10";
 const SECOND_VERSION: &str = "edge-25.4.4";
