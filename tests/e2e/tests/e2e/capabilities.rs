@@ -213,22 +213,28 @@ async fn linkerd_declares_exactly_what_its_operations_need() {
         run("linkerd", "", "default", true),
     ]);
 
-    let manifest = manifest("linkerd");
+    exercise("linkerd", &cluster, &steps, &ns).await;
+}
+
+/// Runs every step through the instance granted its operation only, then checks the manifest
+/// both ways: each operation had what it needed, each rule was needed.
+async fn exercise(mesh: &str, cluster: &TestCluster, steps: &[Run<'_>], request_namespace: &str) {
+    let manifest = manifest(mesh);
     let operations: Vec<&str> = steps
         .iter()
         .map(|s| s.op)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let (host, audit_path) = host_per_operation("linkerd", &operations).await;
     // Every operation is exercised (a manifest naming an operation the plugin does not offer
     // keeps the host from starting at all).
-    let mut all = offered("linkerd").await;
+    let mut all = offered(mesh).await;
     all.insert("design".into());
     assert_eq!(all, operations.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+    let (host, audit_path) = host_per_operation(mesh, &operations).await;
     let mut failed = Vec::new();
-    for step in &steps {
-        if let Err(e) = carry_out(&host, "linkerd", &cluster, step).await {
+    for step in steps {
+        if let Err(e) = carry_out(&host, mesh, cluster, step).await {
             failed.push(e);
         }
     }
@@ -238,12 +244,76 @@ async fn linkerd_declares_exactly_what_its_operations_need() {
         "operations that their own rules did not allow:\n{}",
         failed.join("\n")
     );
-    let unused = unused(&manifest, "linkerd", &audit_of(&audit_path), &ns);
+    let unused = unused(&manifest, mesh, &audit_of(&audit_path), request_namespace);
     assert!(
         unused.is_empty(),
         "declared but used by none of the rule's operations:\n{}",
         unused.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_declares_exactly_what_its_operations_need() {
+    let _lock = wasmesh_e2e::control_plane_lock("istio").await;
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("caps-istio").await;
+    let ns = ns.name().to_string();
+    // Ambient: the profile with the most kinds (DaemonSets for istio-cni and ztunnel).
+    let install = "profile: ambient\nwaitSeconds: 120";
+    let samples = ["bookinfo", "httpbin", "imagehub", "emojivoto"];
+    let design = design_declaration(
+        "VirtualService",
+        "networking.istio.io/v1",
+        "istio",
+        "caps-vs",
+        &ns,
+        json!({"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews"}}]}]}),
+    );
+    let custom = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps-custom\n";
+
+    let mut steps = vec![
+        run("istio", install, "default", false),
+        run("label-namespace", "", &ns, false),
+        run("istio-vet", "", &ns, false),
+        run("istio-vet", "", "all", false),
+    ];
+    // Jaeger and Zipkin share their Services: one at a time.
+    for (addon, delete) in [
+        ("prometheus-addon", false),
+        ("grafana-addon", false),
+        ("kiali-addon", false),
+        ("jaeger-addon", false),
+        ("jaeger-addon", true),
+        ("zipkin-addon", false),
+        ("zipkin-addon", true),
+    ] {
+        steps.push(run(addon, "", "default", delete));
+    }
+    for policy in [
+        "strict-mtls-policy-operation",
+        "mutual-mtls-policy-operation",
+        "disable-mtls-policy-operation",
+        "deny-all-policy-operation",
+    ] {
+        steps.extend([run(policy, "", &ns, false), run(policy, "", &ns, true)]);
+    }
+    steps.extend(samples.iter().map(|s| run(s, "", &ns, false)));
+    steps.extend([
+        run("envoy-filter-operation", "", &ns, false),
+        run("envoy-filter-operation", "", &ns, true),
+        run("custom", custom, &ns, false),
+        run("custom", custom, &ns, true),
+        run("design", &design, &ns, false),
+        run("design", &design, &ns, true),
+    ]);
+    steps.extend(samples.iter().map(|s| run(s, "", &ns, true)));
+    steps.extend(
+        ["kiali-addon", "grafana-addon", "prometheus-addon"]
+            .iter()
+            .map(|a| run(a, "", "default", true)),
+    );
+    steps.extend([run("label-namespace", "", &ns, true), run("istio", "", "default", true)]);
+    exercise("istio", &cluster, &steps, &ns).await;
 }
 
 /// The operations the built-in `mesh` offers, as Meshery sees them with no operation grant.
