@@ -493,6 +493,43 @@ mod tests {
         assert!(!values.to_string().contains("PRIVATE KEY"), "no keys in linkerd-config");
     }
 
+    /// The control plane's own proxies speak to the policy controller of their release: 2.14's
+    /// reads the workload as `<namespace>:<pod>` only, 2.18's as JSON.
+    #[test]
+    fn proxy_env_follows_the_release() {
+        let default = options::Options::default();
+        for r in versions::RELEASES {
+            let (_, w) = control_plane::objects(&ctx(r, &default));
+            let mut proxies = 0;
+            for d in w.iter().filter(|o| o["kind"] == "Deployment") {
+                for c in d["spec"]["template"]["spec"]["containers"].as_array().unwrap() {
+                    if c["name"] != "linkerd-proxy" {
+                        continue;
+                    }
+                    proxies += 1;
+                    let env = |name: &str| {
+                        c["env"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap()["value"]
+                            .as_str()
+                            .unwrap()
+                            .to_string()
+                    };
+                    let (workload, log) = (env("LINKERD2_PROXY_POLICY_WORKLOAD"), env("LINKERD2_PROXY_LOG"));
+                    match r.generation {
+                        versions::Generation::V2_14 => {
+                            assert_eq!(workload, "$(_pod_ns):$(_pod_name)", "{}", r.name);
+                            assert_eq!(log, r.proxy_log_level, "{}", r.name);
+                        }
+                        versions::Generation::V2_18 => {
+                            assert!(workload.starts_with("{\"ns\":\"$(_pod_ns)\""), "{workload}");
+                            assert!(log.ends_with("[{headers}]=off,[{request}]=off"), "{log}");
+                        }
+                    }
+                }
+            }
+            assert_eq!(proxies, control_plane::DEPLOYMENTS.len(), "{}", r.name);
+        }
+    }
+
     /// `cargo test -p wasmesh-plugin-linkerd -- --ignored --nocapture install_plan_size`
     #[test]
     #[ignore]

@@ -406,6 +406,10 @@ pub fn values(ctx: &Context) -> Value {
         "livenessProbe": {"initialDelaySeconds": 10, "timeoutSeconds": 1},
         "readinessProbe": {"initialDelaySeconds": 2, "timeoutSeconds": 1},
         "shutdownGracePeriod": "",
+        "outboundDiscoveryCacheUnusedTimeout": "5s",
+        "inboundDiscoveryCacheUnusedTimeout": "90s",
+        "disableOutboundProtocolDetectTimeout": false,
+        "disableInboundProtocolDetectTimeout": false,
     });
     v["proxyInit"] = json!({
         "iptablesMode": "legacy",
@@ -433,8 +437,6 @@ pub fn values(ctx: &Context) -> Value {
         v["disableIPv6"] = json!(true);
         v["controllerGID"] = json!(-1);
         v["proxy"]["gid"] = json!(-1);
-        v["proxy"]["outboundDiscoveryCacheUnusedTimeout"] = json!("5s");
-        v["proxy"]["inboundDiscoveryCacheUnusedTimeout"] = json!("90s");
         v["proxy"]["control"] = json!({"streams": {"initialTimeout": "3s", "idleTimeout": "5m", "lifetime": "1h"}});
         v["egress"] = json!({"globalEgressNetworkNamespace": "linkerd-egress"});
         v["identity"]["kubeAPI"] = json!({"clientQPS": 100, "clientBurst": 200});
@@ -596,10 +598,7 @@ fn proxy_container(ctx: &Context, p: &ProxyConfig) -> Value {
     }
     e.extend([
         env("LINKERD2_PROXY_SHUTDOWN_ENDPOINT_ENABLED", "false"),
-        env(
-            "LINKERD2_PROXY_LOG",
-            format!("{},[{{headers}}]=off,[{{request}}]=off", ctx.release.proxy_log_level),
-        ),
+        env("LINKERD2_PROXY_LOG", proxy_log(ctx)),
         env("LINKERD2_PROXY_LOG_FORMAT", "plain"),
         env(
             "LINKERD2_PROXY_DESTINATION_SVC_ADDR",
@@ -610,10 +609,7 @@ fn proxy_container(ctx: &Context, p: &ProxyConfig) -> Value {
             "LINKERD2_PROXY_POLICY_SVC_ADDR",
             local("linkerd-destination", 8090, "linkerd-policy"),
         ),
-        env(
-            "LINKERD2_PROXY_POLICY_WORKLOAD",
-            "{\"ns\":\"$(_pod_ns)\", \"pod\":\"$(_pod_name)\"}\n",
-        ),
+        env("LINKERD2_PROXY_POLICY_WORKLOAD", policy_workload(ctx)),
         env("LINKERD2_PROXY_INBOUND_DEFAULT_POLICY", "all-unauthenticated"),
         env("LINKERD2_PROXY_POLICY_CLUSTER_NETWORKS", CLUSTER_NETWORKS),
     ]);
@@ -721,6 +717,26 @@ fn proxy_container(ctx: &Context, p: &ProxyConfig) -> Value {
             "/usr/lib/linkerd/linkerd-await", "--timeout=2m", "--port=4191"]}}});
     }
     c
+}
+
+/// The proxy's log filter: 2.14 renders the level alone; later releases add the filters that
+/// keep HTTP headers and requests out of the logs (`proxy.logHTTPHeaders: off`).
+fn proxy_log(ctx: &Context) -> String {
+    if ctx.v218() {
+        format!("{},[{{headers}}]=off,[{{request}}]=off", ctx.release.proxy_log_level)
+    } else {
+        ctx.release.proxy_log_level.to_string()
+    }
+}
+
+/// How the proxy names its workload to the policy controller: the 2.14 policy controller splits
+/// `<namespace>:<pod>` and refuses anything else (a JSON workload is read from 2.15 on).
+fn policy_workload(ctx: &Context) -> &'static str {
+    if ctx.v218() {
+        "{\"ns\":\"$(_pod_ns)\", \"pod\":\"$(_pod_name)\"}\n"
+    } else {
+        "$(_pod_ns):$(_pod_name)"
+    }
 }
 
 /// linkerd-init: iptables redirection, skipping the Kubernetes API ports so the controllers

@@ -31,6 +31,17 @@ pub const LINKERD_CRDS: &[&str] = &[
     "externalworkloads.workload.linkerd.io",
 ];
 
+/// The annotation Kubernetes requires on CRDs of protected groups (`*.k8s.io`, `*.kubernetes.io`).
+pub const API_APPROVED: &str = "api-approved.kubernetes.io";
+
+/// The Gateway API's approval, as its CRD bundles of that release carry it.
+fn gateway_api_approval(release: &Release) -> &'static str {
+    match release.generation {
+        Generation::V2_14 => "https://github.com/kubernetes-sigs/gateway-api/pull/1923",
+        Generation::V2_18 => "https://github.com/kubernetes-sigs/gateway-api/pull/2466",
+    }
+}
+
 fn preserve() -> Value {
     json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
 }
@@ -122,6 +133,9 @@ fn crd(
     }
     let mut annotations = json!({"linkerd.io/created-by": super::created_by(release)});
     if gateway {
+        // The API server refuses a CRD of a *.k8s.io group without this annotation ("protected
+        // groups must have approval annotation"); the value is the Gateway API's approval.
+        annotations[API_APPROVED] = json!(gateway_api_approval(release));
         annotations["gateway.networking.k8s.io/bundle-version"] = json!(release.gateway_api_bundle);
         annotations["gateway.networking.k8s.io/channel"] = json!("experimental");
     }
@@ -423,6 +437,12 @@ mod tests {
                     )
                 );
                 assert!(LINKERD_CRDS.contains(&name) || GATEWAY_CRDS.contains(&name), "{name}");
+                // A real API server refuses a *.k8s.io CRD without the approval annotation.
+                let group = spec["group"].as_str().unwrap();
+                if group.ends_with(".k8s.io") || group.ends_with(".kubernetes.io") {
+                    let approval = c["metadata"]["annotations"][API_APPROVED].as_str().unwrap_or_default();
+                    assert!(approval.starts_with("https://"), "{} {name}: {approval:?}", r.name);
+                }
                 let storage = spec["versions"]
                     .as_array()
                     .unwrap()
