@@ -56,10 +56,9 @@ fn service_account(cx: &Context) -> Value {
 
 /// The mesh configuration (ConfigMap `istio`, key `mesh`).
 fn mesh_config(cx: &Context) -> Value {
+    // Ambient needs no mesh-wide switch: upstream's ambient profile sets only the HBONE proxy
+    // metadata below (and PILOT_ENABLE_AMBIENT on istiod).
     let mut mesh = String::new();
-    if cx.profile.ambient() {
-        mesh.push_str("ambientMesh: {}\n");
-    }
     if cx.profile == super::Profile::Demo {
         mesh.push_str("accessLogFile: /dev/stdout\n");
     }

@@ -306,10 +306,15 @@ pub fn dataplane(pod: &Value, namespace: Option<&Value>) -> Dataplane {
         return Dataplane::Ambient;
     }
     let asked = label(pod, "sidecar.istio.io/inject").or_else(|| annotation(pod, "sidecar.istio.io/inject"));
+    // Outside an injection-enabled namespace only the pod *label* reaches the injector (the
+    // webhooks' objectSelector sees labels): the annotation can opt a pod out, never in.
+    let asked_by_label = label(pod, "sidecar.istio.io/inject");
     let expects = match injection(namespace) {
         Injection::Disabled => false,
         Injection::Enabled | Injection::Revision(_) => asked != Some("false"),
-        Injection::Unset => asked == Some("true") || label(pod, "istio.io/rev").is_some() && asked != Some("false"),
+        Injection::Unset => {
+            asked_by_label == Some("true") || label(pod, "istio.io/rev").is_some() && asked != Some("false")
+        }
     };
     if expects {
         Dataplane::MissingSidecar
@@ -557,6 +562,17 @@ mod tests {
                 pod(json!({"sidecar.istio.io/inject": "true"}), false),
                 Some(&plain),
                 MissingSidecar,
+            ),
+            (
+                // The webhooks select pods by label: the annotation alone injects nothing there.
+                "plain ns, pod annotation asks",
+                {
+                    let mut p = pod(json!({}), false);
+                    p["metadata"]["annotations"] = json!({"sidecar.istio.io/inject": "true"});
+                    p
+                },
+                Some(&plain),
+                Outside,
             ),
             (
                 "plain ns, pod revision",
