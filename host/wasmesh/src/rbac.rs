@@ -286,6 +286,17 @@ fn plugin_docs(docs: &mut Vec<Doc>, options: &RbacOptions, request_namespaces: &
     let mut all = Vec::new();
     let mut request = Vec::new();
     let mut namespaced: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    // A plugin that may delete namespaces (an uninstall removes the mesh's own) would delete the
+    // Roles and RoleBindings living there with them, and could not work in them again. Its
+    // listed-namespace rules are bound cluster-wide instead; the host still keeps them to the list.
+    let deletes_namespaces = p.rules.iter().any(|r| {
+        r.namespaces == NamespaceScope::Cluster
+            && r.api_groups.iter().any(|g| g.is_empty() || g == "*")
+            && r.resources.iter().any(|x| x == "namespaces" || x == "*")
+            && r.verbs.iter().any(|v| v == "delete" || v == "*")
+    });
+    let mut listed = Vec::new();
+    let mut listed_namespaces = BTreeSet::new();
     let push = |rules: &mut Vec<Value>, rule: &Value| {
         if !rules.contains(rule) {
             rules.push(rule.clone());
@@ -301,9 +312,14 @@ fn plugin_docs(docs: &mut Vec<Doc>, options: &RbacOptions, request_namespaces: &
         match &r.namespaces {
             NamespaceScope::Cluster => push(&mut cluster, &rule),
             NamespaceScope::All => push(&mut all, &rule),
+            NamespaceScope::Listed(list) if deletes_namespaces => {
+                push(&mut listed, &rule);
+                listed_namespaces.extend(list.iter().map(String::as_str));
+            }
             NamespaceScope::Listed(list) => {
                 for n in list {
                     push(namespaced.entry(n.as_str()).or_default(), &rule);
+                    listed_namespaces.insert(n.as_str());
                 }
             }
             NamespaceScope::Request => {
@@ -336,6 +352,12 @@ fn plugin_docs(docs: &mut Vec<Doc>, options: &RbacOptions, request_namespaces: &
                  ClusterRoleBinding to namespaced resources). The host's own check still refuses them.",
                 p.plugin
             )),
+            (false, "listed") => Some(format!(
+                "Plugin {:?} creates and deletes namespaces, so Roles in the namespaces it works in would go\n\
+                 with them: these rules are bound cluster-wide. The host's own check keeps them to: {}.",
+                p.plugin,
+                listed_namespaces.iter().copied().collect::<Vec<_>>().join(", ")
+            )),
             (false, _) => None,
         };
         docs.push(Doc {
@@ -362,6 +384,7 @@ fn plugin_docs(docs: &mut Vec<Doc>, options: &RbacOptions, request_namespaces: &
     };
     bound_cluster_role(docs, "cluster", cluster);
     bound_cluster_role(docs, "all", all);
+    bound_cluster_role(docs, "listed", listed);
 
     if !request.is_empty() && request_namespaces.is_empty() {
         let name = format!("wasmesh-{}-request", p.plugin);
@@ -386,6 +409,17 @@ fn plugin_docs(docs: &mut Vec<Doc>, options: &RbacOptions, request_namespaces: &
 
     let name = format!("wasmesh-{}", p.plugin);
     for (target, rules) in namespaced {
+        // A Role cannot be created before its namespace; request namespaces are the user's own.
+        let known = docs
+            .iter()
+            .any(|d| d.object["kind"] == "Namespace" && d.object["metadata"]["name"] == target);
+        if listed_namespaces.contains(target) && !known {
+            docs.push(Doc {
+                comment: Some(format!("Plugin {:?} works in this namespace.", p.plugin)),
+                object: json!({"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": target, "labels": {MANAGED_BY: "wasmesh"}}}),
+            });
+        }
         docs.push(Doc {
             comment: None,
             object: json!({
@@ -852,6 +886,46 @@ mod tests {
             find(&objs, "Role", "team", "wasmesh-r")["metadata"]["labels"][PLUGIN_LABEL],
             "r"
         );
+    }
+
+    #[test]
+    fn listed_namespaces_exist_first_or_are_bound_cluster_wide_when_the_plugin_deletes_namespaces() {
+        let keeps = vec![rule(&[""], &["configmaps"], &["get"], listed(&["mesh"]))];
+        let plugins = [PluginRbac {
+            plugin: "p",
+            service_account: "wasmesh-p",
+            rules: &keeps,
+        }];
+        let objs = objects(&options(&[]), &plugins);
+        assert!(keys(&objs).contains(&k("Namespace", "", "mesh")), "{:#?}", keys(&objs));
+        assert_eq!(
+            find(&objs, "Role", "mesh", "wasmesh-p")["rules"][0]["resources"],
+            json!(["configmaps"])
+        );
+
+        let mut deletes = keeps.clone();
+        deletes.push(rule(
+            &[""],
+            &["namespaces"],
+            &["create", "delete"],
+            NamespaceScope::Cluster,
+        ));
+        let plugins = [PluginRbac {
+            plugin: "p",
+            service_account: "wasmesh-p",
+            rules: &deletes,
+        }];
+        let objs = objects(&options(&[]), &plugins);
+        assert!(
+            !keys(&objs).iter().any(|key| key.0 == "Role" && key.2 == "wasmesh-p"),
+            "{:#?}",
+            keys(&objs)
+        );
+        let role = find(&objs, "ClusterRole", "", "wasmesh-p-listed");
+        assert_eq!(role["rules"][0]["resources"], json!(["configmaps"]));
+        assert!(keys(&objs).contains(&k("ClusterRoleBinding", "", "wasmesh-p-listed")));
+        let text = render(&options(&[]), &plugins);
+        assert!(text.contains("keeps them to: mesh"), "{text}");
     }
 
     #[test]

@@ -140,3 +140,99 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
     );
     host.shutdown().await;
 }
+
+/// The restricted-cluster story end to end: Linkerd granted its install, health check and
+/// injection operations only (no `custom`, no designs, so no wildcard rule), the least-privilege
+/// RBAC `wasmesh rbac` writes for that grant, and the whole install, check and uninstall done as
+/// the plugin's ServiceAccount on an API server that enforces RBAC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linkerd_installs_and_uninstalls_under_least_privilege_rbac() {
+    let cluster = TestCluster::start().await;
+    let Some(server) = cluster.server() else {
+        println!("skipped: needs the built-in API server's token minting and request log");
+        return;
+    };
+    let accounts = cluster.namespace("wasmesh-lp").await;
+    let target = cluster.namespace("lp").await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let (linkerd_sa, host_sa) = (format!("linkerd-{suffix}"), format!("host-{suffix}"));
+
+    let mut config = test_config();
+    config.limits.call_timeout_ms = 20_000;
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.plugins[0].identity = Some(IdentityConfig {
+        service_account: linkerd_sa.clone(),
+        namespace: accounts.name().to_string(),
+    });
+    config.plugins[0].grant = Some(wasmesh::config::GrantConfig {
+        kube: None,
+        operations: Some(vec![
+            "linkerd".into(),
+            "linkerd-check".into(),
+            "annotate-namespace".into(),
+        ]),
+    });
+    let (_rt, loaded, _) = wasmesh::load_plugins(&config).await.unwrap();
+    let rules = loaded[0].2.effective();
+    assert!(
+        rules.iter().all(|r| !r.resources.contains(&"*".to_string())),
+        "no wildcard rule without custom and designs: {rules:?}"
+    );
+    let plugins = [PluginRbac {
+        plugin: "linkerd",
+        service_account: &linkerd_sa,
+        rules: &rules,
+    }];
+    let request_namespaces = vec![target.name().to_string()];
+    let options = RbacOptions {
+        namespace: accounts.name(),
+        host_service_account: &host_sa,
+        request_namespaces: &request_namespaces,
+    };
+    let rbac = objects(&options, &plugins);
+    let admin = cluster.client().await;
+    let mut cleanup = ClusterScoped::new(&cluster);
+    cleanup.track(&admin, &rbac).await;
+    apply_objects(&admin, &rbac).await;
+
+    let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
+    let host = wasmesh::start(config).await.unwrap();
+    let mut linkerd = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = Events::subscribe(&linkerd).await;
+    server.clear_requests();
+    let mut run = async |key: &str, namespace: &str, body: &str, delete: bool| {
+        let mut req = request(key, namespace, body, &[&host_kubeconfig]);
+        req.delete_op = delete;
+        linkerd.apply(req.clone()).await.unwrap();
+        let e = events.outcome(&req.operation_id).await;
+        assert_eq!(
+            e.event_type, INFO,
+            "{key} (delete {delete}) as the plugin's account: {e:#?}"
+        );
+    };
+    run("linkerd", "default", "waitSeconds: 60", false).await;
+    run("annotate-namespace", target.name(), "", false).await;
+    run("linkerd-check", "default", "", false).await;
+    run("annotate-namespace", target.name(), "", true).await;
+    run("linkerd", "default", "", true).await;
+
+    let linkerd_user = format!("system:serviceaccount:{}:{linkerd_sa}", accounts.name());
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "PATCH" && r.path.contains("customresourcedefinitions"))
+    );
+    assert!(
+        requests.iter().all(|r| r.status != 403),
+        "nothing was refused: {:?}",
+        requests.iter().filter(|r| r.status == 403).collect::<Vec<_>>()
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.impersonated_user.as_deref() == Some(linkerd_user.as_str())),
+        "every call went out as the plugin's account"
+    );
+    host.shutdown().await;
+}

@@ -117,7 +117,8 @@ async fn compiled_components_are_cached_by_hash() {
     );
     // And what came from the cache works.
     let mut c = client(&host, "LINKERD", Generation::Mesh).await;
-    assert_eq!(c.supported_operations().await.unwrap().ops.len(), 2);
+    let ops = c.supported_operations().await.unwrap().ops;
+    assert!(ops.iter().any(|o| o.key == "linkerd"), "{ops:?}");
     host.shutdown().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
