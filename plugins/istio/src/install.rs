@@ -21,7 +21,7 @@
 //!   component's settings as a JSON body: `{"version": ..., "profile": ...}`.
 //! - `request.delete`: uninstall. Whatever profile was installed, the union of what any profile
 //!   makes is deleted (absence is tolerated), in reverse order: gateways, ztunnel and istio-cni,
-//!   istiod, webhooks, RBAC, configuration, the istio-system namespace, the CRDs. User namespaces
+//!   webhooks (before istiod: the injector fails closed), istiod, RBAC, configuration, the istio-system namespace, the CRDs. User namespaces
 //!   and their objects are left alone.
 //!
 //! # What is recorded
@@ -196,8 +196,10 @@ fn uninstall_stages() -> Vec<Stage> {
             1
         } else {
             match r.kind.as_str() {
-                "Deployment" | "Service" | "PodDisruptionBudget" | "HorizontalPodAutoscaler" => 2,
-                "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 3,
+                // The webhooks go before istiod: the injector fails closed, so a webhook left
+                // without istiod behind it would refuse every pod of an injected namespace.
+                "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 2,
+                "Deployment" | "Service" | "PodDisruptionBudget" | "HorizontalPodAutoscaler" => 3,
                 "ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding" => 4,
                 _ => 5,
             }
@@ -207,8 +209,8 @@ fn uninstall_stages() -> Vec<Stage> {
     let names = [
         "gateways",
         "ztunnel and istio-cni",
-        "istiod",
         "webhooks",
+        "istiod",
         "RBAC",
         "configuration",
     ];

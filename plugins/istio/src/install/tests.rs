@@ -267,6 +267,9 @@ fn uninstall_deletes_everything_any_profile_applies_namespace_then_crds_last() {
     let names: Vec<&str> = plan.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names.first(), Some(&"gateways"));
     assert_eq!(&names[names.len() - 2..], ["namespace", "CRDs"]);
+    // The fail-closed injector webhook never outlives istiod.
+    let at = |n: &str| names.iter().position(|s| *s == n).unwrap();
+    assert!(at("webhooks") < at("istiod"), "{names:?}");
     let mut expected = crds::names();
     expected.sort();
     let mut last: Vec<String> = plan
