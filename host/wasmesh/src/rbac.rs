@@ -62,7 +62,7 @@ pub fn render(options: &RbacOptions, plugins: &[PluginRbac]) -> String {
         options.namespace, options.host_service_account
     ));
     out.push_str("# each plugin account holds exactly the rules of its effective grant.\n");
-    out.push_str("# Namespaces that get a Role must exist before this is applied.\n");
+    out.push_str("# Request namespaces (--request-namespace) must exist before this is applied.\n");
     out.push_str("# Apply with: kubectl apply --server-side -f FILE\n");
     for (i, doc) in build(options, plugins).into_iter().enumerate() {
         if i > 0 {
@@ -297,9 +297,19 @@ fn plugin_docs(docs: &mut Vec<Doc>, options: &RbacOptions, request_namespaces: &
     });
     let mut listed = Vec::new();
     let mut listed_namespaces = BTreeSet::new();
+    // Rules on the same groups and resources become one, with the union of their verbs.
     let push = |rules: &mut Vec<Value>, rule: &Value| {
-        if !rules.contains(rule) {
-            rules.push(rule.clone());
+        let same = |r: &&mut Value| r["apiGroups"] == rule["apiGroups"] && r["resources"] == rule["resources"];
+        match rules.iter_mut().find(|r| same(r)) {
+            Some(existing) => {
+                let verbs = existing["verbs"].as_array_mut().expect("verbs are a list");
+                for v in rule["verbs"].as_array().into_iter().flatten() {
+                    if !verbs.contains(v) {
+                        verbs.push(v.clone());
+                    }
+                }
+            }
+            None => rules.push(rule.clone()),
         }
     };
     // A rule with no verb, group or resource grants nothing, and RBAC would refuse it.
@@ -890,7 +900,10 @@ mod tests {
 
     #[test]
     fn listed_namespaces_exist_first_or_are_bound_cluster_wide_when_the_plugin_deletes_namespaces() {
-        let keeps = vec![rule(&[""], &["configmaps"], &["get"], listed(&["mesh"]))];
+        let keeps = vec![
+            rule(&[""], &["configmaps"], &["get"], listed(&["mesh"])),
+            rule(&[""], &["configmaps"], &["get", "list"], listed(&["mesh"])),
+        ];
         let plugins = [PluginRbac {
             plugin: "p",
             service_account: "wasmesh-p",
@@ -899,8 +912,9 @@ mod tests {
         let objs = objects(&options(&[]), &plugins);
         assert!(keys(&objs).contains(&k("Namespace", "", "mesh")), "{:#?}", keys(&objs));
         assert_eq!(
-            find(&objs, "Role", "mesh", "wasmesh-p")["rules"][0]["resources"],
-            json!(["configmaps"])
+            find(&objs, "Role", "mesh", "wasmesh-p")["rules"],
+            json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]),
+            "rules on the same resources are merged"
         );
 
         let mut deletes = keeps.clone();
