@@ -45,7 +45,8 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
             vec![stage("envoy filter", vec![Step::Delete(object_ref(&object))])],
         ));
     }
-    if installed::control_plane()?.is_none() {
+    let control_plane = installed::control_plane()?;
+    if control_plane.is_none() {
         return Err(error(
             "WASMESH-ISTIO-1350",
             "the image hub rate-limit filter cannot be applied: Istio is not installed in this cluster",
@@ -54,6 +55,16 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
             "install Istio first (the \"istio\" operation), deploy the image hub (the \"imagehub\" operation), \
              then run this operation again",
         ));
+    }
+    if control_plane.is_some_and(|cp| cp.profile == "ambient") {
+        // The filter patches the api pod's own Envoy (SIDECAR_INBOUND); ambient pods have none.
+        progress::report(
+            Level::Warn,
+            &format!("The image hub rate limit needs a sidecar on the api pods in namespace {namespace}"),
+            "Istio runs with the ambient profile: pods in ambient mode have no Envoy of their own, so the filter \
+             only takes effect on api pods that carry an istio-proxy sidecar (label their namespace with \
+             istio-injection=enabled, or their pods with sidecar.istio.io/inject=true, and restart them)",
+        );
     }
     let selector = format!("app={API_SERVICE}");
     if cluster::list("apps/v1", "Deployment", Some(namespace), &selector)?.is_empty() {
