@@ -18,6 +18,7 @@
 //! - WASMESH_BENCH_CONCURRENT_OPS (640): operations of the 64-in-flight run
 //! - WASMESH_BENCH_FANOUT_ROUNDS (5): rounds of the fan-out run (2 flooding operations each)
 //! - WASMESH_BENCH_START_RUNS (10): process starts with a warm cache (empty cache: 2)
+//! - WASMESH_BENCH_INSTALL_RUNS (5): install/uninstall cycles of each mesh's control plane
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -240,6 +241,7 @@ async fn main() {
     let concurrent_ops = env_runs("WASMESH_BENCH_CONCURRENT_OPS", 640);
     let fanout_rounds = env_runs("WASMESH_BENCH_FANOUT_ROUNDS", 5);
     let start_runs = env_runs("WASMESH_BENCH_START_RUNS", 10);
+    let install_runs = env_runs("WASMESH_BENCH_INSTALL_RUNS", 5);
     let began = Instant::now();
 
     let cluster = TestCluster::start().await;
@@ -287,6 +289,7 @@ async fn main() {
     design(&mut summary, &cluster, &host, design_runs).await;
     concurrency(&mut summary, &cluster, &host, concurrent_ops).await;
     fanout(&mut summary, &cluster, &host, fanout_rounds).await;
+    installs(&mut summary, &cluster, &host, install_runs).await;
     host.shutdown().await;
 
     // The real binary: cold start to serving both listeners, idle memory, memory per operation.
@@ -313,6 +316,7 @@ async fn main() {
             "WASMESH_BENCH_RUNS": runs, "WASMESH_BENCH_APPLY_RUNS": apply_runs,
             "WASMESH_BENCH_DESIGN_RUNS": design_runs, "WASMESH_BENCH_CONCURRENT_OPS": concurrent_ops,
             "WASMESH_BENCH_FANOUT_ROUNDS": fanout_rounds, "WASMESH_BENCH_START_RUNS": start_runs,
+            "WASMESH_BENCH_INSTALL_RUNS": install_runs,
         },
         "total_seconds": round(began.elapsed().as_secs_f64()),
         "figures": summary.figures,
@@ -877,6 +881,51 @@ async fn concurrency(summary: &mut Summary, cluster: &TestCluster, host: &wasmes
         Some(("0", errors.is_empty())),
         json!({}),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A control-plane install and uninstall through gRPC, as Meshery's install button sends them:
+// the plan (certificates made in the plugin for Linkerd), every object applied, the waits.
+// Against the built-in server the Deployments report Available at once, so this is the host's
+// and the plugin's share; a real cluster adds image pulls and start-up.
+
+async fn installs(summary: &mut Summary, cluster: &TestCluster, host: &wasmesh::RunningHost, runs: usize) {
+    println!("\n# 7. control-plane install and uninstall");
+    for (adapter, mesh, body) in [
+        ("LINKERD", "linkerd", "waitSeconds: 300"),
+        ("ISTIO", "istio", "profile: default\nwaitSeconds: 300"),
+    ] {
+        let mut c = client(host, adapter, Generation::Adapter).await;
+        let outcomes = Outcomes::subscribe(&c).await;
+        let (mut install, mut uninstall) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            for (delete, xs) in [(false, &mut install), (true, &mut uninstall)] {
+                let mut req = request(mesh, "default", if delete { "" } else { body }, &[cluster.kubeconfig()]);
+                req.delete_op = delete;
+                let t = Instant::now();
+                match run_op(&mut c, &outcomes, req).await {
+                    Ok(_) => xs.push(ms(t.elapsed())),
+                    Err(e) => {
+                        println!("{mesh} (delete {delete}) failed: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        for (id, what, xs) in [("install", "install", install), ("uninstall", "uninstall", uninstall)] {
+            if xs.is_empty() {
+                summary.skip(&format!("{mesh}_{id}"), "the operation failed (see above)");
+                continue;
+            }
+            summary.dist(
+                &format!("{mesh}_{id}"),
+                &format!("{mesh} {what}, ApplyOperation to final event"),
+                "ms",
+                dist(xs),
+                None,
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
