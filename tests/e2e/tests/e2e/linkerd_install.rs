@@ -20,7 +20,12 @@ use wasmesh_e2e::{
     ClusterScoped, Events, TestCluster, apply_objects, clear_log, client, namespace, request, start_host, writes,
 };
 use x509_cert::Certificate;
-use x509_cert::der::{DecodePem, Encode};
+use x509_cert::der::oid::AssociatedOid;
+use x509_cert::der::oid::db::rfc5280::ID_KP_SERVER_AUTH;
+use x509_cert::der::oid::db::rfc5912::ECDSA_WITH_SHA_256;
+use x509_cert::der::{DecodeOwned, DecodePem, Encode};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
 
 const NS: &str = "linkerd";
 const DEFAULT_VERSION: &str = "stable-2.14.10";
@@ -312,6 +317,64 @@ async fn check_installed(cluster: &TestCluster, version: &str, proxy_init: &str,
         issuer.tbs_certificate.subject.to_string(),
         "CN=identity.linkerd.cluster.local"
     );
+    // What Linkerd's identity service and the proxies need of them, read as stored.
+    for (name, c, path_len) in [("trust anchor", &anchor, None), ("issuer", &issuer, Some(0))] {
+        let (bc, critical) = extension::<BasicConstraints>(c).unwrap_or_else(|| panic!("{name}: no basicConstraints"));
+        assert!(bc.ca && critical, "{name} is a CA, critically");
+        if path_len.is_some() {
+            assert_eq!(bc.path_len_constraint, path_len, "{name} may not sign CAs");
+        }
+        let (ku, critical) = extension::<KeyUsage>(c).unwrap_or_else(|| panic!("{name}: no keyUsage"));
+        assert!(critical, "{name}: keyUsage is critical");
+        assert_eq!(
+            ku.0,
+            KeyUsages::KeyCertSign | KeyUsages::CRLSign,
+            "{name}: signs certificates and CRLs only"
+        );
+        assert_eq!(
+            c.signature_algorithm.oid, ECDSA_WITH_SHA_256,
+            "{name} is signed with ECDSA P-256 / SHA-256"
+        );
+    }
+    let not_after = |c: &Certificate| c.tbs_certificate.validity.not_after.to_unix_duration();
+    assert!(
+        not_after(&issuer) <= not_after(&anchor),
+        "the issuer does not outlive its anchor"
+    );
+    assert_ne!(
+        anchor.tbs_certificate.subject_public_key_info, issuer.tbs_certificate.subject_public_key_info,
+        "separate keys"
+    );
+    for (secret, _, _) in WEBHOOKS {
+        let s = secrets.get(secret).await.unwrap();
+        let serving = cert(&secret_data(&s, "tls.crt"));
+        let service = secret.trim_end_matches("-k8s-tls");
+        let (san, _) = extension::<SubjectAltName>(&serving).expect("subjectAltName");
+        let dns = format!("{service}.{NS}.svc");
+        assert!(
+            san.0
+                .iter()
+                .any(|n| matches!(n, GeneralName::DnsName(d) if d.as_str() == dns)),
+            "{secret} names {dns}"
+        );
+        let (eku, _) = extension::<ExtendedKeyUsage>(&serving).expect("extendedKeyUsage");
+        assert!(eku.0.contains(&ID_KP_SERVER_AUTH), "{secret} is for TLS servers");
+    }
+}
+
+/// The certificate's extension of type T and whether it is critical.
+fn extension<T: DecodeOwned + AssociatedOid>(c: &Certificate) -> Option<(T, bool)> {
+    c.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == T::OID)
+        .map(|e| {
+            (
+                T::from_der(e.extn_value.as_bytes()).expect("extension decodes"),
+                e.critical,
+            )
+        })
 }
 
 /// Nothing of the control plane is left after an uninstall.
