@@ -130,8 +130,32 @@ fn the_injector_config_carries_a_real_sidecar_template() {
         "port: 15021",
         "istio-validation{{ else }}istio-init",
         "{{ .ProxyImage | quote }}",
+        // Per-pod outbound port exclusions reach istio-iptables, as upstream's template passes them.
+        "traffic.sidecar.istio.io/excludeOutboundPorts` | quote }}",
     ] {
         assert!(config.contains(needle), "{needle:?} missing");
+    }
+    // Every volume the proxy mounts is declared by the template.
+    for volume in [
+        "istio-envoy",
+        "istio-data",
+        "istio-podinfo",
+        "istio-token",
+        "istiod-ca-cert",
+        "workload-socket",
+        "credential-socket",
+        "workload-certs",
+    ] {
+        assert!(
+            config.contains(&format!("{{name: {volume}, mountPath: ")),
+            "{volume} not mounted"
+        );
+        assert!(
+            config.contains(&format!("- {{name: {volume}, "))
+                && config.matches(&format!("name: {volume}")).count() >= 2
+                || config.contains(&format!("- name: {volume}\n")),
+            "{volume} not declared"
+        );
     }
     // Every template line is indented under the block scalar.
     let template = config.split("  sidecar: |\n").nth(1).unwrap();
