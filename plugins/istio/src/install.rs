@@ -21,8 +21,12 @@
 //!   component's settings as a JSON body: `{"version": ..., "profile": ...}`.
 //! - `request.delete`: uninstall. Whatever profile was installed, the union of what any profile
 //!   makes is deleted (absence is tolerated), in reverse order: gateways, ztunnel and istio-cni,
-//!   webhooks (before istiod: the injector fails closed), istiod, RBAC, configuration, the istio-system namespace, the CRDs. User namespaces
-//!   and their objects are left alone.
+//!   webhooks (before istiod: the injector fails closed), istiod, RBAC, configuration, the
+//!   istio-system namespace, the CRDs. User namespaces stay, but deleting the CRDs deletes every
+//!   Istio object (VirtualServices, PeerAuthentications, ...) in every namespace with them, as
+//!   `istioctl uninstall --purge` does.
+//! - Re-installing with another profile deletes what the previous one made and this one does
+//!   not (gateways, istio-cni and ztunnel, autoscalers).
 //!
 //! # What is recorded
 //! The istiod Deployment and the `istio` ConfigMap carry the label `app.kubernetes.io/version`
@@ -31,8 +35,9 @@
 //!
 //! # Install order
 //! Namespace and CRDs, wait until the CRDs are Established (required), the control plane
-//! (RBAC, configuration, istiod, webhooks, istio-cni and ztunnel), the gateways, then waits for
-//! availability that are not required (a timeout becomes a WARN).
+//! (RBAC, configuration, istiod, webhooks, istio-cni and ztunnel), the gateways, the deletion of
+//! other profiles' objects, then waits for availability that are not required (a timeout
+//! becomes a WARN).
 
 mod ambient;
 mod crds;
@@ -135,6 +140,20 @@ pub fn build(options: &Options, delete: bool) -> Plan {
         stages.push(stage("gateways", gateways.iter().map(apply).collect()));
     }
 
+    // Re-installing with another profile (or without autoscaling) must not leave the previous
+    // one's gateways, istio-cni, ztunnel or autoscalers running: whatever another setting makes
+    // and this one does not is deleted (absent objects are fine, so a fresh install pays a few
+    // lookups).
+    let kept: std::collections::HashSet<_> = control_plane.iter().chain(&gateways).map(key).collect();
+    let others: Vec<Step> = every_profiles_objects()
+        .iter()
+        .filter(|o| !kept.contains(&key(o)))
+        .map(|o| Step::Delete(object_ref(o)))
+        .collect();
+    if !others.is_empty() {
+        stages.push(stage("other profiles' objects", others));
+    }
+
     if options.wait_seconds > 0 {
         let workloads: Vec<Step> = control_plane
             .iter()
@@ -163,8 +182,14 @@ pub fn build(options: &Options, delete: bool) -> Plan {
     )
 }
 
-/// Every object any profile makes, deleted in the reverse order of installation.
-fn uninstall_stages() -> Vec<Stage> {
+/// (kind, namespace, name) of an object.
+fn key(o: &Value) -> (String, Option<String>, String) {
+    let r = object_ref(o);
+    (r.kind, r.namespace, r.name)
+}
+
+/// The control-plane objects (not the CRDs and namespace) of every profile, with autoscaling.
+fn every_profiles_objects() -> Vec<Value> {
     let mut all = Vec::new();
     for profile in [Profile::Demo, Profile::Ambient] {
         let cx = Context {
@@ -176,6 +201,12 @@ fn uninstall_stages() -> Vec<Stage> {
         all.extend(ambient::objects(&cx));
         all.extend(istiod::objects(&cx));
     }
+    all
+}
+
+/// Every object any profile makes, deleted in the reverse order of installation.
+fn uninstall_stages() -> Vec<Stage> {
+    let all = every_profiles_objects();
     let cx = Context {
         release: release::default_release(),
         profile: Profile::Default,

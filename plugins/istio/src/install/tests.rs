@@ -53,6 +53,7 @@ fn default_profile_installs_istiod_and_the_ingress_gateway() {
             "CRDs established",
             "control plane",
             "gateways",
+            "other profiles' objects",
             "availability"
         ]
     );
@@ -404,4 +405,52 @@ fn plan_reads_the_request_outside_the_sandbox_too() {
     let mut delete = request.clone();
     delete.delete = true;
     assert!(plan(&delete).unwrap().summary.contains("removed"));
+}
+
+fn deleted(plan: &Plan) -> HashSet<String> {
+    plan.stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter_map(|s| match s {
+            Step::Delete(r) => Some(key(&r.kind, &r.name)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_reinstall_with_another_profile_removes_what_only_the_old_one_made() {
+    for profile in [Profile::Default, Profile::Minimal, Profile::Demo, Profile::Ambient] {
+        let plan = build(&options(profile), false);
+        let (applied, deleted) = (keys(&applied(&plan)), deleted(&plan));
+        assert!(
+            applied.is_disjoint(&deleted),
+            "{profile:?} deletes what it applies: {:?}",
+            applied.intersection(&deleted).collect::<Vec<_>>()
+        );
+        let everything = keys(&every_profiles_objects());
+        for k in &everything {
+            assert!(
+                applied.contains(k) || deleted.contains(k),
+                "{profile:?} leaves {k} of another profile"
+            );
+        }
+    }
+    let minimal = deleted(&build(&options(Profile::Minimal), false));
+    for k in [
+        key("Deployment", "istio-ingressgateway"),
+        key("DaemonSet", "ztunnel"),
+        key("DaemonSet", "istio-cni-node"),
+    ] {
+        assert!(minimal.contains(&k), "minimal removes {k}");
+    }
+    let ambient = deleted(&build(&options(Profile::Ambient), false));
+    assert!(ambient.contains(&key("Deployment", "istio-egressgateway")));
+    assert!(!ambient.contains(&key("DaemonSet", "ztunnel")));
+    let mut no_hpa = options(Profile::Default);
+    no_hpa.autoscale = false;
+    assert!(
+        deleted(&build(&no_hpa, false)).contains(&key("HorizontalPodAutoscaler", "istiod")),
+        "turning autoscaling off removes the autoscalers"
+    );
 }
