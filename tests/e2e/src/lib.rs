@@ -1,6 +1,7 @@
 //! Test support: start the host as a Meshery server would find it (gRPC on real sockets), talk
 //! to it with an independent client, and watch its events.
 
+pub mod cluster_objects;
 pub mod meshery;
 
 use std::path::PathBuf;
@@ -67,6 +68,15 @@ pub async fn start_host() -> wasmesh::RunningHost {
     wasmesh::start(test_config()).await.expect("host starts")
 }
 
+/// A host with the built-in plugins, a client of one of its adapters and that client's event
+/// subscription: how every test of one mesh's operations starts.
+pub async fn connect(adapter: &str, generation: Generation) -> (wasmesh::RunningHost, Client, Events) {
+    let host = start_host().await;
+    let c = client(&host, adapter, generation).await;
+    let events = Events::subscribe(&c).await;
+    (host, c, events)
+}
+
 pub async fn client(host: &wasmesh::RunningHost, adapter: &str, generation: Generation) -> Client {
     let listener = host
         .listener(adapter)
@@ -86,6 +96,37 @@ pub fn request(op: &str, namespace: &str, body: &str, kubeconfigs: &[&str]) -> A
         kube_configs: kubeconfigs.iter().map(|s| s.to_string()).collect(),
         version: String::new(),
     }
+}
+
+/// An ApplyOperation without a body on the test's cluster: most mesh operations take none.
+pub fn op(key: &str, namespace: &str, cluster: &TestCluster) -> ApplyRuleRequest {
+    request(key, namespace, "", &[cluster.kubeconfig()])
+}
+
+/// The same operation, undone: Meshery sends the request again with delete_op set.
+pub fn undo(key: &str, namespace: &str, cluster: &TestCluster) -> ApplyRuleRequest {
+    op(key, namespace, cluster).deleting(true)
+}
+
+impl ApplyRuleRequest {
+    /// The request with delete_op set as given (Meshery's "undo" of the operation).
+    pub fn deleting(mut self, delete: bool) -> Self {
+        self.delete_op = delete;
+        self
+    }
+
+    /// The request for a given release of the mesh (Meshery's version field).
+    pub fn with_version(mut self, version: &str) -> Self {
+        self.version = version.into();
+        self
+    }
+}
+
+/// Sends the request and returns its final event (see [`Events::outcome`]): what nearly every
+/// operation test does, once per step.
+pub async fn run(client: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
+    client.apply(req.clone()).await.expect("ApplyOperation");
+    events.outcome(&req.operation_id).await
 }
 
 /// Everything one StreamEvents subscription has received.
@@ -153,6 +194,52 @@ impl Events {
     }
 }
 
+/// One Meshery component declaration (a Provision design's element) of a `model` object: how
+/// the design tests and the capability test describe a component, in one place so they all send
+/// what Meshery sends.
+pub fn declaration(
+    model: &str,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    spec: serde_json::Value,
+) -> String {
+    serde_json::json!({
+        "schemaVersion": "components.meshery.io/v1beta1",
+        "displayName": name,
+        "component": {"version": api_version, "kind": kind},
+        "model": {"name": model},
+        "configuration": {"metadata": {"name": name, "namespace": ns}, "spec": spec},
+    })
+    .to_string()
+}
+
+/// One OAM Component (a ProcessOAM design's element) of an object, as Meshery writes it: the
+/// kind in `spec.type`, the object's fields in `spec.settings`.
+pub fn oam_component(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    settings: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "Component",
+        "metadata": {"name": name, "namespace": ns,
+            "annotations": {"design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
+        "spec": {"type": kind, "settings": settings},
+    })
+}
+
+/// The plan's summary line of a design's response (rejected components are listed before it).
+pub fn design_summary(message: &str) -> &str {
+    message
+        .lines()
+        .find(|l| l.starts_with("Design "))
+        .unwrap_or_else(|| panic!("no summary line: {message}"))
+}
+
 /// Requests that changed something on the built-in API server since the log was cleared.
 pub fn writes(cluster: &TestCluster) -> Vec<String> {
     match cluster.server() {
@@ -185,6 +272,14 @@ pub async fn configmap(cluster: &TestCluster, namespace: &str, name: &str) -> Op
 pub async fn namespace(cluster: &TestCluster, name: &str) -> Option<k8s_openapi::api::core::v1::Namespace> {
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client().await);
     api.get_opt(name).await.expect("get namespace")
+}
+
+/// The namespace is gone, or going: a real cluster takes a while to finalize a namespace, so an
+/// uninstall can only be expected to have started its deletion.
+pub async fn namespace_gone(cluster: &TestCluster, name: &str) -> bool {
+    namespace(cluster, name)
+        .await
+        .is_none_or(|ns| ns.metadata.deletion_timestamp.is_some())
 }
 
 /// The API resource of an object's apiVersion and kind, from discovery.
