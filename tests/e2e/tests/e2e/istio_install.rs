@@ -5,136 +5,25 @@
 //! the control-plane lock so they never run at the same time on a real cluster, and uninstall at the end (a guard
 //! removes what is left if a test fails half-way).
 
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
-use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
-use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
-use wasmesh_e2e::{ClusterScoped, Events, TestCluster, clear_log, client, namespace, request, start_host, writes};
+use wasmesh_e2e::cluster_objects::{
+    ISTIO_CRDS as CRDS, ISTIO_NS as NS, Leftovers, assert_no_cluster_rbac_labelled, dynamic_api, get, get_live,
+    must_get, v1_resource,
+};
+use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
+use wasmesh_e2e::{
+    Events, TestCluster, clear_log, client, namespace, namespace_gone, request, run, start_host, undo, writes,
+};
 
 const DEFAULT_VERSION: &str = "1.27.3";
 const SECOND_VERSION: &str = "1.26.3";
-const NS: &str = "istio-system";
 
-const CRDS: &[&str] = &[
-    "virtualservices.networking.istio.io",
-    "destinationrules.networking.istio.io",
-    "gateways.networking.istio.io",
-    "serviceentries.networking.istio.io",
-    "sidecars.networking.istio.io",
-    "workloadentries.networking.istio.io",
-    "workloadgroups.networking.istio.io",
-    "envoyfilters.networking.istio.io",
-    "proxyconfigs.networking.istio.io",
-    "peerauthentications.security.istio.io",
-    "authorizationpolicies.security.istio.io",
-    "requestauthentications.security.istio.io",
-    "telemetries.telemetry.istio.io",
-    "wasmplugins.extensions.istio.io",
-];
-
-/// Everything cluster-wide an install may leave when a test fails half-way; removed on drop.
-struct Leftovers {
-    _cluster_scoped: ClusterScoped,
-    kubeconfig: String,
-}
-
-impl Leftovers {
-    fn new(cluster: &TestCluster) -> Self {
-        let mut scoped = ClusterScoped::new(cluster);
-        let ar = |group: &str, kind: &str, plural: &str| {
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-        };
-        for crd in CRDS {
-            scoped.objects.push((
-                ar(
-                    "apiextensions.k8s.io",
-                    "CustomResourceDefinition",
-                    "customresourcedefinitions",
-                ),
-                crd.to_string(),
-            ));
-        }
-        let rbac = "rbac.authorization.k8s.io";
-        for name in [
-            "istiod-clusterrole-istio-system",
-            "istiod-gateway-controller-istio-system",
-            "istio-reader-clusterrole-istio-system",
-            "istio-cni",
-            "istio-cni-repair-role",
-            "istio-cni-ambient",
-        ] {
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRole", "clusterroles"), name.into()));
-        }
-        for name in [
-            "istiod-clusterrole-istio-system",
-            "istiod-gateway-controller-istio-system",
-            "istio-reader-clusterrole-istio-system",
-            "istio-cni",
-            "istio-cni-repair-rolebinding",
-            "istio-cni-ambient",
-        ] {
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRoleBinding", "clusterrolebindings"), name.into()));
-        }
-        let adm = "admissionregistration.k8s.io";
-        scoped.objects.push((
-            ar(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
-            "istio-sidecar-injector".into(),
-        ));
-        scoped.objects.push((
-            ar(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
-            "istio-validator-istio-system".into(),
-        ));
-        Leftovers {
-            _cluster_scoped: scoped,
-            kubeconfig: cluster.kubeconfig().to_string(),
-        }
-    }
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), |client| async move {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
-            match api.delete(NS, &Default::default()).await {
-                Ok(_) | Err(kube::Error::Api(_)) => {}
-                Err(e) => eprintln!("warning: could not delete {NS}: {e}"),
-            }
-        });
-    }
-}
-
-/// The object, or None when it (or its kind) does not exist.
-async fn get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
-    let client = cluster.client().await;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
-        return None;
-    };
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client, ns, &ar),
-        None => Api::all_with(client, &ar),
-    };
-    api.get_opt(name)
-        .await
-        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
-        .map(|o| serde_json::to_value(o).unwrap())
-}
-
-async fn must_get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Value {
-    get(cluster, api_version, kind, ns, name)
-        .await
-        .unwrap_or_else(|| panic!("{kind} {name} was not created"))
-}
-
-/// Sends the request and returns its final event.
-async fn run(c: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
-    c.apply(req.clone()).await.expect("ApplyOperation");
-    events.outcome(&req.operation_id).await
+/// Everything cluster-wide an install may leave when a test fails half-way (istio-cni's RBAC
+/// too); removed on drop.
+fn leftovers(cluster: &TestCluster) -> Leftovers {
+    Leftovers::istio(cluster)
+        .cluster_roles(&["istio-cni", "istio-cni-repair-role", "istio-cni-ambient"])
+        .cluster_role_bindings(&["istio-cni", "istio-cni-repair-rolebinding", "istio-cni-ambient"])
 }
 
 fn istio(body: &str, cluster: &TestCluster) -> ApplyRuleRequest {
@@ -142,9 +31,7 @@ fn istio(body: &str, cluster: &TestCluster) -> ApplyRuleRequest {
 }
 
 fn uninstall(cluster: &TestCluster) -> ApplyRuleRequest {
-    let mut r = istio("", cluster);
-    r.delete_op = true;
-    r
+    istio("", cluster).deleting(true)
 }
 
 fn container(workload: &Value, index: usize) -> &Value {
@@ -161,41 +48,20 @@ fn labels_of(ns: &k8s_openapi::api::core::v1::Namespace) -> std::collections::BT
 
 /// Nothing of Istio is left cluster-wide after an uninstall.
 async fn assert_nothing_left(cluster: &TestCluster) {
-    if let Some(ns) = namespace(cluster, NS).await {
-        // A real cluster takes a while to finalize a namespace; it must at least be going.
-        assert!(ns.metadata.deletion_timestamp.is_some(), "{NS} is still there");
-    }
+    // A real cluster takes a while to finalize a namespace or a CRD; it must at least be going.
+    assert!(namespace_gone(cluster, NS).await, "{NS} is still there");
     for crd in CRDS {
-        assert!(
-            get(
-                cluster,
-                "apiextensions.k8s.io/v1",
-                "CustomResourceDefinition",
-                None,
-                crd
-            )
-            .await
-            .is_none_or(|c| !c["metadata"]["deletionTimestamp"].is_null()),
-            "CRD {crd} left behind"
-        );
+        let left = get_live(
+            cluster,
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            crd,
+        )
+        .await;
+        assert!(left.is_none(), "CRD {crd} left behind");
     }
-    let client = cluster.client().await;
-    let by_label = ListParams::default().labels("app.kubernetes.io/part-of=istio");
-    let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(client.clone());
-    let names: Vec<_> = roles
-        .list(&by_label)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|r| r.metadata.name)
-        .collect();
-    assert!(names.is_empty(), "ClusterRoles left: {names:?}");
-    let bindings: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(client.clone());
-    assert!(
-        bindings.list(&by_label).await.unwrap().items.is_empty(),
-        "ClusterRoleBindings left"
-    );
+    assert_no_cluster_rbac_labelled(&cluster.client().await, "app.kubernetes.io/part-of=istio", "Istio").await;
     for (kind, name) in [
         ("MutatingWebhookConfiguration", "istio-sidecar-injector"),
         ("ValidatingWebhookConfiguration", "istio-validator-istio-system"),
@@ -213,7 +79,7 @@ async fn assert_nothing_left(cluster: &TestCluster) {
 async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_namespaces() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let user = cluster.namespace("istio-user").await;
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
@@ -427,7 +293,7 @@ async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_
 async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
@@ -486,7 +352,7 @@ async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
 async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let guard = cluster.namespace("ambient").await;
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
@@ -556,13 +422,11 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
         Some("ambient")
     );
     assert!(!labels.contains_key("istio-injection"));
-    let mut undo = request("label-namespace", &ns, "", &[cluster.kubeconfig()]);
-    undo.delete_op = true;
-    let done = run(&mut c, &events, undo).await;
+    let done = run(&mut c, &events, undo("label-namespace", &ns, &cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
     let labels = labels_of(&namespace(&cluster, &ns).await.expect("the namespace stays"));
     assert!(!labels.contains_key("istio.io/dataplane-mode") && !labels.contains_key("istio-injection"));
-    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client().await);
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client().await);
     api.delete(&ns, &Default::default()).await.unwrap();
 
     let done = run(&mut c, &events, uninstall(&cluster)).await;
@@ -581,7 +445,7 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
 async fn second_version_tags_its_images_and_request_version_wins() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let host = start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
     let events = Events::subscribe(&c).await;
@@ -686,13 +550,11 @@ async fn availability_timeout_is_a_warn_naming_what_is_not_ready() {
         eprintln!("skipped: needs the built-in API server to keep Deployments unavailable");
         return;
     };
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     // A cluster without the autoscaling API: the install goes ahead without autoscalers and
     // says so.
-    let api_services: Api<DynamicObject> = Api::all_with(
-        cluster.client().await,
-        &kube::api::ApiResource::from_gvk(&GroupVersionKind::gvk("apiregistration.k8s.io", "v1", "APIService")),
-    );
+    let api_service = v1_resource("apiregistration.k8s.io", "APIService", "apiservices");
+    let api_services = dynamic_api(cluster.client().await, &api_service, None);
     api_services
         .delete("v2.autoscaling", &Default::default())
         .await

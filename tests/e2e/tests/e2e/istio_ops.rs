@@ -6,144 +6,16 @@
 //! they never run at the same time as other Istio installs on a real cluster, and uninstall at the end (a guard removes what
 //! is left if a test fails half-way).
 
-use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::GroupVersionKind;
+use kube::api::Api;
 use serde_json::Value;
-use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
-use wasmesh_e2e::{ClusterScoped, Events, TestCluster, clear_log, client, namespace, request, writes};
+use wasmesh_e2e::cluster_objects::{ISTIO_NS as NS, Leftovers, get_live as get, must_get_live as must_get};
+use wasmesh_e2e::meshery::{Client, ERROR, Generation, INFO, WARN};
+use wasmesh_e2e::{Events, TestCluster, clear_log, client, namespace, op, request, run, undo, writes};
 
-const NS: &str = "istio-system";
-
-const CRDS: &[&str] = &[
-    "virtualservices.networking.istio.io",
-    "destinationrules.networking.istio.io",
-    "gateways.networking.istio.io",
-    "serviceentries.networking.istio.io",
-    "sidecars.networking.istio.io",
-    "workloadentries.networking.istio.io",
-    "workloadgroups.networking.istio.io",
-    "envoyfilters.networking.istio.io",
-    "proxyconfigs.networking.istio.io",
-    "peerauthentications.security.istio.io",
-    "authorizationpolicies.security.istio.io",
-    "requestauthentications.security.istio.io",
-    "telemetries.telemetry.istio.io",
-    "wasmplugins.extensions.istio.io",
-];
-
-/// Everything cluster-wide a test may leave when it fails half-way; removed on drop.
-struct Leftovers {
-    _cluster_scoped: ClusterScoped,
-    kubeconfig: String,
-}
-
-impl Leftovers {
-    fn new(cluster: &TestCluster) -> Self {
-        let mut scoped = ClusterScoped::new(cluster);
-        let ar = |group: &str, kind: &str, plural: &str| {
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-        };
-        for crd in CRDS {
-            scoped.objects.push((
-                ar(
-                    "apiextensions.k8s.io",
-                    "CustomResourceDefinition",
-                    "customresourcedefinitions",
-                ),
-                crd.to_string(),
-            ));
-        }
-        let rbac = "rbac.authorization.k8s.io";
-        for name in [
-            "istiod-clusterrole-istio-system",
-            "istiod-gateway-controller-istio-system",
-            "istio-reader-clusterrole-istio-system",
-            "prometheus",
-            "kiali",
-        ] {
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRole", "clusterroles"), name.into()));
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRoleBinding", "clusterrolebindings"), name.into()));
-        }
-        let admission = "admissionregistration.k8s.io";
-        scoped.objects.push((
-            ar(
-                admission,
-                "MutatingWebhookConfiguration",
-                "mutatingwebhookconfigurations",
-            ),
-            "istio-sidecar-injector".into(),
-        ));
-        scoped.objects.push((
-            ar(
-                admission,
-                "ValidatingWebhookConfiguration",
-                "validatingwebhookconfigurations",
-            ),
-            "istio-validator-istio-system".into(),
-        ));
-        Leftovers {
-            _cluster_scoped: scoped,
-            kubeconfig: cluster.kubeconfig().to_string(),
-        }
-    }
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), |client| async move {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
-            match api.delete(NS, &Default::default()).await {
-                Ok(_) | Err(kube::Error::Api(_)) => {}
-                Err(e) => eprintln!("warning: could not delete {NS}: {e}"),
-            }
-        });
-    }
-}
-
-/// The object, or None when it (or its kind) does not exist.
-async fn get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
-    let client = cluster.client().await;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
-        return None;
-    };
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client, ns, &ar),
-        None => Api::all_with(client, &ar),
-    };
-    api.get_opt(name)
-        .await
-        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
-        .map(|o| serde_json::to_value(o).unwrap())
-        // An object a real cluster is still finalizing counts as gone.
-        .filter(|o| o["metadata"]["deletionTimestamp"].is_null())
-}
-
-async fn must_get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Value {
-    get(cluster, api_version, kind, ns, name)
-        .await
-        .unwrap_or_else(|| panic!("{kind} {name} was not created"))
-}
-
-/// Sends the request and returns its final event.
-async fn run(c: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
-    c.apply(req.clone()).await.expect("ApplyOperation");
-    events.outcome(&req.operation_id).await
-}
-
-fn op(key: &str, ns: &str, cluster: &TestCluster) -> ApplyRuleRequest {
-    request(key, ns, "", &[cluster.kubeconfig()])
-}
-
-fn undo(key: &str, ns: &str, cluster: &TestCluster) -> ApplyRuleRequest {
-    let mut r = op(key, ns, cluster);
-    r.delete_op = true;
-    r
+/// Everything cluster-wide a test may leave when it fails half-way (the add-ons' RBAC too);
+/// removed on drop.
+fn leftovers(cluster: &TestCluster) -> Leftovers {
+    Leftovers::istio(cluster).cluster_roles_and_bindings(&["prometheus", "kiali"])
 }
 
 /// Installs Istio with the minimal profile through the `istio` operation.
@@ -223,7 +95,7 @@ async fn without_istio_every_operation_is_refused_and_nothing_is_written() {
 async fn addons_install_with_upstream_service_types_and_are_removed() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let host = wasmesh_e2e::start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
     let events = Events::subscribe(&c).await;
@@ -341,7 +213,7 @@ async fn addons_install_with_upstream_service_types_and_are_removed() {
 async fn policies_set_replace_and_remove_their_objects() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let ns = cluster.namespace("istio-policy").await;
     let host = wasmesh_e2e::start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Adapter).await;
@@ -415,7 +287,7 @@ async fn policies_set_replace_and_remove_their_objects() {
 async fn samples_deploy_with_gateway_and_virtual_service_then_go_and_the_filter_guards_imagehub() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let ns = cluster.namespace("istio-samples").await;
     let host = wasmesh_e2e::start_host().await;
     let mut c = client(&host, "ISTIO", Generation::Mesh).await;
