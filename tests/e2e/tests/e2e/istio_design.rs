@@ -7,109 +7,11 @@
 //! the control-plane lock so they never run at the same time on a real cluster, and a guard removes what is left if
 //! a test fails half-way.
 
-use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
+use wasmesh_e2e::cluster_objects::{ISTIO_NS as NS, Leftovers, dynamic_api, get, v1_resource};
+use wasmesh_e2e::design_summary as summary;
 use wasmesh_e2e::meshery::{Generation, ProcessOamRequest, ProvisionRequest};
-use wasmesh_e2e::{ClusterScoped, TestCluster, client, namespace, start_host};
-
-const NS: &str = "istio-system";
-
-const CRDS: &[&str] = &[
-    "virtualservices.networking.istio.io",
-    "destinationrules.networking.istio.io",
-    "gateways.networking.istio.io",
-    "serviceentries.networking.istio.io",
-    "sidecars.networking.istio.io",
-    "workloadentries.networking.istio.io",
-    "workloadgroups.networking.istio.io",
-    "envoyfilters.networking.istio.io",
-    "proxyconfigs.networking.istio.io",
-    "peerauthentications.security.istio.io",
-    "authorizationpolicies.security.istio.io",
-    "requestauthentications.security.istio.io",
-    "telemetries.telemetry.istio.io",
-    "wasmplugins.extensions.istio.io",
-];
-
-/// What an install leaves cluster-wide when a test fails half-way; removed on drop.
-struct Leftovers {
-    _cluster_scoped: ClusterScoped,
-    kubeconfig: String,
-}
-
-impl Leftovers {
-    fn new(cluster: &TestCluster) -> Self {
-        let mut scoped = ClusterScoped::new(cluster);
-        let ar = |group: &str, kind: &str, plural: &str| {
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-        };
-        let crds = ar(
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition",
-            "customresourcedefinitions",
-        );
-        for crd in CRDS {
-            scoped.objects.push((crds.clone(), crd.to_string()));
-        }
-        let rbac = "rbac.authorization.k8s.io";
-        for name in [
-            "istiod-clusterrole-istio-system",
-            "istiod-gateway-controller-istio-system",
-            "istio-reader-clusterrole-istio-system",
-        ] {
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRole", "clusterroles"), name.into()));
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRoleBinding", "clusterrolebindings"), name.into()));
-        }
-        let adm = "admissionregistration.k8s.io";
-        scoped.objects.push((
-            ar(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
-            "istio-sidecar-injector".into(),
-        ));
-        scoped.objects.push((
-            ar(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
-            "istio-validator-istio-system".into(),
-        ));
-        Leftovers {
-            _cluster_scoped: scoped,
-            kubeconfig: cluster.kubeconfig().to_string(),
-        }
-    }
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), |client| async move {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
-            match api.delete(NS, &Default::default()).await {
-                Ok(_) | Err(kube::Error::Api(_)) => {}
-                Err(e) => eprintln!("warning: could not delete {NS}: {e}"),
-            }
-        });
-    }
-}
-
-/// The object, or None when it (or its kind) does not exist.
-async fn get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
-    let client = cluster.client().await;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
-        return None;
-    };
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client, ns, &ar),
-        None => Api::all_with(client, &ar),
-    };
-    api.get_opt(name)
-        .await
-        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
-        .map(|o| serde_json::to_value(o).unwrap())
-}
+use wasmesh_e2e::{TestCluster, client, namespace, oam_component, start_host};
 
 /// Every Istio kind with a spec that uses its main fields; each must come back unchanged.
 fn every_kind() -> Vec<(&'static str, &'static str, Value)> {
@@ -205,33 +107,16 @@ fn every_kind() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// The plan's summary line of a design's response (rejected components are listed before it).
-fn summary(message: &str) -> &str {
-    message
-        .lines()
-        .find(|l| l.starts_with("Design "))
-        .unwrap_or_else(|| panic!("no summary line: {message}"))
-}
-
+/// An OAM Component of the design (labelled as the e2e design's).
 fn oam(api_version: &str, kind: &str, name: &str, ns: &str, settings: Value) -> String {
-    json!({
-        "kind": "Component",
-        "metadata": {"name": name, "namespace": ns, "labels": {"design": "e2e"},
-            "annotations": {"design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
-        "spec": {"type": kind, "settings": settings},
-    })
-    .to_string()
+    let mut c = oam_component(api_version, kind, name, ns, settings);
+    c["metadata"]["labels"] = json!({"design": "e2e"});
+    c.to_string()
 }
 
+/// A component declaration of Istio's model.
 fn declaration(api_version: &str, kind: &str, name: &str, ns: &str, spec: Value) -> String {
-    json!({
-        "schemaVersion": "components.meshery.io/v1beta1",
-        "displayName": name,
-        "component": {"version": api_version, "kind": kind},
-        "model": {"name": "istio"},
-        "configuration": {"metadata": {"name": name, "namespace": ns}, "spec": spec},
-    })
-    .to_string()
+    wasmesh_e2e::declaration("istio", api_version, kind, name, ns, spec)
 }
 
 fn label(ns: &k8s_openapi::api::core::v1::Namespace, key: &str) -> Option<String> {
@@ -245,7 +130,7 @@ async fn istio_design_over_process_oam_with_every_kind_traits_and_a_traffic_spli
     if let Some(server) = cluster.server() {
         server.set_deployments_become_available(true);
     }
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = Leftovers::istio(&cluster);
     let ns = cluster.namespace("istio-design").await;
     let injected = cluster.namespace("istio-design-inject").await;
     let host = start_host().await;
@@ -440,7 +325,7 @@ async fn istio_design_over_provision_with_a_profile_and_100_virtual_services() {
     if let Some(server) = cluster.server() {
         server.set_deployments_become_available(true);
     }
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = Leftovers::istio(&cluster);
     let ns = cluster.namespace("istio-design-many").await;
     let host = start_host().await;
     let mut newest = client(&host, "ISTIO", Generation::Adapter).await;
@@ -498,14 +383,8 @@ async fn istio_design_over_provision_with_a_profile_and_100_virtual_services() {
             "{d}"
         );
     }
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        cluster.client().await,
-        &ns,
-        &ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
-            "virtualservices",
-        ),
-    );
+    let virtual_services = v1_resource("networking.istio.io", "VirtualService", "virtualservices");
+    let api = dynamic_api(cluster.client().await, &virtual_services, Some(&ns));
     let listed = api.list(&Default::default()).await.expect("list VirtualServices");
     assert_eq!(listed.items.len(), 100);
     let vs = get(

@@ -7,150 +7,22 @@
 //! the control-plane lock so it never runs at the same time as another test of this file on a real cluster, and a
 //! guard removes what is left if it fails half-way.
 
-use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
+use wasmesh_e2e::cluster_objects::{LINKERD_CRDS_2_14, LINKERD_NS as NS, Leftovers, get};
+use wasmesh_e2e::design_summary as summary;
 use wasmesh_e2e::meshery::{Generation, ProcessOamRequest, ProvisionRequest};
-use wasmesh_e2e::{ClusterScoped, TestCluster, client, namespace, start_host};
+use wasmesh_e2e::{TestCluster, client, namespace, oam_component, start_host};
 
-const NS: &str = "linkerd";
 const VERSION: &str = "stable-2.14.10";
-const CRDS: &[&str] = &[
-    "serviceprofiles.linkerd.io",
-    "servers.policy.linkerd.io",
-    "serverauthorizations.policy.linkerd.io",
-    "authorizationpolicies.policy.linkerd.io",
-    "meshtlsauthentications.policy.linkerd.io",
-    "networkauthentications.policy.linkerd.io",
-    "httproutes.policy.linkerd.io",
-    "httproutes.gateway.networking.k8s.io",
-];
-const CLUSTER_WIDE: &[(&str, &str, &str)] = &[
-    ("ClusterRole", "clusterroles", "linkerd-linkerd-identity"),
-    ("ClusterRole", "clusterroles", "linkerd-linkerd-destination"),
-    ("ClusterRole", "clusterroles", "linkerd-linkerd-proxy-injector"),
-    ("ClusterRole", "clusterroles", "linkerd-policy"),
-    ("ClusterRoleBinding", "clusterrolebindings", "linkerd-linkerd-identity"),
-    (
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        "linkerd-linkerd-destination",
-    ),
-    (
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        "linkerd-linkerd-proxy-injector",
-    ),
-    (
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        "linkerd-destination-policy",
-    ),
-];
 
-/// What an install leaves cluster-wide when the test fails half-way; removed on drop.
-struct Leftovers {
-    _cluster_scoped: ClusterScoped,
-    kubeconfig: String,
-}
-
-impl Leftovers {
-    fn new(cluster: &TestCluster) -> Self {
-        let mut scoped = ClusterScoped::new(cluster);
-        let ar = |group: &str, kind: &str, plural: &str| {
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-        };
-        let crd = ar(
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition",
-            "customresourcedefinitions",
-        );
-        for name in CRDS {
-            scoped.objects.push((crd.clone(), name.to_string()));
-        }
-        for (kind, plural, name) in CLUSTER_WIDE {
-            scoped
-                .objects
-                .push((ar("rbac.authorization.k8s.io", kind, plural), name.to_string()));
-        }
-        let adm = "admissionregistration.k8s.io";
-        scoped.objects.push((
-            ar(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
-            "linkerd-proxy-injector-webhook-config".into(),
-        ));
-        for name in [
-            "linkerd-sp-validator-webhook-config",
-            "linkerd-policy-validator-webhook-config",
-        ] {
-            scoped.objects.push((
-                ar(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
-                name.into(),
-            ));
-        }
-        Leftovers {
-            _cluster_scoped: scoped,
-            kubeconfig: cluster.kubeconfig().to_string(),
-        }
-    }
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), |client| async move {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
-            match api.delete(NS, &Default::default()).await {
-                Ok(_) | Err(kube::Error::Api(_)) => {}
-                Err(e) => eprintln!("warning: could not delete {NS}: {e}"),
-            }
-        });
-    }
-}
-
-/// The object, or None when it (or its kind) does not exist.
-async fn get(cluster: &TestCluster, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
-    let client = cluster.client().await;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
-        return None;
-    };
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client, ns, &ar),
-        None => Api::all_with(client, &ar),
-    };
-    api.get_opt(name)
-        .await
-        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
-        .map(|o| serde_json::to_value(o).unwrap())
-}
-
-/// The plan's summary line of a design's response (rejected components are listed before it).
-fn summary(message: &str) -> &str {
-    message
-        .lines()
-        .find(|l| l.starts_with("Design "))
-        .unwrap_or_else(|| panic!("no summary line: {message}"))
-}
-
+/// An OAM Component of the design.
 fn oam(api_version: &str, kind: &str, name: &str, ns: &str, settings: Value) -> String {
-    json!({
-        "kind": "Component",
-        "metadata": {"name": name, "namespace": ns,
-            "annotations": {"design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
-        "spec": {"type": kind, "settings": settings},
-    })
-    .to_string()
+    oam_component(api_version, kind, name, ns, settings).to_string()
 }
 
+/// A component declaration of Linkerd's model.
 fn declaration(api_version: &str, kind: &str, name: &str, ns: &str, spec: Value) -> String {
-    json!({
-        "schemaVersion": "components.meshery.io/v1beta1",
-        "displayName": name,
-        "component": {"version": api_version, "kind": kind},
-        "model": {"name": "linkerd"},
-        "configuration": {"metadata": {"name": name, "namespace": ns}, "spec": spec},
-    })
-    .to_string()
+    wasmesh_e2e::declaration("linkerd", api_version, kind, name, ns, spec)
 }
 
 fn server_spec() -> Value {
@@ -181,7 +53,7 @@ async fn linkerd_design_installs_deploys_policies_with_traits_and_removes_them()
     if let Some(server) = cluster.server() {
         server.set_deployments_become_available(true);
     }
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = Leftovers::linkerd(&cluster, LINKERD_CRDS_2_14);
     let ns = cluster.namespace("linkerd-design").await;
     let host = start_host().await;
     let mut newest = client(&host, "LINKERD", Generation::Adapter).await;
