@@ -9,12 +9,11 @@
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
-use kube::core::GroupVersionKind;
-use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
-use wasmesh_e2e::{Events, TestCluster, clear_log, client, namespace, request, start_host, writes};
+use kube::api::{Api, DeleteParams, ListParams};
+use wasmesh_e2e::cluster_objects::{assert_no_cluster_rbac_labelled, dynamic_api, names_labelled, v1_resource};
+use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
+use wasmesh_e2e::{TestCluster, clear_log, connect, namespace, namespace_gone, op, run, undo, writes};
 
 const CONTROL_PLANE_NS: &str = "linkerd";
 
@@ -59,9 +58,16 @@ const ADDONS: &[AddonFacts] = &[
 ];
 
 /// Deletes, when dropped, whatever Linkerd or its extensions left cluster-wide: the namespaces,
-/// and the cluster-scoped objects labelled as Linkerd's or as an extension's.
+/// and the cluster-scoped objects labelled as Linkerd's or as an extension's (the extensions'
+/// names are many; their labels are few).
 struct Leftovers {
     kubeconfig: String,
+}
+
+fn leftovers(cluster: &TestCluster) -> Leftovers {
+    Leftovers {
+        kubeconfig: cluster.kubeconfig().to_string(),
+    }
 }
 
 impl Drop for Leftovers {
@@ -71,26 +77,24 @@ impl Drop for Leftovers {
                 Ok(_) | Err(kube::Error::Api(_)) => {}
                 Err(e) => eprintln!("warning: could not delete {what}: {e}"),
             };
-            let ar = |group: &str, kind: &str, plural: &str| {
-                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-            };
             let rbac = "rbac.authorization.k8s.io";
             let adm = "admissionregistration.k8s.io";
+            let crd = v1_resource(
+                "apiextensions.k8s.io",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+            );
             let kinds = [
-                ar(rbac, "ClusterRole", "clusterroles"),
-                ar(rbac, "ClusterRoleBinding", "clusterrolebindings"),
-                ar(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
-                ar(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
-                ar("apiregistration.k8s.io", "APIService", "apiservices"),
-                ar(
-                    "apiextensions.k8s.io",
-                    "CustomResourceDefinition",
-                    "customresourcedefinitions",
-                ),
+                v1_resource(rbac, "ClusterRole", "clusterroles"),
+                v1_resource(rbac, "ClusterRoleBinding", "clusterrolebindings"),
+                v1_resource(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
+                v1_resource(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
+                v1_resource("apiregistration.k8s.io", "APIService", "apiservices"),
+                crd.clone(),
             ];
             for selector in ["linkerd.io/extension", "linkerd.io/control-plane-ns=linkerd"] {
                 for kind in &kinds {
-                    let api: Api<DynamicObject> = Api::all_with(client.clone(), kind);
+                    let api = dynamic_api(client.clone(), kind, None);
                     let Ok(list) = api.list(&ListParams::default().labels(selector)).await else {
                         continue;
                     };
@@ -100,7 +104,7 @@ impl Drop for Leftovers {
                     }
                 }
             }
-            let crds: Api<DynamicObject> = Api::all_with(client.clone(), &kinds[5]);
+            let crds = dynamic_api(client.clone(), &crd, None);
             if let Ok(list) = crds.list(&ListParams::default()).await {
                 for o in list.items {
                     let name = o.metadata.name.unwrap_or_default();
@@ -117,28 +121,17 @@ impl Drop for Leftovers {
     }
 }
 
-async fn run(c: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
-    c.apply(req.clone()).await.expect("ApplyOperation");
-    events.outcome(&req.operation_id).await
-}
-
-fn op(cluster: &TestCluster, key: &str, namespace: &str, delete: bool) -> ApplyRuleRequest {
-    let mut r = request(key, namespace, "", &[cluster.kubeconfig()]);
-    r.delete_op = delete;
-    r
-}
-
 fn install_linkerd(cluster: &TestCluster, version: &str) -> ApplyRuleRequest {
-    let mut r = op(cluster, "linkerd", "default", false);
-    r.version = version.into();
-    r
+    op("linkerd", "default", cluster).with_version(version)
+}
+
+fn uninstall_linkerd(cluster: &TestCluster) -> ApplyRuleRequest {
+    undo("linkerd", "default", cluster)
 }
 
 /// The control plane's namespace is gone, or going.
 async fn control_plane_gone(cluster: &TestCluster) -> bool {
-    namespace(cluster, CONTROL_PLANE_NS)
-        .await
-        .is_none_or(|ns| ns.metadata.deletion_timestamp.is_some())
+    namespace_gone(cluster, CONTROL_PLANE_NS).await
 }
 
 fn images(d: &Deployment) -> Vec<String> {
@@ -257,19 +250,13 @@ async fn check_addon(cluster: &TestCluster, a: &AddonFacts, linkerd_tag: &str, s
             assert!(String::from_utf8_lossy(&crt).starts_with("-----BEGIN CERTIFICATE-----"));
             assert_eq!(webhook_ca("linkerd-tap-injector-webhook-config").await, crt);
             tls("tap-k8s-tls").await;
-            let dynamic = |group: &str, kind: &str, plural: &str| {
-                ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-            };
-            let services: Api<DynamicObject> = Api::all_with(
-                client.clone(),
-                &dynamic("apiregistration.k8s.io", "APIService", "apiservices"),
-            );
+            let api_service = v1_resource("apiregistration.k8s.io", "APIService", "apiservices");
+            let services = dynamic_api(client.clone(), &api_service, None);
             let svc = services.get("v1alpha1.tap.linkerd.io").await.unwrap();
             assert_eq!(svc.data["spec"]["service"]["name"], "tap");
             assert_eq!(svc.data["spec"]["service"]["namespace"], a.ns);
             // Both base64 as stored: the caBundle is the certificate tap serves.
-            let secret: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), a.ns, &dynamic("", "Secret", "secrets"));
+            let secret = dynamic_api(client.clone(), &v1_resource("", "Secret", "secrets"), Some(a.ns));
             let s = secret.get("tap-k8s-tls").await.unwrap();
             assert_eq!(svc.data["spec"]["caBundle"], s.data["data"]["tls.crt"]);
         }
@@ -284,38 +271,23 @@ async fn check_addon(cluster: &TestCluster, a: &AddonFacts, linkerd_tag: &str, s
 /// Nothing of the add-on is left: namespace, CRDs, its cluster-wide RBAC, webhooks.
 async fn check_addon_gone(cluster: &TestCluster, a: &AddonFacts) {
     let client = cluster.client().await;
-    if let Some(ns) = namespace(cluster, a.ns).await {
-        assert!(ns.metadata.deletion_timestamp.is_some(), "{} is still there", a.ns);
-    }
+    assert!(namespace_gone(cluster, a.ns).await, "{} is still there", a.ns);
     let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for name in a.crds {
         assert!(crd_api.get_opt(name).await.unwrap().is_none(), "CRD {name} left");
     }
-    let selector = ListParams::default().labels(&format!("linkerd.io/extension={}", a.ext));
-    let roles = Api::<ClusterRole>::all(client.clone()).list(&selector).await.unwrap();
-    assert!(roles.items.is_empty(), "{}: ClusterRoles left", a.key);
-    let bindings = Api::<ClusterRoleBinding>::all(client.clone())
-        .list(&selector)
-        .await
-        .unwrap();
-    assert!(bindings.items.is_empty(), "{}: ClusterRoleBindings left", a.key);
-    let hooks = Api::<MutatingWebhookConfiguration>::all(client.clone())
-        .list(&selector)
-        .await
-        .unwrap();
-    assert!(hooks.items.is_empty(), "{}: webhooks left", a.key);
+    let selector = format!("linkerd.io/extension={}", a.ext);
+    assert_no_cluster_rbac_labelled(&client, &selector, a.key).await;
+    let hooks = names_labelled::<MutatingWebhookConfiguration>(&client, &selector).await;
+    assert!(hooks.is_empty(), "{}: webhooks left: {hooks:?}", a.key);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers {
-        kubeconfig: cluster.kubeconfig().to_string(),
-    };
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let _leftovers = leftovers(&cluster);
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
     assert!(
         control_plane_gone(&cluster).await,
         "this test needs a cluster without Linkerd"
@@ -323,7 +295,7 @@ async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
 
     for a in ADDONS {
         clear_log(&cluster);
-        let done = run(&mut c, &events, op(&cluster, a.key, "default", false)).await;
+        let done = run(&mut c, &events, op(a.key, "default", &cluster)).await;
         assert_eq!(done.event_type, ERROR, "{done:#?}");
         assert_eq!(done.error_code, "WASMESH-LINKERD-1201", "{done:#?}");
         assert!(done.summary.contains("no Linkerd control plane"), "{}", done.summary);
@@ -334,7 +306,7 @@ async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
 
     // Settings that are not a JSON object are refused before anything else.
     clear_log(&cluster);
-    let mut bad = op(&cluster, "viz-addon", "default", false);
+    let mut bad = op("viz-addon", "default", &cluster);
     bad.custom_body = "logLevel: [".into();
     let done = run(&mut c, &events, bad).await;
     assert_eq!(done.event_type, ERROR, "{done:#?}");
@@ -342,7 +314,7 @@ async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
     assert_eq!(writes(&cluster), Vec::<String>::new());
 
     // A removal without anything installed succeeds and says so.
-    let done = run(&mut c, &events, op(&cluster, "smi-addon", "default", true)).await;
+    let done = run(&mut c, &events, undo("smi-addon", "default", &cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
     assert!(done.summary.contains("removed"), "{}", done.summary);
     host.shutdown().await;
@@ -352,19 +324,15 @@ async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
 async fn each_addon_installed_for_the_installed_release_and_removed() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers {
-        kubeconfig: cluster.kubeconfig().to_string(),
-    };
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let _leftovers = leftovers(&cluster);
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
     let version = "stable-2.14.10";
     let done = run(&mut c, &events, install_linkerd(&cluster, version)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
 
     for a in ADDONS {
-        let mut req = op(&cluster, a.key, "default", false);
+        let mut req = op(a.key, "default", &cluster);
         req.custom_body = r#"{"logLevel": "debug"}"#.into();
         let done = run(&mut c, &events, req.clone()).await;
         assert_eq!(done.event_type, INFO, "{done:#?}");
@@ -383,14 +351,13 @@ async fn each_addon_installed_for_the_installed_release_and_removed() {
     }
 
     // The control plane's uninstall is refused while extensions remain.
-    let mut uninstall = install_linkerd(&cluster, "");
-    uninstall.delete_op = true;
+    let mut uninstall = uninstall_linkerd(&cluster);
     let done = run(&mut c, &events, uninstall.clone()).await;
     assert_eq!(done.event_type, ERROR, "{done:#?}");
     assert!(!control_plane_gone(&cluster).await);
 
     for a in ADDONS {
-        let done = run(&mut c, &events, op(&cluster, a.key, "default", true)).await;
+        let done = run(&mut c, &events, undo(a.key, "default", &cluster)).await;
         assert_eq!(done.event_type, INFO, "{done:#?}");
         assert!(done.summary.contains("removed"), "{}", done.summary);
         check_addon_gone(&cluster, a).await;
@@ -411,18 +378,14 @@ async fn each_addon_installed_for_the_installed_release_and_removed() {
 async fn addons_follow_the_second_release() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers {
-        kubeconfig: cluster.kubeconfig().to_string(),
-    };
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let _leftovers = leftovers(&cluster);
+    let (host, mut c, events) = connect("LINKERD", Generation::Mesh).await;
 
     let version = "edge-25.4.4";
     let done = run(&mut c, &events, install_linkerd(&cluster, version)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
     for a in ADDONS.iter() {
-        let done = run(&mut c, &events, op(&cluster, a.key, "default", false)).await;
+        let done = run(&mut c, &events, op(a.key, "default", &cluster)).await;
         assert_eq!(done.event_type, INFO, "{done:#?}");
         assert!(done.summary.contains(version), "{}", done.summary);
         check_addon(&cluster, a, version, "v0.2.7").await;
@@ -436,13 +399,11 @@ async fn addons_follow_the_second_release() {
     assert!(served.contains(&"v1alpha3".to_string()), "{served:?}");
 
     for a in ADDONS.iter() {
-        let done = run(&mut c, &events, op(&cluster, a.key, "default", true)).await;
+        let done = run(&mut c, &events, undo(a.key, "default", &cluster)).await;
         assert_eq!(done.event_type, INFO, "{done:#?}");
         check_addon_gone(&cluster, a).await;
     }
-    let mut uninstall = install_linkerd(&cluster, "");
-    uninstall.delete_op = true;
-    let done = run(&mut c, &events, uninstall).await;
+    let done = run(&mut c, &events, uninstall_linkerd(&cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
     host.shutdown().await;
 }
@@ -483,13 +444,9 @@ async fn sample_deployments(cluster: &TestCluster, ns: &str) -> Vec<Deployment> 
 async fn samples_deployed_injected_into_the_namespace_and_removed() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers {
-        kubeconfig: cluster.kubeconfig().to_string(),
-    };
+    let _leftovers = leftovers(&cluster);
     let ns = cluster.namespace("l5d-samples").await;
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
     let labels_before = namespace(&cluster, ns.name()).await.unwrap().metadata.labels;
 
     let done = run(&mut c, &events, install_linkerd(&cluster, "")).await;
@@ -514,7 +471,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
         ("emojivoto", &["emoji", "voting", "web", "vote-bot"], "web-svc"),
     ];
     for (key, deployments, front) in apps {
-        let req = op(&cluster, key, ns.name(), false);
+        let req = op(key, ns.name(), &cluster);
         let done = run(&mut c, &events, req.clone()).await;
         assert_eq!(done.event_type, INFO, "{done:#?}");
         assert!(done.summary.contains(ns.name()), "{}", done.summary);
@@ -553,7 +510,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
             "{key}: service {front}"
         );
 
-        let done = run(&mut c, &events, op(&cluster, key, ns.name(), true)).await;
+        let done = run(&mut c, &events, undo(key, ns.name(), &cluster)).await;
         assert_eq!(done.event_type, INFO, "{done:#?}");
         assert!(done.summary.contains("removed"), "{}", done.summary);
         let left: Vec<_> = sample_deployments(&cluster, ns.name())
@@ -580,9 +537,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
         );
     }
 
-    let mut uninstall = install_linkerd(&cluster, "");
-    uninstall.delete_op = true;
-    let done = run(&mut c, &events, uninstall).await;
+    let done = run(&mut c, &events, uninstall_linkerd(&cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
 
     // Without a control plane the app still deploys, with a warning that it runs unmeshed; a
@@ -592,7 +547,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
         kubeconfig: cluster.kubeconfig().to_string(),
     };
     assert!(namespace(&cluster, fresh.name()).await.is_none());
-    let req = op(&cluster, "httpbin", fresh.name(), false);
+    let req = op("httpbin", fresh.name(), &cluster);
     let done = run(&mut c, &events, req.clone()).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
     let warn = events
@@ -603,7 +558,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
     assert_eq!(warn.event_type, WARN);
     assert!(namespace(&cluster, fresh.name()).await.is_some(), "namespace created");
     assert_eq!(sample_deployments(&cluster, fresh.name()).await.len(), 1);
-    let done = run(&mut c, &events, op(&cluster, "httpbin", fresh.name(), true)).await;
+    let done = run(&mut c, &events, undo("httpbin", fresh.name(), &cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
 
     host.shutdown().await;

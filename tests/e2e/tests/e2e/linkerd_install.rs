@@ -8,16 +8,18 @@
 use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, ListParams};
-use kube::core::GroupVersionKind;
+use kube::api::Api;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{DerSignature, VerifyingKey};
 use serde_json::json;
-use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, ERROR, EventsResponse, Generation, INFO, WARN};
+use wasmesh_e2e::cluster_objects::{
+    LINKERD_CRDS_2_14 as CRDS_2_14, LINKERD_CRDS_2_18_EXTRA as CRDS_2_18_EXTRA, LINKERD_NS as NS,
+    LINKERD_WEBHOOKS as WEBHOOKS, Leftovers, assert_no_cluster_rbac_labelled, get,
+};
+use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
 use wasmesh_e2e::{
-    ClusterScoped, Events, TestCluster, apply_objects, clear_log, client, namespace, request, start_host, writes,
+    Events, TestCluster, apply_objects, clear_log, client, namespace, namespace_gone, request, run, start_host, writes,
 };
 use x509_cert::Certificate;
 use x509_cert::der::oid::AssociatedOid;
@@ -27,133 +29,23 @@ use x509_cert::der::{DecodeOwned, DecodePem, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
 
-const NS: &str = "linkerd";
 const DEFAULT_VERSION: &str = "stable-2.14.10";
 const SECOND_VERSION: &str = "edge-25.4.4";
 const DEPLOYMENTS: &[&str] = &["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"];
-const CRDS_2_14: &[&str] = &[
-    "serviceprofiles.linkerd.io",
-    "servers.policy.linkerd.io",
-    "serverauthorizations.policy.linkerd.io",
-    "authorizationpolicies.policy.linkerd.io",
-    "meshtlsauthentications.policy.linkerd.io",
-    "networkauthentications.policy.linkerd.io",
-    "httproutes.policy.linkerd.io",
-    "httproutes.gateway.networking.k8s.io",
-];
-const CRDS_2_18_EXTRA: &[&str] = &[
-    "externalworkloads.workload.linkerd.io",
-    "httplocalratelimitpolicies.policy.linkerd.io",
-    "egressnetworks.policy.linkerd.io",
-    "grpcroutes.gateway.networking.k8s.io",
-    "tlsroutes.gateway.networking.k8s.io",
-    "tcproutes.gateway.networking.k8s.io",
-];
-const CLUSTER_ROLES: &[&str] = &[
-    "linkerd-linkerd-identity",
-    "linkerd-linkerd-destination",
-    "linkerd-linkerd-proxy-injector",
-    "linkerd-policy",
-];
-const CLUSTER_ROLE_BINDINGS: &[&str] = &[
-    "linkerd-linkerd-identity",
-    "linkerd-linkerd-destination",
-    "linkerd-linkerd-proxy-injector",
-    "linkerd-destination-policy",
-];
-/// Webhook TLS secret, whether the configuration is mutating, configuration name.
-const WEBHOOKS: &[(&str, bool, &str)] = &[
-    (
-        "linkerd-proxy-injector-k8s-tls",
-        true,
-        "linkerd-proxy-injector-webhook-config",
-    ),
-    (
-        "linkerd-sp-validator-k8s-tls",
-        false,
-        "linkerd-sp-validator-webhook-config",
-    ),
-    (
-        "linkerd-policy-validator-k8s-tls",
-        false,
-        "linkerd-policy-validator-webhook-config",
-    ),
-];
 
-/// Everything cluster-wide an install may leave when a test fails half-way; removed on drop.
-struct Leftovers {
-    _cluster_scoped: ClusterScoped,
-    kubeconfig: String,
-}
-
-impl Leftovers {
-    fn new(cluster: &TestCluster) -> Self {
-        let mut scoped = ClusterScoped::new(cluster);
-        let ar = |group: &str, kind: &str, plural: &str| {
-            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
-        };
-        let crd = ar(
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition",
-            "customresourcedefinitions",
-        );
-        for name in CRDS_2_14.iter().chain(CRDS_2_18_EXTRA) {
-            scoped.objects.push((crd.clone(), name.to_string()));
-        }
-        let rbac = "rbac.authorization.k8s.io";
-        for name in CLUSTER_ROLES {
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRole", "clusterroles"), name.to_string()));
-        }
-        for name in CLUSTER_ROLE_BINDINGS {
-            scoped
-                .objects
-                .push((ar(rbac, "ClusterRoleBinding", "clusterrolebindings"), name.to_string()));
-        }
-        let adm = "admissionregistration.k8s.io";
-        for (_, mutating, name) in WEBHOOKS {
-            let r = if *mutating {
-                ar(adm, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations")
-            } else {
-                ar(adm, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations")
-            };
-            scoped.objects.push((r, name.to_string()));
-        }
-        Leftovers {
-            _cluster_scoped: scoped,
-            kubeconfig: cluster.kubeconfig().to_string(),
-        }
-    }
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), |client| async move {
-            let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
-            match api.delete(NS, &Default::default()).await {
-                Ok(_) | Err(kube::Error::Api(_)) => {}
-                Err(e) => eprintln!("warning: could not delete {NS}: {e}"),
-            }
-        });
-    }
-}
-
-async fn run(c: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
-    c.apply(req.clone()).await.expect("ApplyOperation");
-    events.outcome(&req.operation_id).await
+/// Everything cluster-wide an install of either release may leave when a test fails half-way;
+/// removed on drop.
+fn leftovers(cluster: &TestCluster) -> Leftovers {
+    let crds: Vec<&str> = CRDS_2_14.iter().chain(CRDS_2_18_EXTRA).copied().collect();
+    Leftovers::linkerd(cluster, &crds)
 }
 
 fn linkerd(cluster: &TestCluster, version: &str, body: &str) -> ApplyRuleRequest {
-    let mut r = request("linkerd", "default", body, &[cluster.kubeconfig()]);
-    r.version = version.into();
-    r
+    request("linkerd", "default", body, &[cluster.kubeconfig()]).with_version(version)
 }
 
 fn uninstall(cluster: &TestCluster) -> ApplyRuleRequest {
-    let mut r = linkerd(cluster, "", "");
-    r.delete_op = true;
-    r
+    linkerd(cluster, "", "").deleting(true)
 }
 
 fn cert(pem: &[u8]) -> Certificate {
@@ -380,40 +272,20 @@ fn extension<T: DecodeOwned + AssociatedOid>(c: &Certificate) -> Option<(T, bool
 /// Nothing of the control plane is left after an uninstall.
 async fn assert_nothing_left(cluster: &TestCluster) {
     let client = cluster.client().await;
-    if let Some(ns) = namespace(cluster, NS).await {
-        assert!(ns.metadata.deletion_timestamp.is_some(), "{NS} is still there");
-    }
+    assert!(namespace_gone(cluster, NS).await, "{NS} is still there");
     let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for name in CRDS_2_14.iter().chain(CRDS_2_18_EXTRA) {
         assert!(crd_api.get_opt(name).await.unwrap().is_none(), "CRD {name} left");
     }
-    let by_label = ListParams::default().labels("linkerd.io/control-plane-ns=linkerd");
-    let roles = Api::<ClusterRole>::all(client.clone()).list(&by_label).await.unwrap();
-    assert!(
-        roles.items.is_empty(),
-        "ClusterRoles left: {:?}",
-        roles.items.iter().map(|r| &r.metadata.name).collect::<Vec<_>>()
-    );
-    let bindings = Api::<ClusterRoleBinding>::all(client.clone())
-        .list(&by_label)
-        .await
-        .unwrap();
-    assert!(bindings.items.is_empty(), "ClusterRoleBindings left");
+    assert_no_cluster_rbac_labelled(&client, "linkerd.io/control-plane-ns=linkerd", "Linkerd").await;
     for (_, mutating, name) in WEBHOOKS {
-        let left = if *mutating {
-            Api::<MutatingWebhookConfiguration>::all(client.clone())
-                .get_opt(name)
-                .await
-                .unwrap()
-                .is_some()
+        let kind = if *mutating {
+            "MutatingWebhookConfiguration"
         } else {
-            Api::<ValidatingWebhookConfiguration>::all(client.clone())
-                .get_opt(name)
-                .await
-                .unwrap()
-                .is_some()
+            "ValidatingWebhookConfiguration"
         };
-        assert!(!left, "{name} left");
+        let left = get(cluster, "admissionregistration.k8s.io/v1", kind, None, name).await;
+        assert!(left.is_none(), "{name} left");
     }
 }
 
@@ -421,7 +293,7 @@ async fn assert_nothing_left(cluster: &TestCluster) {
 async fn install_default_reinstall_keeps_identity_uninstall_removes_everything() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let user = cluster.namespace("l5d-user").await;
     let host = start_host().await;
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
@@ -454,7 +326,7 @@ async fn install_default_reinstall_keeps_identity_uninstall_removes_everything()
 async fn second_version_installs_its_own_tags_and_crds() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let host = start_host().await;
     let mut c = client(&host, "LINKERD", Generation::Mesh).await;
     let events = Events::subscribe(&c).await;
@@ -485,7 +357,7 @@ async fn second_version_installs_its_own_tags_and_crds() {
 async fn unknown_version_and_bad_options_are_refused_before_anything_is_written() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let host = start_host().await;
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
@@ -524,7 +396,7 @@ async fn deployments_not_becoming_available_give_a_warning_naming_them() {
         println!("skipped: needs the built-in server to hold Deployments unavailable");
         return;
     };
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     server.set_deployments_become_available(false);
     let host = start_host().await;
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
@@ -556,7 +428,7 @@ async fn deployments_not_becoming_available_give_a_warning_naming_them() {
 async fn uninstall_is_refused_while_an_extension_is_installed() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
-    let _leftovers = Leftovers::new(&cluster);
+    let _leftovers = leftovers(&cluster);
     let viz = cluster.namespace("l5d-viz").await;
     apply_objects(
         &cluster.client().await,
