@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use wasmesh::config::{GrantConfig, PluginConfig};
 use wasmesh_e2e::meshery::{Generation, INFO, ProvisionRequest};
-use wasmesh_e2e::{Events, TestCluster, cache_dir, client, request, test_config};
+use wasmesh_e2e::{Events, TestCluster, cache_dir, client, declaration, request, test_config};
 
 /// One step of the run: an operation (or `design`) with its body, namespace and direction.
 struct Run<'a> {
@@ -162,17 +162,6 @@ fn manifest(mesh: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn design_declaration(kind: &str, api_version: &str, model: &str, name: &str, ns: &str, spec: Value) -> String {
-    json!({
-        "schemaVersion": "components.meshery.io/v1beta1",
-        "displayName": name,
-        "component": {"version": api_version, "kind": kind},
-        "model": {"name": model},
-        "configuration": {"metadata": {"name": name, "namespace": ns}, "spec": spec}
-    })
-    .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linkerd_declares_exactly_what_its_operations_need() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
@@ -182,10 +171,10 @@ async fn linkerd_declares_exactly_what_its_operations_need() {
     let install = r#"{"waitSeconds": 120}"#;
     let addons = ["viz-addon", "jaeger-addon", "multicluster-addon", "smi-addon"];
     let samples = ["bookinfo", "httpbin", "imagehub", "emojivoto"];
-    let design = design_declaration(
-        "Server",
-        "policy.linkerd.io/v1beta1",
+    let design = declaration(
         "linkerd",
+        "policy.linkerd.io/v1beta1",
+        "Server",
         "caps-server",
         &ns,
         json!({"podSelector": {"matchLabels": {"app": "web"}}, "port": 8080}),
@@ -261,10 +250,10 @@ async fn istio_declares_exactly_what_its_operations_need() {
     // Ambient: the profile with the most kinds (DaemonSets for istio-cni and ztunnel).
     let install = "profile: ambient\nwaitSeconds: 120";
     let samples = ["bookinfo", "httpbin", "imagehub", "emojivoto"];
-    let design = design_declaration(
-        "VirtualService",
-        "networking.istio.io/v1",
+    let design = declaration(
         "istio",
+        "networking.istio.io/v1",
+        "VirtualService",
         "caps-vs",
         &ns,
         json!({"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews"}}]}]}),
