@@ -10,8 +10,9 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
+use wasmesh_e2e::cluster_objects::{Created, ISTIO_NS, dynamic_api, get_json};
 use wasmesh_e2e::meshery::{Client, ERROR, EventsResponse, Generation, INFO, WARN};
 use wasmesh_e2e::{
     EVENT_WAIT, Events, TestCluster, apply_objects, clear_log, client, request, resource_of, start_host, writes,
@@ -21,7 +22,6 @@ use wasmesh_e2e::{
 
 const VERSION: &str = "1.27.3";
 const OLD_VERSION: &str = "1.26.1";
-const ISTIO_NS: &str = "istio-system";
 
 // ---------------------------------------------------------------- objects
 
@@ -112,63 +112,6 @@ fn validator_webhook() -> Value {
 
 // ---------------------------------------------------------------- set-up and clean-up
 
-/// Objects a test made; deleted in reverse order when dropped, also when the test fails.
-struct Created {
-    kubeconfig: String,
-    objects: Vec<(ApiResource, Option<String>, String)>,
-}
-
-impl Created {
-    fn new(cluster: &TestCluster) -> Self {
-        Created {
-            kubeconfig: cluster.kubeconfig().to_string(),
-            objects: Vec::new(),
-        }
-    }
-
-    async fn apply(&mut self, client: &kube::Client, objects: &[Value]) {
-        for o in objects {
-            apply_objects(client, std::slice::from_ref(o)).await;
-            self.objects.push((
-                resource_of(client, o).await,
-                o["metadata"]["namespace"].as_str().map(str::to_string),
-                o["metadata"]["name"].as_str().expect("name").to_string(),
-            ));
-        }
-    }
-}
-
-impl Drop for Created {
-    fn drop(&mut self) {
-        let objects = std::mem::take(&mut self.objects);
-        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), move |client| async move {
-            for (ar, ns, name) in objects.into_iter().rev() {
-                let api: Api<DynamicObject> = match &ns {
-                    Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-                    None => Api::all_with(client.clone(), &ar),
-                };
-                match api.delete(&name, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => eprintln!("warning: could not delete {} {name}: {e}", ar.kind),
-                }
-            }
-        });
-    }
-}
-
-async fn get_json(client: &kube::Client, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
-    let ar = resource_of(client, &json!({"apiVersion": api_version, "kind": kind})).await;
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-        None => Api::all_with(client.clone(), &ar),
-    };
-    api.get_opt(name)
-        .await
-        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
-        .map(|o| serde_json::to_value(o).unwrap())
-}
-
 /// The version of an istiod already running in the cluster (a real cluster with Istio).
 async fn running_istiod(client: &kube::Client) -> Option<String> {
     let d = get_json(client, "apps/v1", "Deployment", Some(ISTIO_NS), "istiod").await?;
@@ -255,7 +198,7 @@ async fn seed(cluster: &TestCluster, objects: &[Value]) {
             o["metadata"]["namespace"].as_str().unwrap(),
             o["metadata"]["name"].as_str().unwrap(),
         );
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+        let api = dynamic_api(client.clone(), &ar, Some(ns));
         match api.patch(name, &params, &Patch::Apply(o)).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 405 && cluster.server().is_some() => panic!(
@@ -329,6 +272,23 @@ impl Vet {
     }
 }
 
+/// The vet only reads: nothing was written since the log was cleared.
+fn assert_nothing_written(cluster: &TestCluster) {
+    let written = writes(cluster);
+    assert!(written.is_empty(), "vet writes nothing: {written:?}");
+}
+
+/// The final summary of a vet of namespace `n` against the test's istiod. Its counts only hold
+/// on the test server: a real cluster may have more in it.
+fn assert_summary_on_test_server(cluster: &TestCluster, done: &EventsResponse, counts: &str, n: &str) {
+    if cluster.server().is_some() {
+        assert_eq!(
+            done.summary,
+            format!("istio-vet: {counts} in namespace \"{n}\"; control plane: istiod {VERSION}")
+        );
+    }
+}
+
 fn show(events: &[EventsResponse]) -> String {
     events
         .iter()
@@ -394,11 +354,7 @@ async fn vet_without_istio_says_it_is_not_installed() {
     assert_eq!(e.event_type, ERROR);
     assert!(e.suggested_remediation.concat().contains("install Istio"), "{e:?}");
     assert_eq!(findings(&events).len(), 1, "{}", show(&events));
-    assert!(
-        writes(&cluster).is_empty(),
-        "vet writes nothing: {:?}",
-        writes(&cluster)
-    );
+    assert_nothing_written(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -509,11 +465,7 @@ async fn vet_of_a_correct_mesh_is_info_only() {
             sidecars.details
         );
     }
-    assert!(
-        writes(&cluster).is_empty(),
-        "vet writes nothing: {:?}",
-        writes(&cluster)
-    );
+    assert_nothing_written(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -621,19 +573,8 @@ async fn vet_finds_each_workload_fault() {
         "{}",
         show(&events)
     );
-    if cluster.server().is_some() {
-        assert_eq!(
-            done.summary,
-            format!(
-                "istio-vet: 8 findings (0 errors, 8 warnings) in namespace \"{n}\"; control plane: istiod {VERSION}"
-            )
-        );
-    }
-    assert!(
-        writes(&cluster).is_empty(),
-        "vet writes nothing: {:?}",
-        writes(&cluster)
-    );
+    assert_summary_on_test_server(&cluster, &done, "8 findings (0 errors, 8 warnings)", n);
+    assert_nothing_written(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -767,19 +708,8 @@ async fn vet_finds_routes_to_missing_hosts_and_conflicting_hosts() {
         .filter(|e| e.error_code.as_str() >= "WASMESH-ISTIO-1560")
         .collect();
     assert_eq!(routes.len(), 4, "{}", show(&events));
-    if cluster.server().is_some() {
-        assert_eq!(
-            done.summary,
-            format!(
-                "istio-vet: 4 findings (3 errors, 1 warning) in namespace \"{n}\"; control plane: istiod {VERSION}"
-            )
-        );
-    }
-    assert!(
-        writes(&cluster).is_empty(),
-        "vet writes nothing: {:?}",
-        writes(&cluster)
-    );
+    assert_summary_on_test_server(&cluster, &done, "4 findings (3 errors, 1 warning)", n);
+    assert_nothing_written(&cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

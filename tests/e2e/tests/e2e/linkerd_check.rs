@@ -10,11 +10,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
 use p256::pkcs8::LineEnding;
-use serde_json::{Value, json};
+use serde_json::json;
+use wasmesh_e2e::cluster_objects::{delete, dynamic_api, get_json};
 use wasmesh_e2e::meshery::{Client, ERROR, EventsResponse, Generation, INFO, WARN};
 use wasmesh_e2e::{Events, TestCluster, apply_objects, clear_log, client, request, resource_of, start_host, writes};
 use x509_cert::Certificate;
@@ -151,31 +152,6 @@ fn unb64(text: &str) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------- cluster helpers
-
-async fn get_json(client: &kube::Client, api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
-    let ar = resource_of(client, &json!({"apiVersion": api_version, "kind": kind})).await;
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-        None => Api::all_with(client.clone(), &ar),
-    };
-    api.get_opt(name)
-        .await
-        .unwrap_or_else(|e| panic!("get {kind} {name}: {e}"))
-        .map(|o| serde_json::to_value(o).unwrap())
-}
-
-async fn delete(client: &kube::Client, api_version: &str, kind: &str, ns: Option<&str>, name: &str) {
-    let ar: ApiResource = resource_of(client, &json!({"apiVersion": api_version, "kind": kind})).await;
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-        None => Api::all_with(client.clone(), &ar),
-    };
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 404 => {}
-        Err(e) => panic!("delete {kind} {name}: {e}"),
-    }
-}
 
 /// Replaces the issuer secret's certificate and key, as an administrator would.
 async fn seed_issuer(client: &kube::Client, cert_pem: &str, key_pem: &str) {
@@ -450,7 +426,7 @@ async fn control_plane_faults_each_have_their_own_code() {
     let unavailable = mesh.cluster.server().is_some();
     if unavailable {
         let ar = resource_of(&client, &json!({"apiVersion": "apps/v1", "kind": "Deployment"})).await;
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &ar);
+        let api = dynamic_api(client.clone(), &ar, Some(NS));
         let status = json!({"status": {"replicas": 1, "availableReplicas": 0, "unavailableReplicas": 1,
             "conditions": [{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}]}});
         api.patch_status("linkerd-destination", &PatchParams::default(), &Patch::Merge(&status))
@@ -553,7 +529,7 @@ async fn an_annotated_namespace_with_a_pod_without_the_proxy_is_flagged() {
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "legacy", "namespace": ns.name()},
         "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}});
     let ar = resource_of(&client, &pod).await;
-    let pods: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns.name(), &ar);
+    let pods = dynamic_api(client.clone(), &ar, Some(ns.name()));
     let seeded = pods
         .patch(
             "legacy",
