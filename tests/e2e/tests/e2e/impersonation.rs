@@ -4,11 +4,47 @@
 //! API server (403) even with the host's own check switched off.
 
 use wasmesh::config::IdentityConfig;
-use wasmesh::rbac::{PluginRbac, RbacOptions, objects};
+use wasmesh::rbac::{KubeRule, PluginRbac, RbacOptions, objects};
 use wasmesh_e2e::meshery::{ERROR, Generation, INFO};
 use wasmesh_e2e::{
-    ClusterScoped, Events, TestCluster, apply_objects, client, configmap, namespace, request, test_config,
+    ClusterScoped, Events, TestCluster, apply_objects, client, configmap, namespace, request, run, test_config,
 };
+
+/// Applies, as an administrator would, the RBAC `wasmesh rbac` writes for `config`'s plugins, each
+/// acting as the ServiceAccount of its identity, the host as `host_sa`, all in `accounts`, with
+/// requests allowed in `target`. Returns the guard that removes the cluster-scoped part and each
+/// plugin's effective rules (what the RBAC grants).
+async fn apply_plugin_rbac(
+    cluster: &TestCluster,
+    config: &wasmesh::config::Config,
+    accounts: &str,
+    host_sa: &str,
+    target: &str,
+) -> (ClusterScoped, Vec<Vec<KubeRule>>) {
+    let (_rt, loaded, _) = wasmesh::load_plugins(config).await.unwrap();
+    let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
+    let plugins: Vec<PluginRbac> = loaded
+        .iter()
+        .zip(&effective)
+        .map(|((pc, _, _), rules)| PluginRbac {
+            plugin: &pc.name,
+            service_account: &pc.identity.as_ref().expect("an identity").service_account,
+            rules,
+        })
+        .collect();
+    let request_namespaces = vec![target.to_string()];
+    let options = RbacOptions {
+        namespace: accounts,
+        host_service_account: host_sa,
+        request_namespaces: &request_namespaces,
+    };
+    let rbac = objects(&options, &plugins);
+    let admin = cluster.client().await;
+    let mut cleanup = ClusterScoped::new(cluster);
+    cleanup.track(&admin, &rbac).await;
+    apply_objects(&admin, &rbac).await;
+    (cleanup, effective)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_check() {
@@ -38,28 +74,7 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
     }
 
     // The RBAC `wasmesh rbac` prints for these plugins, applied by an administrator.
-    let (_rt, loaded, _) = wasmesh::load_plugins(&config).await.unwrap();
-    let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
-    let plugins: Vec<PluginRbac> = loaded
-        .iter()
-        .zip(&effective)
-        .map(|((pc, _, _), rules)| PluginRbac {
-            plugin: &pc.name,
-            service_account: if pc.name == "linkerd" { &linkerd_sa } else { &hostile_sa },
-            rules,
-        })
-        .collect();
-    let request_namespaces = vec![target.name().to_string()];
-    let options = RbacOptions {
-        namespace: accounts.name(),
-        host_service_account: &host_sa,
-        request_namespaces: &request_namespaces,
-    };
-    let rbac = objects(&options, &plugins);
-    let admin = cluster.client().await;
-    let mut cleanup = ClusterScoped::new(&cluster);
-    cleanup.track(&admin, &rbac).await;
-    apply_objects(&admin, &rbac).await;
+    let (_cleanup, _) = apply_plugin_rbac(&cluster, &config, accounts.name(), &host_sa, target.name()).await;
 
     // The host itself runs with its own account's token: it may only impersonate.
     let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
@@ -71,14 +86,20 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
     server.clear_requests();
 
     // The built-in plugin's operations pass under the generated RBAC.
-    let req = request("annotate-namespace", target.name(), "", &[&host_kubeconfig]);
-    linkerd.apply(req.clone()).await.unwrap();
-    let e = linkerd_events.outcome(&req.operation_id).await;
+    let e = run(
+        &mut linkerd,
+        &linkerd_events,
+        request("annotate-namespace", target.name(), "", &[&host_kubeconfig]),
+    )
+    .await;
     assert_eq!(e.event_type, INFO, "{e:#?}");
     let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: as-linkerd\n";
-    let req = request("custom", target.name(), body, &[&host_kubeconfig]);
-    linkerd.apply(req.clone()).await.unwrap();
-    let e = linkerd_events.outcome(&req.operation_id).await;
+    let e = run(
+        &mut linkerd,
+        &linkerd_events,
+        request("custom", target.name(), body, &[&host_kubeconfig]),
+    )
+    .await;
     assert_eq!(e.event_type, INFO, "{e:#?}");
     assert!(configmap(&cluster, target.name(), "as-linkerd").await.is_some());
     let annotations = namespace(&cluster, target.name())
@@ -107,9 +128,12 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
 
     // With the host's check off, a write outside the hostile plugin's grant reaches the API
     // server, which refuses it on its own.
-    let req = request("write-other-namespace", target.name(), "", &[&host_kubeconfig]);
-    hostile.apply(req.clone()).await.unwrap();
-    let e = hostile_events.outcome(&req.operation_id).await;
+    let e = run(
+        &mut hostile,
+        &hostile_events,
+        request("write-other-namespace", target.name(), "", &[&host_kubeconfig]),
+    )
+    .await;
     assert_eq!(e.event_type, ERROR, "{e:#?}");
     assert_eq!(
         e.error_code, "WASMESH-CLUSTER-1004",
@@ -172,49 +196,31 @@ async fn linkerd_installs_and_uninstalls_under_least_privilege_rbac() {
             "annotate-namespace".into(),
         ]),
     });
-    let (_rt, loaded, _) = wasmesh::load_plugins(&config).await.unwrap();
-    let rules = loaded[0].2.effective();
+    let (_cleanup, rules) = apply_plugin_rbac(&cluster, &config, accounts.name(), &host_sa, target.name()).await;
+    let rules = &rules[0];
     assert!(
         rules.iter().all(|r| !r.resources.contains(&"*".to_string())),
         "no wildcard rule without custom and designs: {rules:?}"
     );
-    let plugins = [PluginRbac {
-        plugin: "linkerd",
-        service_account: &linkerd_sa,
-        rules: &rules,
-    }];
-    let request_namespaces = vec![target.name().to_string()];
-    let options = RbacOptions {
-        namespace: accounts.name(),
-        host_service_account: &host_sa,
-        request_namespaces: &request_namespaces,
-    };
-    let rbac = objects(&options, &plugins);
-    let admin = cluster.client().await;
-    let mut cleanup = ClusterScoped::new(&cluster);
-    cleanup.track(&admin, &rbac).await;
-    apply_objects(&admin, &rbac).await;
 
     let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
     let host = wasmesh::start(config).await.unwrap();
     let mut linkerd = client(&host, "LINKERD", Generation::Adapter).await;
     let events = Events::subscribe(&linkerd).await;
     server.clear_requests();
-    let mut run = async |key: &str, namespace: &str, body: &str, delete: bool| {
-        let mut req = request(key, namespace, body, &[&host_kubeconfig]);
-        req.delete_op = delete;
-        linkerd.apply(req.clone()).await.unwrap();
-        let e = events.outcome(&req.operation_id).await;
+    let mut as_plugin = async |key: &str, namespace: &str, body: &str, delete: bool| {
+        let req = request(key, namespace, body, &[&host_kubeconfig]).deleting(delete);
+        let e = run(&mut linkerd, &events, req).await;
         assert_eq!(
             e.event_type, INFO,
             "{key} (delete {delete}) as the plugin's account: {e:#?}"
         );
     };
-    run("linkerd", "default", "waitSeconds: 60", false).await;
-    run("annotate-namespace", target.name(), "", false).await;
-    run("linkerd-check", "default", "", false).await;
-    run("annotate-namespace", target.name(), "", true).await;
-    run("linkerd", "default", "", true).await;
+    as_plugin("linkerd", "default", "waitSeconds: 60", false).await;
+    as_plugin("annotate-namespace", target.name(), "", false).await;
+    as_plugin("linkerd-check", "default", "", false).await;
+    as_plugin("annotate-namespace", target.name(), "", true).await;
+    as_plugin("linkerd", "default", "", true).await;
 
     let linkerd_user = format!("system:serviceaccount:{}:{linkerd_sa}", accounts.name());
     let requests = server.requests();
