@@ -11,9 +11,7 @@ use wasmesh_e2e::cluster_objects::{
     must_get, v1_resource,
 };
 use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{
-    Events, TestCluster, clear_log, client, namespace, namespace_gone, request, run, start_host, undo, writes,
-};
+use wasmesh_e2e::{TestCluster, clear_log, connect, namespace, namespace_gone, request, run, undo, writes};
 
 const DEFAULT_VERSION: &str = "1.27.3";
 const SECOND_VERSION: &str = "1.26.3";
@@ -81,9 +79,7 @@ async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
     let user = cluster.namespace("istio-user").await;
-    let host = start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
     let done = run(&mut c, &events, istio("waitSeconds: 120", &cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
@@ -294,9 +290,7 @@ async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
-    let host = start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Adapter).await;
 
     let done = run(&mut c, &events, istio("profile: minimal\nwaitSeconds: 120", &cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
@@ -354,9 +348,7 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
     let guard = cluster.namespace("ambient").await;
-    let host = start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
     let done = run(&mut c, &events, istio("profile: ambient\nwaitSeconds: 120", &cluster)).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
@@ -446,9 +438,7 @@ async fn second_version_tags_its_images_and_request_version_wins() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
-    let host = start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
     // The body asks for the default version; the request's version wins.
     let mut req = istio(&format!("version: {DEFAULT_VERSION}\nwaitSeconds: 120"), &cluster);
@@ -487,9 +477,7 @@ async fn second_version_tags_its_images_and_request_version_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_version_profile_or_body_is_refused_and_nothing_is_written() {
     let cluster = TestCluster::start().await;
-    let host = start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
     let mut bad_version = istio("", &cluster);
     bad_version.version = "1.0.0".into();
@@ -560,9 +548,7 @@ async fn availability_timeout_is_a_warn_naming_what_is_not_ready() {
         .await
         .expect("the test server registers v2.autoscaling");
     server.set_deployments_become_available(false);
-    let host = start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
     let req = istio("profile: minimal\nwaitSeconds: 1", &cluster);
     let id = req.operation_id.clone();

@@ -10,7 +10,7 @@ use kube::api::Api;
 use serde_json::Value;
 use wasmesh_e2e::cluster_objects::{ISTIO_NS as NS, Leftovers, get_live as get, must_get_live as must_get};
 use wasmesh_e2e::meshery::{Client, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{Events, TestCluster, clear_log, client, namespace, op, request, run, undo, writes};
+use wasmesh_e2e::{Events, TestCluster, clear_log, connect, namespace, op, request, run, undo, writes};
 
 /// Everything cluster-wide a test may leave when it fails half-way (the add-ons' RBAC too);
 /// removed on drop.
@@ -58,9 +58,7 @@ async fn without_istio_every_operation_is_refused_and_nothing_is_written() {
         return;
     }
     let ns = cluster.namespace("istio-ops-none").await;
-    let host = wasmesh_e2e::start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Adapter).await;
 
     let mut cases: Vec<(&str, &str)> = ADDONS.iter().map(|(k, _)| (*k, "WASMESH-ISTIO-1200")).collect();
     cases.extend([
@@ -96,9 +94,7 @@ async fn addons_install_with_upstream_service_types_and_are_removed() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
-    let host = wasmesh_e2e::start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
     install_istio(&mut c, &events, &cluster).await;
 
     // Every add-on but Zipkin (Jaeger holds the tracing Services).
@@ -215,9 +211,7 @@ async fn policies_set_replace_and_remove_their_objects() {
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
     let ns = cluster.namespace("istio-policy").await;
-    let host = wasmesh_e2e::start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Adapter).await;
     install_istio(&mut c, &events, &cluster).await;
     let sec = "security.istio.io/v1";
     let peer = || get(&cluster, sec, "PeerAuthentication", Some(ns.name()), "default");
@@ -289,9 +283,7 @@ async fn samples_deploy_with_gateway_and_virtual_service_then_go_and_the_filter_
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
     let ns = cluster.namespace("istio-samples").await;
-    let host = wasmesh_e2e::start_host().await;
-    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
     install_istio(&mut c, &events, &cluster).await;
     let net = "networking.istio.io/v1";
 

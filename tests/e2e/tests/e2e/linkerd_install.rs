@@ -18,9 +18,7 @@ use wasmesh_e2e::cluster_objects::{
     LINKERD_WEBHOOKS as WEBHOOKS, Leftovers, assert_no_cluster_rbac_labelled, get,
 };
 use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{
-    Events, TestCluster, apply_objects, clear_log, client, namespace, namespace_gone, request, run, start_host, writes,
-};
+use wasmesh_e2e::{TestCluster, apply_objects, clear_log, connect, namespace, namespace_gone, request, run, writes};
 use x509_cert::Certificate;
 use x509_cert::der::oid::AssociatedOid;
 use x509_cert::der::oid::db::rfc5280::ID_KP_SERVER_AUTH;
@@ -295,9 +293,7 @@ async fn install_default_reinstall_keeps_identity_uninstall_removes_everything()
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
     let user = cluster.namespace("l5d-user").await;
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
     let done = run(&mut c, &events, linkerd(&cluster, "", "")).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
@@ -327,9 +323,7 @@ async fn second_version_installs_its_own_tags_and_crds() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("LINKERD", Generation::Mesh).await;
 
     let done = run(
         &mut c,
@@ -358,9 +352,7 @@ async fn unknown_version_and_bad_options_are_refused_before_anything_is_written(
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
     let cluster = TestCluster::start().await;
     let _leftovers = leftovers(&cluster);
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
     clear_log(&cluster);
 
     let e = run(&mut c, &events, linkerd(&cluster, "stable-9.9.9", "")).await;
@@ -398,9 +390,7 @@ async fn deployments_not_becoming_available_give_a_warning_naming_them() {
     };
     let _leftovers = leftovers(&cluster);
     server.set_deployments_become_available(false);
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
     let req = linkerd(&cluster, "", "waitSeconds: 1");
     let done = run(&mut c, &events, req.clone()).await;
@@ -436,9 +426,7 @@ async fn uninstall_is_refused_while_an_extension_is_installed() {
             "metadata": {"name": viz.name(), "labels": {"linkerd.io/extension": "viz"}}})],
     )
     .await;
-    let host = start_host().await;
-    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
     let done = run(&mut c, &events, linkerd(&cluster, "", "")).await;
     assert_eq!(done.event_type, INFO, "{done:#?}");
