@@ -15,6 +15,17 @@
 //!
 //! The request's `custom_body` may be empty or a JSON object of settings (a design's component
 //! settings arrive that way); `logLevel` is read, other keys are ignored.
+//!
+//! What the extensions follow from the installed control plane is read from its `linkerd-config`
+//! values (JSON as this adapter writes them, YAML as upstream's installers do), see
+//! [`InstalledConfig`]: the identity trust domain (tap, the tap injector and the multicluster
+//! gateway name identities in it), the cluster DNS domain, and the registry of the Linkerd
+//! images (taken from the recorded controller, proxy or policy-controller image name), so an
+//! install from a mirror (`registry: mirror.example.com/l5d`) gets its extensions' Linkerd
+//! images (metrics-api, tap, web, jaeger-webhook, smi-adaptor) from that mirror too.
+//! Third-party images (Prometheus, the OpenTelemetry collector, Jaeger, the gateway's pause
+//! container) stay on their public registries: the install records no mirror for them, and the
+//! upstream extension charts take those registries as separate values too.
 
 mod certs;
 mod jaeger;
@@ -26,15 +37,15 @@ use serde_json::{Map, Value, json};
 use wasmesh_sdk::plan::{apply_all, object_ref, plan as make_plan, stage};
 use wasmesh_sdk::{Condition, Error, OperationRequest, Plan, Step, WaitFor};
 
-use crate::installed::{CONTROL_PLANE_NAMESPACE, control_plane};
+use crate::installed::{CONTROL_PLANE_NAMESPACE, version_of};
 
 /// Seconds an extension's Deployment gets to become Available before a WARN says which is not.
 pub const READY_TIMEOUT_SECONDS: u32 = 300;
 /// Seconds the extension's namespace gets to disappear after a removal.
 pub const NAMESPACE_GONE_TIMEOUT_SECONDS: u32 = 120;
-/// Registry of the Linkerd images.
+/// Registry of the Linkerd images when the control plane recorded none.
 pub const REGISTRY: &str = "cr.l5d.io/linkerd";
-/// The cluster DNS domain and identity trust domain the extensions are set up for.
+/// The cluster DNS domain and identity trust domain when the control plane recorded none.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
@@ -116,6 +127,105 @@ pub enum Line {
     Edge25,
 }
 
+/// What the installed control plane recorded in its `linkerd-config` ConfigMap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstalledConfig {
+    /// The release (e.g. "stable-2.14.10"), "unknown" when the ConfigMap does not say.
+    pub version: String,
+    /// `identityTrustDomain`.
+    pub trust_domain: String,
+    /// `clusterDomain`.
+    pub cluster_domain: String,
+    /// Registry and path of the Linkerd images, without the image name (e.g.
+    /// "mirror.example.com/l5d"): `controllerImage` without its "/controller", else
+    /// `proxy.image.name` without "/proxy", else `policyController.image.name` without
+    /// "/policy-controller".
+    pub registry: String,
+}
+
+impl Default for InstalledConfig {
+    fn default() -> Self {
+        InstalledConfig {
+            version: "unknown".into(),
+            trust_domain: CLUSTER_DOMAIN.into(),
+            cluster_domain: CLUSTER_DOMAIN.into(),
+            registry: REGISTRY.into(),
+        }
+    }
+}
+
+impl InstalledConfig {
+    /// Reads the control plane's `linkerd-config` (one ConfigMap, as
+    /// [`crate::installed::control_plane`] does); None when Linkerd is not installed.
+    pub fn read() -> Result<Option<InstalledConfig>, Error> {
+        let config = wasmesh_sdk::cluster::get("v1", "ConfigMap", Some(CONTROL_PLANE_NAMESPACE), "linkerd-config")?;
+        Ok(config.as_ref().map(InstalledConfig::of))
+    }
+
+    /// What a linkerd-config ConfigMap says; the defaults for what it does not say or says in a
+    /// form that cannot be used (a value that is not a DNS name, an image name of another shape).
+    pub fn of(config_map: &Value) -> InstalledConfig {
+        let mut out = InstalledConfig {
+            version: version_of(config_map).unwrap_or_else(|| "unknown".into()),
+            ..InstalledConfig::default()
+        };
+        let Some(values) = config_map.pointer("/data/values").and_then(Value::as_str) else {
+            return out;
+        };
+        let values: Value = match serde_json::from_str(values) {
+            Ok(v) => v,
+            Err(_) => match wasmesh_sdk::yaml::parse_mapping(values) {
+                Ok(m) => Value::Object(m),
+                Err(_) => return out,
+            },
+        };
+        let text = |pointer: &str| values.pointer(pointer).and_then(Value::as_str).map(str::trim);
+        if let Some(td) = text("/identityTrustDomain").filter(|d| is_dns_name(d)) {
+            out.trust_domain = td.to_string();
+        }
+        if let Some(cd) = text("/clusterDomain").filter(|d| is_dns_name(d)) {
+            out.cluster_domain = cd.to_string();
+        }
+        let recorded = [
+            ("/controllerImage", "/controller"),
+            ("/proxy/image/name", "/proxy"),
+            ("/policyController/image/name", "/policy-controller"),
+        ];
+        if let Some(registry) = recorded.iter().find_map(|(pointer, image)| {
+            text(pointer)
+                .and_then(|name| name.strip_suffix(image))
+                .filter(|r| is_registry(r))
+        }) {
+            out.registry = registry.to_string();
+        }
+        out
+    }
+}
+
+/// A lowercase DNS name (what the install accepts as a trust domain).
+fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// A registry host with an optional port and path, without scheme, tag or digest.
+fn is_registry(s: &str) -> bool {
+    !s.is_empty()
+        && !s.contains("://")
+        && !s.contains('@')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/:".contains(&b))
+        && s.split('/').all(|part| !part.is_empty())
+        && s.split('/').skip(1).all(|part| !part.contains(':'))
+}
+
 /// What the objects are built for.
 pub struct Ctx {
     pub line: Line,
@@ -125,12 +235,31 @@ pub struct Ctx {
     /// Seconds since the epoch, to date serving certificates; None builds the objects without
     /// certificates (to name them for a removal).
     pub now: Option<u64>,
+    /// The mesh identities' trust domain, e.g. "cluster.local".
+    pub trust_domain: String,
+    /// The cluster DNS domain, e.g. "cluster.local".
+    pub cluster_domain: String,
+    /// Registry and path of the Linkerd images, e.g. "cr.l5d.io/linkerd".
+    pub registry: String,
 }
 
 impl Ctx {
     /// A Linkerd image of the installed version.
     pub fn image(&self, name: &str) -> String {
-        format!("{REGISTRY}/{name}:{}", self.version)
+        self.image_tagged(name, &self.version)
+    }
+
+    /// A Linkerd image with its own tag (an extension versioned on its own).
+    pub fn image_tagged(&self, name: &str, tag: &str) -> String {
+        format!("{}/{name}:{tag}", self.registry)
+    }
+
+    /// The mesh identity of a ServiceAccount, as the identity controller issues it.
+    pub fn identity(&self, service_account: &str, namespace: &str) -> String {
+        format!(
+            "{service_account}.{namespace}.serviceaccount.identity.{CONTROL_PLANE_NAMESPACE}.{}",
+            self.trust_domain
+        )
     }
 
     /// `linkerd.io/created-by`, as upstream annotates what its installers write.
@@ -167,7 +296,7 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
     if request.delete {
         return Ok(removal(addon, &log_level));
     }
-    let installed = control_plane()?.ok_or_else(|| {
+    let installed = InstalledConfig::read()?.ok_or_else(|| {
         wasmesh_sdk::error(
             code(1201),
             format!(
@@ -201,6 +330,9 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
         version: installed.version.clone(),
         log_level,
         now: Some(now),
+        trust_domain: installed.trust_domain.clone(),
+        cluster_domain: installed.cluster_domain.clone(),
+        registry: installed.registry.clone(),
     };
     let objects = addon.objects(&ctx)?;
     let mut stages = apply_all(&objects);
@@ -237,16 +369,20 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
 /// them), then its other objects, then its namespace and CRDs. Absent objects are fine, so a
 /// removal works whether or not the extension (or Linkerd) is installed.
 fn removal(addon: Addon, log_level: &str) -> Plan {
-    let line = control_plane()
+    let line = InstalledConfig::read()
         .ok()
         .flatten()
         .and_then(|cp| line_of(&cp.version))
         .unwrap_or(Line::Stable214);
+    let defaults = InstalledConfig::default();
     let ctx = Ctx {
         line,
         version: String::new(),
         log_level: log_level.to_string(),
         now: None,
+        trust_domain: defaults.trust_domain,
+        cluster_domain: defaults.cluster_domain,
+        registry: defaults.registry,
     };
     // Built without certificates, so this cannot fail.
     let objects = addon.objects(&ctx).unwrap_or_default();
@@ -596,6 +732,9 @@ mod tests {
             version: version.into(),
             log_level: "info".into(),
             now: Some(1_767_323_045),
+            trust_domain: CLUSTER_DOMAIN.into(),
+            cluster_domain: CLUSTER_DOMAIN.into(),
+            registry: REGISTRY.into(),
         }
     }
 
@@ -798,5 +937,111 @@ mod tests {
             .as_array()
             .unwrap();
         assert!(args.iter().any(|a| a == "-log-level=debug"));
+    }
+
+    #[test]
+    fn installed_config_from_our_json_and_upstream_yaml_values() {
+        let ours = json!({
+            "metadata": {"annotations": {"linkerd.io/created-by": "wasmesh/linkerd-0.1.0 edge-25.4.4"}},
+            "data": {"values": json!({
+                "identityTrustDomain": "mesh.example.com",
+                "clusterDomain": "cluster.local",
+                "controllerImage": "mirror.example.com:5000/l5d/controller",
+                "proxy": {"image": {"name": "mirror.example.com:5000/l5d/proxy"}},
+            }).to_string()},
+        });
+        assert_eq!(
+            InstalledConfig::of(&ours),
+            InstalledConfig {
+                version: "edge-25.4.4".into(),
+                trust_domain: "mesh.example.com".into(),
+                cluster_domain: "cluster.local".into(),
+                registry: "mirror.example.com:5000/l5d".into(),
+            }
+        );
+        let upstream = json!({"data": {"values": "clusterDomain: k8s.internal\n\
+            identityTrustDomain: td.example\nlinkerdVersion: stable-2.14.10\n\
+            proxy:\n  image:\n    name: registry.corp/linkerd/proxy\n    version: \"\"\n"}});
+        assert_eq!(
+            InstalledConfig::of(&upstream),
+            InstalledConfig {
+                version: "stable-2.14.10".into(),
+                trust_domain: "td.example".into(),
+                cluster_domain: "k8s.internal".into(),
+                registry: "registry.corp/linkerd".into(),
+            }
+        );
+        // Nothing recorded, or nothing usable: the defaults.
+        for cm in [
+            json!({"metadata": {"name": "linkerd-config"}}),
+            json!({"data": {"values": "{not json: ["}}),
+            json!({"data": {"values": json!({
+                "identityTrustDomain": "Not A Domain",
+                "clusterDomain": "",
+                "controllerImage": "https://x.io/linkerd/controller",
+                "proxy": {"image": {"name": "x.io/linkerd/proxy:v1"}},
+                "policyController": {"image": {"name": "x.io/other/policy"}},
+            }).to_string()}}),
+        ] {
+            let got = InstalledConfig::of(&cm);
+            assert_eq!(
+                (
+                    got.trust_domain.as_str(),
+                    got.cluster_domain.as_str(),
+                    got.registry.as_str()
+                ),
+                (CLUSTER_DOMAIN, CLUSTER_DOMAIN, REGISTRY),
+                "{cm}"
+            );
+        }
+    }
+
+    #[test]
+    fn trust_domain_and_registry_of_the_install_reach_the_extensions() {
+        for (line, version) in [(Line::Stable214, "stable-2.14.10"), (Line::Edge25, "edge-25.4.4")] {
+            let c = Ctx {
+                trust_domain: "mesh.example.com".into(),
+                registry: "mirror.example.com/l5d".into(),
+                ..ctx(line, version)
+            };
+            let viz = Addon::Viz.objects(&c).unwrap();
+            let args = |deployment: &str| -> Vec<String> {
+                let d = viz
+                    .iter()
+                    .find(|o| o["kind"] == "Deployment" && name(o) == deployment)
+                    .unwrap();
+                serde_json::from_value(d["spec"]["template"]["spec"]["containers"][0]["args"].clone()).unwrap()
+            };
+            assert!(args("tap").contains(&"-identity-trust-domain=mesh.example.com".to_string()));
+            assert!(args("tap-injector").contains(
+                &"-tap-service-name=tap.linkerd-viz.serviceaccount.identity.linkerd.mesh.example.com".into()
+            ));
+            let mc = Addon::Multicluster.objects(&c).unwrap();
+            let gateway = mc.iter().find(|o| o["kind"] == "Service").unwrap();
+            assert_eq!(
+                gateway["metadata"]["annotations"]["mirror.linkerd.io/gateway-identity"],
+                "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.mesh.example.com"
+            );
+            for addon in Addon::ALL {
+                let all = addon.objects(&c).unwrap();
+                let text = serde_json::to_string(&all).unwrap();
+                assert!(!text.contains("identity.linkerd.cluster.local"), "{addon:?}");
+                assert!(
+                    !text.contains("cr.l5d.io"),
+                    "{addon:?}: the mirror replaces cr.l5d.io/linkerd"
+                );
+                for d in all.iter().filter(|o| o["kind"] == "Deployment") {
+                    for ctr in d["spec"]["template"]["spec"]["containers"].as_array().unwrap() {
+                        let image = ctr["image"].as_str().unwrap();
+                        let third_party = ["prom/", "otel/", "jaegertracing/", "gcr.io/google_containers/"];
+                        assert!(
+                            image.starts_with("mirror.example.com/l5d/")
+                                || third_party.iter().any(|p| image.starts_with(p)),
+                            "{addon:?}: {image}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

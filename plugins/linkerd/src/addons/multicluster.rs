@@ -10,10 +10,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    CLUSTER_DOMAIN, Ctx, DeploymentSpec, Line, cluster_role, cluster_role_binding, deployment, labels, map, namespace,
-    service_account,
+    Ctx, DeploymentSpec, Line, cluster_role, cluster_role_binding, deployment, labels, map, namespace, service_account,
 };
-use crate::installed::CONTROL_PLANE_NAMESPACE;
 
 pub const NAMESPACE: &str = "linkerd-multicluster";
 const EXT: &str = "multicluster";
@@ -58,9 +56,7 @@ pub fn objects(ctx: &Ctx) -> Vec<Value> {
             "namespace": ns,
             "labels": l,
             "annotations": {
-                "mirror.linkerd.io/gateway-identity": format!(
-                    "{GATEWAY}.{ns}.serviceaccount.identity.{CONTROL_PLANE_NAMESPACE}.{CLUSTER_DOMAIN}"
-                ),
+                "mirror.linkerd.io/gateway-identity": ctx.identity(GATEWAY, ns),
                 "mirror.linkerd.io/probe-period": "3",
                 "mirror.linkerd.io/probe-path": "/ready",
                 "mirror.linkerd.io/multicluster-gateway": "true",

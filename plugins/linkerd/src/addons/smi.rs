@@ -7,8 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    CLUSTER_DOMAIN, Ctx, DeploymentSpec, Line, cluster_role, cluster_role_binding, deployment, labels, map, namespace,
-    service_account,
+    Ctx, DeploymentSpec, Line, cluster_role, cluster_role_binding, deployment, labels, map, namespace, service_account,
 };
 
 pub const NAMESPACE: &str = "linkerd-smi";
@@ -39,9 +38,9 @@ pub fn objects(ctx: &Ctx) -> Vec<Value> {
             service_account: ADAPTOR,
             containers: vec![json!({
                 "name": ADAPTOR,
-                "image": format!("{}/smi-adaptor:{}", super::REGISTRY, version(ctx.line)),
+                "image": ctx.image_tagged("smi-adaptor", version(ctx.line)),
                 "imagePullPolicy": "IfNotPresent",
-                "args": [ADAPTOR, format!("-cluster-domain={CLUSTER_DOMAIN}")],
+                "args": [ADAPTOR, format!("-cluster-domain={}", ctx.cluster_domain)],
                 "ports": [{"name": "admin-http", "containerPort": 9999}],
                 "securityContext": super::restricted(2103),
             })],

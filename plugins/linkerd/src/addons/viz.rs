@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use wasmesh_sdk::Error;
 
 use super::{
-    CLUSTER_DOMAIN, Ctx, DeploymentSpec, Line, admin_probes, cluster_role, cluster_role_binding, deployment, labels,
-    map, namespace, pod_webhook, restricted, rules_json, service, service_account, tls_secret,
+    Ctx, DeploymentSpec, Line, admin_probes, cluster_role, cluster_role_binding, deployment, labels, map, namespace,
+    pod_webhook, restricted, rules_json, service, service_account, tls_secret,
 };
 use crate::installed::CONTROL_PLANE_NAMESPACE;
 
@@ -44,6 +44,7 @@ pub fn objects(ctx: &Ctx) -> Result<Vec<Value>, Error> {
         read,
     );
     let jobs: (&[&str], &[&str], &[&str]) = (&["extensions", "batch"], &["cronjobs", "jobs"], read);
+    let cluster_domain = ctx.cluster_domain.as_str();
     let mut out = vec![namespace(ns, EXT)];
 
     // Metrics API
@@ -82,8 +83,8 @@ pub fn objects(ctx: &Ctx) -> Result<Vec<Value>, Error> {
         "imagePullPolicy": "IfNotPresent",
         "args": common_args(&[
             format!("-controller-namespace={CONTROL_PLANE_NAMESPACE}"),
-            format!("-cluster-domain={CLUSTER_DOMAIN}"),
-            format!("-prometheus-url=http://prometheus.{ns}.svc.{CLUSTER_DOMAIN}:9090"),
+            format!("-cluster-domain={cluster_domain}"),
+            format!("-prometheus-url=http://prometheus.{ns}.svc.{cluster_domain}:9090"),
         ]),
         "ports": [{"name": "http", "containerPort": 8085}, {"name": "admin-http", "containerPort": 9995}],
         "securityContext": restricted(UID),
@@ -247,7 +248,7 @@ pub fn objects(ctx: &Ctx) -> Result<Vec<Value>, Error> {
         "args": common_args(&[
             "api".into(),
             format!("-api-namespace={CONTROL_PLANE_NAMESPACE}"),
-            format!("-identity-trust-domain={CLUSTER_DOMAIN}"),
+            format!("-identity-trust-domain={}", ctx.trust_domain),
         ]),
         "ports": [
             {"name": "grpc", "containerPort": 8088},
@@ -312,9 +313,7 @@ pub fn objects(ctx: &Ctx) -> Result<Vec<Value>, Error> {
         "imagePullPolicy": "IfNotPresent",
         "args": common_args(&[
             "injector".into(),
-            format!(
-                "-tap-service-name=tap.{ns}.serviceaccount.identity.{CONTROL_PLANE_NAMESPACE}.{CLUSTER_DOMAIN}"
-            ),
+            format!("-tap-service-name={}", ctx.identity("tap", ns)),
         ]),
         "ports": [
             {"name": "tap-injector", "containerPort": 8443},
@@ -410,15 +409,15 @@ pub fn objects(ctx: &Ctx) -> Result<Vec<Value>, Error> {
     ));
     let host = format!(
         r"^(localhost|127\.0\.0\.1|web\.{ns}\.svc\.{}|web\.{ns}\.svc|\[::1\])(:\d+)?$",
-        CLUSTER_DOMAIN.replace('.', r"\.")
+        cluster_domain.replace('.', r"\.")
     );
     let mut web = json!({
         "name": "web",
         "image": ctx.image("web"),
         "imagePullPolicy": "IfNotPresent",
         "args": common_args(&[
-            format!("-linkerd-metrics-api-addr=metrics-api.{ns}.svc.{CLUSTER_DOMAIN}:8085"),
-            format!("-cluster-domain={CLUSTER_DOMAIN}"),
+            format!("-linkerd-metrics-api-addr=metrics-api.{ns}.svc.{cluster_domain}:8085"),
+            format!("-cluster-domain={cluster_domain}"),
             format!("-controller-namespace={CONTROL_PLANE_NAMESPACE}"),
             format!("-enforced-host={host}"),
         ]),

@@ -408,6 +408,88 @@ async fn addons_follow_the_second_release() {
     host.shutdown().await;
 }
 
+/// An install with its own trust domain and image mirror: the extensions name identities in that
+/// trust domain and take their Linkerd images from the mirror (third-party images stay as they are).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addons_follow_the_installed_trust_domain_and_registry() {
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
+    let cluster = TestCluster::start().await;
+    let _leftovers = leftovers(&cluster);
+    let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
+
+    let mut install = install_linkerd(&cluster, "edge-25.4.4");
+    install.custom_body = "trustDomain: mesh.example.com\nregistry: mirror.example.com/l5d\n".into();
+    let done = run(&mut c, &events, install).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let client = cluster.client().await;
+    let used = ["viz-addon", "multicluster-addon", "smi-addon", "jaeger-addon"];
+    for key in used {
+        let done = run(&mut c, &events, op(key, "default", &cluster)).await;
+        assert_eq!(done.event_type, INFO, "{done:#?}");
+    }
+
+    let args = |ns: &'static str, name: &'static str| {
+        let client = client.clone();
+        async move {
+            let d = Api::<Deployment>::namespaced(client, ns).get(name).await.unwrap();
+            d.spec.unwrap().template.spec.unwrap().containers[0]
+                .args
+                .clone()
+                .unwrap_or_default()
+        }
+    };
+    let tap = args("linkerd-viz", "tap").await;
+    assert!(
+        tap.contains(&"-identity-trust-domain=mesh.example.com".to_string()),
+        "{tap:?}"
+    );
+    let injector = args("linkerd-viz", "tap-injector").await;
+    assert!(
+        injector.contains(&"-tap-service-name=tap.linkerd-viz.serviceaccount.identity.linkerd.mesh.example.com".into()),
+        "{injector:?}"
+    );
+    let gateway = Api::<Service>::namespaced(client.clone(), "linkerd-multicluster")
+        .get("linkerd-gateway")
+        .await
+        .unwrap();
+    assert_eq!(
+        gateway
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .get("mirror.linkerd.io/gateway-identity")
+            .map(String::as_str),
+        Some("linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.mesh.example.com")
+    );
+    for a in ADDONS {
+        for d in Api::<Deployment>::namespaced(client.clone(), a.ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+        {
+            for image in images(&d) {
+                assert!(!image.starts_with("cr.l5d.io/"), "{}: {image}", a.ns);
+                let linkerd = ["metrics-api", "tap", "web", "jaeger-webhook", "smi-adaptor"]
+                    .iter()
+                    .any(|n| image.starts_with(&format!("mirror.example.com/l5d/{n}:")));
+                let third_party = ["prom/", "otel/", "jaegertracing/", "gcr.io/google_containers/"]
+                    .iter()
+                    .any(|p| image.starts_with(p));
+                assert!(linkerd || third_party, "{}: {image}", a.ns);
+            }
+        }
+    }
+
+    for key in used {
+        let done = run(&mut c, &events, undo(key, "default", &cluster)).await;
+        assert_eq!(done.event_type, INFO, "{done:#?}");
+    }
+    let done = run(&mut c, &events, uninstall_linkerd(&cluster)).await;
+    assert_eq!(done.event_type, INFO, "{done:#?}");
+    host.shutdown().await;
+}
+
 /// A namespace the operation under test creates; deleted when dropped.
 struct FreshNamespace {
     name: String,
