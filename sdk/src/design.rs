@@ -20,6 +20,24 @@
 //! reported as a WARN event (`WASMESH-SDK-2003`), never ignored silently. The plan's summary
 //! names every component and trait and what is done with it, since Meshery shows it.
 //!
+//! Helpers for the `expand` closure, the same in every translator:
+//!
+//! - the mesh's own kinds: a table of kinds and the groups and versions each may use
+//!   ([`KindGroups`], [`known_kind`]), the component's apiVersion checked against it
+//!   ([`check_api_version`]), and, when the design does not install the CRDs itself, whether the
+//!   cluster serves the kind ([`ServedKinds`]), so that a wrong or unserved kind is rejected
+//!   alone before anything is written;
+//! - control-plane and add-on components: their version and the settings their operation takes
+//!   ([`settings_version`], [`settings`], [`settings_body`]) and their summary
+//!   ([`Expansion::control_plane`], [`Expansion::addon`]);
+//! - the errors a translator gives for a second control plane ([`second_control_plane`]) and
+//!   for another mesh's component ([`foreign_component`]).
+//!
+//! Their error codes are the translator's, from the prefix it passes: `<prefix>-2101` wrong
+//! group, `-2102` unknown version, `-2103` not served by the cluster, `-2104` settings not
+//! usable, `-2105` second control plane, `-2106` another mesh's component (the SDK's own design
+//! errors are `<prefix>-2001` to `-2007`).
+//!
 //! ```ignore
 //! use wasmesh_sdk::design::{Expansion, TraitEffect, plan_design_with};
 //! plan_design_with(&request, "WASMESH-MYMESH", "mymesh",
@@ -38,7 +56,7 @@
 //! )
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -240,6 +258,27 @@ impl Expansion {
             objects: vec![component.to_object()],
             what: String::new(),
         })
+    }
+
+    /// A control-plane install: the stages of the translator's install operation, planned with
+    /// the design's delete flag. The summary says `install` (e.g. "install 1.27.3 with profile
+    /// minimal") on deploy and "uninstall" on delete.
+    pub fn control_plane(delete: bool, stages: Vec<Stage>, install: impl Into<String>) -> Expansion {
+        Expansion::Operation {
+            stages,
+            what: if delete { "uninstall".into() } else { install.into() },
+            control_plane: true,
+        }
+    }
+
+    /// An add-on: the stages of the translator's add-on operation `key`, planned with the
+    /// design's delete flag. The summary says "install <key>" or "remove <key>".
+    pub fn addon(delete: bool, key: &str, stages: Vec<Stage>) -> Expansion {
+        Expansion::Operation {
+            stages,
+            what: format!("{} {key}", if delete { "remove" } else { "install" }),
+            control_plane: false,
+        }
     }
 }
 
@@ -471,6 +510,276 @@ pub fn component_label(c: &Component) -> String {
         Some(ns) => format!("{} \"{}\" in \"{ns}\"", c.kind, c.name),
         None => format!("{} \"{}\"", c.kind, c.name),
     }
+}
+
+/// The groups a kind may use, each as (group, plural, versions), the version suggested in
+/// errors first (one every supported release serves).
+pub type KindGroups = &'static [(&'static str, &'static str, &'static [&'static str])];
+
+/// The groups `kind` may use, from a translator's table of the kinds it checks and passes through
+/// (kind, then its [`KindGroups`]); None for a kind the table does not list.
+///
+/// ```ignore
+/// const KINDS: &[(&str, KindGroups)] = &[("Server", &[("policy.mymesh.io", "servers", &["v1", "v1beta1"])])];
+/// if let Some(groups) = known_kind(KINDS, &c.kind) {
+///     let (group, plural) = check_api_version(c, groups, "WASMESH-MYMESH", "MyMesh")?;
+///     served.check(c, &c.api_version, &c.kind, plural, Some(Provider { name: "MyMesh", remedy: "install MyMesh first" }))?;
+///     return Expansion::as_given(c, "WASMESH-MYMESH");
+/// }
+/// ```
+pub fn known_kind(table: &[(&str, KindGroups)], kind: &str) -> Option<KindGroups> {
+    table.iter().find(|(k, _)| *k == kind).map(|(_, g)| *g)
+}
+
+/// Checks a component's apiVersion against the groups and versions its kind may use (see
+/// [`known_kind`]); the component's group and the kind's plural. A group the kind is not in is
+/// `<code_prefix>-2101`, a version the group does not define it in `<code_prefix>-2102`; both
+/// name the apiVersion to use. `mesh` is said in the messages ("Linkerd's Server is in ...").
+pub fn check_api_version(
+    c: &Component,
+    groups: &[(&'static str, &'static str, &'static [&'static str])],
+    code_prefix: &str,
+    mesh: &str,
+) -> Result<(&'static str, &'static str), Error> {
+    let (group, version) = c.api_version.split_once('/').unwrap_or(("", c.api_version.as_str()));
+    let Some((group, plural, versions)) = groups.iter().find(|(g, _, _)| *g == group) else {
+        let expected: Vec<String> = groups.iter().map(|(g, _, v)| format!("{g}/{}", v[0])).collect();
+        return Err(error(
+            format!("{code_prefix}-2101"),
+            format!(
+                "{} \"{}\" names apiVersion \"{}\", but {mesh}'s {} is in {}",
+                c.kind,
+                c.name,
+                c.api_version,
+                c.kind,
+                expected.join(" or ")
+            ),
+            format!("the group \"{group}\" does not serve {mesh}'s {}", c.kind),
+            format!("set the component's apiVersion to {}", expected.join(" or ")),
+        ));
+    };
+    if !versions.contains(&version) {
+        return Err(error(
+            format!("{code_prefix}-2102"),
+            format!(
+                "{} \"{}\" names version \"{version}\" of {group}, which {mesh} does not define for {}",
+                c.kind, c.name, c.kind
+            ),
+            format!("{group} defines {} in versions {}", c.kind, versions.join(", ")),
+            format!("set the component's apiVersion to {group}/{}", versions[0]),
+        ));
+    }
+    Ok((group, plural))
+}
+
+/// What installs a CRD, said when the cluster does not serve it: `name` in the cause ("Linkerd
+/// is not installed in the cluster"), `remedy` as the remediation ("install Linkerd first, or
+/// add its component (LinkerdMesh) to the design").
+#[derive(Debug, Clone, Copy)]
+pub struct Provider<'a> {
+    pub name: &'a str,
+    pub remedy: &'a str,
+}
+
+/// Which versions of which CRDs the cluster serves, each CRD read once (with
+/// [`cluster::get`](crate::cluster::get), so the grant must allow reading
+/// `apiextensions.k8s.io` customresourcedefinitions; a read the host refuses skips the check).
+/// A design component of a CRD's kind that the design itself does not install is checked with
+/// [`ServedKinds::check`], so that it is rejected alone, before anything is written, instead of
+/// failing the whole plan when the host applies it.
+#[derive(Debug, Default)]
+pub struct ServedKinds {
+    code_prefix: String,
+    mesh: String,
+    crds: HashMap<String, Option<Vec<String>>>,
+}
+
+impl ServedKinds {
+    /// `mesh` is said in the messages ("the installed Linkerd release defines other versions").
+    pub fn new(code_prefix: &str, mesh: &str) -> ServedKinds {
+        ServedKinds {
+            code_prefix: code_prefix.to_string(),
+            mesh: mesh.to_string(),
+            crds: HashMap::new(),
+        }
+    }
+
+    /// The versions the CRD `<plural>.<group>` serves: empty when it is absent, None when it
+    /// cannot be read (and always natively, where there is no cluster: unit tests).
+    pub fn versions(&mut self, group: &str, plural: &str) -> Option<&[String]> {
+        let name = format!("{plural}.{group}");
+        self.crds
+            .entry(name)
+            .or_insert_with_key(|name| served_versions(name))
+            .as_deref()
+    }
+
+    /// Rejects component `c` when the cluster does not serve `kind` in `api_version` (the
+    /// component's own, or of an object made from it), whose CRD is `<plural>.<group>`, with
+    /// `<code_prefix>-2103`. `provider` says what installs the CRD; None says "the API this kind
+    /// belongs to" and "install the CRD ... first". A CRD that cannot be read is not checked: the
+    /// host's own check decides then.
+    pub fn check(
+        &mut self,
+        c: &Component,
+        api_version: &str,
+        kind: &str,
+        plural: &str,
+        provider: Option<Provider>,
+    ) -> Result<(), Error> {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let Some(versions) = self.versions(group, plural).map(<[String]>::to_vec) else {
+            return Ok(());
+        };
+        if versions.iter().any(|v| v == version) {
+            return Ok(());
+        }
+        let crd = format!("{plural}.{group}");
+        let (message, cause, remedy) = if versions.is_empty() {
+            let fallback = format!("install the CRD {crd} first");
+            let (name, remedy) = match provider {
+                Some(p) => (p.name, p.remedy.to_string()),
+                None => ("the API this kind belongs to", fallback),
+            };
+            (
+                format!(
+                    "{} \"{}\" cannot be applied: the cluster does not serve {group} {kind}",
+                    c.kind, c.name
+                ),
+                format!("{name} is not installed in the cluster (its CRD {crd} is missing)"),
+                remedy,
+            )
+        } else {
+            (
+                format!(
+                    "{} \"{}\" cannot be applied: the cluster serves {group} {kind} in versions {}, not {version}",
+                    c.kind,
+                    c.name,
+                    versions.join(", ")
+                ),
+                format!(
+                    "the installed {} release defines other versions of this kind",
+                    self.mesh
+                ),
+                format!("set the component's apiVersion to {group}/{}", versions[0]),
+            )
+        };
+        Err(error(format!("{}-2103", self.code_prefix), message, cause, remedy))
+    }
+}
+
+/// The versions a CRD serves: Some([]) when it is absent, None when it cannot be read.
+#[cfg(target_arch = "wasm32")]
+fn served_versions(crd: &str) -> Option<Vec<String>> {
+    match crate::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd) {
+        Ok(None) => Some(Vec::new()),
+        Ok(Some(crd)) => Some(
+            crd.pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|v| v["served"] != false)
+                .filter_map(|v| v["name"].as_str().map(str::to_string))
+                .collect(),
+        ),
+        Err(_) => None,
+    }
+}
+
+/// Natively (unit tests) there is no cluster to read.
+#[cfg(not(target_arch = "wasm32"))]
+fn served_versions(_crd: &str) -> Option<Vec<String>> {
+    None
+}
+
+/// The error for a component whose settings cannot be used (`<code_prefix>-2104`): `why` says
+/// what is wrong, `remedy` what the settings should be for this translator.
+pub fn bad_settings(c: &Component, code_prefix: &str, remedy: &str, why: impl std::fmt::Display) -> Error {
+    error(
+        format!("{code_prefix}-2104"),
+        format!("{} \"{}\" cannot be used: {why}", c.kind, c.name),
+        "the component's settings are not of the expected shape",
+        remedy,
+    )
+}
+
+/// The version a control-plane or add-on component asks for: `settings.version`, else an OAM
+/// Component's `spec.version`, else "" (the operation's default); trimmed. A version that is
+/// not a string is [`bad_settings`].
+pub fn settings_version(c: &Component, code_prefix: &str, remedy: &str) -> Result<String, Error> {
+    match c.spec.get("version") {
+        None | Some(Value::Null) => Ok(c.version.clone().unwrap_or_default()),
+        Some(Value::String(v)) => Ok(v.trim().to_string()),
+        Some(other) => Err(bad_settings(
+            c,
+            code_prefix,
+            remedy,
+            format!("settings.version is {other}, not a string"),
+        )),
+    }
+}
+
+/// The settings among `keys` that a component sets (null ones are left out), to pass to an
+/// operation (see [`settings_body`]); other settings are dropped. Settings that are not an
+/// object are [`bad_settings`].
+pub fn settings(c: &Component, keys: &[&str], code_prefix: &str, remedy: &str) -> Result<Map<String, Value>, Error> {
+    match &c.spec {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => Ok(m
+            .iter()
+            .filter(|(k, v)| keys.contains(&k.as_str()) && !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()),
+        other => Err(bad_settings(
+            c,
+            code_prefix,
+            remedy,
+            format!("the settings are {other}, not an object"),
+        )),
+    }
+}
+
+/// Settings as an operation's custom body: "" when there are none, else a JSON object.
+pub fn settings_body(settings: Map<String, Value>) -> String {
+    if settings.is_empty() {
+        String::new()
+    } else {
+        Value::Object(settings).to_string()
+    }
+}
+
+/// The error for a second control-plane component (`<code_prefix>-2105`): a cluster runs one
+/// control plane of a mesh. `mesh` is the mesh's name ("Linkerd"), `c` the second component.
+pub fn second_control_plane(c: &Component, code_prefix: &str, mesh: &str) -> Error {
+    error(
+        format!("{code_prefix}-2105"),
+        format!(
+            "{} \"{}\" is a second {mesh} control plane in the design",
+            c.kind, c.name
+        ),
+        format!("a cluster runs one {mesh} control plane; the design names more than one"),
+        format!("keep one {} component in the design", c.kind),
+    )
+}
+
+/// The error for a control-plane or add-on component of another mesh (`<code_prefix>-2106`),
+/// e.g. an `IstioMesh` sent to the Linkerd translator: check [`is_mesh_or_addon`] and an empty
+/// apiVersion before [`Expansion::as_given`], which would say less.
+pub fn foreign_component(c: &Component, code_prefix: &str, mesh: &str) -> Error {
+    let article = if mesh.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    error(
+        format!("{code_prefix}-2106"),
+        format!("{} \"{}\" is not {article} {mesh} component", c.kind, c.name),
+        format!(
+            "the {mesh} adapter deploys {mesh}Mesh and {mesh} add-ons, not {}",
+            c.kind
+        ),
+        "deploy the component through the adapter of its mesh, or remove it from the design",
+    )
 }
 
 /// Plans a design: `expand` says what each component means, `on_trait` what each OAM trait does
@@ -1184,6 +1493,200 @@ trait mTLS of \"web\": strict; trait unknownTrait of \"viz\": not applied (the d
         assert_eq!(
             stage_names(&plan_design(&bad_config, "T", "demo")),
             ["namespaces and CRDs", "objects"]
+        );
+    }
+
+    const KINDS: &[(&str, KindGroups)] = &[
+        ("Server", &[("policy.demo.io", "servers", &["v1beta1", "v1beta2"])]),
+        (
+            "Route",
+            &[
+                ("policy.demo.io", "routes", &["v1"]),
+                ("gateway.networking.k8s.io", "httproutes", &["v1"]),
+            ],
+        ),
+    ];
+
+    fn component(kind: &str, api_version: &str, spec: Value) -> Component {
+        let decl = json!({"component": {"kind": kind, "version": api_version},
+                          "configuration": {"metadata": {"name": "x", "namespace": "shop"}, "spec": spec}});
+        parse_component(&decl.to_string(), "T").unwrap()
+    }
+
+    #[test]
+    fn api_versions_are_checked_against_the_kind_table() {
+        assert!(known_kind(KINDS, "Nope").is_none());
+        let groups = known_kind(KINDS, "Route").unwrap();
+        let c = component("Route", "gateway.networking.k8s.io/v1", Value::Null);
+        assert_eq!(
+            check_api_version(&c, groups, "T", "Demo").unwrap(),
+            ("gateway.networking.k8s.io", "httproutes")
+        );
+        let e = check_api_version(&component("Route", "other.io/v1", Value::Null), groups, "T", "Demo").unwrap_err();
+        assert_eq!(e.code, "T-2101");
+        assert_eq!(
+            e.message,
+            "Route \"x\" names apiVersion \"other.io/v1\", but Demo's Route is in policy.demo.io/v1 or gateway.networking.k8s.io/v1"
+        );
+        let servers = known_kind(KINDS, "Server").unwrap();
+        let e = check_api_version(
+            &component("Server", "policy.demo.io/v9", Value::Null),
+            servers,
+            "T",
+            "Demo",
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "T-2102");
+        assert_eq!(
+            e.message,
+            "Server \"x\" names version \"v9\" of policy.demo.io, which Demo does not define for Server"
+        );
+        assert_eq!(
+            e.suggested_remediation,
+            "set the component's apiVersion to policy.demo.io/v1beta1"
+        );
+    }
+
+    #[test]
+    fn served_kinds_reject_what_the_cluster_lacks() {
+        let mut served = ServedKinds::new("T", "Demo");
+        let c = component("Server", "policy.demo.io/v1beta2", Value::Null);
+        // Natively nothing can be read: not checked.
+        assert!(served.versions("policy.demo.io", "servers").is_none());
+        assert!(served.check(&c, &c.api_version, &c.kind, "servers", None).is_ok());
+
+        served.crds.insert("servers.policy.demo.io".into(), Some(vec![]));
+        let demo = Provider {
+            name: "Demo",
+            remedy: "install Demo first",
+        };
+        let e = served
+            .check(&c, &c.api_version, &c.kind, "servers", Some(demo))
+            .unwrap_err();
+        assert_eq!(e.code, "T-2103");
+        assert_eq!(
+            e.message,
+            "Server \"x\" cannot be applied: the cluster does not serve policy.demo.io Server"
+        );
+        assert_eq!(
+            e.probable_cause,
+            "Demo is not installed in the cluster (its CRD servers.policy.demo.io is missing)"
+        );
+        assert_eq!(e.suggested_remediation, "install Demo first");
+        let e = served.check(&c, &c.api_version, &c.kind, "servers", None).unwrap_err();
+        assert!(
+            e.probable_cause
+                .starts_with("the API this kind belongs to is not installed")
+        );
+        assert_eq!(e.suggested_remediation, "install the CRD servers.policy.demo.io first");
+
+        served.crds.insert(
+            "servers.policy.demo.io".into(),
+            Some(vec!["v1beta1".into(), "v1alpha1".into()]),
+        );
+        let e = served.check(&c, &c.api_version, &c.kind, "servers", None).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Server \"x\" cannot be applied: the cluster serves policy.demo.io Server in versions v1beta1, v1alpha1, not v1beta2"
+        );
+        assert_eq!(
+            e.probable_cause,
+            "the installed Demo release defines other versions of this kind"
+        );
+        assert_eq!(
+            e.suggested_remediation,
+            "set the component's apiVersion to policy.demo.io/v1beta1"
+        );
+        let ok = component("Server", "policy.demo.io/v1alpha1", Value::Null);
+        assert!(served.check(&ok, &ok.api_version, &ok.kind, "servers", None).is_ok());
+    }
+
+    #[test]
+    fn settings_are_filtered_and_checked() {
+        let c = component(
+            "DemoMesh",
+            "",
+            json!({"version": " 1.2 ", "wait": 5, "gone": null, "color": "x"}),
+        );
+        assert_eq!(settings_version(&c, "T", "fix it").unwrap(), "1.2");
+        let picked = settings(&c, &["wait", "gone", "version"], "T", "fix it").unwrap();
+        assert_eq!(Value::Object(picked.clone()), json!({"wait": 5, "version": " 1.2 "}));
+        assert_eq!(settings_body(picked), r#"{"version":" 1.2 ","wait":5}"#);
+        assert_eq!(settings_body(Map::new()), "");
+        assert!(
+            settings(&component("DemoMesh", "", Value::Null), &["wait"], "T", "r")
+                .unwrap()
+                .is_empty()
+        );
+
+        let e = settings_version(&component("DemoMesh", "", json!({"version": 2})), "T", "fix it").unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str(), e.suggested_remediation.as_str()),
+            (
+                "T-2104",
+                "DemoMesh \"x\" cannot be used: settings.version is 2, not a string",
+                "fix it"
+            )
+        );
+        let e = settings(&component("DemoMesh", "", json!([1])), &[], "T", "r").unwrap_err();
+        assert_eq!(
+            e.message,
+            "DemoMesh \"x\" cannot be used: the settings are [1], not an object"
+        );
+        let oam =
+            json!({"kind": "Component", "metadata": {"name": "m"}, "spec": {"type": "DemoMesh", "version": "3.0"}});
+        let c = parse_component(&oam.to_string(), "T").unwrap();
+        assert_eq!(
+            settings_version(&c, "T", "r").unwrap(),
+            "3.0",
+            "an OAM Component's spec.version"
+        );
+    }
+
+    #[test]
+    fn control_plane_and_addon_expansions_and_errors() {
+        let Expansion::Operation {
+            what, control_plane, ..
+        } = Expansion::control_plane(false, vec![], "install 1.2")
+        else {
+            panic!()
+        };
+        assert_eq!((what.as_str(), control_plane), ("install 1.2", true));
+        let Expansion::Operation { what, .. } = Expansion::control_plane(true, vec![], "install 1.2") else {
+            panic!()
+        };
+        assert_eq!(what, "uninstall");
+        let Expansion::Operation {
+            what, control_plane, ..
+        } = Expansion::addon(true, "viz-addon", vec![])
+        else {
+            panic!()
+        };
+        assert_eq!((what.as_str(), control_plane), ("remove viz-addon", false));
+
+        let c = component("IstioMesh", "", Value::Null);
+        let e = second_control_plane(&c, "T", "Istio");
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (
+                "T-2105",
+                "IstioMesh \"x\" is a second Istio control plane in the design"
+            )
+        );
+        assert_eq!(e.suggested_remediation, "keep one IstioMesh component in the design");
+        let c = component("LinkerdMesh", "", Value::Null);
+        let e = foreign_component(&c, "T", "Istio");
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("T-2106", "LinkerdMesh \"x\" is not an Istio component")
+        );
+        assert_eq!(
+            e.probable_cause,
+            "the Istio adapter deploys IstioMesh and Istio add-ons, not LinkerdMesh"
+        );
+        assert_eq!(
+            foreign_component(&c, "T", "Linkerd").message,
+            "LinkerdMesh \"x\" is not a Linkerd component"
         );
     }
 }

@@ -103,10 +103,127 @@ pub fn namespace_change(namespace: &str, create: bool) -> NamespaceChange {
     }
 }
 
+/// A stage `namespace` that creates the namespace when it is missing and otherwise leaves it as
+/// it is (its labels and annotations untouched): put it first when objects go into a namespace
+/// the request names, which may not exist yet.
+pub fn create_namespace(namespace: &str) -> Stage {
+    stage(
+        "namespace",
+        vec![Step::NamespaceMetadata(namespace_change(namespace, true))],
+    )
+}
+
+/// A stage `name` that waits until each Deployment among `objects` is Available, for at most
+/// `timeout_seconds` each, as non-required waits: a Deployment still pulling its image when the
+/// time is up becomes a WARN event naming it, not a failure of the operation (what was applied
+/// stays). None when `objects` hold no Deployment. Put it after the stages that apply them:
+///
+/// ```ignore
+/// let mut stages = apply_all(&objects);
+/// stages.extend(deployments_available("deployments available", &objects, 300));
+/// ```
+pub fn deployments_available(name: impl Into<String>, objects: &[Value], timeout_seconds: u32) -> Option<Stage> {
+    let waits: Vec<Step> = objects
+        .iter()
+        .filter(|o| kind(o) == "Deployment")
+        .map(|o| {
+            Step::Wait(WaitFor {
+                target: object_ref(o),
+                condition: Condition::ConditionTrue("Available".into()),
+                timeout_seconds,
+                required: false,
+            })
+        })
+        .collect();
+    (!waits.is_empty()).then(|| stage(name, waits))
+}
+
+/// The refusal of an operation that needs the mesh's control plane when none is installed:
+/// "`refused`: `mesh` is not installed in this cluster", with `cause` (what was looked for and
+/// why it is needed) and the remedy to install the mesh with its `operation` first. `code` is
+/// the translator's own.
+pub fn mesh_not_installed(
+    code: impl Into<String>,
+    refused: impl std::fmt::Display,
+    mesh: &str,
+    operation: &str,
+    cause: impl Into<String>,
+) -> crate::Error {
+    crate::error(
+        code,
+        format!("{refused}: {mesh} is not installed in this cluster"),
+        cause,
+        format!("install {mesh} first (the \"{operation}\" operation), then run this operation again"),
+    )
+}
+
 fn kind(o: &Value) -> &str {
     o.get("kind").and_then(Value::as_str).unwrap_or_default()
 }
 
 fn is_foundation(o: &Value) -> bool {
     FOUNDATION_KINDS.contains(&kind(o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn waits_for_each_deployment_and_nothing_else() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db", "namespace": "shop"}}),
+        ];
+        let s = deployments_available("web available", &objects, 90).unwrap();
+        assert_eq!(s.name, "web available");
+        let waited: Vec<_> = s
+            .steps
+            .iter()
+            .map(|step| match step {
+                Step::Wait(w) => {
+                    assert!(!w.required, "a slow image is a warning, not a failure");
+                    assert_eq!(w.timeout_seconds, 90);
+                    assert!(matches!(&w.condition, Condition::ConditionTrue(c) if c == "Available"));
+                    (w.target.kind.as_str(), w.target.name.as_str())
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(waited, [("Deployment", "web"), ("Deployment", "db")]);
+        assert!(deployments_available("x", &objects[..1], 90).is_none());
+    }
+
+    #[test]
+    fn create_namespace_only_creates() {
+        let s = create_namespace("shop");
+        let [Step::NamespaceMetadata(c)] = s.steps.as_slice() else {
+            panic!("{s:?}")
+        };
+        assert_eq!((c.namespace.as_str(), c.create), ("shop", true));
+        assert!(c.set_labels.is_empty() && c.set_annotations.is_empty());
+        assert!(c.remove_labels.is_empty() && c.remove_annotations.is_empty());
+    }
+
+    #[test]
+    fn mesh_not_installed_names_the_install_operation() {
+        let e = mesh_not_installed(
+            "X-1",
+            "the add-on cannot be installed",
+            "MyMesh",
+            "mymesh",
+            "no control plane",
+        );
+        assert_eq!(e.code, "X-1");
+        assert_eq!(
+            e.message,
+            "the add-on cannot be installed: MyMesh is not installed in this cluster"
+        );
+        assert_eq!(
+            e.suggested_remediation,
+            "install MyMesh first (the \"mymesh\" operation), then run this operation again"
+        );
+    }
 }
