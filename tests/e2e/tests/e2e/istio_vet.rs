@@ -585,76 +585,60 @@ async fn vet_finds_routes_to_missing_hosts_and_conflicting_hosts() {
     let _crds = istio_crds(&cluster).await;
     let ns = cluster.namespace("vet-routes").await;
     let n = ns.name();
-    seed(
-        &cluster,
-        &[
-            service(
-                n,
-                "reviews",
-                json!({"app": "reviews"}),
-                json!([{"port": 9080, "name": "http"}]),
-            ),
-            service_entry(n, "external", json!(["api.example.com"])),
-            // Routes to hosts that exist: short name, name.namespace, FQDN, ServiceEntry host.
-            virtual_service(n, "to-short", json!(["a.example.com"]), json!([]), "reviews"),
-            virtual_service(
-                n,
-                "to-dotted",
-                json!(["b.example.com"]),
-                json!([]),
-                &format!("reviews.{n}"),
-            ),
-            virtual_service(
-                n,
-                "to-fqdn",
-                json!(["c.example.com"]),
-                json!([]),
-                &format!("reviews.{n}.svc.cluster.local"),
-            ),
-            virtual_service(
-                n,
-                "to-external",
-                json!(["api.example.com"]),
-                json!([]),
-                "api.example.com",
-            ),
-            // Routes to hosts that do not.
-            virtual_service(n, "to-nowhere", json!(["d.example.com"]), json!([]), "ratings"),
-            virtual_service(
-                n,
-                "to-unknown-site",
-                json!(["e.example.com"]),
-                json!([]),
-                "api.example.org",
-            ),
-            // Two VirtualServices for the same host in the mesh, and two on the same gateway.
-            virtual_service(n, "reviews-main", json!(["reviews"]), json!([]), "reviews"),
-            virtual_service(
-                n,
-                "reviews-canary",
-                json!([format!("reviews.{n}.svc.cluster.local")]),
-                json!(["mesh"]),
-                "reviews",
-            ),
-            virtual_service(n, "edge-a", json!(["shop.example.com"]), json!(["edge"]), "reviews"),
-            virtual_service(
-                n,
-                "edge-b",
-                json!(["shop.example.com"]),
-                json!([format!("{n}/edge")]),
-                "reviews",
-            ),
-            // The same host on another gateway does not conflict.
-            virtual_service(
-                n,
-                "edge-other",
-                json!(["shop.example.com"]),
-                json!(["other/edge"]),
-                "reviews",
-            ),
-        ],
-    )
-    .await;
+    let (dotted, fqdn) = (format!("reviews.{n}"), format!("reviews.{n}.svc.cluster.local"));
+    // VirtualService name, hosts, gateways, destination host.
+    let routes: Vec<(&str, Value, Value, &str)> = vec![
+        // Routes to hosts that exist: short name, name.namespace, FQDN, ServiceEntry host.
+        ("to-short", json!(["a.example.com"]), json!([]), "reviews"),
+        ("to-dotted", json!(["b.example.com"]), json!([]), &dotted),
+        ("to-fqdn", json!(["c.example.com"]), json!([]), &fqdn),
+        ("to-external", json!(["api.example.com"]), json!([]), "api.example.com"),
+        // Routes to hosts that do not.
+        ("to-nowhere", json!(["d.example.com"]), json!([]), "ratings"),
+        (
+            "to-unknown-site",
+            json!(["e.example.com"]),
+            json!([]),
+            "api.example.org",
+        ),
+        // Two VirtualServices for the same host in the mesh, and two on the same gateway.
+        ("reviews-main", json!(["reviews"]), json!([]), "reviews"),
+        (
+            "reviews-canary",
+            json!([format!("reviews.{n}.svc.cluster.local")]),
+            json!(["mesh"]),
+            "reviews",
+        ),
+        ("edge-a", json!(["shop.example.com"]), json!(["edge"]), "reviews"),
+        (
+            "edge-b",
+            json!(["shop.example.com"]),
+            json!([format!("{n}/edge")]),
+            "reviews",
+        ),
+        // The same host on another gateway does not conflict.
+        (
+            "edge-other",
+            json!(["shop.example.com"]),
+            json!(["other/edge"]),
+            "reviews",
+        ),
+    ];
+    let mut objects = vec![
+        service(
+            n,
+            "reviews",
+            json!({"app": "reviews"}),
+            json!([{"port": 9080, "name": "http"}]),
+        ),
+        service_entry(n, "external", json!(["api.example.com"])),
+    ];
+    objects.extend(
+        routes
+            .into_iter()
+            .map(|(name, hosts, gateways, to)| virtual_service(n, name, hosts, gateways, to)),
+    );
+    seed(&cluster, &objects).await;
 
     let mut vet = Vet::start().await;
     clear_log(&cluster);

@@ -639,6 +639,21 @@ async fn rotation_without_the_anchor_key_adds_a_new_anchor_and_keeps_the_old() {
     mesh.finish().await;
 }
 
+/// Rotates with `body`, which must be refused with `code` before anything is written; returns
+/// the final event.
+async fn rotation_refused(mesh: &mut Mesh, body: &str, code: &str) -> EventsResponse {
+    clear_log(&mesh.cluster);
+    let events = mesh.rotate(body).await;
+    let done = events.last().unwrap().clone();
+    assert_eq!(
+        (done.event_type, done.error_code.as_str()),
+        (ERROR, code),
+        "{events:#?}"
+    );
+    assert!(writes(&mesh.cluster).is_empty(), "{:?}", writes(&mesh.cluster));
+    done
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_with_the_anchor_key_signs_with_that_anchor_only() {
     let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
@@ -658,15 +673,7 @@ async fn rotation_with_the_anchor_key_signs_with_that_anchor_only() {
     // An anchor that is not in the trust roots is refused, and nothing is written.
     let stranger = Anchor::new(t - DAY, t + 3650 * DAY);
     let body = json!({"trustAnchorCertPEM": pem(&stranger.cert), "trustAnchorKeyPEM": sec1_pem(&stranger.key)});
-    clear_log(&mesh.cluster);
-    let events = mesh.rotate(&body.to_string()).await;
-    let done = events.last().unwrap();
-    assert_eq!(
-        (done.event_type, done.error_code.as_str()),
-        (ERROR, "WASMESH-LINKERD-1508"),
-        "{events:#?}"
-    );
-    assert!(writes(&mesh.cluster).is_empty(), "{:?}", writes(&mesh.cluster));
+    let done = rotation_refused(&mut mesh, &body.to_string(), "WASMESH-LINKERD-1508").await;
     let anchor_key_pem = sec1_pem(&anchor.key);
     assert!(!done.summary.contains(&anchor_key_pem[40..80]));
 
@@ -690,15 +697,7 @@ async fn rotation_with_the_anchor_key_signs_with_that_anchor_only() {
 
     // A malformed issuer secret is refused before anything is written.
     seed_issuer(&client, "not a certificate", "not a key").await;
-    clear_log(&mesh.cluster);
-    let events = mesh.rotate("").await;
-    let done = events.last().unwrap();
-    assert_eq!(
-        (done.event_type, done.error_code.as_str()),
-        (ERROR, "WASMESH-LINKERD-1503"),
-        "{events:#?}"
-    );
-    assert!(writes(&mesh.cluster).is_empty(), "{:?}", writes(&mesh.cluster));
+    rotation_refused(&mut mesh, "", "WASMESH-LINKERD-1503").await;
     let roots_after = get_json(&client, "v1", "ConfigMap", Some(NS), ROOTS).await.unwrap();
     assert_eq!(certs(roots_after["data"]["ca-bundle.crt"].as_str().unwrap()).len(), 1);
     mesh.finish().await;
