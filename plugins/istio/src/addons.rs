@@ -24,8 +24,8 @@ mod prometheus;
 mod zipkin;
 
 use serde_json::{Value, json};
-use wasmesh_sdk::plan::{apply_all, delete_all, object_ref, plan as make_plan, stage};
-use wasmesh_sdk::{Condition, Error, Level, OperationRequest, Plan, Step, WaitFor, cluster, error, progress};
+use wasmesh_sdk::plan::{apply_all, delete_all, deployments_available, mesh_not_installed, plan as make_plan};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, error, progress};
 
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use crate::policies::minor_version;
@@ -197,15 +197,13 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
         return remove(addon, release_for(version).0);
     }
     let Some(control_plane) = control_plane else {
-        return Err(error(
+        return Err(mesh_not_installed(
             "WASMESH-ISTIO-1200",
-            format!(
-                "the {} add-on cannot be installed: Istio is not installed in this cluster",
-                addon.title()
-            ),
+            format_args!("the {} add-on cannot be installed", addon.title()),
+            "Istio",
+            "istio",
             "no Istio control plane was found (istiod in istio-system); the add-ons are built for the \
              installed Istio release and live beside it",
-            "install Istio first (the \"istio\" operation), then run this operation again",
         ));
     };
     if let Some(rival) = addon.rival()
@@ -252,19 +250,11 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
 pub fn install_plan(addon: Addon, release: &Release) -> Plan {
     let objects = addon.objects(release);
     let mut stages = apply_all(&objects);
-    let waits: Vec<Step> = objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment")
-        .map(|o| {
-            Step::Wait(WaitFor {
-                target: object_ref(o),
-                condition: Condition::ConditionTrue("Available".into()),
-                timeout_seconds: AVAILABLE_TIMEOUT,
-                required: false,
-            })
-        })
-        .collect();
-    stages.push(stage(format!("{} available", addon.title()), waits));
+    stages.extend(deployments_available(
+        format!("{} available", addon.title()),
+        &objects,
+        AVAILABLE_TIMEOUT,
+    ));
     make_plan(
         format!(
             "{} add-on installed in {CONTROL_PLANE_NAMESPACE} ({}, for Istio {})",
@@ -328,6 +318,7 @@ fn tag(image: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmesh_sdk::{Condition, Step};
 
     fn by_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
         objects.iter().filter(|o| o["kind"] == kind).collect()

@@ -33,10 +33,8 @@
 //!
 //! Error codes WASMESH-ISTIO-2100..2199.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value, json};
-use wasmesh_sdk::design::{self, Component, Expansion, Trait, TraitEffect};
+use wasmesh_sdk::design::{self, Component, Expansion, KindGroups, Provider, ServedKinds, Trait, TraitEffect};
 use wasmesh_sdk::{DesignPlan, DesignRequest, Error, Step, error};
 
 use crate::CODE;
@@ -47,7 +45,7 @@ const SEC: &[&str] = &["v1", "v1beta1"];
 
 /// The Istio kinds checked and passed through: kind, then (group, plural, versions) it may use,
 /// the newest version first.
-pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
+pub const KINDS: &[(&str, KindGroups)] = &[
     ("VirtualService", &[("networking.istio.io", "virtualservices", NET)]),
     ("DestinationRule", &[("networking.istio.io", "destinationrules", NET)]),
     (
@@ -94,6 +92,9 @@ const ADDONS: &[(&str, &str)] = &[
     ("zipkinistioaddon", "zipkin-addon"),
 ];
 
+/// What the settings of an IstioMesh or add-on component should be, said when they are not.
+const SETTINGS_REMEDY: &str = "set settings.version to an Istio release such as \"1.27.3\" and settings.profile to default, minimal, demo or ambient";
+
 const SPLIT_GROUP: &str = "split.smi-spec.io";
 const SPLIT_VERSIONS: &[&str] = &["v1alpha4", "v1alpha3", "v1alpha2", "v1alpha1"];
 
@@ -104,7 +105,7 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
         .filter_map(|j| design::parse_component(j, CODE).ok())
         .collect();
     let mesh_in_design = parsed.iter().find(|c| c.kind == "IstioMesh");
-    let mut served = Served::default();
+    let mut served = ServedKinds::new(CODE, "Istio");
     let mut meshes = 0;
     // The injection trait follows the mode of the control plane: the design's, or the installed one.
     let ambient = match mesh_in_design {
@@ -130,7 +131,7 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
             if c.kind == "IstioMesh" {
                 meshes += 1;
                 if meshes > 1 {
-                    return Err(twice(c));
+                    return Err(design::second_control_plane(c, CODE, "Istio"));
                 }
                 return mesh(request, c);
             }
@@ -138,24 +139,29 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
                 return addon(request, c, key);
             }
             if c.kind == "TrafficSplit" {
-                check_kind(c, &[(SPLIT_GROUP, "trafficsplits", SPLIT_VERSIONS)])?;
+                design::check_api_version(c, &[(SPLIT_GROUP, "trafficsplits", SPLIT_VERSIONS)], CODE, "Istio")?;
                 let (objects, what) = traffic_split(c)?;
                 if !request.delete && mesh_in_design.is_none() {
-                    served.check(c, "networking.istio.io", "virtualservices", "v1")?;
+                    served.check(
+                        c,
+                        "networking.istio.io/v1",
+                        "VirtualService",
+                        "virtualservices",
+                        provider("networking.istio.io"),
+                    )?;
                 }
                 return Ok(Expansion::Objects { objects, what });
             }
-            if let Some(groups) = known(&c.kind) {
-                let (group, plural) = check_kind(c, groups)?;
+            if let Some(groups) = design::known_kind(KINDS, &c.kind) {
+                let (group, plural) = design::check_api_version(c, groups, CODE, "Istio")?;
                 let brought = mesh_in_design.is_some() && group.ends_with(".istio.io");
                 if !request.delete && !brought {
-                    let version = c.api_version.split_once('/').map_or("", |(_, v)| v);
-                    served.check(c, group, plural, version)?;
+                    served.check(c, &c.api_version, &c.kind, plural, provider(group))?;
                 }
                 return Expansion::as_given(c, CODE);
             }
             if design::is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
-                return Err(foreign(c));
+                return Err(design::foreign_component(c, CODE, "Istio"));
             }
             Expansion::as_given(c, CODE)
         },
@@ -171,118 +177,13 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
     )
 }
 
-/// The (group, plural, versions) an Istio kind may use.
-fn known(kind: &str) -> Option<&'static [(&'static str, &'static str, &'static [&'static str])]> {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, g)| *g)
-}
-
-/// Checks a kind's apiVersion; the component's group and the kind's plural.
-fn check_kind(
-    c: &Component,
-    groups: &[(&'static str, &'static str, &'static [&'static str])],
-) -> Result<(&'static str, &'static str), Error> {
-    let (group, version) = c.api_version.split_once('/').unwrap_or(("", c.api_version.as_str()));
-    let Some((group, plural, versions)) = groups.iter().find(|(g, _, _)| *g == group) else {
-        let expected: Vec<String> = groups.iter().map(|(g, _, v)| format!("{g}/{}", v[0])).collect();
-        return Err(error(
-            format!("{CODE}-2101"),
-            format!(
-                "{} \"{}\" names apiVersion \"{}\", but Istio's {} is in {}",
-                c.kind,
-                c.name,
-                c.api_version,
-                c.kind,
-                expected.join(" or ")
-            ),
-            format!("the group \"{group}\" does not serve Istio's {}", c.kind),
-            format!("set the component's apiVersion to {}", expected.join(" or ")),
-        ));
-    };
-    if !versions.contains(&version) {
-        return Err(error(
-            format!("{CODE}-2102"),
-            format!(
-                "{} \"{}\" names version \"{version}\" of {group}, which does not define {}",
-                c.kind, c.name, c.kind
-            ),
-            format!("{group} defines {} in versions {}", c.kind, versions.join(", ")),
-            format!("set the component's apiVersion to {group}/{}", versions[0]),
-        ));
-    }
-    Ok((group, plural))
-}
-
-/// Which CRDs the cluster serves, read once per CRD through the host.
-#[derive(Default)]
-struct Served {
-    crds: HashMap<String, Option<Vec<String>>>,
-}
-
-impl Served {
-    /// Rejects a component whose kind (`version` of `plural.group`) the cluster does not serve.
-    /// A CRD that cannot be read (the grant may not allow it) is not checked: the host decides.
-    fn check(&mut self, c: &Component, group: &str, plural: &str, version: &str) -> Result<(), Error> {
-        let name = format!("{plural}.{group}");
-        let served = self.crds.entry(name.clone()).or_insert_with(|| served_versions(&name));
-        let Some(versions) = served else { return Ok(()) };
-        if versions.iter().any(|v| v == version) {
-            return Ok(());
-        }
-        let (message, cause, remedy) = if versions.is_empty() {
-            let istio = group.ends_with(".istio.io");
-            (
-                format!(
-                    "{} \"{}\" cannot be applied: the cluster does not serve {plural}.{group}",
-                    c.kind, c.name
-                ),
-                format!(
-                    "{} is not installed in the cluster (its CRD {name} is missing)",
-                    if istio { "Istio" } else { "the API this kind belongs to" }
-                ),
-                if istio {
-                    "install Istio first, or add an IstioMesh component to the design".to_string()
-                } else {
-                    format!("install the CRD {name} first")
-                },
-            )
-        } else {
-            (
-                format!(
-                    "{} \"{}\" cannot be applied: the cluster serves {group} in versions {}, not {version}",
-                    c.kind,
-                    c.name,
-                    versions.join(", ")
-                ),
-                "the installed Istio release defines other versions of this kind".into(),
-                format!("set the component's apiVersion to {group}/{}", versions[0]),
-            )
-        };
-        Err(error(format!("{CODE}-2103"), message, cause, remedy))
-    }
-}
-
-/// The versions a CRD serves: Some([]) when it is absent, None when it cannot be read.
-#[cfg(target_arch = "wasm32")]
-fn served_versions(crd: &str) -> Option<Vec<String>> {
-    match wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd) {
-        Ok(None) => Some(Vec::new()),
-        Ok(Some(crd)) => Some(
-            crd.pointer("/spec/versions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|v| v["served"] != false)
-                .filter_map(|v| v["name"].as_str().map(str::to_string))
-                .collect(),
-        ),
-        Err(_) => None,
-    }
-}
-
-/// Natively (unit tests) there is no cluster to read.
-#[cfg(not(target_arch = "wasm32"))]
-fn served_versions(_crd: &str) -> Option<Vec<String>> {
-    None
+/// What installs the CRDs of `group`: Istio for its own groups; for another API (the Gateway
+/// API) the SDK's words.
+fn provider(group: &str) -> Option<Provider<'static>> {
+    group.ends_with(".istio.io").then_some(Provider {
+        name: "Istio",
+        remedy: "install Istio first, or add an IstioMesh component to the design",
+    })
 }
 
 /// The installed control plane's profile, when it can be read.
@@ -299,20 +200,23 @@ fn installed_profile() -> Option<String> {
 /// The `istio` operation for an IstioMesh component.
 fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
     let version = version(c)?;
-    let mut body = options(c, INSTALL_OPTIONS)?;
+    let mut body = design::settings(c, INSTALL_OPTIONS, CODE, SETTINGS_REMEDY)?;
     if !version.is_empty() {
         body.insert("version".into(), version.clone().into());
     }
     let profile = match body.get("profile") {
         None => "default".to_string(),
         Some(Value::String(p)) => p.clone(),
-        Some(other) => return Err(bad_settings(c, format!("settings.profile is {other}, not a string"))),
+        Some(other) => {
+            return Err(design::bad_settings(
+                c,
+                CODE,
+                SETTINGS_REMEDY,
+                format!("settings.profile is {other}, not a string"),
+            ));
+        }
     };
-    let body = if body.is_empty() {
-        String::new()
-    } else {
-        Value::Object(body).to_string()
-    };
+    let body = design::settings_body(body);
     let op = design::operation_request(request, "istio", CONTROL_PLANE_NAMESPACE, &version, &body);
     let plan = crate::install::plan(&op)?;
     let shown = if version.is_empty() {
@@ -320,55 +224,25 @@ fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
     } else {
         version
     };
-    Ok(Expansion::Operation {
-        stages: plan.stages,
-        what: if request.delete {
-            "uninstall".into()
-        } else {
-            format!("install {shown} with profile {profile}")
-        },
-        control_plane: true,
-    })
+    Ok(Expansion::control_plane(
+        request.delete,
+        plan.stages,
+        format!("install {shown} with profile {profile}"),
+    ))
 }
 
 /// The add-on operation `key` for an add-on component.
 fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion, Error> {
     let version = version(c)?;
-    let body = options(c, &[])?;
-    let body = if body.is_empty() {
-        String::new()
-    } else {
-        Value::Object(body).to_string()
-    };
+    let body = design::settings_body(design::settings(c, &[], CODE, SETTINGS_REMEDY)?);
     let op = design::operation_request(request, key, CONTROL_PLANE_NAMESPACE, &version, &body);
     let plan = crate::addons::plan(key, &op)?;
-    Ok(Expansion::Operation {
-        stages: plan.stages,
-        what: format!("{} {key}", if request.delete { "remove" } else { "install" }),
-        control_plane: false,
-    })
+    Ok(Expansion::addon(request.delete, key, plan.stages))
 }
 
 /// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
 fn version(c: &Component) -> Result<String, Error> {
-    match c.spec.get("version") {
-        None | Some(Value::Null) => Ok(c.version.clone().unwrap_or_default()),
-        Some(Value::String(v)) => Ok(v.trim().to_string()),
-        Some(other) => Err(bad_settings(c, format!("settings.version is {other}, not a string"))),
-    }
-}
-
-/// The settings an operation knows.
-fn options(c: &Component, keys: &[&str]) -> Result<Map<String, Value>, Error> {
-    match &c.spec {
-        Value::Null => Ok(Map::new()),
-        Value::Object(m) => Ok(m
-            .iter()
-            .filter(|(k, v)| keys.contains(&k.as_str()) && !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()),
-        other => Err(bad_settings(c, format!("the settings are {other}, not an object"))),
-    }
+    design::settings_version(c, CODE, SETTINGS_REMEDY)
 }
 
 /// `security.istio.io/v1` from Istio 1.22 on (and when the release is unknown), `v1beta1` before.
@@ -588,33 +462,6 @@ fn subset_name(version: &str) -> String {
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
         .collect();
     s.trim_matches('-').to_string()
-}
-
-fn bad_settings(c: &Component, why: String) -> Error {
-    error(
-        format!("{CODE}-2104"),
-        format!("{} \"{}\" cannot be used: {why}", c.kind, c.name),
-        "the component's settings are not of the expected shape",
-        "set settings.version to an Istio release such as \"1.27.3\" and settings.profile to default, minimal, demo or ambient",
-    )
-}
-
-fn twice(c: &Component) -> Error {
-    error(
-        format!("{CODE}-2105"),
-        format!("IstioMesh \"{}\" is a second Istio control plane in the design", c.name),
-        "a cluster runs one Istio control plane; the design names more than one",
-        "keep one IstioMesh component in the design",
-    )
-}
-
-fn foreign(c: &Component) -> Error {
-    error(
-        format!("{CODE}-2106"),
-        format!("{} \"{}\" is not an Istio component", c.kind, c.name),
-        format!("the Istio adapter deploys IstioMesh and Istio add-ons, not {}", c.kind),
-        "deploy the component through the adapter of its mesh, or remove it from the design",
-    )
 }
 
 #[cfg(test)]

@@ -19,8 +19,10 @@
 
 use serde_json::{Value, json};
 use wasmesh_samples::{App, Entry, PathMatch};
-use wasmesh_sdk::plan::{apply_all, delete_all, namespace_change, object_ref, plan as make_plan, stage};
-use wasmesh_sdk::{Condition, Error, Level, OperationRequest, Plan, Step, WaitFor, cluster, error, progress};
+use wasmesh_sdk::plan::{
+    apply_all, create_namespace, delete_all, deployments_available, mesh_not_installed, plan as make_plan,
+};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, error, progress};
 
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use crate::policies::minor_version;
@@ -61,16 +63,14 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
         return Ok(remove(app, namespace, &api_version));
     }
     let Some(control_plane) = control_plane else {
-        return Err(error(
+        return Err(mesh_not_installed(
             "WASMESH-ISTIO-1400",
-            format!(
-                "{} cannot be deployed: Istio is not installed in this cluster",
-                app.title()
-            ),
+            format_args!("{} cannot be deployed", app.title()),
+            "Istio",
+            "istio",
             "no Istio control plane was found (istiod in istio-system): nothing would inject the \
              application's proxies, and the cluster does not serve the Gateway and VirtualService that \
              expose it",
-            "install Istio first (the \"istio\" operation), then run this operation again",
         ));
     };
     let mode = if control_plane.profile == "ambient" {
@@ -192,24 +192,13 @@ fn labels(app: App) -> Value {
 /// Namespace (created when missing), the objects, then a non-required wait per Deployment.
 pub fn deploy(app: App, namespace: &str, mode: Mode, api_version: &str) -> Plan {
     let objects = objects(app, namespace, mode, api_version);
-    let mut stages = vec![stage(
-        "namespace",
-        vec![Step::NamespaceMetadata(namespace_change(namespace, true))],
-    )];
+    let mut stages = vec![create_namespace(namespace)];
     stages.extend(apply_all(&objects));
-    let waits: Vec<Step> = objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment")
-        .map(|o| {
-            Step::Wait(WaitFor {
-                target: object_ref(o),
-                condition: Condition::ConditionTrue("Available".into()),
-                timeout_seconds: AVAILABLE_TIMEOUT,
-                required: false,
-            })
-        })
-        .collect();
-    stages.push(stage(format!("{} available", app.title()), waits));
+    stages.extend(deployments_available(
+        format!("{} available", app.title()),
+        &objects,
+        AVAILABLE_TIMEOUT,
+    ));
     let entry = app.entry();
     let how = match mode {
         Mode::Sidecar => "with Istio sidecars",
@@ -245,6 +234,7 @@ pub fn remove(app: App, namespace: &str, api_version: &str) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmesh_sdk::Step;
 
     fn find<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
         objects.iter().filter(|o| o["kind"] == kind).collect()

@@ -28,17 +28,14 @@
 //!
 //! Error codes WASMESH-LINKERD-2100..2199.
 
-use std::collections::HashMap;
-
-use serde_json::{Map, Value};
-use wasmesh_sdk::design::{self, Component, Expansion, TraitEffect};
-use wasmesh_sdk::{DesignPlan, DesignRequest, Error, error};
+use wasmesh_sdk::design::{self, Component, Expansion, KindGroups, Provider, ServedKinds, TraitEffect};
+use wasmesh_sdk::{DesignPlan, DesignRequest, Error};
 
 use crate::CODE;
 
 /// The Linkerd kinds checked and passed through: kind, then (group, plural, versions) it may use,
 /// the version suggested in errors first (one every supported release serves).
-pub const KINDS: &[(&str, &[(&str, &str, &[&str])])] = &[
+pub const KINDS: &[(&str, KindGroups)] = &[
     (
         "ServiceProfile",
         &[("linkerd.io", "serviceprofiles", &["v1alpha2", "v1alpha1"])],
@@ -98,6 +95,13 @@ pub const INSTALL_OPTIONS: &[&str] = &["registry", "trustDomain", "waitSeconds"]
 /// Settings of an add-on component passed to its operation as options (JSON body).
 pub const ADDON_OPTIONS: &[&str] = &["logLevel"];
 
+/// What the settings of a LinkerdMesh or add-on component should be, said when they are not.
+const SETTINGS_REMEDY: &str =
+    "set settings.version to a Linkerd release such as \"stable-2.14.10\" and other settings as an object";
+
+/// The group of TrafficSplit, served by the SMI extension rather than by the control plane.
+const SMI_GROUP: &str = "split.smi-spec.io";
+
 /// Meshery's add-on component types (lower case) and the operation each one runs.
 const ADDONS: &[(&str, &str)] = &[
     ("vizlinkerdaddon", "viz-addon"),
@@ -116,7 +120,7 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
         .collect();
     let installs_mesh = types.iter().any(|t| t == "linkerdmesh");
     let installs_smi = types.iter().any(|t| t == "smilinkerdaddon");
-    let mut served = Served::default();
+    let mut served = ServedKinds::new(CODE, "Linkerd");
     let mut meshes = 0;
     design::plan_design_with(
         request,
@@ -126,27 +130,35 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
             if c.kind == "LinkerdMesh" {
                 meshes += 1;
                 if meshes > 1 {
-                    return Err(twice(c));
+                    return Err(design::second_control_plane(c, CODE, "Linkerd"));
                 }
                 return mesh(request, c);
             }
             if let Some((_, key)) = ADDONS.iter().find(|(t, _)| c.kind.eq_ignore_ascii_case(t)) {
                 return addon(request, c, key);
             }
-            if let Some(groups) = known(&c.kind) {
-                let (group, plural) = check_kind(c, groups)?;
-                let brought = if group == "split.smi-spec.io" {
-                    installs_smi
-                } else {
-                    installs_mesh
-                };
+            if let Some(groups) = design::known_kind(KINDS, &c.kind) {
+                let (group, plural) = design::check_api_version(c, groups, CODE, "Linkerd")?;
+                let smi = group == SMI_GROUP;
+                let brought = if smi { installs_smi } else { installs_mesh };
                 if !request.delete && !brought {
-                    served.check(c, group, plural)?;
+                    let provider = if smi {
+                        Provider {
+                            name: "the Linkerd SMI extension",
+                            remedy: "install the Linkerd SMI extension first, or add its component (SMILinkerdAddon) to the design",
+                        }
+                    } else {
+                        Provider {
+                            name: "Linkerd",
+                            remedy: "install Linkerd first, or add its component (LinkerdMesh) to the design",
+                        }
+                    };
+                    served.check(c, &c.api_version, &c.kind, plural, Some(provider))?;
                 }
                 return Expansion::as_given(c, CODE);
             }
             if design::is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
-                return Err(foreign(c));
+                return Err(design::foreign_component(c, CODE, "Linkerd"));
             }
             Expansion::as_given(c, CODE)
         },
@@ -161,126 +173,6 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
             })
         },
     )
-}
-
-/// The (group, plural, versions) a known Linkerd kind may use.
-fn known(kind: &str) -> Option<&'static [(&'static str, &'static str, &'static [&'static str])]> {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, g)| *g)
-}
-
-/// Checks a Linkerd kind's apiVersion; the component's group and the kind's plural.
-fn check_kind(
-    c: &Component,
-    groups: &[(&'static str, &'static str, &'static [&'static str])],
-) -> Result<(&'static str, &'static str), Error> {
-    let (group, version) = c.api_version.split_once('/').unwrap_or(("", c.api_version.as_str()));
-    let Some((group, plural, versions)) = groups.iter().find(|(g, _, _)| *g == group) else {
-        let expected: Vec<String> = groups.iter().map(|(g, _, v)| format!("{g}/{}", v[0])).collect();
-        return Err(error(
-            format!("{CODE}-2101"),
-            format!(
-                "{} \"{}\" names apiVersion \"{}\", but Linkerd's {} is in {}",
-                c.kind,
-                c.name,
-                c.api_version,
-                c.kind,
-                expected.join(" or ")
-            ),
-            format!("the group \"{group}\" does not serve Linkerd's {}", c.kind),
-            format!("set the component's apiVersion to {}", expected.join(" or ")),
-        ));
-    };
-    if !versions.contains(&version) {
-        return Err(error(
-            format!("{CODE}-2102"),
-            format!(
-                "{} \"{}\" names version \"{version}\" of {group}, which Linkerd does not define for {}",
-                c.kind, c.name, c.kind
-            ),
-            format!("{group} defines {} in versions {}", c.kind, versions.join(", ")),
-            format!("set the component's apiVersion to {group}/{}", versions[0]),
-        ));
-    }
-    Ok((group, plural))
-}
-
-/// Which CRDs the cluster serves, read once per CRD through the host.
-#[derive(Default)]
-struct Served {
-    crds: HashMap<String, Option<Vec<String>>>,
-}
-
-impl Served {
-    /// Rejects a component whose kind the cluster does not serve. A CRD that cannot be read
-    /// (the grant may not allow it) is not checked: the host's own check decides then.
-    fn check(&mut self, c: &Component, group: &str, plural: &str) -> Result<(), Error> {
-        let name = format!("{plural}.{group}");
-        let served = self.crds.entry(name.clone()).or_insert_with(|| served_versions(&name));
-        let Some(versions) = served else { return Ok(()) };
-        let version = c.api_version.split_once('/').map_or("", |(_, v)| v);
-        if versions.iter().any(|v| v == version) {
-            return Ok(());
-        }
-        let (message, cause, remedy) = if versions.is_empty() {
-            let what = if group == "split.smi-spec.io" {
-                "the Linkerd SMI extension"
-            } else {
-                "Linkerd"
-            };
-            (
-                format!(
-                    "{} \"{}\" cannot be applied: the cluster does not serve {group} {}",
-                    c.kind, c.name, c.kind
-                ),
-                format!("{what} is not installed in the cluster (its CRD {name} is missing)"),
-                format!(
-                    "install {what} first, or add its component ({}) to the design",
-                    if group == "split.smi-spec.io" {
-                        "SMILinkerdAddon"
-                    } else {
-                        "LinkerdMesh"
-                    }
-                ),
-            )
-        } else {
-            (
-                format!(
-                    "{} \"{}\" cannot be applied: the cluster serves {group} {} in versions {}, not {version}",
-                    c.kind,
-                    c.name,
-                    c.kind,
-                    versions.join(", ")
-                ),
-                "the installed Linkerd release defines other versions of this kind".into(),
-                format!("set the component's apiVersion to {group}/{}", versions[0]),
-            )
-        };
-        Err(error(format!("{CODE}-2103"), message, cause, remedy))
-    }
-}
-
-/// The versions a CRD serves: Some([]) when it is absent, None when it cannot be read.
-#[cfg(target_arch = "wasm32")]
-fn served_versions(crd: &str) -> Option<Vec<String>> {
-    match wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd) {
-        Ok(None) => Some(Vec::new()),
-        Ok(Some(crd)) => Some(
-            crd.pointer("/spec/versions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|v| v["served"] != false)
-                .filter_map(|v| v["name"].as_str().map(str::to_string))
-                .collect(),
-        ),
-        Err(_) => None,
-    }
-}
-
-/// Natively (unit tests) there is no cluster to read.
-#[cfg(not(target_arch = "wasm32"))]
-fn served_versions(_crd: &str) -> Option<Vec<String>> {
-    None
 }
 
 /// The `linkerd` operation for a LinkerdMesh component.
@@ -298,15 +190,11 @@ fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
     } else {
         version
     };
-    Ok(Expansion::Operation {
-        stages: plan.stages,
-        what: if request.delete {
-            "uninstall".into()
-        } else {
-            format!("install {shown}")
-        },
-        control_plane: true,
-    })
+    Ok(Expansion::control_plane(
+        request.delete,
+        plan.stages,
+        format!("install {shown}"),
+    ))
 }
 
 /// The add-on operation `key` for an add-on component.
@@ -319,78 +207,23 @@ fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion,
         .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string());
     let op = design::operation_request(request, key, &namespace, &version, &body);
     let plan = crate::addons::plan(key, &op)?;
-    Ok(Expansion::Operation {
-        stages: plan.stages,
-        what: format!("{} {key}", if request.delete { "remove" } else { "install" }),
-        control_plane: false,
-    })
+    Ok(Expansion::addon(request.delete, key, plan.stages))
 }
 
 /// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
 fn version(c: &Component) -> Result<String, Error> {
-    match c.spec.get("version") {
-        None | Some(Value::Null) => Ok(c.version.clone().unwrap_or_default()),
-        Some(Value::String(v)) => Ok(v.trim().to_string()),
-        Some(other) => Err(bad_settings(c, format!("settings.version is {other}, not a string"))),
-    }
+    design::settings_version(c, CODE, SETTINGS_REMEDY)
 }
 
 /// The settings an operation knows, as its JSON body ("" when none is set).
 fn options(c: &Component, keys: &[&str]) -> Result<String, Error> {
-    let settings = match &c.spec {
-        Value::Null => return Ok(String::new()),
-        Value::Object(m) => m,
-        other => return Err(bad_settings(c, format!("the settings are {other}, not an object"))),
-    };
-    let picked: Map<String, Value> = settings
-        .iter()
-        .filter(|(k, _)| keys.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(if picked.is_empty() {
-        String::new()
-    } else {
-        Value::Object(picked).to_string()
-    })
-}
-
-fn bad_settings(c: &Component, why: String) -> Error {
-    error(
-        format!("{CODE}-2104"),
-        format!("{} \"{}\" cannot be used: {why}", c.kind, c.name),
-        "the component's settings are not of the expected shape",
-        "set settings.version to a Linkerd release such as \"stable-2.14.10\" and other settings as an object",
-    )
-}
-
-fn twice(c: &Component) -> Error {
-    error(
-        format!("{CODE}-2105"),
-        format!(
-            "LinkerdMesh \"{}\" is a second Linkerd control plane in the design",
-            c.name
-        ),
-        "a cluster runs one Linkerd control plane; the design names more than one",
-        "keep one LinkerdMesh component in the design",
-    )
-}
-
-fn foreign(c: &Component) -> Error {
-    error(
-        format!("{CODE}-2106"),
-        format!("{} \"{}\" is not a Linkerd component", c.kind, c.name),
-        format!(
-            "the Linkerd adapter deploys LinkerdMesh and Linkerd add-ons, not {}",
-            c.kind
-        ),
-        "deploy the component through the adapter of its mesh, or remove it from the design",
-    )
+    design::settings(c, keys, CODE, SETTINGS_REMEDY).map(design::settings_body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use wasmesh_sdk::Step;
 
     fn oam(kind: &str, api_version: &str, name: &str, ns: &str, settings: Value) -> String {

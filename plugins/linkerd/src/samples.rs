@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 use wasmesh_samples::App;
-use wasmesh_sdk::plan::{apply_all, delete_all, namespace_change, object_ref, plan as make_plan, stage};
-use wasmesh_sdk::{Condition, Error, Level, OperationRequest, Plan, Step, WaitFor};
+use wasmesh_sdk::plan::{apply_all, create_namespace, delete_all, deployments_available, plan as make_plan};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan};
 
 use crate::INJECT_ANNOTATION;
 use crate::installed::control_plane;
@@ -61,24 +61,13 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
             ),
         );
     }
-    let mut stages = vec![stage(
-        "namespace",
-        vec![Step::NamespaceMetadata(namespace_change(ns, true))],
-    )];
+    let mut stages = vec![create_namespace(ns)];
     stages.extend(apply_all(&objects));
-    let waits: Vec<Step> = objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment")
-        .map(|o| {
-            Step::Wait(WaitFor {
-                target: object_ref(o),
-                condition: Condition::ConditionTrue("Available".into()),
-                timeout_seconds: READY_TIMEOUT_SECONDS,
-                required: false,
-            })
-        })
-        .collect();
-    stages.push(stage("deployments available", waits));
+    stages.extend(deployments_available(
+        "deployments available",
+        &objects,
+        READY_TIMEOUT_SECONDS,
+    ));
     Ok(make_plan(
         format!("{} deployed in namespace {ns} with Linkerd proxies", app.title()),
         stages,
