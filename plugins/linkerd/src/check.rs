@@ -4,7 +4,9 @@
 //! Checks, each reported as one event while the operation runs (INFO when it passes, WARN or
 //! ERROR with a code, a cause and a remediation otherwise):
 //! - the control plane is installed (`linkerd-config`), else one ERROR and nothing more;
-//! - the CRDs exist and are Established;
+//! - the CRDs of the installed release (the install module's own lists for that release) exist and
+//!   are Established: Linkerd's, then the Gateway API CRDs the policy controller reads (whether
+//!   Linkerd installed them or another project did);
 //! - the control-plane Deployments are Available;
 //! - each admission webhook has a caBundle that the serving certificate in its secret chains to,
 //!   and that certificate is valid for more than 30 days;
@@ -30,16 +32,29 @@ use x509_cert::Certificate;
 use crate::identity::{self, Signature};
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE as NS};
 
-/// The CRDs a control plane install makes (linkerd-crds chart).
-pub const CRDS: [&str; 7] = [
-    "serviceprofiles.linkerd.io",
-    "servers.policy.linkerd.io",
-    "serverauthorizations.policy.linkerd.io",
-    "authorizationpolicies.policy.linkerd.io",
-    "meshtlsauthentications.policy.linkerd.io",
-    "networkauthentications.policy.linkerd.io",
-    "httproutes.policy.linkerd.io",
-];
+/// The CRDs the install of the installed release writes, from the install module's own lists
+/// (so the two cannot drift): (Linkerd's own, the Gateway API CRDs the policy controller reads).
+/// For a release this adapter does not install (e.g. an upstream install of another version),
+/// the CRDs that every release it knows installs.
+pub fn expected_crds(version: &str) -> (Vec<String>, Vec<String>) {
+    if let Some(lists) = crate::install::crd_names(version) {
+        return lists;
+    }
+    let known: Vec<(Vec<String>, Vec<String>)> = crate::install::versions()
+        .iter()
+        .filter_map(|v| crate::install::crd_names(v))
+        .collect();
+    let common = |list: fn(&(Vec<String>, Vec<String>)) -> &Vec<String>| -> Vec<String> {
+        known.first().map_or_else(Vec::new, |first| {
+            list(first)
+                .iter()
+                .filter(|n| known.iter().all(|k| list(k).contains(n)))
+                .cloned()
+                .collect()
+        })
+    };
+    (common(|k| &k.0), common(|k| &k.1))
+}
 
 /// The control-plane Deployments in the `linkerd` namespace.
 pub const DEPLOYMENTS: [&str; 3] = ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"];
@@ -192,7 +207,7 @@ pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
                 ),
                 "control plane",
             );
-            run_checks(now, &mut emit);
+            run_checks(&cp.version, now, &mut emit);
         }
     }
 
@@ -209,22 +224,30 @@ pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
     ))
 }
 
-fn run_checks(now: u64, emit: &mut impl FnMut(Finding, &str)) {
-    // CRDs.
-    let mut crds = Vec::new();
-    let mut crd_error = None;
-    for name in CRDS {
-        match cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name) {
-            Ok(obj) => crds.push((name, obj)),
-            Err(e) => {
-                crd_error = Some(e);
-                break;
-            }
+fn run_checks(version: &str, now: u64, emit: &mut impl FnMut(Finding, &str)) {
+    // CRDs: Linkerd's, then the Gateway API's.
+    let (linkerd_crds, gateway_crds) = expected_crds(version);
+    for (names, set, what) in [
+        (&linkerd_crds, CrdSet::Linkerd, "CRDs"),
+        (&gateway_crds, CrdSet::GatewayApi, "Gateway API CRDs"),
+    ] {
+        if names.is_empty() {
+            continue;
         }
-    }
-    match crd_error {
-        Some(e) => emit(Finding::unreadable("the Linkerd CRDs could not be read", e), "CRDs"),
-        None => emit(crd_check(&crds), "CRDs"),
+        let read: Result<Vec<(&str, Option<Value>)>, Error> = names
+            .iter()
+            .map(|name| {
+                cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name)
+                    .map(|obj| (name.as_str(), obj))
+            })
+            .collect();
+        match read {
+            Ok(crds) => emit(crd_check(set, &crds), what),
+            Err(e) => emit(
+                Finding::unreadable(&format!("the {} could not be read", set.title()), e),
+                what,
+            ),
+        }
     }
 
     // Control-plane deployments.
@@ -309,20 +332,61 @@ fn not_installed() -> Finding {
     )
 }
 
-pub fn crd_check(crds: &[(&str, Option<Value>)]) -> Finding {
+/// Which CRDs a [`crd_check`] judges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrdSet {
+    /// Linkerd's own (linkerd.io, policy.linkerd.io, workload.linkerd.io).
+    Linkerd,
+    /// The Gateway API CRDs the policy controller reads; Linkerd's install adds those missing
+    /// and keeps those another project installed.
+    GatewayApi,
+}
+
+impl CrdSet {
+    fn title(self) -> &'static str {
+        match self {
+            CrdSet::Linkerd => "Linkerd CRDs",
+            CrdSet::GatewayApi => "Gateway API CRDs",
+        }
+    }
+
+    /// The codes of (missing, not established).
+    fn codes(self) -> (u16, u16) {
+        match self {
+            CrdSet::Linkerd => (1401, 1402),
+            CrdSet::GatewayApi => (1422, 1423),
+        }
+    }
+}
+
+/// The CRDs of one set exist and are Established.
+pub fn crd_check(set: CrdSet, crds: &[(&str, Option<Value>)]) -> Finding {
     let missing: Vec<&str> = crds.iter().filter(|(_, o)| o.is_none()).map(|(n, _)| *n).collect();
     let not_established: Vec<&str> = crds
         .iter()
         .filter(|(_, o)| o.as_ref().is_some_and(|o| !condition_true(o, "Established")))
         .map(|(n, _)| *n)
         .collect();
+    let title = set.title();
+    let (missing_code, pending_code) = set.codes();
     if !missing.is_empty() {
+        let cause = match set {
+            CrdSet::Linkerd => {
+                "the CustomResourceDefinitions were deleted or the install did not finish; without them the \
+                 destination and policy controllers cannot start"
+            }
+            CrdSet::GatewayApi => {
+                "the Gateway API CustomResourceDefinitions were deleted (by Linkerd's uninstall, another \
+                 project's, or by hand) or the install did not finish; the policy controller watches these \
+                 route kinds and cannot serve policy without them"
+            }
+        };
         let mut f = Finding::fail(
-            1401,
-            format!("Linkerd CRDs missing: {}", missing.join(", ")),
-            "the CustomResourceDefinitions were deleted or the install did not finish; without them the \
-             destination and policy controllers cannot start",
-            "run the linkerd install operation again (it re-applies the CRDs)",
+            missing_code,
+            format!("{title} missing: {}", missing.join(", ")),
+            cause,
+            "run the linkerd install operation again (it re-applies the CRDs, and adds the Gateway API \
+             CRDs that are missing)",
         );
         if !not_established.is_empty() {
             f.error.as_mut().expect("error").message += &format!("; not established: {}", not_established.join(", "));
@@ -331,17 +395,30 @@ pub fn crd_check(crds: &[(&str, Option<Value>)]) -> Finding {
     }
     if !not_established.is_empty() {
         return Finding::fail(
-            1402,
-            format!("Linkerd CRDs not established: {}", not_established.join(", ")),
+            pending_code,
+            format!("{title} not established: {}", not_established.join(", ")),
             "the API server has not accepted the CRDs' names (a conflict with another CRD, or they were just \
              created)",
             "wait a few seconds and check again; if it stays, `kubectl describe crd <name>` shows the conflict",
         );
     }
-    Finding::pass(
-        format!("Linkerd CRDs: all {} present and established", crds.len()),
-        crds.iter().map(|(n, _)| *n).collect::<Vec<_>>().join("\n"),
-    )
+    let details = crds
+        .iter()
+        .map(|(n, o)| match (set, o) {
+            (CrdSet::GatewayApi, Some(o)) if !is_linkerds(o) => format!("{n} (installed by another project)"),
+            (CrdSet::GatewayApi, _) => format!("{n} (installed by Linkerd)"),
+            _ => n.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Finding::pass(format!("{title}: all {} present and established", crds.len()), details)
+}
+
+/// Labelled as installed by the Linkerd control plane in namespace linkerd.
+fn is_linkerds(obj: &Value) -> bool {
+    obj.pointer("/metadata/labels/linkerd.io~1control-plane-ns")
+        .and_then(Value::as_str)
+        == Some(NS)
 }
 
 pub fn deployment_check(name: &str, deployment: Option<&Value>) -> Finding {
@@ -924,15 +1001,16 @@ mod tests {
     fn crds_missing_or_not_established_are_failures_with_their_own_codes() {
         let established = json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}});
         let pending = json!({"status": {"conditions": [{"type": "Established", "status": "False"}]}});
-        let all: Vec<(&str, Option<Value>)> = CRDS.iter().map(|n| (*n, Some(established.clone()))).collect();
-        let f = crd_check(&all);
+        let (names, _) = expected_crds("stable-2.14.10");
+        let all: Vec<(&str, Option<Value>)> = names.iter().map(|n| (n.as_str(), Some(established.clone()))).collect();
+        let f = crd_check(CrdSet::Linkerd, &all);
         assert_eq!(f.level, Level::Info);
         assert!(f.summary.contains("all 7"), "{}", f.summary);
 
         let mut one_missing = all.clone();
         one_missing[2].1 = None;
         one_missing[4].1 = Some(pending.clone());
-        let f = crd_check(&one_missing);
+        let f = crd_check(CrdSet::Linkerd, &one_missing);
         assert_eq!((f.level, code(&f)), (Level::Error, "WASMESH-LINKERD-1401"));
         assert!(
             f.summary.contains("serverauthorizations.policy.linkerd.io"),
@@ -947,9 +1025,55 @@ mod tests {
 
         let mut pending_only = all.clone();
         pending_only[0].1 = Some(json!({}));
-        let f = crd_check(&pending_only);
+        let f = crd_check(CrdSet::Linkerd, &pending_only);
         assert_eq!(code(&f), "WASMESH-LINKERD-1402");
         assert!(f.summary.contains("serviceprofiles.linkerd.io"));
+
+        // The Gateway API CRDs have codes of their own, and say who installed them.
+        let ours = json!({"metadata": {"labels": {"linkerd.io/control-plane-ns": "linkerd"}},
+            "status": {"conditions": [{"type": "Established", "status": "True"}]}});
+        let (_, gateway) = expected_crds("edge-25.4.4");
+        let mut found: Vec<(&str, Option<Value>)> = gateway.iter().map(|n| (n.as_str(), Some(ours.clone()))).collect();
+        found[0].1 = Some(established.clone());
+        let f = crd_check(CrdSet::GatewayApi, &found);
+        assert_eq!(f.level, Level::Info);
+        assert!(f.summary.starts_with("Gateway API CRDs: all 4"), "{}", f.summary);
+        assert!(
+            f.details
+                .contains("httproutes.gateway.networking.k8s.io (installed by another project)")
+        );
+        assert!(
+            f.details
+                .contains("grpcroutes.gateway.networking.k8s.io (installed by Linkerd)")
+        );
+        found[1].1 = None;
+        assert_eq!(code(&crd_check(CrdSet::GatewayApi, &found)), "WASMESH-LINKERD-1422");
+        found[1].1 = Some(pending);
+        assert_eq!(code(&crd_check(CrdSet::GatewayApi, &found)), "WASMESH-LINKERD-1423");
+    }
+
+    #[test]
+    fn the_crds_checked_are_those_the_installed_release_installs() {
+        let (stable, stable_gw) = expected_crds("stable-2.14.10");
+        let (edge, edge_gw) = expected_crds("edge-25.4.4");
+        assert_eq!(stable.len(), 7);
+        assert_eq!(stable_gw, ["httproutes.gateway.networking.k8s.io"]);
+        for n in [
+            "externalworkloads.workload.linkerd.io",
+            "egressnetworks.policy.linkerd.io",
+            "httplocalratelimitpolicies.policy.linkerd.io",
+        ] {
+            assert!(edge.iter().any(|e| e == n), "{n}");
+            assert!(!stable.iter().any(|e| e == n), "{n}");
+        }
+        assert_eq!(edge.len(), 10);
+        assert_eq!(edge_gw.len(), 4);
+        // An alias is the same release; an unknown one gets what every known release installs.
+        assert_eq!(expected_crds("version-2.18"), (edge.clone(), edge_gw));
+        let (unknown, unknown_gw) = expected_crds("stable-2.13.7");
+        assert_eq!(unknown, stable);
+        assert_eq!(unknown_gw, ["httproutes.gateway.networking.k8s.io"]);
+        assert_eq!(expected_crds("unknown"), (unknown, unknown_gw));
     }
 
     #[test]

@@ -41,6 +41,22 @@ pub fn versions() -> Vec<String> {
     versions::names()
 }
 
+/// The CRDs the install of `version` (a release name or alias) writes, by name, from the same
+/// lists the install applies: (Linkerd's own, the Gateway API CRDs it ships and skips when
+/// another project installed them). None for a version this adapter does not install.
+pub fn crd_names(version: &str) -> Option<(Vec<String>, Vec<String>)> {
+    if version.trim().is_empty() {
+        return None;
+    }
+    let release = versions::resolve(version).ok()?;
+    let names = |crds: Vec<Value>| -> Vec<String> {
+        crds.iter()
+            .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    Some((names(crds::linkerd_crds(release)), names(crds::gateway_crds(release))))
+}
+
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     let options = options::parse(&request.custom_body)?;
     if request.delete {

@@ -192,6 +192,8 @@ struct Mesh {
     client: Client,
     events: Events,
     installed: bool,
+    /// The release the linkerd operation installs ("" for the default).
+    release: &'static str,
 }
 
 impl Mesh {
@@ -206,6 +208,7 @@ impl Mesh {
             client,
             events,
             installed: false,
+            release: "",
         }
     }
 
@@ -213,6 +216,9 @@ impl Mesh {
     async fn run(&mut self, op: &str, namespace: &str, body: &str, delete: bool) -> Vec<EventsResponse> {
         let mut req = request(op, namespace, body, &[self.cluster.kubeconfig()]);
         req.delete_op = delete;
+        if op == "linkerd" {
+            req.version = self.release.into();
+        }
         self.client.apply(req.clone()).await.unwrap();
         // Not Events::outcome: linkerd-check's ERROR findings come before the final event, which
         // (INFO or ERROR) is the one that names the cluster.
@@ -333,6 +339,7 @@ async fn a_healthy_install_passes_every_check_and_nothing_is_written() {
     for expected in [
         "Linkerd control plane stable-",
         "Linkerd CRDs: all 7 present and established",
+        "Gateway API CRDs: all 1 present and established",
         "control-plane Deployment linkerd-identity is available",
         "control-plane Deployment linkerd-destination is available",
         "control-plane Deployment linkerd-proxy-injector is available",
@@ -352,10 +359,63 @@ async fn a_healthy_install_passes_every_check_and_nothing_is_written() {
         // Exactly those checks on the test server (a real cluster may have more meshed namespaces).
         assert_eq!(
             events.last().unwrap().summary,
-            "linkerd-check: 11 passed, 0 warnings, 0 failed"
+            "linkerd-check: 12 passed, 0 warnings, 0 failed"
         );
     }
     drop(meshed);
+    mesh.finish().await;
+}
+
+/// edge-25.4.4 installs more CRDs than stable-2.14 (ExternalWorkload, EgressNetwork,
+/// HTTPLocalRateLimitPolicy, four Gateway API routes): the check looks for exactly those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_looks_for_the_crds_of_the_installed_release() {
+    let _lock = wasmesh_e2e::control_plane_lock("linkerd").await;
+    let mut mesh = Mesh::start().await;
+    mesh.release = "edge-25.4.4";
+    mesh.install().await;
+    let events = mesh.check().await;
+    assert_all_pass(&events);
+    for expected in [
+        "Linkerd CRDs: all 10 present and established",
+        "Gateway API CRDs: all 4 present and established",
+    ] {
+        assert!(
+            events.iter().any(|e| e.summary.starts_with(expected)),
+            "no event {expected:?}: {events:#?}"
+        );
+    }
+
+    let client = mesh.kube().await;
+    for name in [
+        "egressnetworks.policy.linkerd.io",
+        "tcproutes.gateway.networking.k8s.io",
+    ] {
+        delete(
+            &client,
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            name,
+        )
+        .await;
+    }
+    let events = mesh.check().await;
+    let done = events.last().unwrap();
+    assert_eq!(done.error_code, "WASMESH-LINKERD-1499", "{events:#?}");
+    assert!(done.summary.contains("0 warnings, 2 failed"), "{}", done.summary);
+    let linkerd = finding(&events, "WASMESH-LINKERD-1401");
+    assert!(
+        linkerd.summary.contains("egressnetworks.policy.linkerd.io"),
+        "{}",
+        linkerd.summary
+    );
+    let gateway = finding(&events, "WASMESH-LINKERD-1422");
+    assert!(
+        gateway.summary.contains("tcproutes.gateway.networking.k8s.io"),
+        "{}",
+        gateway.summary
+    );
     mesh.finish().await;
 }
 
