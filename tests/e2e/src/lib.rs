@@ -129,6 +129,13 @@ pub async fn run(client: &mut Client, events: &Events, req: ApplyRuleRequest) ->
     events.outcome(&req.operation_id).await
 }
 
+/// [`run`] for a step that must succeed: its final event is an INFO (shown in full when not).
+pub async fn run_ok(client: &mut Client, events: &Events, req: ApplyRuleRequest) -> EventsResponse {
+    let done = run(client, events, req).await;
+    assert_eq!(done.event_type, meshery::INFO, "{done:#?}");
+    done
+}
+
 /// Everything one StreamEvents subscription has received.
 pub struct Events {
     seen: Arc<Mutex<Vec<EventsResponse>>>,

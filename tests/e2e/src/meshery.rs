@@ -211,6 +211,13 @@ impl Client {
         self.unary(p, Empty {}).await
     }
 
+    /// The keys of the operations the adapter offers, in its order: what the grant tests
+    /// compare (SupportedOperations must answer).
+    pub async fn operation_keys(&mut self) -> Vec<String> {
+        let ops = self.supported_operations().await.expect("SupportedOperations").ops;
+        ops.into_iter().map(|o| o.key).collect()
+    }
+
     pub async fn component_info(&mut self) -> Result<ComponentInfoResponse, tonic::Status> {
         let p = self.path("ComponentInfo", "ComponentInfo");
         self.unary(p, Empty {}).await
