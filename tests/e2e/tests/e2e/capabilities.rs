@@ -309,14 +309,7 @@ async fn istio_declares_exactly_what_its_operations_need() {
 async fn offered(mesh: &str) -> BTreeSet<String> {
     let host = wasmesh_e2e::start_host().await;
     let mut c = client(&host, mesh, Generation::Adapter).await;
-    let ops = c
-        .supported_operations()
-        .await
-        .unwrap()
-        .ops
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let ops = c.operation_keys().await.into_iter().collect();
     host.shutdown().await;
     ops
 }

@@ -198,14 +198,7 @@ async fn an_operation_grant_offers_and_runs_only_those_operations() {
     });
     let host = wasmesh::start(config).await.unwrap();
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
-    let offered: Vec<String> = c
-        .supported_operations()
-        .await
-        .unwrap()
-        .ops
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let offered = c.operation_keys().await;
     assert_eq!(offered, ["annotate-namespace"]);
 
     let events = Events::subscribe(&c).await;
