@@ -11,7 +11,7 @@ use wasmesh_e2e::cluster_objects::{
     must_get, v1_resource,
 };
 use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{TestCluster, clear_log, connect, namespace, namespace_gone, request, run, undo, writes};
+use wasmesh_e2e::{TestCluster, clear_log, connect, namespace, namespace_gone, request, run, run_ok, undo, writes};
 
 const DEFAULT_VERSION: &str = "1.27.3";
 const SECOND_VERSION: &str = "1.26.3";
@@ -81,8 +81,7 @@ async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_
     let user = cluster.namespace("istio-user").await;
     let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
-    let done = run(&mut c, &events, istio("waitSeconds: 120", &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, istio("waitSeconds: 120", &cluster)).await;
     assert_eq!(
         done.summary,
         format!("Istio {DEFAULT_VERSION} installed with the default profile in {NS}")
@@ -269,8 +268,7 @@ async fn default_profile_installs_istiod_and_ingress_then_uninstall_leaves_user_
     assert_eq!(labels.get("istio-injection").map(String::as_str), Some("enabled"));
     assert!(!labels.contains_key("istio.io/dataplane-mode"));
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, uninstall(&cluster)).await;
     assert_eq!(done.summary, format!("Istio control plane removed from {NS}"));
     assert_nothing_left(&cluster).await;
     let survivor = namespace(&cluster, user.name())
@@ -292,8 +290,7 @@ async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
     let _leftovers = leftovers(&cluster);
     let (host, mut c, events) = connect("ISTIO", Generation::Adapter).await;
 
-    let done = run(&mut c, &events, istio("profile: minimal\nwaitSeconds: 120", &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, istio("profile: minimal\nwaitSeconds: 120", &cluster)).await;
     assert!(done.summary.contains("minimal profile"), "{}", done.summary);
     let istiod = must_get(&cluster, "apps/v1", "Deployment", Some(NS), "istiod").await;
     assert_eq!(istiod["metadata"]["annotations"]["wasmesh.io/istio-profile"], "minimal");
@@ -336,8 +333,7 @@ async fn minimal_has_no_gateway_and_demo_adds_ingress_and_egress() {
             .contains("accessLogFile: /dev/stdout")
     );
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     assert_nothing_left(&cluster).await;
     host.shutdown().await;
 }
@@ -350,8 +346,7 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
     let guard = cluster.namespace("ambient").await;
     let (host, mut c, events) = connect("ISTIO", Generation::Mesh).await;
 
-    let done = run(&mut c, &events, istio("profile: ambient\nwaitSeconds: 120", &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, istio("profile: ambient\nwaitSeconds: 120", &cluster)).await;
     assert!(done.summary.contains("ambient profile"), "{}", done.summary);
 
     let cni = must_get(&cluster, "apps/v1", "DaemonSet", Some(NS), "istio-cni-node").await;
@@ -414,15 +409,13 @@ async fn ambient_runs_cni_and_ztunnel_and_label_namespace_switches_to_ambient() 
         Some("ambient")
     );
     assert!(!labels.contains_key("istio-injection"));
-    let done = run(&mut c, &events, undo("label-namespace", &ns, &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, undo("label-namespace", &ns, &cluster)).await;
     let labels = labels_of(&namespace(&cluster, &ns).await.expect("the namespace stays"));
     assert!(!labels.contains_key("istio.io/dataplane-mode") && !labels.contains_key("istio-injection"));
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(cluster.client().await);
     api.delete(&ns, &Default::default()).await.unwrap();
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     assert_nothing_left(&cluster).await;
     for ds in ["istio-cni-node", "ztunnel"] {
         assert!(
@@ -443,8 +436,7 @@ async fn second_version_tags_its_images_and_request_version_wins() {
     // The body asks for the default version; the request's version wins.
     let mut req = istio(&format!("version: {DEFAULT_VERSION}\nwaitSeconds: 120"), &cluster);
     req.version = SECOND_VERSION.into();
-    let done = run(&mut c, &events, req).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, req).await;
     assert!(
         done.summary.starts_with(&format!("Istio {SECOND_VERSION} installed")),
         "{}",
@@ -468,8 +460,7 @@ async fn second_version_tags_its_images_and_request_version_wins() {
     let values: Value = serde_json::from_str(injector["data"]["values"].as_str().unwrap()).unwrap();
     assert_eq!(values["global"]["tag"], SECOND_VERSION);
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     assert_nothing_left(&cluster).await;
     host.shutdown().await;
 }
@@ -573,7 +564,6 @@ async fn availability_timeout_is_a_warn_naming_what_is_not_ready() {
     let istiod = must_get(&cluster, "apps/v1", "Deployment", Some(NS), "istiod").await;
     assert_eq!(istiod["spec"]["replicas"], 1);
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     host.shutdown().await;
 }

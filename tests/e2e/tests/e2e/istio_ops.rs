@@ -10,7 +10,7 @@ use kube::api::Api;
 use serde_json::Value;
 use wasmesh_e2e::cluster_objects::{ISTIO_NS as NS, Leftovers, get_live as get, must_get_live as must_get};
 use wasmesh_e2e::meshery::{Client, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{Events, TestCluster, clear_log, connect, namespace, op, request, run, undo, writes};
+use wasmesh_e2e::{Events, TestCluster, clear_log, connect, namespace, op, request, run, run_ok, undo, writes};
 
 /// Everything cluster-wide a test may leave when it fails half-way (the add-ons' RBAC too);
 /// removed on drop.
@@ -162,15 +162,13 @@ async fn addons_install_with_upstream_service_types_and_are_removed() {
     assert!(writes(&cluster).is_empty(), "{:?}", writes(&cluster));
 
     // Jaeger removed, Zipkin installed in its place, then removed too.
-    let done = run(&mut c, &events, undo("jaeger-addon", "default", &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, undo("jaeger-addon", "default", &cluster)).await;
     assert!(
         get(&cluster, "v1", "Service", Some(NS), "jaeger-collector")
             .await
             .is_none()
     );
-    let done = run(&mut c, &events, op("zipkin-addon", "default", &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, op("zipkin-addon", "default", &cluster)).await;
     let tracing = must_get(&cluster, "v1", "Service", Some(NS), "tracing").await;
     assert_eq!(tracing["spec"]["selector"]["app"], "zipkin");
     assert_eq!(service_type(&tracing), "ClusterIP");
@@ -235,8 +233,7 @@ async fn policies_set_replace_and_remove_their_objects() {
     run(&mut c, &events, op("mutual-mtls-policy-operation", ns.name(), &cluster)).await;
     assert_eq!(peer().await.unwrap()["spec"]["mtls"]["mode"], "PERMISSIVE");
     let req = undo("strict-mtls-policy-operation", ns.name(), &cluster);
-    let done = run(&mut c, &events, req.clone()).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, req.clone()).await;
     assert!(done.summary.contains("not removed"), "{}", done.summary);
     assert!(
         events
@@ -255,8 +252,7 @@ async fn policies_set_replace_and_remove_their_objects() {
     .await;
     assert!(peer().await.is_none());
 
-    let done = run(&mut c, &events, op("deny-all-policy-operation", ns.name(), &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, op("deny-all-policy-operation", ns.name(), &cluster)).await;
     let ap = get(&cluster, sec, "AuthorizationPolicy", Some(ns.name()), "deny-all")
         .await
         .expect("AuthorizationPolicy deny-all");
@@ -265,8 +261,7 @@ async fn policies_set_replace_and_remove_their_objects() {
         "an empty spec denies all: {}",
         ap["spec"]
     );
-    let done = run(&mut c, &events, undo("deny-all-policy-operation", ns.name(), &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, undo("deny-all-policy-operation", ns.name(), &cluster)).await;
     assert!(
         get(&cluster, sec, "AuthorizationPolicy", Some(ns.name()), "deny-all")
             .await
@@ -340,8 +335,7 @@ async fn samples_deploy_with_gateway_and_virtual_service_then_go_and_the_filter_
         }
 
         if key == "imagehub" {
-            let done = run(&mut c, &events, op("envoy-filter-operation", ns.name(), &cluster)).await;
-            assert_eq!(done.event_type, INFO, "{done:#?}");
+            run_ok(&mut c, &events, op("envoy-filter-operation", ns.name(), &cluster)).await;
             let f = must_get(
                 &cluster,
                 "networking.istio.io/v1alpha3",
@@ -355,8 +349,7 @@ async fn samples_deploy_with_gateway_and_virtual_service_then_go_and_the_filter_
                 f["spec"]["configPatches"][0]["patch"]["value"]["name"],
                 "envoy.filters.http.local_ratelimit"
             );
-            let done = run(&mut c, &events, undo("envoy-filter-operation", ns.name(), &cluster)).await;
-            assert_eq!(done.event_type, INFO, "{done:#?}");
+            run_ok(&mut c, &events, undo("envoy-filter-operation", ns.name(), &cluster)).await;
             assert!(
                 get(
                     &cluster,
