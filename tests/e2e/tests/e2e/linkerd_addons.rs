@@ -12,8 +12,8 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams};
 use wasmesh_e2e::cluster_objects::{assert_no_cluster_rbac_labelled, dynamic_api, names_labelled, v1_resource};
-use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{TestCluster, clear_log, connect, namespace, namespace_gone, op, run, undo, writes};
+use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, WARN};
+use wasmesh_e2e::{TestCluster, clear_log, connect, namespace, namespace_gone, op, run, run_ok, undo, writes};
 
 const CONTROL_PLANE_NS: &str = "linkerd";
 
@@ -314,8 +314,7 @@ async fn addons_are_refused_without_a_control_plane_and_nothing_is_written() {
     assert_eq!(writes(&cluster), Vec::<String>::new());
 
     // A removal without anything installed succeeds and says so.
-    let done = run(&mut c, &events, undo("smi-addon", "default", &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, undo("smi-addon", "default", &cluster)).await;
     assert!(done.summary.contains("removed"), "{}", done.summary);
     host.shutdown().await;
 }
@@ -328,14 +327,12 @@ async fn each_addon_installed_for_the_installed_release_and_removed() {
     let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
     let version = "stable-2.14.10";
-    let done = run(&mut c, &events, install_linkerd(&cluster, version)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, install_linkerd(&cluster, version)).await;
 
     for a in ADDONS {
         let mut req = op(a.key, "default", &cluster);
         req.custom_body = r#"{"logLevel": "debug"}"#.into();
-        let done = run(&mut c, &events, req.clone()).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        let done = run_ok(&mut c, &events, req.clone()).await;
         assert!(done.summary.contains(version), "{}", done.summary);
         assert!(done.summary.contains(a.ns), "{}", done.summary);
         if cluster.server().is_some() {
@@ -357,8 +354,7 @@ async fn each_addon_installed_for_the_installed_release_and_removed() {
     assert!(!control_plane_gone(&cluster).await);
 
     for a in ADDONS {
-        let done = run(&mut c, &events, undo(a.key, "default", &cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        let done = run_ok(&mut c, &events, undo(a.key, "default", &cluster)).await;
         assert!(done.summary.contains("removed"), "{}", done.summary);
         check_addon_gone(&cluster, a).await;
     }
@@ -368,8 +364,7 @@ async fn each_addon_installed_for_the_installed_release_and_removed() {
     );
 
     uninstall.operation_id = uuid::Uuid::new_v4().to_string();
-    let done = run(&mut c, &events, uninstall).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall).await;
     assert!(control_plane_gone(&cluster).await);
     host.shutdown().await;
 }
@@ -382,11 +377,9 @@ async fn addons_follow_the_second_release() {
     let (host, mut c, events) = connect("LINKERD", Generation::Mesh).await;
 
     let version = "edge-25.4.4";
-    let done = run(&mut c, &events, install_linkerd(&cluster, version)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, install_linkerd(&cluster, version)).await;
     for a in ADDONS.iter() {
-        let done = run(&mut c, &events, op(a.key, "default", &cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        let done = run_ok(&mut c, &events, op(a.key, "default", &cluster)).await;
         assert!(done.summary.contains(version), "{}", done.summary);
         check_addon(&cluster, a, version, "v0.2.7").await;
     }
@@ -399,12 +392,10 @@ async fn addons_follow_the_second_release() {
     assert!(served.contains(&"v1alpha3".to_string()), "{served:?}");
 
     for a in ADDONS.iter() {
-        let done = run(&mut c, &events, undo(a.key, "default", &cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        run_ok(&mut c, &events, undo(a.key, "default", &cluster)).await;
         check_addon_gone(&cluster, a).await;
     }
-    let done = run(&mut c, &events, uninstall_linkerd(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall_linkerd(&cluster)).await;
     host.shutdown().await;
 }
 
@@ -419,13 +410,11 @@ async fn addons_follow_the_installed_trust_domain_and_registry() {
 
     let mut install = install_linkerd(&cluster, "edge-25.4.4");
     install.custom_body = "trustDomain: mesh.example.com\nregistry: mirror.example.com/l5d\n".into();
-    let done = run(&mut c, &events, install).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, install).await;
     let client = cluster.client().await;
     let used = ["viz-addon", "multicluster-addon", "smi-addon", "jaeger-addon"];
     for key in used {
-        let done = run(&mut c, &events, op(key, "default", &cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        run_ok(&mut c, &events, op(key, "default", &cluster)).await;
     }
 
     let args = |ns: &'static str, name: &'static str| {
@@ -482,11 +471,9 @@ async fn addons_follow_the_installed_trust_domain_and_registry() {
     }
 
     for key in used {
-        let done = run(&mut c, &events, undo(key, "default", &cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        run_ok(&mut c, &events, undo(key, "default", &cluster)).await;
     }
-    let done = run(&mut c, &events, uninstall_linkerd(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall_linkerd(&cluster)).await;
     host.shutdown().await;
 }
 
@@ -531,8 +518,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
     let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
     let labels_before = namespace(&cluster, ns.name()).await.unwrap().metadata.labels;
 
-    let done = run(&mut c, &events, install_linkerd(&cluster, "")).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, install_linkerd(&cluster, "")).await;
 
     // Deployment names and front Service of each app.
     let apps: &[(&str, &[&str], &str)] = &[
@@ -554,8 +540,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
     ];
     for (key, deployments, front) in apps {
         let req = op(key, ns.name(), &cluster);
-        let done = run(&mut c, &events, req.clone()).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        let done = run_ok(&mut c, &events, req.clone()).await;
         assert!(done.summary.contains(ns.name()), "{}", done.summary);
         let warned = events
             .for_op(&req.operation_id)
@@ -592,8 +577,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
             "{key}: service {front}"
         );
 
-        let done = run(&mut c, &events, undo(key, ns.name(), &cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        let done = run_ok(&mut c, &events, undo(key, ns.name(), &cluster)).await;
         assert!(done.summary.contains("removed"), "{}", done.summary);
         let left: Vec<_> = sample_deployments(&cluster, ns.name())
             .await
@@ -619,8 +603,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
         );
     }
 
-    let done = run(&mut c, &events, uninstall_linkerd(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall_linkerd(&cluster)).await;
 
     // Without a control plane the app still deploys, with a warning that it runs unmeshed; a
     // missing namespace is created.
@@ -630,8 +613,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
     };
     assert!(namespace(&cluster, fresh.name()).await.is_none());
     let req = op("httpbin", fresh.name(), &cluster);
-    let done = run(&mut c, &events, req.clone()).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, req.clone()).await;
     let warn = events
         .for_op(&req.operation_id)
         .into_iter()
@@ -640,8 +622,7 @@ async fn samples_deployed_injected_into_the_namespace_and_removed() {
     assert_eq!(warn.event_type, WARN);
     assert!(namespace(&cluster, fresh.name()).await.is_some(), "namespace created");
     assert_eq!(sample_deployments(&cluster, fresh.name()).await.len(), 1);
-    let done = run(&mut c, &events, undo("httpbin", fresh.name(), &cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, undo("httpbin", fresh.name(), &cluster)).await;
 
     host.shutdown().await;
 }

@@ -18,7 +18,9 @@ use wasmesh_e2e::cluster_objects::{
     LINKERD_WEBHOOKS as WEBHOOKS, Leftovers, assert_no_cluster_rbac_labelled, get,
 };
 use wasmesh_e2e::meshery::{ApplyRuleRequest, ERROR, Generation, INFO, WARN};
-use wasmesh_e2e::{TestCluster, apply_objects, clear_log, connect, namespace, namespace_gone, request, run, writes};
+use wasmesh_e2e::{
+    TestCluster, apply_objects, clear_log, connect, namespace, namespace_gone, request, run, run_ok, writes,
+};
 use x509_cert::Certificate;
 use x509_cert::der::oid::AssociatedOid;
 use x509_cert::der::oid::db::rfc5280::ID_KP_SERVER_AUTH;
@@ -295,21 +297,18 @@ async fn install_default_reinstall_keeps_identity_uninstall_removes_everything()
     let user = cluster.namespace("l5d-user").await;
     let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
-    let done = run(&mut c, &events, linkerd(&cluster, "", "")).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, linkerd(&cluster, "", "")).await;
     assert!(done.summary.contains(DEFAULT_VERSION), "{}", done.summary);
     check_installed(&cluster, DEFAULT_VERSION, "v2.2.3", CRDS_2_14).await;
     let first = identity(&cluster).await;
 
     // A re-install keeps the trust anchor and the issuer, so running proxies keep working.
-    let done = run(&mut c, &events, linkerd(&cluster, DEFAULT_VERSION, "waitSeconds: 60")).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    let done = run_ok(&mut c, &events, linkerd(&cluster, DEFAULT_VERSION, "waitSeconds: 60")).await;
     assert!(done.summary.contains("kept"), "{}", done.summary);
     assert_eq!(identity(&cluster).await, first, "same trust anchor and issuer");
     check_installed(&cluster, DEFAULT_VERSION, "v2.2.3", CRDS_2_14).await;
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     assert_nothing_left(&cluster).await;
     assert!(
         namespace(&cluster, user.name()).await.is_some(),
@@ -341,8 +340,7 @@ async fn second_version_installs_its_own_tags_and_crds() {
     let images = serde_json::to_string(&d.spec).unwrap();
     assert!(!images.contains(DEFAULT_VERSION), "no image of the default release");
 
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     assert_nothing_left(&cluster).await;
     host.shutdown().await;
 }
@@ -409,8 +407,7 @@ async fn deployments_not_becoming_available_give_a_warning_naming_them() {
     }
 
     server.set_deployments_become_available(true);
-    let done = run(&mut c, &events, uninstall(&cluster)).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
     host.shutdown().await;
 }
 
@@ -428,8 +425,7 @@ async fn uninstall_is_refused_while_an_extension_is_installed() {
     .await;
     let (host, mut c, events) = connect("LINKERD", Generation::Adapter).await;
 
-    let done = run(&mut c, &events, linkerd(&cluster, "", "")).await;
-    assert_eq!(done.event_type, INFO, "{done:#?}");
+    run_ok(&mut c, &events, linkerd(&cluster, "", "")).await;
     clear_log(&cluster);
     let e = run(&mut c, &events, uninstall(&cluster)).await;
     assert_eq!(e.event_type, ERROR, "{e:#?}");
@@ -445,8 +441,7 @@ async fn uninstall_is_refused_while_an_extension_is_installed() {
         .await
         .unwrap();
     if cluster.server().is_some() {
-        let done = run(&mut c, &events, uninstall(&cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        run_ok(&mut c, &events, uninstall(&cluster)).await;
         assert_nothing_left(&cluster).await;
     } else {
         // A real cluster finalizes the extension namespace for a while; wait before uninstalling.
@@ -456,8 +451,7 @@ async fn uninstall_is_refused_while_an_extension_is_installed() {
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        let done = run(&mut c, &events, uninstall(&cluster)).await;
-        assert_eq!(done.event_type, INFO, "{done:#?}");
+        run_ok(&mut c, &events, uninstall(&cluster)).await;
     }
     host.shutdown().await;
 }
