@@ -1076,6 +1076,62 @@ fn component_name(json: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Aids for a translator's unit tests of its designs: what Meshery sends, and what a plan applies.
+///
+/// ```ignore
+/// use wasmesh_sdk::design::testing::{applied, design_request, oam_component};
+/// let r = design_request(vec![oam_component("Server", "policy.mymesh.io/v1", "web", "shop", json!({"port": 80}))], None);
+/// let p = my_translator::design::provision(&r).unwrap();
+/// assert_eq!(applied(&p.plan)[0]["spec"]["port"], 80);
+/// ```
+pub mod testing {
+    use serde_json::{Value, json};
+
+    use crate::{ClusterInfo, DesignRequest, Plan, Step};
+
+    /// An OAM Component as ProcessOAM sends it: type `kind`, the object's apiVersion and kind in
+    /// the `design.meshmodel.io.k8s.*` annotations (left out when `api_version` is empty, as for
+    /// a control plane or an add-on), `settings` as the object's spec; `namespace` "" for none.
+    pub fn oam_component(kind: &str, api_version: &str, name: &str, namespace: &str, settings: Value) -> String {
+        let mut metadata = json!({"name": name});
+        if !namespace.is_empty() {
+            metadata["namespace"] = json!(namespace);
+        }
+        if !api_version.is_empty() {
+            metadata["annotations"] = json!({super::OAM_API_VERSION: api_version, super::OAM_KIND: kind});
+        }
+        json!({"kind": "Component", "metadata": metadata, "spec": {"type": kind, "settings": settings}}).to_string()
+    }
+
+    /// A design deploy request with these components and OAM Configuration (traits); set
+    /// `delete` on it for the removal.
+    pub fn design_request(components: Vec<String>, config: Option<Value>) -> DesignRequest {
+        DesignRequest {
+            components,
+            config: config.map(|c| c.to_string()),
+            delete: false,
+            operation_id: "op".into(),
+            username: "u".into(),
+            cluster: ClusterInfo {
+                name: "c".into(),
+                server: "s".into(),
+            },
+        }
+    }
+
+    /// The objects a plan applies, in the order of its stages and steps.
+    pub fn applied(plan: &Plan) -> Vec<Value> {
+        plan.stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                Step::Apply(o) => Some(serde_json::from_str(o).expect("an applied object is JSON")),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1688,5 +1744,29 @@ trait mTLS of \"web\": strict; trait unknownTrait of \"viz\": not applied (the d
             foreign_component(&c, "T", "Linkerd").message,
             "LinkerdMesh \"x\" is not a Linkerd component"
         );
+    }
+
+    #[test]
+    fn testing_aids_build_what_meshery_sends() {
+        let c = parse_component(
+            &testing::oam_component("Server", "policy.demo.io/v1", "web", "shop", json!({"port": 80})),
+            "T",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.api_version.as_str(), c.namespace.as_deref()),
+            ("Server", "policy.demo.io/v1", Some("shop"))
+        );
+        assert!(c.annotations.is_empty());
+        let mesh = parse_component(&testing::oam_component("DemoMesh", "", "m", "", json!({})), "T").unwrap();
+        assert_eq!((mesh.api_version.as_str(), mesh.namespace), ("", None));
+        let r = testing::design_request(
+            vec![testing::oam_component("ConfigMap", "v1", "x", "a", Value::Null)],
+            None,
+        );
+        let p = plan_design(&r, "T", "demo");
+        let objects = testing::applied(&p.plan);
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0]["kind"], "ConfigMap");
     }
 }

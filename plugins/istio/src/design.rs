@@ -467,40 +467,8 @@ fn subset_name(version: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn oam(kind: &str, api_version: &str, name: &str, ns: &str, settings: Value) -> String {
-        json!({"kind": "Component",
-               "metadata": {"name": name, "namespace": ns, "annotations": {
-                   "design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
-               "spec": {"type": kind, "settings": settings}})
-        .to_string()
-    }
-
-    fn request(components: Vec<String>, config: Option<Value>) -> DesignRequest {
-        DesignRequest {
-            components,
-            config: config.map(|c| c.to_string()),
-            delete: false,
-            operation_id: "op".into(),
-            username: "u".into(),
-            cluster: wasmesh_sdk::ClusterInfo {
-                name: "c".into(),
-                server: "s".into(),
-            },
-        }
-    }
-
-    fn applied(p: &DesignPlan) -> Vec<Value> {
-        p.plan
-            .stages
-            .iter()
-            .flat_map(|s| &s.steps)
-            .filter_map(|s| match s {
-                Step::Apply(o) => Some(serde_json::from_str(o).unwrap()),
-                _ => None,
-            })
-            .collect()
-    }
+    use wasmesh_sdk::design::testing::applied;
+    use wasmesh_sdk::design::testing::{design_request as request, oam_component as oam};
 
     fn split(backends: Value) -> Component {
         design::parse_component(
@@ -534,7 +502,7 @@ mod tests {
             .collect();
         let p = provision(&request(components, None)).unwrap();
         assert!(p.rejected.is_empty(), "{:?}", p.rejected);
-        let objects = applied(&p);
+        let objects = applied(&p.plan);
         assert_eq!(objects.len(), KINDS.len());
         for o in &objects {
             assert_eq!(o["spec"], spec, "{}", o["kind"]);
@@ -572,7 +540,7 @@ mod tests {
             ]
         );
         assert!(p.rejected[0].error.message.contains("security.istio.io/v1"));
-        assert_eq!(applied(&p).len(), 1);
+        assert_eq!(applied(&p.plan).len(), 1);
     }
 
     #[test]
@@ -635,7 +603,7 @@ mod tests {
             {"name": "automaticSidecarInjection", "properties": {"namespaces": ["a"]}}]}]}});
         let mut r = request(vec![], Some(config.clone()));
         let p = provision(&r).unwrap();
-        let objects = applied(&p);
+        let objects = applied(&p.plan);
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[1]["apiVersion"], "security.istio.io/v1");
         assert_eq!(objects[1]["metadata"], json!({"name": "default", "namespace": "b"}));
@@ -660,7 +628,7 @@ mod tests {
 
         r.delete = true;
         let p = provision(&r).unwrap();
-        assert!(applied(&p).is_empty());
+        assert!(applied(&p.plan).is_empty());
         assert!(
             p.plan.stages[0]
                 .steps
@@ -710,7 +678,7 @@ mod tests {
             "{}",
             p.plan.summary
         );
-        let istiod = applied(&p)
+        let istiod = applied(&p.plan)
             .into_iter()
             .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "istiod")
             .expect("istiod");

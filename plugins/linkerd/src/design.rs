@@ -179,10 +179,7 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
 fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
     let version = version(c)?;
     let body = options(c, INSTALL_OPTIONS)?;
-    let namespace = c
-        .namespace
-        .clone()
-        .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string());
+    let namespace = namespace(c);
     let op = design::operation_request(request, "linkerd", &namespace, &version, &body);
     let plan = crate::install::plan(&op)?;
     let shown = if version.is_empty() {
@@ -201,13 +198,17 @@ fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
 fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion, Error> {
     let version = version(c)?;
     let body = options(c, ADDON_OPTIONS)?;
-    let namespace = c
-        .namespace
-        .clone()
-        .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string());
+    let namespace = namespace(c);
     let op = design::operation_request(request, key, &namespace, &version, &body);
     let plan = crate::addons::plan(key, &op)?;
     Ok(Expansion::addon(request.delete, key, plan.stages))
+}
+
+/// The component's namespace, else the control plane's.
+fn namespace(c: &Component) -> String {
+    c.namespace
+        .clone()
+        .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string())
 }
 
 /// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
@@ -225,45 +226,13 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
     use wasmesh_sdk::Step;
-
-    fn oam(kind: &str, api_version: &str, name: &str, ns: &str, settings: Value) -> String {
-        json!({"kind": "Component",
-               "metadata": {"name": name, "namespace": ns, "annotations": {
-                   "design.meshmodel.io.k8s.APIVersion": api_version, "design.meshmodel.io.k8s.Kind": kind}},
-               "spec": {"type": kind, "settings": settings}})
-        .to_string()
-    }
-
-    fn request(components: Vec<String>, config: Option<Value>) -> DesignRequest {
-        DesignRequest {
-            components,
-            config: config.map(|c| c.to_string()),
-            delete: false,
-            operation_id: "op".into(),
-            username: "u".into(),
-            cluster: wasmesh_sdk::ClusterInfo {
-                name: "c".into(),
-                server: "s".into(),
-            },
-        }
-    }
+    use wasmesh_sdk::design::testing::applied;
+    use wasmesh_sdk::design::testing::{design_request as request, oam_component as oam};
 
     fn service_profile() -> Value {
         json!({"routes": [{"name": "GET /api", "condition": {"method": "GET", "pathRegex": "/api"},
                            "isRetryable": true, "timeout": "300ms"}],
                "retryBudget": {"retryRatio": 0.2, "minRetriesPerSecond": 10, "ttl": "10s"}})
-    }
-
-    fn applied(p: &DesignPlan) -> Vec<Value> {
-        p.plan
-            .stages
-            .iter()
-            .flat_map(|s| &s.steps)
-            .filter_map(|s| match s {
-                Step::Apply(o) => Some(serde_json::from_str(o).unwrap()),
-                _ => None,
-            })
-            .collect()
     }
 
     #[test]
@@ -297,7 +266,7 @@ mod tests {
         );
         let p = provision(&r).unwrap();
         assert!(p.rejected.is_empty(), "{:?}", p.rejected);
-        let objects = applied(&p);
+        let objects = applied(&p.plan);
         assert_eq!(
             objects[0]["spec"],
             service_profile(),
@@ -342,7 +311,7 @@ mod tests {
             "{}",
             p.rejected[0].error.message
         );
-        assert_eq!(applied(&p).len(), 1);
+        assert_eq!(applied(&p.plan).len(), 1);
     }
 
     #[test]
