@@ -326,7 +326,7 @@ impl Trait {
         if names.is_empty() {
             return Err(bad("namespaces is empty".into()));
         }
-        if let Some(n) = names.iter().find(|n| !is_namespace_name(n)) {
+        if let Some(n) = names.iter().find(|n| !crate::plan::is_namespace_name(n)) {
             return Err(bad(format!("\"{n}\" is not a valid namespace name")));
         }
         let mut unique = Vec::new();
@@ -350,16 +350,6 @@ impl Trait {
             "fix the trait's properties in the design (for example namespaces: [\"shop\"]), then deploy again",
         )
     }
-}
-
-/// A lowercase RFC 1123 label of at most 63 characters.
-fn is_namespace_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 63
-        && n.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !n.starts_with('-')
-        && !n.ends_with('-')
 }
 
 /// The traits of an OAM Configuration given as JSON: `{"spec": {"components": [{"componentName":

@@ -157,6 +157,19 @@ pub fn mesh_not_installed(
     )
 }
 
+/// Whether `name` can name a namespace: a lowercase RFC 1123 label (letters, digits and '-',
+/// neither first nor last) of at most 63 characters. Check a namespace the request names before
+/// planning into it, so that a bad name is a clear error and nothing is written.
+pub fn is_namespace_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 fn kind(o: &Value) -> &str {
     o.get("kind").and_then(Value::as_str).unwrap_or_default()
 }
@@ -194,6 +207,16 @@ mod tests {
             .collect();
         assert_eq!(waited, [("Deployment", "web"), ("Deployment", "db")]);
         assert!(deployments_available("x", &objects[..1], 90).is_none());
+    }
+
+    #[test]
+    fn namespace_names() {
+        for good in ["default", "a", "shop-1", "0a", &"a".repeat(63)] {
+            assert!(is_namespace_name(good), "{good}");
+        }
+        for bad in ["", "-a", "a-", "A", "a.b", "a/b", "a b", "é", &"a".repeat(64)] {
+            assert!(!is_namespace_name(bad), "{bad}");
+        }
     }
 
     #[test]
