@@ -27,16 +27,16 @@
 //! container) stay on their public registries: the install records no mirror for them, and the
 //! upstream extension charts take those registries as separate values too.
 
-mod certs;
 mod jaeger;
 mod multicluster;
 mod smi;
 mod viz;
 
 use serde_json::{Map, Value, json};
-use wasmesh_sdk::plan::{apply_all, object_ref, plan as make_plan, stage};
+use wasmesh_sdk::plan::{apply_all, deployments_available, object_ref, plan as make_plan, stage};
 use wasmesh_sdk::{Condition, Error, OperationRequest, Plan, Step, WaitFor};
 
+use crate::identity::{self, CertFailure, ServingSigner};
 use crate::installed::{CONTROL_PLANE_NAMESPACE, version_of};
 
 /// Seconds an extension's Deployment gets to become Available before a WARN says which is not.
@@ -336,21 +336,11 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
     };
     let objects = addon.objects(&ctx)?;
     let mut stages = apply_all(&objects);
-    let waits: Vec<Step> = objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment")
-        .map(|o| {
-            Step::Wait(WaitFor {
-                target: object_ref(o),
-                condition: Condition::ConditionTrue("Available".into()),
-                timeout_seconds: READY_TIMEOUT_SECONDS,
-                required: false,
-            })
-        })
-        .collect();
-    if !waits.is_empty() {
-        stages.push(stage("deployments available", waits));
-    }
+    stages.extend(deployments_available(
+        "deployments available",
+        &objects,
+        READY_TIMEOUT_SECONDS,
+    ));
     let version = match addon.own_version(line) {
         Some(own) => format!("{own} (for Linkerd {})", installed.version),
         None => installed.version.clone(),
@@ -643,8 +633,13 @@ pub(crate) fn deployment(ctx: &Ctx, spec: DeploymentSpec<'_>) -> Value {
     })
 }
 
+/// Days an extension's serving certificate is valid (the upstream charts use 365).
+pub const SERVING_CERT_DAYS: u64 = 365;
+
 /// The kubernetes.io/tls Secret of a webhook or API service served by `service` in `ns`, and
-/// the base64 caBundle that trusts it. Without a clock (a removal) both are left empty.
+/// the base64 caBundle that trusts it: a self-signed certificate for `<service>.<ns>.svc` (and
+/// that name in the cluster domain), as the upstream charts make it with Helm's
+/// `genSelfSignedCert`. Without a clock (a removal) both are left empty.
 pub(crate) fn tls_secret(
     ctx: &Ctx,
     name: &str,
@@ -654,9 +649,31 @@ pub(crate) fn tls_secret(
 ) -> Result<(Value, String), Error> {
     let (crt, key, ca) = match ctx.now {
         Some(now) => {
-            let c = certs::serving_cert(service, ns, now)?;
-            let crt = certs::base64(c.cert_pem.as_bytes());
-            (crt.clone(), certs::base64(c.key_pem.as_bytes()), crt)
+            let host = format!("{service}.{ns}.svc");
+            let names = [host.as_str(), &format!("{host}.{}", ctx.cluster_domain)];
+            let c =
+                identity::serving_cert(&names, ServingSigner::SelfSigned, now, SERVING_CERT_DAYS).map_err(
+                    |f| match f {
+                        CertFailure::Random(reason) => wasmesh_sdk::error(
+                            code(1210),
+                            format!("no random numbers for an extension's serving certificate: {reason}"),
+                            "the plugin's random source (wasi:random, provided by the wasmesh host) failed",
+                            "retry; if it keeps failing, check the host's logs and report it as a wasmesh bug",
+                        ),
+                        CertFailure::Build(reason) => wasmesh_sdk::error(
+                            code(1211),
+                            format!("the serving certificate for {host} could not be built: {reason}"),
+                            "a bug in the Linkerd translator's certificate code",
+                            "report it as a wasmesh bug; meanwhile install the extension with the linkerd CLI",
+                        ),
+                    },
+                )?;
+            let crt = identity::base64_encode(c.cert_pem.as_bytes());
+            (
+                crt,
+                identity::base64_encode(c.key_pem.as_bytes()),
+                identity::base64_encode(c.ca_pem.as_bytes()),
+            )
         }
         None => (String::new(), String::new(), String::new()),
     };

@@ -351,68 +351,35 @@ fn route_schema() -> Value {
 /// The Gateway API CRDs the release's linkerd-crds chart installs.
 pub fn gateway_crds(release: &Release) -> Vec<Value> {
     let route = route_schema();
-    let g = "gateway.networking.k8s.io";
-    match release.generation {
-        Generation::V2_14 => vec![crd(
+    let gateway_crd = |plural, kind, versions| {
+        crd(
             release,
-            g,
-            "httproutes",
-            "HTTPRoute",
+            "gateway.networking.k8s.io",
+            plural,
+            kind,
             &[],
             &["gateway-api"],
-            vec![
-                v("v1alpha2", false, &route).with_status(),
-                v("v1beta1", true, &route).with_status(),
-            ],
+            versions,
             true,
+        )
+    };
+    let served = |versions: &[(&'static str, bool)]| -> Vec<Version> {
+        versions
+            .iter()
+            .map(|(name, storage)| v(name, *storage, &route).with_status())
+            .collect()
+    };
+    match release.generation {
+        Generation::V2_14 => vec![gateway_crd(
+            "httproutes",
+            "HTTPRoute",
+            served(&[("v1alpha2", false), ("v1beta1", true)]),
         )],
         Generation::V2_18 => vec![
-            crd(
-                release,
-                g,
-                "httproutes",
-                "HTTPRoute",
-                &[],
-                &["gateway-api"],
-                vec![
-                    v("v1", true, &route).with_status(),
-                    v("v1beta1", false, &route).with_status(),
-                ],
-                true,
-            ),
-            crd(
-                release,
-                g,
-                "grpcroutes",
-                "GRPCRoute",
-                &[],
-                &["gateway-api"],
-                vec![
-                    v("v1", true, &route).with_status(),
-                    v("v1alpha2", false, &route).with_status(),
-                ],
-                true,
-            ),
-            crd(
-                release,
-                g,
-                "tlsroutes",
-                "TLSRoute",
-                &[],
-                &["gateway-api"],
-                vec![v("v1alpha2", true, &route).with_status()],
-                true,
-            ),
-            crd(
-                release,
-                g,
-                "tcproutes",
-                "TCPRoute",
-                &[],
-                &["gateway-api"],
-                vec![v("v1alpha2", true, &route).with_status()],
-                true,
-            ),
+            gateway_crd("httproutes", "HTTPRoute", served(&[("v1", true), ("v1beta1", false)])),
+            gateway_crd("grpcroutes", "GRPCRoute", served(&[("v1", true), ("v1alpha2", false)])),
+            gateway_crd("tlsroutes", "TLSRoute", served(&[("v1alpha2", true)])),
+            gateway_crd("tcproutes", "TCPRoute", served(&[("v1alpha2", true)])),
         ],
     }
 }
