@@ -566,6 +566,9 @@ impl Ctx<'_> {
         old: Option<&Value>,
         code: u16,
     ) -> Result<Reply, ApiError> {
+        if self.rt.group == "apiextensions.k8s.io" && self.rt.plural == "customresourcedefinitions" && !self.status {
+            validate_crd(&obj)?;
+        }
         if let Some(old) = old {
             // Identity is immutable; status belongs to the status subresource (and vice versa).
             for f in ["uid", "creationTimestamp", "name", "namespace"] {
@@ -872,4 +875,56 @@ fn is_dns_label(s: &str) -> bool {
 
 fn is_dns_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// The checks a real API server makes of a CustomResourceDefinition that translators are most
+/// likely to get wrong: exactly one storage version, and the approval annotation that groups
+/// under k8s.io and kubernetes.io (e.g. the Gateway API's) must carry.
+fn validate_crd(crd: &Value) -> Result<(), ApiError> {
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let invalid = |field: &str, reason: &str, detail: String| {
+        ApiError::invalid(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            name,
+            field,
+            reason,
+            &detail,
+        )
+    };
+    let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
+    let protected = ["k8s.io", "kubernetes.io"]
+        .iter()
+        .any(|g| group == *g || group.ends_with(&format!(".{g}")));
+    if protected
+        && crd
+            .pointer("/metadata/annotations/api-approved.kubernetes.io")
+            .is_none()
+    {
+        return Err(invalid(
+            "metadata.annotations[api-approved.kubernetes.io]",
+            "FieldValueRequired",
+            "Required value: protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111".into(),
+        ));
+    }
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let storage = versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count();
+    if storage != 1 {
+        return Err(invalid(
+            "spec.versions",
+            "FieldValueInvalid",
+            format!("Invalid value: {storage}: must have exactly one version marked as storage version"),
+        ));
+    }
+    Ok(())
 }

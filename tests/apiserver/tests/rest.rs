@@ -521,6 +521,64 @@ async fn invalid_objects_are_422_and_bad_bodies_400() {
 }
 
 #[tokio::test]
+async fn crds_need_one_storage_version_and_protected_groups_their_approval() {
+    let server = ApiServer::start();
+    let client = server.client().await;
+    let path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let crd = |group: &str, storage: &[bool], annotations: Value| {
+        let versions: Vec<Value> = storage
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                json!({"name": format!("v{}", i + 1), "served": true, "storage": s,
+                "schema": {"openAPIV3Schema": {"type": "object"}}})
+            })
+            .collect();
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("things.{group}"), "annotations": annotations},
+            "spec": {"group": group, "scope": "Namespaced", "versions": versions,
+                "names": {"plural": "things", "singular": "thing", "kind": "Thing"}}})
+        .to_string()
+    };
+    let cases = [
+        (
+            crd("gateway.networking.k8s.io", &[true], json!({})),
+            422,
+            "api-approved.kubernetes.io",
+        ),
+        (crd("x.kubernetes.io", &[true], json!({})), 422, "protected groups"),
+        (
+            crd("example.com", &[false, false], json!({})),
+            422,
+            "exactly one version marked as storage",
+        ),
+        (
+            crd("example.org", &[true, true], json!({})),
+            422,
+            "exactly one version marked as storage",
+        ),
+        (
+            crd(
+                "gateway.networking.k8s.io",
+                &[true],
+                json!({"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/1923"}),
+            ),
+            201,
+            "",
+        ),
+        (crd("example.net", &[false, true], json!({})), 201, ""),
+    ];
+    for (body, want, says) in cases {
+        let (code, status) = raw(&client, "POST", path, "application/json", &body).await;
+        assert_eq!(code, want, "{body}: {status}");
+        if want == 422 {
+            assert_eq!(status["reason"], "Invalid");
+            assert!(status["message"].as_str().unwrap().contains(says), "{status}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn not_found_errors_have_the_real_status_bodies() {
     let server = ApiServer::start();
     let client = server.client().await;
