@@ -884,13 +884,13 @@ async fn concurrency(summary: &mut Summary, cluster: &TestCluster, host: &wasmes
 }
 
 // ---------------------------------------------------------------------------------------------
-// 7. A control-plane install and uninstall through gRPC, as Meshery's install button sends them:
+// 8. A control-plane install and uninstall through gRPC, as Meshery's install button sends them:
 // the plan (certificates made in the plugin for Linkerd), every object applied, the waits.
 // Against the built-in server the Deployments report Available at once, so this is the host's
 // and the plugin's share; a real cluster adds image pulls and start-up.
 
 async fn installs(summary: &mut Summary, cluster: &TestCluster, host: &wasmesh::RunningHost, runs: usize) {
-    println!("\n# 7. control-plane install and uninstall");
+    println!("\n# 8. control-plane install and uninstall");
     for (adapter, mesh, body) in [
         ("LINKERD", "linkerd", "waitSeconds: 300"),
         ("ISTIO", "istio", "profile: default\nwaitSeconds: 300"),
