@@ -165,12 +165,11 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
     host.shutdown().await;
 }
 
-/// The restricted-cluster story end to end: Linkerd granted its install, health check and
-/// injection operations only (no `custom`, no designs, so no wildcard rule), the least-privilege
-/// RBAC `wasmesh rbac` writes for that grant, and the whole install, check and uninstall done as
-/// the plugin's ServiceAccount on an API server that enforces RBAC.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn linkerd_installs_and_uninstalls_under_least_privilege_rbac() {
+/// The restricted-cluster story end to end: a built-in translator granted every operation but
+/// `custom` and designs (so no wildcard rule), the least-privilege RBAC `wasmesh rbac` writes for
+/// that grant, and each step done as the plugin's ServiceAccount on an API server that enforces
+/// RBAC: nothing is refused, every call is impersonated.
+async fn least_privilege(mesh: &str, adapter: &str, steps: &[(&str, bool, &str, bool)]) {
     let cluster = TestCluster::start().await;
     let Some(server) = cluster.server() else {
         println!("skipped: needs the built-in API server's token minting and request log");
@@ -179,22 +178,21 @@ async fn linkerd_installs_and_uninstalls_under_least_privilege_rbac() {
     let accounts = cluster.namespace("wasmesh-lp").await;
     let target = cluster.namespace("lp").await;
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
-    let (linkerd_sa, host_sa) = (format!("linkerd-{suffix}"), format!("host-{suffix}"));
+    let (plugin_sa, host_sa) = (format!("{mesh}-{suffix}"), format!("host-{suffix}"));
 
     let mut config = test_config();
     config.limits.call_timeout_ms = 20_000;
-    config.plugins.retain(|p| p.name == "linkerd");
+    config.plugins.retain(|p| p.name == mesh);
     config.plugins[0].identity = Some(IdentityConfig {
-        service_account: linkerd_sa.clone(),
+        service_account: plugin_sa.clone(),
         namespace: accounts.name().to_string(),
     });
+    let mut operations: Vec<String> = steps.iter().map(|s| s.0.to_string()).collect();
+    operations.sort();
+    operations.dedup();
     config.plugins[0].grant = Some(wasmesh::config::GrantConfig {
         kube: None,
-        operations: Some(vec![
-            "linkerd".into(),
-            "linkerd-check".into(),
-            "annotate-namespace".into(),
-        ]),
+        operations: Some(operations),
     });
     let (_cleanup, rules) = apply_plugin_rbac(&cluster, &config, accounts.name(), &host_sa, target.name()).await;
     let rules = &rules[0];
@@ -205,24 +203,20 @@ async fn linkerd_installs_and_uninstalls_under_least_privilege_rbac() {
 
     let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
     let host = wasmesh::start(config).await.unwrap();
-    let mut linkerd = client(&host, "LINKERD", Generation::Adapter).await;
-    let events = Events::subscribe(&linkerd).await;
+    let mut c = client(&host, adapter, Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
     server.clear_requests();
-    let mut as_plugin = async |key: &str, namespace: &str, body: &str, delete: bool| {
-        let req = request(key, namespace, body, &[&host_kubeconfig]).deleting(delete);
-        let e = run(&mut linkerd, &events, req).await;
+    for (key, in_target, body, delete) in steps {
+        let namespace = if *in_target { target.name() } else { "default" };
+        let req = request(key, namespace, body, &[&host_kubeconfig]).deleting(*delete);
+        let e = run(&mut c, &events, req).await;
         assert_eq!(
             e.event_type, INFO,
             "{key} (delete {delete}) as the plugin's account: {e:#?}"
         );
-    };
-    as_plugin("linkerd", "default", "waitSeconds: 60", false).await;
-    as_plugin("annotate-namespace", target.name(), "", false).await;
-    as_plugin("linkerd-check", "default", "", false).await;
-    as_plugin("annotate-namespace", target.name(), "", true).await;
-    as_plugin("linkerd", "default", "", true).await;
+    }
 
-    let linkerd_user = format!("system:serviceaccount:{}:{linkerd_sa}", accounts.name());
+    let plugin_user = format!("system:serviceaccount:{}:{plugin_sa}", accounts.name());
     let requests = server.requests();
     assert!(
         requests
@@ -237,8 +231,61 @@ async fn linkerd_installs_and_uninstalls_under_least_privilege_rbac() {
     assert!(
         requests
             .iter()
-            .all(|r| r.impersonated_user.as_deref() == Some(linkerd_user.as_str())),
+            .all(|r| r.impersonated_user.as_deref() == Some(plugin_user.as_str())),
         "every call went out as the plugin's account"
     );
     host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linkerd_runs_every_operation_under_least_privilege_rbac() {
+    let mut steps = vec![
+        ("linkerd", false, "waitSeconds: 60", false),
+        ("annotate-namespace", true, "", false),
+    ];
+    let addons = ["viz-addon", "jaeger-addon", "multicluster-addon", "smi-addon"];
+    let samples = ["bookinfo", "httpbin", "imagehub", "emojivoto"];
+    steps.extend(addons.iter().map(|a| (*a, false, "", false)));
+    steps.extend(samples.iter().map(|s| (*s, true, "", false)));
+    steps.extend([
+        ("linkerd-check", false, "", false),
+        ("rotate-identity-issuer", false, "", false),
+    ]);
+    steps.extend(samples.iter().map(|s| (*s, true, "", true)));
+    steps.extend(addons.iter().map(|a| (*a, false, "", true)));
+    steps.extend([("annotate-namespace", true, "", true), ("linkerd", false, "", true)]);
+    least_privilege("linkerd", "LINKERD", &steps).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_runs_every_operation_under_least_privilege_rbac() {
+    let mut steps = vec![
+        ("istio", false, "profile: ambient\nwaitSeconds: 60", false),
+        ("label-namespace", true, "", false),
+        ("istio-vet", true, "", false),
+    ];
+    for addon in ["prometheus-addon", "grafana-addon", "kiali-addon", "jaeger-addon"] {
+        steps.push((addon, false, "", false));
+    }
+    steps.extend([("jaeger-addon", false, "", true), ("zipkin-addon", false, "", false)]);
+    for policy in [
+        "strict-mtls-policy-operation",
+        "mutual-mtls-policy-operation",
+        "disable-mtls-policy-operation",
+        "deny-all-policy-operation",
+    ] {
+        steps.extend([(policy, true, "", false), (policy, true, "", true)]);
+    }
+    let samples = ["bookinfo", "httpbin", "imagehub", "emojivoto"];
+    steps.extend(samples.iter().map(|s| (*s, true, "", false)));
+    steps.extend([
+        ("envoy-filter-operation", true, "", false),
+        ("envoy-filter-operation", true, "", true),
+    ]);
+    steps.extend(samples.iter().map(|s| (*s, true, "", true)));
+    for addon in ["zipkin-addon", "kiali-addon", "grafana-addon", "prometheus-addon"] {
+        steps.push((addon, false, "", true));
+    }
+    steps.extend([("label-namespace", true, "", true), ("istio", false, "", true)]);
+    least_privilege("istio", "ISTIO", &steps).await;
 }
