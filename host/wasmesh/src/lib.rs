@@ -238,8 +238,15 @@ pub async fn start(config: Config) -> Result<RunningHost> {
         Arc::new(AuditLog::open(config.audit_log.as_deref()).map_err(|e| Error::Config(format!("audit log: {e}")))?);
     for (pc, plugin, grant) in loaded {
         let info = plugin.info().clone();
-        for r in grant.effective() {
-            tracing::info!(plugin = %pc.name, "effective grant: {}", caps::describe_rule(&r));
+        // One line per plugin at start; the rules themselves at debug (`wasmesh plugins` lists them).
+        let effective = grant.effective();
+        let operations = grant
+            .operations
+            .as_ref()
+            .map_or("all".to_string(), |ops| ops.join(", "));
+        tracing::info!(plugin = %pc.name, "granted {} rule(s); operations: {operations}", effective.len());
+        for r in &effective {
+            tracing::debug!(plugin = %pc.name, "effective grant: {}", caps::describe_rule(r));
         }
         let settings = AdapterSettings {
             name: pc.name.clone(),
