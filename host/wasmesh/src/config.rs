@@ -110,13 +110,27 @@ pub struct PluginConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct GrantConfig {
-    /// Kubernetes rules the plugin may use (absent: all it declares).
-    #[serde(default)]
+    /// Kubernetes rules the plugin may use (absent: all it declares). Written but empty (`kube:`
+    /// with every rule commented out) is an error, not "all".
+    #[serde(default, deserialize_with = "present")]
     pub kube: Option<Vec<RuleConfig>>,
     /// Operation keys the plugin may run (`design` for designs); absent: all. The plugin then
-    /// gets only the rules its manifest declares for these operations.
-    #[serde(default)]
+    /// gets only the rules its manifest declares for these operations. Written but empty is an
+    /// error, not "all".
+    #[serde(default, deserialize_with = "present")]
     pub operations: Option<Vec<String>>,
+}
+
+/// A grant field that is written must hold a list: YAML reads `kube:` with nothing after it (every
+/// entry commented out) as null, which would otherwise mean "absent", i.e. everything.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "a grant field is written with no value; write [] to grant none, or leave the field out to grant \
+             everything the plugin declares",
+        )),
+    }
 }
 
 /// A Kubernetes rule as the operator writes it (RBAC spelling).
@@ -266,6 +280,15 @@ impl Config {
                 }
             }
             if let Some(g) = &p.grant {
+                // Before, `grant: {}` granted nothing; now absent fields mean "everything declared".
+                // A grant that narrows nothing is a mistake either way.
+                if g.kube.is_none() && g.operations.is_none() {
+                    return Err(Error::Config(format!(
+                        "plugin \"{}\": grant names neither kube nor operations, so it would narrow nothing; \
+                         leave grant out to give the plugin everything it declares, or write kube: [] to grant no rule",
+                        p.name
+                    )));
+                }
                 for r in g.kube.iter().flatten() {
                     r.to_rule()
                         .map_err(|e| Error::Config(format!("plugin \"{}\": grant: {e}", p.name)))?;
@@ -339,6 +362,24 @@ plugins:
     }
 
     #[test]
+    fn an_empty_list_grants_nothing_and_an_absent_field_everything() {
+        let grant = |yaml: &str| {
+            Config::from_yaml(&format!(
+                "plugins: [{{name: a, builtin: istio, port: 1, grant: {yaml}}}]"
+            ))
+            .unwrap()
+            .plugins[0]
+                .grant
+                .clone()
+                .unwrap()
+        };
+        let g = grant("{kube: []}");
+        assert_eq!((g.kube, g.operations), (Some(vec![]), None));
+        let g = grant("{operations: []}");
+        assert_eq!((g.kube, g.operations), (None, Some(vec![])));
+    }
+
+    #[test]
     fn bad_configs_say_what_is_wrong() {
         let cases = [
             ("plugins: [{name: a, port: 1}]", "exactly one of builtin or path"),
@@ -358,6 +399,18 @@ plugins:
             (
                 "plugins: [{name: a, builtin: istio, port: 1, grant: {operations: custom}}]",
                 "grant",
+            ),
+            (
+                "plugins: [{name: a, builtin: istio, port: 1, grant: {}}]",
+                "grant names neither kube nor operations",
+            ),
+            (
+                "plugins:\n- name: a\n  builtin: istio\n  port: 1\n  grant:\n    kube:\n    # - {apiGroups: ['']}\n",
+                "write [] to grant none",
+            ),
+            (
+                "plugins: [{name: a, builtin: istio, port: 1, grant: {operations: ~}}]",
+                "write [] to grant none",
             ),
         ];
         for (yaml, says) in cases {
