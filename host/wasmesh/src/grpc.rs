@@ -92,10 +92,10 @@ impl Service {
         };
         Failure {
             summary: format!("{what} is not granted to the {} adapter", self.adapter.info().name),
-            details: format!(
-                "granted operations: {}",
-                self.adapter.grant.operations.as_deref().unwrap_or_default().join(", ")
-            ),
+            details: match self.adapter.grant.operations.as_deref().unwrap_or_default() {
+                [] => "granted operations: none".to_string(),
+                ops => format!("granted operations: {}", ops.join(", ")),
+            },
             code: "WASMESH-HOST-1011".into(),
             cause: "the host's configuration grants this plugin only some of its operations".into(),
             remediation: format!(

@@ -133,7 +133,17 @@ async fn main() -> anyhow::Result<()> {
                 println!("  wit: {}", wasmesh_runtime::WIT_PACKAGE);
                 println!("  mesh versions: {}", info.mesh_versions.join(", "));
                 for o in &info.operations {
-                    println!("  operation {} [{:?}]: {}", o.key, o.category, o.description);
+                    let not = if grant.allows_operation(&o.key) {
+                        ""
+                    } else {
+                        " (not granted)"
+                    };
+                    println!("  operation {} [{:?}]{not}: {}", o.key, o.category, o.description);
+                }
+                match &grant.operations {
+                    Some(ops) if ops.is_empty() => println!("  granted operations: none"),
+                    Some(ops) => println!("  granted operations: {}", ops.join(", ")),
+                    None => println!("  granted operations: all, designs included"),
                 }
                 let show = |title: &str, rules: &[wasmesh_runtime::types::KubeRule]| {
                     println!("  {title}:");
@@ -144,10 +154,16 @@ async fn main() -> anyhow::Result<()> {
                         println!("    {}", caps::describe_rule(r));
                     }
                 };
-                show("declared", &grant.declared);
+                // With an operation grant, only the rules those operations need stay declared.
+                let declared = if grant.operations.is_some() {
+                    "declared for the granted operations"
+                } else {
+                    "declared"
+                };
+                show(declared, &grant.declared);
                 match &grant.granted {
                     Some(g) => show("granted", g),
-                    None => println!("  granted: everything declared (no grant in the configuration)"),
+                    None => println!("  granted: everything declared (no grant.kube in the configuration)"),
                 }
                 show("effective", &grant.effective());
                 if let Some(id) = &pc.identity {

@@ -38,6 +38,33 @@ fn plugins_lists_declared_granted_and_effective() {
 }
 
 #[test]
+fn plugins_shows_an_operation_grant() {
+    let dir = std::env::temp_dir().join(format!("wasmesh-cli-ops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ops.yaml");
+    std::fs::write(
+        &path,
+        "plugins: [{name: linkerd, builtin: linkerd, port: 1, grant: {operations: [annotate-namespace]}}]\n",
+    )
+    .unwrap();
+    let out = wasmesh(&["--config", path.to_str().unwrap(), "plugins"]);
+    std::fs::remove_dir_all(dir).unwrap();
+    for want in [
+        "granted operations: annotate-namespace",
+        "operation custom [Category::Custom] (not granted)",
+        "declared for the granted operations:",
+        "granted: everything declared (no grant.kube in the configuration)",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("operation annotate-namespace [Category::Configure] (not granted)"),
+        "{out}"
+    );
+    assert!(!out.contains(" * (*) "), "custom's wildcard rules went with it:\n{out}");
+}
+
+#[test]
 fn rbac_is_valid_yaml_confining_the_host_to_impersonation() {
     let out = wasmesh(&["rbac", "--namespace", "mesh-ops", "--request-namespace", "shop"]);
     let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&out)

@@ -243,3 +243,27 @@ async fn an_operation_grant_naming_an_unknown_operation_is_refused() {
     assert!(e.contains("\"frobnicate\", which the plugin does not offer"), "{e}");
     assert!(e.contains("annotate-namespace"), "the error lists what is offered: {e}");
 }
+
+/// `operations: []` grants no operation: nothing is offered, everything is refused and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_operation_grant_offers_and_runs_nothing() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("nogrant").await;
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.plugins[0].grant = Some(GrantConfig {
+        kube: None,
+        operations: Some(vec![]),
+    });
+    let host = wasmesh::start(config).await.unwrap();
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    assert!(c.operation_keys().await.is_empty());
+    let events = Events::subscribe(&c).await;
+    let req = request("annotate-namespace", ns.name(), "", &[cluster.kubeconfig()]);
+    let status = c.apply(req.clone()).await.unwrap_err();
+    assert!(status.message().contains("WASMESH-HOST-1011"), "{status:?}");
+    let e = events.outcome(&req.operation_id).await;
+    assert_eq!(e.error_code, "WASMESH-HOST-1011");
+    assert_eq!(e.details, "granted operations: none");
+    host.shutdown().await;
+}
