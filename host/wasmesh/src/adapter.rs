@@ -145,25 +145,41 @@ impl From<Failure> for Interrupted {
     }
 }
 
-/// The lines of a plan that stopped at stage number `failed_stage`: done steps, failed steps, and the changes
-/// of the failed and later stages that were never made (waits are not changes, so not listed).
+/// The lines of a plan that stopped at stage number `failed_stage`: done steps, failed steps (the
+/// failed stage's other steps ran), and the changes of the later stages that were never made (waits
+/// are not changes, so not listed).
 fn progress_lines(
     plan: &Plan,
     failed_stage: usize,
     failures: &[(ObjectRef, wasmesh_cluster::Error)],
     done: &[String],
 ) -> Vec<String> {
+    let not_done = |step: &Step| match step {
+        Step::Apply(_) => Some("not applied"),
+        Step::Delete(_) => Some("not deleted"),
+        Step::NamespaceMetadata(_) => Some("not configured"),
+        Step::Wait(_) => None,
+    };
     let mut lines: Vec<String> = done.to_vec();
-    lines.extend(failures.iter().map(|(t, e)| format!("not applied (failed): {t}: {e}")));
+    // A failed step is named as what it was meant to do (a design's delete fails deleting).
+    let failed_steps = plan
+        .stages
+        .get(failed_stage)
+        .map(|s| s.steps.as_slice())
+        .unwrap_or_default();
+    lines.extend(failures.iter().map(|(t, e)| {
+        let what = failed_steps
+            .iter()
+            .find(|s| s.target() == *t)
+            .and_then(not_done)
+            .unwrap_or("not done");
+        format!("{what} (failed): {t}: {e}")
+    }));
     let later = plan.stages.iter().skip(failed_stage + 1).flat_map(|s| s.steps.iter());
     for step in later {
-        let what = match step {
-            Step::Apply(_) => "not applied",
-            Step::Delete(_) => "not deleted",
-            Step::NamespaceMetadata(_) => "not configured",
-            Step::Wait(_) => continue,
-        };
-        lines.push(format!("{what}: {}", step.target()));
+        if let Some(what) = not_done(step) {
+            lines.push(format!("{what}: {}", step.target()));
+        }
     }
     lines
 }
@@ -791,5 +807,34 @@ mod tests {
             ]
         );
         assert_eq!(progress_lines(&plan, 1, &[], &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_failed_step_is_named_as_what_it_was_meant_to_do() {
+        let (a, x) = (cm("a").target(), cm("x").target());
+        let plan = Plan {
+            stages: vec![Stage {
+                name: "objects".into(),
+                steps: vec![cm("a"), Step::Delete(x.clone())],
+            }],
+            ..Plan::default()
+        };
+        let failed = |t: &ObjectRef| {
+            (
+                t.clone(),
+                wasmesh_cluster::Error::InvalidObject {
+                    reason: "refused".into(),
+                },
+            )
+        };
+        let lines = progress_lines(&plan, 0, &[failed(&a), failed(&x)], &[]);
+        assert!(
+            lines[0].starts_with("not applied (failed): ConfigMap \"a\""),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("not deleted (failed): ConfigMap \"x\""),
+            "{lines:?}"
+        );
     }
 }
