@@ -65,6 +65,13 @@ pub enum Error {
         described: String,
     },
 
+    #[error(
+        "plugin {plugin}: its manifest ties a rule to operation \"{operation}\", which describe does not \
+         offer; a grant of some operations would silently drop that rule (name an offered operation \
+         key, or \"design\" for designs)"
+    )]
+    ManifestOperation { plugin: String, operation: String },
+
     #[error("compile cache {path}: {source}")]
     Cache {
         path: PathBuf,

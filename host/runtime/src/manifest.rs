@@ -141,6 +141,22 @@ impl Scan<'_> {
     }
 }
 
+/// The operation key that stands for designs (Provision and ProcessOAM) in manifests and grants.
+pub const DESIGN_OPERATION: &str = "design";
+
+/// Refuses a manifest whose rules name an operation the plugin does not offer (`design` stands
+/// for designs).
+pub(crate) fn check_rule_operations(plugin: &str, manifest: &Manifest, offered: &[types::Operation]) -> Result<()> {
+    let known = |key: &str| key == DESIGN_OPERATION || offered.iter().any(|o| o.key == key);
+    match manifest.rule_operations.iter().flatten().find(|k| !known(k)) {
+        Some(unknown) => Err(Error::ManifestOperation {
+            plugin: plugin.to_string(),
+            operation: unknown.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a plugin whose `describe` reports other capabilities than its manifest declares.
 /// Rules are compared in order, as written: the SDK gives `describe` the manifest's own text.
 pub(crate) fn check_describe(
@@ -219,6 +235,31 @@ fn render(m: &ManifestJson) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_may_only_name_offered_operations_or_design() {
+        let manifest = |ops: &[&str]| Manifest {
+            wit: WIT_PACKAGE.into(),
+            capabilities: types::Capabilities {
+                kube: Vec::new(),
+                outbound_hosts: Vec::new(),
+                assets: false,
+            },
+            rule_operations: vec![vec![], ops.iter().map(|s| s.to_string()).collect()],
+        };
+        let offered = [types::Operation {
+            key: "install".into(),
+            description: String::new(),
+            category: types::Category::Install,
+        }];
+        assert!(check_rule_operations("p", &manifest(&["install", "design"]), &offered).is_ok());
+        let e = check_rule_operations("p", &manifest(&["install", "instal"]), &offered).unwrap_err();
+        assert!(
+            matches!(&e, Error::ManifestOperation { operation, .. } if operation == "instal"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("does not offer"), "{e}");
+    }
 
     const OK: &str = r#"{"wit": "wasmesh:adapter@0.1.0", "kube": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "namespaces": "request"}, {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"], "namespaces": ["a", "b"]}], "outboundHosts": ["example.com"], "assets": true}"#;
 

@@ -159,6 +159,7 @@ impl<H: HostCalls> Runtime<H> {
         let (info, _) = plugin.describe(host).await;
         let info = info?;
         manifest::check_describe(name, &plugin.manifest.capabilities, &info.capabilities)?;
+        manifest::check_rule_operations(name, &plugin.manifest, &info.operations)?;
         plugin.info = Some(info);
         Ok(plugin)
     }

@@ -23,6 +23,8 @@ pub struct Decision<'a> {
     pub verb: &'a str,
     pub group: &'a str,
     pub resource: &'a str,
+    /// Whether the resource is namespaced (a cluster-wide list of a namespaced kind has none).
+    pub namespaced: bool,
     pub namespace: Option<&'a str>,
     pub name: &'a str,
     pub allowed: bool,
@@ -87,6 +89,7 @@ impl AuditLog {
             verb: action.verb,
             group: action.group,
             resource: action.resource,
+            namespaced: action.namespaced,
             namespace: action.namespace,
             name,
             allowed,

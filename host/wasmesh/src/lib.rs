@@ -116,17 +116,8 @@ pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result
     let info = plugin.info();
     let declared = info.capabilities.kube.clone();
     let known = |key: &str| key == DESIGN_OPERATION || info.operations.iter().any(|o| o.key == key);
+    // The runtime refused, at load, a manifest naming operations the plugin does not offer.
     let rule_operations = &plugin.manifest().rule_operations;
-    // A manifest that ties a rule to an operation the plugin does not offer is a plugin bug
-    // that would silently drop the rule from every operation grant.
-    for ops in rule_operations {
-        if let Some(unknown) = ops.iter().find(|k| !known(k)) {
-            return Err(Error::Config(format!(
-                "plugin \"{}\": its manifest ties a rule to operation \"{unknown}\", which it does not offer",
-                pc.name
-            )));
-        }
-    }
     let Some(g) = &pc.grant else {
         return Ok(Grant::new(declared));
     };
@@ -151,7 +142,7 @@ pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result
 }
 
 /// The operation key that stands for designs (Provision and ProcessOAM) in grants and manifests.
-pub const DESIGN_OPERATION: &str = "design";
+pub use wasmesh_runtime::DESIGN_OPERATION;
 
 /// A loaded plugin with its configuration and grant.
 pub type Loaded = (config::PluginConfig, Plugin<CallHost>, Grant);
