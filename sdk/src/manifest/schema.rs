@@ -8,14 +8,18 @@
 //! {
 //!   "wit": "wasmesh:adapter@0.1.0",
 //!   "kube": [
-//!     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "namespaces": "request"}
+//!     {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "namespaces": "request"},
+//!     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create", "patch"],
+//!      "namespaces": ["mesh-system"], "operations": ["install", "design"]}
 //!   ],
 //!   "outboundHosts": [],
 //!   "assets": false
 //! }
 //! ```
 //!
-//! `namespaces` is `"request"`, `"cluster"`, `"all"` or a list of namespace names. `kube`,
+//! `namespaces` is `"request"`, `"cluster"`, `"all"` or a list of namespace names. `operations`
+//! names the operation keys that need the rule (`"design"` for designs); without it every
+//! operation does. The host refuses a plugin whose rules name an operation it does not offer. `kube`,
 //! `outboundHosts` and `assets` may be left out (nothing is declared); unknown fields are an error.
 
 use std::fmt;
