@@ -39,6 +39,7 @@ pub mod design;
 mod error;
 pub mod manifest;
 pub mod ops;
+pub mod options;
 pub mod plan;
 pub mod yaml;
 

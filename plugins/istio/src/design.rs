@@ -4,7 +4,7 @@
 //! - `IstioMesh`: the control plane, installed (or uninstalled) by the `istio` operation with
 //!   `settings.profile` (default, minimal, demo, ambient; default `default`) and
 //!   `settings.version` (or an OAM Component's `spec.version`; the newest embedded release when
-//!   neither is set); `waitSeconds` and `autoscale` are passed on too (see [`INSTALL_OPTIONS`]).
+//!   neither is set); `waitSeconds`, `autoscale` and `hub` are passed on too (see [`INSTALL_OPTIONS`]).
 //! - The add-ons, by Meshery's component types: `PrometheusIstioAddon`, `GrafanaIstioAddon`,
 //!   `KialiIstioAddon`, `JaegerIstioAddon`, `ZipkinIstioAddon`, run by the `prometheus-addon`,
 //!   ... `zipkin-addon` operations.
@@ -81,7 +81,7 @@ pub const KINDS: &[(&str, KindGroups)] = &[
 ];
 
 /// Settings of an IstioMesh component passed to the install (JSON body).
-pub const INSTALL_OPTIONS: &[&str] = &["profile", "version", "waitSeconds", "autoscale"];
+pub const INSTALL_OPTIONS: &[&str] = &["profile", "version", "waitSeconds", "autoscale", "hub"];
 
 /// Meshery's add-on component types (lower case) and the operation each one runs.
 const ADDONS: &[(&str, &str)] = &[

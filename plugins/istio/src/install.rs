@@ -12,6 +12,8 @@
 //!   - `waitSeconds`: how long to wait for the Deployments and DaemonSets to become available,
 //!     0 to 3600, 0 = do not wait (default 300). A timeout is a WARN naming what is not ready;
 //!     the install itself has succeeded.
+//!   - `hub`: the image repository of the control plane and the injected proxies, for a mirror
+//!     in an air-gapped cluster (default `docker.io/istio`; no scheme, no tag).
 //!   - `autoscale`: `false` leaves out the HorizontalPodAutoscalers (istiod and gateways) that
 //!     upstream's profiles create; istiod then runs one replica. Default `true`; they are also
 //!     left out, with a WARN, when the cluster does not serve autoscaling/v2 (read: get
@@ -196,6 +198,7 @@ fn every_profiles_objects() -> Vec<Value> {
             release: release::default_release(),
             profile,
             autoscale: true,
+            hub: String::new(),
         };
         all.extend(gateways::objects(&cx));
         all.extend(ambient::objects(&cx));
@@ -211,6 +214,7 @@ fn uninstall_stages() -> Vec<Stage> {
         release: release::default_release(),
         profile: Profile::Default,
         autoscale: true,
+        hub: String::new(),
     };
 
     let mut seen = std::collections::HashSet::new();
@@ -281,6 +285,8 @@ pub struct Context {
     pub release: &'static Release,
     pub profile: Profile,
     pub autoscale: bool,
+    /// Where the images come from: the release's hub, or the `hub` option (a mirror).
+    pub hub: String,
 }
 
 impl From<&Options> for Context {
@@ -289,6 +295,7 @@ impl From<&Options> for Context {
             release: o.release,
             profile: o.profile,
             autoscale: o.autoscale,
+            hub: o.hub.clone().unwrap_or_else(|| o.release.hub.to_string()),
         }
     }
 }
@@ -321,8 +328,9 @@ impl Context {
         m
     }
 
+    /// `<hub>/<name>:<version>`, e.g. docker.io/istio/pilot:1.27.3.
     pub fn image(&self, name: &str) -> String {
-        self.release.image(name)
+        format!("{}/{name}:{}", self.hub, self.release.version)
     }
 
     pub fn version(&self) -> &'static str {

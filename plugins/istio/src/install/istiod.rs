@@ -94,7 +94,7 @@ trustDomain: cluster.local\n",
 fn injector_values(cx: &Context) -> Value {
     json!({
         "global": {
-            "hub": cx.release.hub,
+            "hub": cx.hub,
             "tag": cx.version(),
             "istioNamespace": NS,
             "pilotCertProvider": "istiod",

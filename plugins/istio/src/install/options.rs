@@ -19,7 +19,7 @@ pub const DEFAULT_WAIT_SECONDS: u32 = 300;
 pub const MAX_WAIT_SECONDS: u32 = 3600;
 
 /// Keys the custom body may carry.
-pub const KEYS: &[&str] = &["version", "profile", "waitSeconds", "autoscale"];
+pub const KEYS: &[&str] = &["version", "profile", "waitSeconds", "autoscale", "hub"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -29,6 +29,8 @@ pub struct Options {
     pub wait_seconds: u32,
     /// HorizontalPodAutoscalers for istiod and the gateways, as upstream's profiles have them.
     pub autoscale: bool,
+    /// Image repository for the control plane and proxies (a mirror); None: the release's.
+    pub hub: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,11 +142,36 @@ pub fn parse(request: &OperationRequest) -> Result<Options, Error> {
         Some(v) => return Err(bad_value("autoscale", v, "true or false")),
     };
 
+    // A mirror of the release's images (air-gapped clusters), as `istioctl --set hub=`.
+    let hub = match body.get("hub") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(wasmesh_sdk::options::image_repository(s).map_err(|problem| {
+            error(
+                "WASMESH-ISTIO-1104",
+                format!(
+                    "the istio operation's `hub` \"{}\" is not usable: {problem}",
+                    s.escape_debug()
+                ),
+                "the custom body gives `hub` a value that is not an image repository",
+                "set `hub` to the registry and path that hold the Istio images, without scheme or tag, e.g. \
+                 registry.example.com/istio (default docker.io/istio)",
+            )
+        })?),
+        Some(v) => {
+            return Err(bad_value(
+                "hub",
+                v,
+                "an image repository such as registry.example.com/istio",
+            ));
+        }
+    };
+
     Ok(Options {
         release,
         profile,
         wait_seconds,
         autoscale,
+        hub,
     })
 }
 
@@ -287,6 +314,43 @@ mod tests {
             let e = parse(&request("", body)).unwrap_err();
             assert_eq!(e.code, code, "{body}");
             assert!(!e.suggested_remediation.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_hub_mirror_reaches_every_control_plane_image() {
+        let o = parse(&request("", "hub: mirror.local:5000/istio/\nprofile: ambient")).unwrap();
+        assert_eq!(o.hub.as_deref(), Some("mirror.local:5000/istio"));
+        let plan = crate::install::build(&o, false);
+        let objects: Vec<Value> = plan
+            .stages
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter_map(|s| match s {
+                wasmesh_sdk::Step::Apply(j) => Some(serde_json::from_str(j).unwrap()),
+                _ => None,
+            })
+            .collect();
+        let text = serde_json::to_string(&objects).unwrap();
+        for image in ["pilot", "install-cni", "ztunnel"] {
+            assert!(text.contains(&format!("mirror.local:5000/istio/{image}:")), "{image}");
+        }
+        assert!(!text.contains("docker.io/istio"), "no image left on Docker Hub");
+        let injector = objects
+            .iter()
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "istio-sidecar-injector")
+            .unwrap();
+        let values: Value = serde_json::from_str(injector["data"]["values"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            values["global"]["hub"], "mirror.local:5000/istio",
+            "injected proxies come from the mirror"
+        );
+        for bad in ["hub: https://x/istio", "hub: docker.io/istio/pilot:1.27.3", "hub: 5"] {
+            assert_eq!(
+                parse(&request("", bad)).unwrap_err().code,
+                "WASMESH-ISTIO-1104",
+                "{bad}"
+            );
         }
     }
 

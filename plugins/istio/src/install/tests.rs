@@ -10,6 +10,7 @@ fn options(profile: Profile) -> Options {
         profile,
         wait_seconds: options::DEFAULT_WAIT_SECONDS,
         autoscale: true,
+        hub: None,
     }
 }
 

@@ -109,26 +109,8 @@ fn registry(v: &Value) -> Result<String, Error> {
             fix,
         ));
     };
-    let r = s.trim().trim_end_matches('/');
-    let problem = if r.is_empty() {
-        Some("it is empty".to_string())
-    } else if r.contains("://") {
-        Some("it has a URL scheme".into())
-    } else if let Some(c) = r.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-/:".contains(*c))) {
-        Some(format!("it contains {c:?}"))
-    } else if r.contains('@')
-        || r.rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains(':') && r.contains('/'))
-    {
-        Some("it names a tag; the adapter pins every image's tag itself".into())
-    } else {
-        None
-    };
-    match problem {
-        Some(p) => Err(bad_value("registry", format!("\"{}\": {p}", s.escape_debug()), fix)),
-        None => Ok(r.to_string()),
-    }
+    wasmesh_sdk::options::image_repository(s)
+        .map_err(|p| bad_value("registry", format!("\"{}\": {p}", s.escape_debug()), fix))
 }
 
 fn trust_domain(v: &Value) -> Result<String, Error> {
