@@ -1,6 +1,7 @@
 //! Test support: start the host as a Meshery server would find it (gRPC on real sockets), talk
 //! to it with an independent client, and watch its events.
 
+pub mod certs;
 pub mod cluster_objects;
 pub mod meshery;
 

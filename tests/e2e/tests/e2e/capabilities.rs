@@ -17,16 +17,16 @@ use wasmesh_e2e::meshery::{Generation, INFO, ProvisionRequest};
 use wasmesh_e2e::{Events, TestCluster, cache_dir, client, declaration, request, test_config};
 
 /// One step of the run: an operation (or `design`) with its body, namespace and direction.
-struct Run<'a> {
-    op: &'a str,
+struct Run {
+    op: String,
     body: String,
     namespace: String,
     delete: bool,
 }
 
-fn run(op: &str, body: &str, namespace: &str, delete: bool) -> Run<'static> {
+fn run(op: &str, body: &str, namespace: &str, delete: bool) -> Run {
     Run {
-        op: Box::leak(op.to_string().into_boxed_str()),
+        op: op.into(),
         body: body.into(),
         namespace: namespace.into(),
         delete,
@@ -66,12 +66,7 @@ async fn host_per_operation(mesh: &str, operations: &[&str]) -> (wasmesh::Runnin
 }
 
 /// Runs one step; the error says what the step's own rules did not allow.
-async fn carry_out(
-    host: &wasmesh::RunningHost,
-    mesh: &str,
-    cluster: &TestCluster,
-    step: &Run<'_>,
-) -> Result<(), String> {
+async fn carry_out(host: &wasmesh::RunningHost, mesh: &str, cluster: &TestCluster, step: &Run) -> Result<(), String> {
     let mut c = client(host, &format!("{mesh}-{}", step.op), Generation::Adapter).await;
     if step.op == "design" {
         let message = c
@@ -89,7 +84,7 @@ async fn carry_out(
         return Ok(());
     }
     let events = Events::subscribe(&c).await;
-    let mut req = request(step.op, &step.namespace, &step.body, &[cluster.kubeconfig()]);
+    let mut req = request(&step.op, &step.namespace, &step.body, &[cluster.kubeconfig()]);
     req.delete_op = step.delete;
     c.apply(req.clone()).await.unwrap();
     let e = events.outcome(&req.operation_id).await;
@@ -216,11 +211,11 @@ async fn linkerd_declares_exactly_what_its_operations_need() {
 
 /// Runs every step through the instance granted its operation only, then checks the manifest
 /// both ways: each operation had what it needed, each rule was needed.
-async fn exercise(mesh: &str, cluster: &TestCluster, steps: &[Run<'_>], request_namespace: &str) {
+async fn exercise(mesh: &str, cluster: &TestCluster, steps: &[Run], request_namespace: &str) {
     let manifest = manifest(mesh);
     let operations: Vec<&str> = steps
         .iter()
-        .map(|s| s.op)
+        .map(|s| s.op.as_str())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();

@@ -11,17 +11,17 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kube::api::{Patch, PatchParams};
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
+use p256::ecdsa::{DerSignature, SigningKey};
 use p256::pkcs8::LineEnding;
 use serde_json::json;
+use wasmesh_e2e::certs::signed_by;
 use wasmesh_e2e::cluster_objects::{delete, dynamic_api, get_json};
 use wasmesh_e2e::meshery::{Client, ERROR, EventsResponse, Generation, INFO, WARN};
 use wasmesh_e2e::{Events, TestCluster, apply_objects, clear_log, client, request, resource_of, start_host, writes};
 use x509_cert::Certificate;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::der::asn1::{GeneralizedTime, Ia5String};
-use x509_cert::der::{Decode, DecodePem, Encode, EncodePem};
+use x509_cert::der::{Decode, DecodePem, EncodePem};
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
@@ -123,16 +123,6 @@ impl Anchor {
 
 fn certs(pem: &str) -> Vec<Certificate> {
     Certificate::load_pem_chain(pem.as_bytes()).unwrap_or_else(|e| panic!("PEM certificates: {e}\n{pem}"))
-}
-
-fn signed_by(child: &Certificate, parent: &Certificate) -> bool {
-    let spki = &parent.tbs_certificate.subject_public_key_info;
-    let Ok(key) = VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes()) else {
-        return false;
-    };
-    let signature = DerSignature::from_bytes(child.signature.raw_bytes()).unwrap();
-    child.tbs_certificate.issuer == parent.tbs_certificate.subject
-        && key.verify(&child.tbs_certificate.to_der().unwrap(), &signature).is_ok()
 }
 
 fn not_after(cert: &Certificate) -> u64 {

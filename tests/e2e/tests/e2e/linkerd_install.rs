@@ -10,9 +10,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Api;
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{DerSignature, VerifyingKey};
 use serde_json::json;
+use wasmesh_e2e::certs::{cert, extension, signed_by};
 use wasmesh_e2e::cluster_objects::{
     LINKERD_CRDS_2_14 as CRDS_2_14, LINKERD_CRDS_2_18_EXTRA as CRDS_2_18_EXTRA, LINKERD_NS as NS,
     LINKERD_WEBHOOKS as WEBHOOKS, Leftovers, assert_no_cluster_rbac_labelled, get,
@@ -22,10 +21,8 @@ use wasmesh_e2e::{
     TestCluster, apply_objects, clear_log, connect, namespace, namespace_gone, request, run, run_ok, writes,
 };
 use x509_cert::Certificate;
-use x509_cert::der::oid::AssociatedOid;
 use x509_cert::der::oid::db::rfc5280::ID_KP_SERVER_AUTH;
 use x509_cert::der::oid::db::rfc5912::ECDSA_WITH_SHA_256;
-use x509_cert::der::{DecodeOwned, DecodePem, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
 
@@ -46,26 +43,6 @@ fn linkerd(cluster: &TestCluster, version: &str, body: &str) -> ApplyRuleRequest
 
 fn uninstall(cluster: &TestCluster) -> ApplyRuleRequest {
     linkerd(cluster, "", "").deleting(true)
-}
-
-fn cert(pem: &[u8]) -> Certificate {
-    Certificate::from_pem(pem).unwrap_or_else(|e| panic!("certificate PEM: {e}"))
-}
-
-/// Whether `cert` names `ca` as its issuer and carries a signature `ca`'s key verifies.
-fn signed_by(cert: &Certificate, ca: &Certificate) -> bool {
-    let key = VerifyingKey::from_sec1_bytes(
-        ca.tbs_certificate
-            .subject_public_key_info
-            .subject_public_key
-            .raw_bytes(),
-    )
-    .expect("P-256 CA key");
-    let Ok(sig) = DerSignature::from_bytes(cert.signature.raw_bytes()) else {
-        return false;
-    };
-    cert.tbs_certificate.issuer == ca.tbs_certificate.subject
-        && key.verify(&cert.tbs_certificate.to_der().unwrap(), &sig).is_ok()
 }
 
 fn secret_data(s: &Secret, key: &str) -> Vec<u8> {
@@ -252,21 +229,6 @@ async fn check_installed(cluster: &TestCluster, version: &str, proxy_init: &str,
         let (eku, _) = extension::<ExtendedKeyUsage>(&serving).expect("extendedKeyUsage");
         assert!(eku.0.contains(&ID_KP_SERVER_AUTH), "{secret} is for TLS servers");
     }
-}
-
-/// The certificate's extension of type T and whether it is critical.
-fn extension<T: DecodeOwned + AssociatedOid>(c: &Certificate) -> Option<(T, bool)> {
-    c.tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .find(|e| e.extn_id == T::OID)
-        .map(|e| {
-            (
-                T::from_der(e.extn_value.as_bytes()).expect("extension decodes"),
-                e.critical,
-            )
-        })
 }
 
 /// Nothing of the control plane is left after an uninstall.
