@@ -21,13 +21,6 @@ pub const RELEASES: &[Release] = &[
     },
 ];
 
-impl Release {
-    /// `<hub>/<name>:<version>`, e.g. docker.io/istio/pilot:1.27.3.
-    pub fn image(&self, name: &str) -> String {
-        format!("{}/{name}:{}", self.hub, self.version)
-    }
-}
-
 pub fn versions() -> Vec<String> {
     RELEASES.iter().map(|r| r.version.to_string()).collect()
 }
@@ -50,7 +43,7 @@ mod tests {
     #[test]
     fn images_and_lookups() {
         let r = find("v1.27.3").unwrap();
-        assert_eq!(r.image("pilot"), "docker.io/istio/pilot:1.27.3");
+        assert_eq!((r.version, r.hub), ("1.27.3", "docker.io/istio"));
         assert!(find("1.27").is_none());
         assert_eq!(versions(), ["1.27.3", "1.26.3"]);
     }
