@@ -76,10 +76,14 @@ impl Cluster {
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
         if let Some(who) = impersonate {
-            config.auth_info.impersonate = Some(who.user.clone());
-            if !who.groups.is_empty() {
-                config.auth_info.impersonate_groups = Some(who.groups.clone());
-            }
+            // The configured identity replaces whatever the kubeconfig asks to act as: its own
+            // as-groups, as-uid or as-user-extra would lift the plugin's account (to
+            // system:masters, say).
+            let auth = &mut config.auth_info;
+            auth.impersonate = Some(who.user.clone());
+            auth.impersonate_groups = (!who.groups.is_empty()).then(|| who.groups.clone());
+            auth.impersonate_uid = None;
+            auth.impersonate_user_extra = None;
         }
         let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
         let client = kube::Client::try_from(config).map_err(|e| invalid(format!("cannot build a client: {e}")))?;

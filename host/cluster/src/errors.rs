@@ -39,6 +39,9 @@ pub enum Error {
 
     #[error("object is not valid: {reason}")]
     InvalidObject { reason: String },
+
+    #[error("the operation ran out of time: it may take at most {seconds} s")]
+    Deadline { seconds: u64 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -93,6 +96,7 @@ impl Error {
             Error::Transport { .. } => "WASMESH-CLUSTER-1008",
             Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",
             Error::InvalidObject { .. } => "WASMESH-CLUSTER-1010",
+            Error::Deadline { .. } => "WASMESH-CLUSTER-1013",
         }
     }
 
@@ -116,7 +120,12 @@ impl Error {
             Error::Api { code: 404, .. } => "the namespace or a parent object does not exist".into(),
             Error::Api { .. } | Error::Transport { .. } => "the API server could not carry out the request".into(),
             Error::WaitTimeout { .. } => "the workload or resource is still starting, or is failing".into(),
-            Error::InvalidObject { .. } => "the object misses apiVersion, kind or metadata.name".into(),
+            Error::InvalidObject { .. } => {
+                "the object misses apiVersion, kind or metadata.name, or names a type or object in a form Kubernetes does not accept".into()
+            }
+            Error::Deadline { .. } => {
+                "the plan's waits and writes took longer than one operation may (limits.operation_timeout_seconds)".into()
+            }
         }
     }
 
@@ -146,7 +155,12 @@ impl Error {
             Error::WaitTimeout { .. } => {
                 "inspect the object's events and pods (kubectl describe), then retry the operation".into()
             }
-            Error::InvalidObject { .. } => "give every object apiVersion, kind and metadata.name".into(),
+            Error::InvalidObject { .. } => {
+                "give every object a valid apiVersion (group/version), kind and metadata.name".into()
+            }
+            Error::Deadline { .. } => {
+                "run the operation again (what was applied stays), or raise limits.operation_timeout_seconds".into()
+            }
         }
     }
 }

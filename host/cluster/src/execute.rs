@@ -6,7 +6,7 @@ use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Map, Value, json};
 
-use crate::FIELD_MANAGER;
+use crate::FIELD_MANAGER_PREFIX;
 use crate::client::Cluster;
 use crate::errors::{Error, Result};
 use crate::names::{check_name, check_namespace};
@@ -19,6 +19,12 @@ const STAGE_PARALLELISM: usize = 16;
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
     Applied,
+    /// Applied after taking fields over from managers that are not wasmesh plugins (kubectl, a
+    /// controller): the object now says what the plugin wants, and the event says whose fields
+    /// went.
+    AppliedOver {
+        managers: Vec<String>,
+    },
     Deleted,
     /// A delete or label removal found nothing to act on.
     Absent,
@@ -45,6 +51,9 @@ impl std::fmt::Display for StepReport {
         let t = &self.target;
         match &self.outcome {
             StepOutcome::Applied => write!(f, "applied {t}"),
+            StepOutcome::AppliedOver { managers } => {
+                write!(f, "applied {t}, taking over fields set by {}", managers.join(", "))
+            }
             StepOutcome::Deleted => write!(f, "deleted {t}"),
             StepOutcome::Absent => write!(f, "{t} was already absent"),
             StepOutcome::NamespaceUpdated { created: true } => {
@@ -72,6 +81,18 @@ pub trait Progress: Send + Sync {
 
 impl Progress for () {}
 
+/// How a plan is carried out.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The server-side apply field manager (`wasmesh-<plugin>`, see [`crate::field_manager`]).
+    pub field_manager: String,
+    /// When the whole operation must be done; steps still running then fail, later stages do
+    /// not start.
+    pub deadline: tokio::time::Instant,
+    /// The operation's time limit, for the error that says it ran out.
+    pub limit_seconds: u64,
+}
+
 /// What a plan's execution did on one cluster.
 #[derive(Debug, Default)]
 pub struct Execution {
@@ -82,7 +103,13 @@ pub struct Execution {
 
 impl Cluster {
     /// Runs `plan`; a stage with a failed step finishes its other steps, then execution stops.
-    pub async fn execute(&self, plan: &Plan, default_namespace: &str, progress: &dyn Progress) -> Execution {
+    pub async fn execute(
+        &self,
+        plan: &Plan,
+        default_namespace: &str,
+        options: &Options,
+        progress: &dyn Progress,
+    ) -> Execution {
         let mut execution = Execution::default();
         for (index, stage) in plan.stages.iter().enumerate() {
             progress.stage_started(&stage.name);
@@ -90,7 +117,7 @@ impl Cluster {
             // compiler's higher-ranked lifetime inference once spawned.
             let mut pending = Vec::with_capacity(stage.steps.len());
             for step in &stage.steps {
-                pending.push(self.step_reporting(step, plan, default_namespace, progress));
+                pending.push(self.step_reporting(step, plan, default_namespace, options, progress));
             }
             let results: Vec<_> = futures::stream::iter(pending)
                 .buffered(STAGE_PARALLELISM)
@@ -116,12 +143,19 @@ impl Cluster {
         step: &Step,
         plan: &Plan,
         default_namespace: &str,
+        options: &Options,
         progress: &dyn Progress,
     ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
-        let r = self
-            .run_step(step, plan, default_namespace)
+        // Discovery, reads and waits included: nothing of a step outlives the deadline.
+        let r = match tokio::time::timeout_at(options.deadline, self.run_step(step, plan, default_namespace, options))
             .await
-            .map_err(|e| (self.placed(step, default_namespace), e));
+        {
+            Ok(r) => r,
+            Err(_) => Err(Error::Deadline {
+                seconds: options.limit_seconds,
+            }),
+        }
+        .map_err(|e| (self.placed(step, default_namespace), e));
         progress.step_finished(&r);
         r
     }
@@ -172,7 +206,13 @@ impl Cluster {
         }
     }
 
-    async fn run_step(&self, step: &Step, plan: &Plan, default_namespace: &str) -> Result<StepReport> {
+    async fn run_step(
+        &self,
+        step: &Step,
+        plan: &Plan,
+        default_namespace: &str,
+        options: &Options,
+    ) -> Result<StepReport> {
         let target = step.target();
         if plan
             .unresolved
@@ -203,14 +243,17 @@ impl Cluster {
             };
         }
         match step {
-            Step::Apply(object) => self.apply(object, step, default_namespace).await,
+            Step::Apply(object) => {
+                self.apply(object, step, default_namespace, &options.field_manager)
+                    .await
+            }
             Step::Delete(_) => self.delete(step, default_namespace).await,
-            Step::NamespaceMetadata(change) => self.namespace_metadata(change).await,
+            Step::NamespaceMetadata(change) => self.namespace_metadata(change, &options.field_manager).await,
             Step::Wait(wait) => self.wait(wait, step, default_namespace).await,
         }
     }
 
-    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str, manager: &str) -> Result<StepReport> {
         let (resolved, target) = self.locate(step, default_namespace).await?;
         let mut object = object.clone();
         let metadata = object
@@ -227,18 +270,35 @@ impl Cluster {
                 metadata.remove("namespace");
             }
         }
-        self.api(&resolved, &target)
-            .patch(
-                &target.name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&object),
-            )
-            .await
-            .map_err(|e| Error::from_kube("apply", target.to_string(), &self.server, e))?;
-        Ok(StepReport {
-            target,
-            outcome: StepOutcome::Applied,
-        })
+        let api = self.api(&resolved, &target);
+        let apply = |force: bool| {
+            let mut params = PatchParams::apply(manager);
+            params.force = force;
+            let api = api.clone();
+            let (name, object) = (target.name.clone(), object.clone());
+            async move { api.patch(&name, &params, &Patch::Apply(&object)).await }
+        };
+        let outcome = match apply(false).await {
+            Ok(_) => StepOutcome::Applied,
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                let managers = conflicting_managers(&s.message);
+                // Another plugin's fields are its own: never taken silently, never forced.
+                if managers.is_empty() || managers.iter().any(|m| m.starts_with(FIELD_MANAGER_PREFIX)) {
+                    return Err(Error::from_kube(
+                        "apply",
+                        target.to_string(),
+                        &self.server,
+                        kube::Error::Api(s),
+                    ));
+                }
+                apply(true)
+                    .await
+                    .map_err(|e| Error::from_kube("apply", target.to_string(), &self.server, e))?;
+                StepOutcome::AppliedOver { managers }
+            }
+            Err(e) => return Err(Error::from_kube("apply", target.to_string(), &self.server, e)),
+        };
+        Ok(StepReport { target, outcome })
     }
 
     async fn delete(&self, step: &Step, default_namespace: &str) -> Result<StepReport> {
@@ -267,7 +327,7 @@ impl Cluster {
         Ok(StepReport { target, outcome })
     }
 
-    async fn namespace_metadata(&self, change: &NamespaceChange) -> Result<StepReport> {
+    async fn namespace_metadata(&self, change: &NamespaceChange, manager: &str) -> Result<StepReport> {
         check_namespace(&change.namespace)?;
         let target = ObjectRef {
             api_version: "v1".into(),
@@ -301,13 +361,9 @@ impl Cluster {
                     "annotations": pairs(&change.set_annotations),
                 },
             });
-            api.patch(
-                &change.namespace,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&object),
-            )
-            .await
-            .map_err(|e| Error::from_kube("create", what(), &self.server, e))?;
+            api.patch(&change.namespace, &PatchParams::apply(manager), &Patch::Apply(&object))
+                .await
+                .map_err(|e| Error::from_kube("create", what(), &self.server, e))?;
             return Ok(StepReport {
                 target,
                 outcome: StepOutcome::NamespaceUpdated { created: true },
@@ -327,7 +383,11 @@ impl Cluster {
                 "annotations": with_removals(&change.set_annotations, &change.remove_annotations),
             }
         });
-        api.patch(&change.namespace, &PatchParams::default(), &Patch::Merge(&patch))
+        let params = PatchParams {
+            field_manager: Some(manager.to_string()),
+            ..PatchParams::default()
+        };
+        api.patch(&change.namespace, &params, &Patch::Merge(&patch))
             .await
             .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
         Ok(StepReport {
@@ -395,6 +455,22 @@ impl Cluster {
     }
 }
 
+/// The field managers a server-side apply conflict names (`conflict with "kubectl" using v1:
+/// .data.x`, or `conflicts with "a" ...`).
+fn conflicting_managers(message: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in message.match_indices("with \"") {
+        let rest = &message[i + 6..];
+        if let Some(end) = rest.find('"') {
+            let m = rest[..end].to_string();
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
 /// Whether `status.conditions` holds `{type: kind, status: "True"}`.
 fn condition_true(data: &Value, kind: &str) -> bool {
     data.pointer("/status/conditions")
@@ -452,6 +528,15 @@ mod tests {
             !rolled_out("Deployment", Some(1), &sts),
             "Deployments report the condition themselves"
         );
+    }
+
+    #[test]
+    fn conflicting_managers_are_read_from_the_servers_message() {
+        let one = "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.a";
+        assert_eq!(conflicting_managers(one), ["kubectl-client-side-apply"]);
+        let two = "Apply failed with 2 conflicts: conflicts with \"wasmesh-istio\" using v1:\n- .data.a\nconflict with \"kubectl\" using v1: .data.b";
+        assert_eq!(conflicting_managers(two), ["wasmesh-istio", "kubectl"]);
+        assert!(conflicting_managers("the object has been modified").is_empty());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! A [`Cluster`] is made from a kubeconfig received in a request (kept in memory only, cached by
 //! the hash of its content in a [`ClusterPool`]). [`Cluster::execute`] runs a [`Plan`] stage by
-//! stage, the steps of a stage in parallel, writing with server-side apply under one field
-//! manager.
+//! stage, the steps of a stage in parallel, writing with server-side apply under the plugin's
+//! own field manager.
 
 mod client;
 mod errors;
@@ -15,10 +15,16 @@ mod resolve;
 
 pub use client::{Cluster, ClusterPool, Impersonation};
 pub use errors::{Error, Result};
-pub use execute::{Execution, Progress, StepOutcome, StepReport};
-pub use names::{check_name, check_namespace};
+pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};
+pub use names::{check_group, check_name, check_namespace, check_type};
 pub use plan::{Condition, NamespaceChange, ObjectRef, Plan, Stage, Step, WaitFor};
 pub use resolve::Resolved;
 
-/// The field manager of every server-side apply wasmesh makes.
-pub const FIELD_MANAGER: &str = "wasmesh";
+/// The prefix of every field manager wasmesh applies with: `wasmesh-<plugin>`. Fields held by
+/// another manager with this prefix belong to another plugin and are never taken over.
+pub const FIELD_MANAGER_PREFIX: &str = "wasmesh-";
+
+/// The field manager of one plugin's applies.
+pub fn field_manager(plugin: &str) -> String {
+    format!("{FIELD_MANAGER_PREFIX}{plugin}")
+}

@@ -5,14 +5,7 @@ use crate::errors::{Error, Result};
 
 /// A namespace must be a DNS-1123 label.
 pub fn check_namespace(ns: &str) -> Result<()> {
-    let ok = !ns.is_empty()
-        && ns.len() <= 63
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-');
-    if ok {
+    if is_dns_label(ns) {
         Ok(())
     } else {
         Err(Error::InvalidObject {
@@ -45,6 +38,78 @@ pub fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// A DNS-1123 label: lower-case letters, digits and '-', starting and ending alphanumeric.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A DNS-1123 subdomain: dot-separated labels, at most 253 bytes.
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+fn invalid_type(api_version: &str, kind: &str, why: &str) -> Error {
+    Error::InvalidObject {
+        reason: format!(
+            "apiVersion \"{}\" and kind \"{}\" do not name a Kubernetes type: {why}",
+            api_version.escape_debug(),
+            kind.escape_debug()
+        ),
+    }
+}
+
+/// Checks an apiVersion and kind before they reach any URL (discovery included): the group is
+/// empty or a DNS subdomain, the version a DNS label, the kind letters and digits. Returns
+/// (group, version).
+pub fn check_type<'a>(api_version: &'a str, kind: &str) -> Result<(&'a str, &'a str)> {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    if !group.is_empty() && !is_dns_subdomain(group) {
+        return Err(invalid_type(api_version, kind, "the group is not a DNS subdomain"));
+    }
+    if !is_dns_label(version) || !version.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(invalid_type(
+            api_version,
+            kind,
+            "the version is not a Kubernetes version name (like v1 or v1beta1)",
+        ));
+    }
+    let kind_ok = !kind.is_empty()
+        && kind.len() <= 63
+        && kind.starts_with(|c: char| c.is_ascii_alphabetic())
+        && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !kind_ok {
+        return Err(invalid_type(
+            api_version,
+            kind,
+            "the kind is not a Kubernetes kind name (letters and digits)",
+        ));
+    }
+    Ok((group, version))
+}
+
+/// An API group as RBAC rules name it: empty (core), `*`, or a DNS subdomain.
+pub fn check_group(group: &str) -> Result<()> {
+    if group.is_empty() || group == "*" || is_dns_subdomain(group) {
+        return Ok(());
+    }
+    Err(Error::InvalidObject {
+        reason: format!("API group \"{}\" is not a DNS subdomain", group.escape_debug()),
+    })
+}
+
+/// A resource name as discovery returns it: lower-case, no path separators.
+pub(crate) fn is_resource_name(plural: &str) -> bool {
+    is_dns_subdomain(plural)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +136,42 @@ mod tests {
         }
         for name in ["coredns", "system:controller:x", "my.config", "Upper_ok"] {
             assert!(check_name(name).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn types_that_would_change_a_discovery_url_are_refused() {
+        let bad = [
+            ("/v1/secrets", "X"),
+            ("v1/namespaces/kube-system/secrets/x", "X"),
+            ("v1/namespaces/default/services/s/proxy", "X"),
+            ("v1?watch=true", "X"),
+            ("apps/v1/../../api/v1/secrets", "Deployment"),
+            ("apps/", "Deployment"),
+            ("", "ConfigMap"),
+            ("V1", "ConfigMap"),
+            ("1", "ConfigMap"),
+            ("Apps.io/v1", "X"),
+            ("v1", "Config/Map"),
+            ("v1", "Config Map"),
+            ("v1", ""),
+            ("v1", "1x"),
+            ("x..io/v1", "X"),
+        ];
+        for (v, k) in bad {
+            assert!(check_type(v, k).is_err(), "{v:?} {k:?}");
+        }
+        assert_eq!(check_type("v1", "ConfigMap").unwrap(), ("", "v1"));
+        assert_eq!(check_type("apps/v1", "Deployment").unwrap(), ("apps", "v1"));
+        assert_eq!(
+            check_type("networking.istio.io/v1beta1", "VirtualService").unwrap(),
+            ("networking.istio.io", "v1beta1")
+        );
+        for g in ["", "*", "apps", "rbac.authorization.k8s.io"] {
+            assert!(check_group(g).is_ok(), "{g:?}");
+        }
+        for g in ["/api", "a/b", "x?y", "A"] {
+            assert!(check_group(g).is_err(), "{g:?}");
         }
     }
 }

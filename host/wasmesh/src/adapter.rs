@@ -1,20 +1,18 @@
 //! One adapter: a plugin behind one listener. Turns Meshery requests into plugin calls, checks
 //! the plans against the plugin's grant, carries them out on every cluster and reports events.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::join_all;
-use serde_json::Value;
-use wasmesh_cluster::{Cluster, ClusterPool, Impersonation, ObjectRef, Plan, Resolved, Step, StepOutcome, StepReport};
+use tokio::time::Instant;
+use wasmesh_cluster::{Cluster, ClusterPool, Impersonation, ObjectRef, Plan, Step, StepOutcome, StepReport};
+use wasmesh_grant::{AuditLog, CAP_DENIED, Call, Context, DESIGN_OPERATION, Grant};
 use wasmesh_runtime::{Plugin, types};
 
-use crate::audit::{self, AuditLog};
-use crate::caps::{Action, Grant, how_to_grant};
 use crate::config::Limits;
 use crate::convert;
 use crate::events::{Event, EventHub, Level};
-use crate::host_calls::{CAP_DENIED, CallHost};
+use crate::host_calls::CallHost;
 
 /// Namespace for design objects that name none (designs have no request namespace).
 const DESIGN_NAMESPACE: &str = "default";
@@ -30,9 +28,6 @@ pub struct Adapter {
     pub audit: Arc<AuditLog>,
     /// Whose identity the plugin's cluster calls use; None: the kubeconfig's own.
     pub identity: Option<Impersonation>,
-    /// Test builds only: skip the host's capability check, to show the API server's RBAC
-    /// catches what the host would have.
-    pub unchecked: bool,
     /// Operations and designs in flight; more are refused as busy.
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Design deploys run one at a time, so two deploys of one design cannot interleave.
@@ -45,7 +40,6 @@ pub struct AdapterSettings {
     pub grant: Grant,
     pub limits: Limits,
     pub identity: Option<Impersonation>,
-    pub unchecked: bool,
 }
 
 /// A failure on one cluster, ready to become an ERROR event.
@@ -208,7 +202,6 @@ impl Adapter {
             limits: settings.limits,
             audit,
             identity: settings.identity,
-            unchecked: settings.unchecked,
             provision_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -228,27 +221,25 @@ impl Adapter {
         f
     }
 
-    /// The host side of one plugin call about `cluster`.
-    fn call_host(&self, cluster: &Arc<Cluster>, operation_id: &str, user: &str, namespace: &str) -> CallHost {
+    /// The host side of one plugin call about `cluster`, for `operation` (`design` for designs).
+    fn call_host(&self, cluster: &Arc<Cluster>, call: Ids, namespace: &str) -> CallHost {
         CallHost {
             cluster: Some(cluster.clone()),
-            grant: self.grant.clone(),
+            call: Call {
+                grant: self.grant.clone(),
+                audit: self.audit.clone(),
+                ctx: Context {
+                    plugin: self.name.clone(),
+                    user: call.user.to_string(),
+                    operation_id: call.operation_id.to_string(),
+                    operation: call.operation.to_string(),
+                    cluster: cluster.context.clone(),
+                    server: cluster.server.clone(),
+                },
+                request_namespace: namespace.to_string(),
+            },
             events: self.events.clone(),
-            audit: self.audit.clone(),
-            ctx: self.audit_context(cluster, operation_id, user),
-            request_namespace: namespace.to_string(),
-            unchecked: self.unchecked,
             denied: Vec::new(),
-        }
-    }
-
-    fn audit_context(&self, cluster: &Cluster, operation_id: &str, user: &str) -> audit::Context {
-        audit::Context {
-            plugin: self.name.clone(),
-            user: user.to_string(),
-            operation_id: operation_id.to_string(),
-            cluster: cluster.context.clone(),
-            server: cluster.server.clone(),
         }
     }
 
@@ -304,11 +295,17 @@ impl Adapter {
     ) -> Vec<Result<Outcome, Failure>> {
         let op = request.operation_id.as_str();
         let multi = clusters.len() > 1;
+        let deadline = Instant::now() + self.limits.operation_timeout();
         let runs = clusters.iter().map(|cluster| {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let host = self.call_host(cluster, op, &request.username, &request.namespace);
+                let ids = Ids {
+                    operation_id: op,
+                    operation: &request.key,
+                    user: &request.username,
+                };
+                let host = self.call_host(cluster, ids, &request.namespace);
                 let (result, host) = self.plugin.plan(host, &request).await;
                 let plan = match result {
                     Err(e) => Err(Failure::from_runtime(e)),
@@ -317,7 +314,7 @@ impl Adapter {
                 };
                 let outcome = match plan {
                     Ok(plan) => self
-                        .carry_out(cluster, plan, &request.namespace, &host.ctx)
+                        .carry_out(cluster, plan, &host.call, deadline)
                         .await
                         .map_err(|i| i.failure),
                     Err(f) => Err(f),
@@ -336,20 +333,44 @@ impl Adapter {
     /// Deploys (or removes) a design on every cluster; returns one line per thing done.
     /// Returns the lines and whether any cluster failed as a whole.
     pub async fn run_design(&self, clusters: Vec<Arc<Cluster>>, request: types::DesignRequest) -> (Vec<String>, bool) {
-        let _one_at_a_time = self.provision_lock.lock().await;
         let op = request.operation_id.as_str();
+        // The design that holds the lock is bounded by its own deadline, so waiting longer than
+        // one deadline means something is wrong: refuse rather than queue for ever.
+        let Ok(_one_at_a_time) =
+            tokio::time::timeout(self.limits.operation_timeout(), self.provision_lock.lock()).await
+        else {
+            let f = Failure {
+                summary: format!(
+                    "another design deploy held the {} adapter for {} s; this one was not started",
+                    self.info().name,
+                    self.limits.operation_timeout_seconds
+                ),
+                details: String::new(),
+                code: "WASMESH-HOST-1012".into(),
+                cause: "design deploys run one at a time, and the one before did not finish within limits.operation_timeout_seconds".into(),
+                remediation: "retry once the other deploy has ended (its events say when)".into(),
+            };
+            self.events.publish(f.event(op));
+            return (vec![format!("failed: {}", f.summary)], true);
+        };
         let multi = clusters.len() > 1;
+        let deadline = Instant::now() + self.limits.operation_timeout();
         let runs = clusters.iter().map(|cluster| {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let host = self.call_host(cluster, op, &request.username, DESIGN_NAMESPACE);
+                let ids = Ids {
+                    operation_id: op,
+                    operation: DESIGN_OPERATION,
+                    user: &request.username,
+                };
+                let host = self.call_host(cluster, ids, DESIGN_NAMESPACE);
                 let (result, host) = self.plugin.provision(host, &request).await;
                 let (outcome, rejected) = match result {
                     Err(e) => (Err(Failure::from_runtime(e).into()), Vec::new()),
                     Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design").into()), Vec::new()),
                     Ok(Ok(dp)) => (
-                        self.carry_out(cluster, dp.plan, DESIGN_NAMESPACE, &host.ctx).await,
+                        self.carry_out(cluster, dp.plan, &host.call, deadline).await,
                         dp.rejected,
                     ),
                 };
@@ -424,24 +445,35 @@ impl Adapter {
         &self,
         cluster: &Arc<Cluster>,
         plan: types::Plan,
-        namespace: &str,
-        ctx: &audit::Context,
+        call: &Call,
+        deadline: Instant,
     ) -> Result<Outcome, Interrupted> {
-        let plan =
-            convert::plan(plan, self.limits.max_plan_bytes, self.limits.max_wait_seconds).map_err(|e| Failure {
-                summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
-                details: String::new(),
-                code: "WASMESH-HOST-1002".into(),
-                cause: "the plugin produced an invalid or oversized plan".into(),
-                remediation: "report the bug to the plugin's author with the operation's input".into(),
-            })?;
-        let mut plan = plan;
-        plan.unresolved = self.check_plan(cluster, &plan, namespace, ctx).await?;
+        let mut plan = convert::plan(plan, &self.limits).map_err(|e| Failure {
+            summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
+            details: String::new(),
+            code: "WASMESH-HOST-1002".into(),
+            cause: "the plugin produced an invalid or oversized plan".into(),
+            remediation: "report the bug to the plugin's author with the operation's input".into(),
+        })?;
+        let limit_seconds = self.limits.operation_timeout_seconds;
+        let checked = tokio::time::timeout_at(deadline, call.check_plan(cluster, &plan))
+            .await
+            .unwrap_or(Err(wasmesh_grant::Error::Cluster(wasmesh_cluster::Error::Deadline {
+                seconds: limit_seconds,
+            })));
+        plan.unresolved = checked.map_err(|e| self.refused(&plan, e))?;
         let progress = StepEvents {
             events: &self.events,
-            operation_id: &ctx.operation_id,
+            operation_id: &call.ctx.operation_id,
         };
-        let execution = cluster.execute(&plan, namespace, &progress).await;
+        let options = wasmesh_cluster::Options {
+            field_manager: wasmesh_cluster::field_manager(&self.name),
+            deadline,
+            limit_seconds,
+        };
+        let execution = cluster
+            .execute(&plan, &call.request_namespace, &options, &progress)
+            .await;
         if let Some((stage_index, stage, failures)) = execution.failed {
             let (target, first) = &failures[0];
             let mut f = self.cluster_failure(first, format!("{}: {first}", plan.summary_failed()));
@@ -468,121 +500,17 @@ impl Adapter {
         })
     }
 
-    /// Every step of the plan must be within the grant; kinds the plan's own CRDs define are
-    /// resolved from those CRDs, since the cluster does not serve them yet.
-    async fn check_plan(
-        &self,
-        cluster: &Cluster,
-        plan: &Plan,
-        namespace: &str,
-        ctx: &audit::Context,
-    ) -> Result<HashSet<(String, String)>, Failure> {
-        let defined = crds_in_plan(plan)?;
-        let mut refused = Vec::new();
-        let mut unresolved = HashSet::new();
-        for stage in &plan.stages {
-            for (index, step) in stage.steps.iter().enumerate() {
-                let at = StepAt {
-                    stage: &stage.name,
-                    index,
-                    ctx,
-                };
-                let (resolved, target) = match cluster.locate(step, namespace).await {
-                    Ok(x) => x,
-                    // A kind the cluster does not serve yet: the plan's own CRDs may define it.
-                    Err(e @ wasmesh_cluster::Error::UnknownKind { .. }) => {
-                        let t = step.target();
-                        let Some((group, plural, namespaced)) = defined.get(&(t.api_version.clone(), t.kind.clone()))
-                        else {
-                            if matches!(step, Step::Apply(_)) {
-                                return Err(self.cluster_failure(&e, format!("{}: {e}", plan.summary_failed())));
-                            }
-                            // Nothing of an unknown kind can exist; the executor will not look.
-                            unresolved.insert((t.api_version, t.kind));
-                            continue;
-                        };
-                        let ns = namespaced.then(|| t.namespace.clone().unwrap_or_else(|| namespace.to_string()));
-                        let r = ResolvedRef {
-                            group: group.clone(),
-                            plural: plural.clone(),
-                            namespaced: *namespaced,
-                        };
-                        self.check_step(step, &r, ns.as_deref(), &t, namespace, &at, &mut refused);
-                        continue;
-                    }
-                    Err(e) => {
-                        return Err(self.cluster_failure(&e, format!("{}: {e}", plan.summary_failed())));
-                    }
-                };
-                let r = ResolvedRef::from(&resolved);
-                self.check_step(
-                    step,
-                    &r,
-                    target.namespace.as_deref(),
-                    &target,
-                    namespace,
-                    &at,
-                    &mut refused,
-                );
-            }
-        }
-        if refused.is_empty() || self.unchecked {
-            return Ok(unresolved);
-        }
-        let (first, remediation) = &refused[0];
-        Err(Failure {
-            summary: format!(
-                "{} refused: the plan needs {} action(s) outside the plugin's grant; nothing was changed",
-                plan.summary_failed(),
-                refused.len()
-            ),
-            details: refused.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join("\n"),
-            code: CAP_DENIED.into(),
-            cause: format!("plugin {}'s effective grant does not allow it: {first}", self.name),
-            remediation: remediation.clone(),
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn check_step(
-        &self,
-        step: &Step,
-        r: &ResolvedRef,
-        ns: Option<&str>,
-        target: &ObjectRef,
-        request_namespace: &str,
-        at: &StepAt,
-        refused: &mut Vec<(String, String)>,
-    ) {
-        let verbs: &[&str] = match step {
-            // Server-side apply patches, and creates when the object is new.
-            Step::Apply(_) => &["patch", "create"],
-            Step::Delete(_) => &["delete"],
-            Step::NamespaceMetadata(c) if c.create => &["get", "patch", "create"],
-            Step::NamespaceMetadata(_) => &["get", "patch"],
-            Step::Wait(_) => &["get"],
-        };
-        for verb in verbs {
-            let action = Action {
-                verb,
-                group: &r.group,
-                resource: &r.plural,
-                namespaced: r.namespaced,
-                namespace: ns,
-            };
-            let allowed = self.grant.allows(&action, request_namespace);
-            self.audit.record(at.ctx, "plan", &action, &target.name, allowed);
-            if !allowed {
-                refused.push((
-                    format!(
-                        "stage \"{}\" step {}: {verb} {target}: plugin {} may not {action}",
-                        at.stage,
-                        at.index + 1,
-                        self.name
-                    ),
-                    how_to_grant(&action),
-                ));
-            }
+    /// A plan the grant check refused (or could not check): nothing was written.
+    fn refused(&self, plan: &Plan, e: wasmesh_grant::Error) -> Failure {
+        match e {
+            wasmesh_grant::Error::Cluster(c) => self.cluster_failure(&c, format!("{}: {c}", plan.summary_failed())),
+            e => Failure {
+                summary: format!("{} refused: {e}", plan.summary_failed()),
+                details: e.details(),
+                code: e.code().into(),
+                cause: e.probable_cause(),
+                remediation: e.suggested_remediation(),
+            },
         }
     }
 
@@ -665,72 +593,13 @@ impl SummaryFailed for Plan {
     }
 }
 
-/// Where a step stands in its plan, and whose call it is, for denials and the audit.
-struct StepAt<'a> {
-    stage: &'a str,
-    index: usize,
-    ctx: &'a audit::Context,
-}
-
-struct ResolvedRef {
-    group: String,
-    plural: String,
-    namespaced: bool,
-}
-
-impl From<&Resolved> for ResolvedRef {
-    fn from(r: &Resolved) -> Self {
-        Self {
-            group: r.group().to_string(),
-            plural: r.plural().to_string(),
-            namespaced: r.namespaced,
-        }
-    }
-}
-
-/// (apiVersion, kind) → (group, plural, namespaced) for every CRD the plan applies.
-/// Kinds the plan's own CRDs define.
-type DefinedKinds = HashMap<(String, String), (String, String, bool)>;
-
-/// (apiVersion, kind) → (group, plural, namespaced) for every CRD the plan applies. Two CRDs
-/// defining the same kind differently would make the check and the execution disagree: refused.
-fn crds_in_plan(plan: &Plan) -> Result<DefinedKinds, Failure> {
-    let mut out: DefinedKinds = HashMap::new();
-    for step in plan.stages.iter().flat_map(|s| &s.steps) {
-        let Step::Apply(o) = step else { continue };
-        let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-        if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition")
-            || !api_version.starts_with("apiextensions.k8s.io/")
-        {
-            continue;
-        }
-        let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-        let (group, kind, plural) = (s("/spec/group"), s("/spec/names/kind"), s("/spec/names/plural"));
-        let namespaced = s("/spec/scope") != "Cluster";
-        for v in o
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(name) = v.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let key = (format!("{group}/{name}"), kind.clone());
-            let value = (group.clone(), plural.clone(), namespaced);
-            if out.get(&key).is_some_and(|existing| *existing != value) {
-                return Err(Failure {
-                    summary: format!("the plan defines {} in {} twice, differently", key.1, key.0),
-                    details: String::new(),
-                    code: "WASMESH-HOST-1008".into(),
-                    cause: "two CustomResourceDefinitions in one plan define the same kind".into(),
-                    remediation: "keep one definition of each kind in the YAML or design".into(),
-                });
-            }
-            out.insert(key, value);
-        }
-    }
-    Ok(out)
+/// Which call a plugin call is: the request's operation id, the operation key whose rules
+/// apply, and the user.
+#[derive(Clone, Copy)]
+struct Ids<'a> {
+    operation_id: &'a str,
+    operation: &'a str,
+    user: &'a str,
 }
 
 fn cluster_info(c: &Cluster) -> types::ClusterInfo {
@@ -749,6 +618,18 @@ struct StepEvents<'a> {
 impl wasmesh_cluster::Progress for StepEvents<'_> {
     fn step_finished(&self, result: &Result<StepReport, (ObjectRef, wasmesh_cluster::Error)>) {
         if let Ok(report) = result {
+            if let StepOutcome::AppliedOver { managers } = &report.outcome {
+                let mut e = Event::info(self.operation_id, report.to_string(), "");
+                e.level = Level::Warn;
+                e.error_code = "WASMESH-CLUSTER-1014".into();
+                e.probable_cause = format!(
+                    "{} had set fields the plugin sets too (kubectl, a controller or another tool)",
+                    managers.join(", ")
+                );
+                e.suggested_remediation =
+                    "nothing, if the plugin should own the object; otherwise change it with that tool and leave it out of the operation".into();
+                self.events.publish(e);
+            }
             if let StepOutcome::NotReady { .. } = report.outcome {
                 let mut e = Event::info(self.operation_id, report.to_string(), "");
                 e.level = Level::Warn;

@@ -28,11 +28,6 @@ pub struct Config {
     /// Append-only JSON-lines log of every capability decision.
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
-    /// Test builds only (feature `test-bypass`): the host records but does not enforce its
-    /// capability checks, to show that the API server's RBAC enforces them a second time.
-    #[cfg(feature = "test-bypass")]
-    #[serde(default)]
-    pub unchecked: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -59,6 +54,16 @@ pub struct Limits {
     /// Kubeconfigs (clusters) one request may name.
     #[serde(default = "default_max_clusters")]
     pub max_clusters: usize,
+    /// Longest one operation or design may take on a cluster, plugin call, checks and every
+    /// wait included; a design waits at most this long for another one to finish.
+    #[serde(default = "default_operation_timeout_seconds")]
+    pub operation_timeout_seconds: u64,
+    /// Most steps (applies, deletes, namespace changes, waits) one plan may have.
+    #[serde(default = "default_max_plan_steps")]
+    pub max_plan_steps: usize,
+    /// Most wait steps one plan may have.
+    #[serde(default = "default_max_plan_waits")]
+    pub max_plan_waits: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +76,9 @@ impl Default for Limits {
             max_wait_seconds: default_max_wait_seconds(),
             max_in_flight: default_max_in_flight(),
             max_clusters: default_max_clusters(),
+            operation_timeout_seconds: default_operation_timeout_seconds(),
+            max_plan_steps: default_max_plan_steps(),
+            max_plan_waits: default_max_plan_waits(),
         }
     }
 }
@@ -78,6 +86,10 @@ impl Default for Limits {
 impl Limits {
     pub fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.call_timeout_ms)
+    }
+
+    pub fn operation_timeout(&self) -> Duration {
+        Duration::from_secs(self.operation_timeout_seconds)
     }
 }
 
@@ -108,7 +120,7 @@ pub struct PluginConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GrantConfig {
     /// Kubernetes rules the plugin may use (absent: all it declares). Written but empty (`kube:`
     /// with every rule commented out) is an error, not "all".
@@ -119,6 +131,10 @@ pub struct GrantConfig {
     /// error, not "all".
     #[serde(default, deserialize_with = "present")]
     pub operations: Option<Vec<String>>,
+    /// The operator accepts that this grant is cluster-admin equivalent (`wasmesh plugins` says
+    /// why); without it, strict mode refuses such a plugin.
+    #[serde(default)]
+    pub cluster_admin: bool,
 }
 
 /// A grant field that is written must hold a list: YAML reads `kube:` with nothing after it (every
@@ -213,6 +229,18 @@ fn default_max_clusters() -> usize {
     16
 }
 
+fn default_operation_timeout_seconds() -> u64 {
+    1800
+}
+
+fn default_max_plan_steps() -> usize {
+    20_000
+}
+
+fn default_max_plan_waits() -> usize {
+    1_000
+}
+
 /// Istio on 10000 and Linkerd on 10001: the ports a Meshery server expects.
 fn default_plugins() -> Vec<PluginConfig> {
     vec![
@@ -246,21 +274,11 @@ impl Default for Config {
             plugins: default_plugins(),
             strict: false,
             audit_log: None,
-            #[cfg(feature = "test-bypass")]
-            unchecked: false,
         }
     }
 }
 
 impl Config {
-    /// Whether the host's capability checks are off (never outside test builds).
-    pub fn unchecked(&self) -> bool {
-        #[cfg(feature = "test-bypass")]
-        return self.unchecked;
-        #[cfg(not(feature = "test-bypass"))]
-        false
-    }
-
     pub fn from_yaml(text: &str) -> Result<Config> {
         let config: Config = serde_yaml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
@@ -282,7 +300,7 @@ impl Config {
             if let Some(g) = &p.grant {
                 // Before, `grant: {}` granted nothing; now absent fields mean "everything declared".
                 // A grant that narrows nothing is a mistake either way.
-                if g.kube.is_none() && g.operations.is_none() {
+                if g.kube.is_none() && g.operations.is_none() && !g.cluster_admin {
                     return Err(Error::Config(format!(
                         "plugin \"{}\": grant names neither kube nor operations, so it would narrow nothing; \
                          leave grant out to give the plugin everything it declares, or write kube: [] to grant no rule",

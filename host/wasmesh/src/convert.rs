@@ -4,6 +4,8 @@ use serde_json::Value;
 use wasmesh_cluster as cluster;
 use wasmesh_runtime::types;
 
+use crate::config::Limits;
+
 /// Why a plugin's plan cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -11,10 +13,33 @@ pub enum PlanError {
     BadObject { stage: String, step: usize, reason: String },
     #[error("the plan is {bytes} bytes, over the limit of {limit} bytes")]
     TooLarge { bytes: usize, limit: usize },
+    #[error("the plan has {count} {what}, over the limit of {limit}")]
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
 }
 
-/// `max_wait_seconds` caps every wait step: a plugin cannot make the host wait for ever.
-pub fn plan(p: types::Plan, max_bytes: usize, max_wait_seconds: u32) -> Result<cluster::Plan, PlanError> {
+/// The limits bound a whole plan: its bytes, its steps and waits, and each wait (cut to
+/// `max_wait_seconds`), so a plugin cannot make the host work or wait for ever.
+pub fn plan(p: types::Plan, limits: &Limits) -> Result<cluster::Plan, PlanError> {
+    let (max_bytes, max_wait_seconds) = (limits.max_plan_bytes, limits.max_wait_seconds);
+    let steps = p.stages.iter().map(|s| s.steps.len()).sum::<usize>();
+    let waits = p
+        .stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|s| matches!(s, types::Step::Wait(_)))
+        .count();
+    for (what, count, limit) in [
+        ("steps", steps, limits.max_plan_steps),
+        ("waits", waits, limits.max_plan_waits),
+    ] {
+        if count > limit {
+            return Err(PlanError::TooMany { what, count, limit });
+        }
+    }
     // Every string the plan carries counts, not only the applied objects.
     let strs = |xs: &[(String, String)]| xs.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>();
     let list = |xs: &[String]| xs.iter().map(|x| x.len() + 8).sum::<usize>();

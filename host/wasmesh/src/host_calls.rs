@@ -1,30 +1,23 @@
 //! The one dispatch point for what a plugin asks of the host during a call: every cluster read
-//! is checked against the plugin's grant, and progress becomes events.
+//! goes through the grant's check for the call's operation, and progress becomes events.
 
 use std::sync::Arc;
 
 use wasmesh_cluster::{Cluster, Resolved};
+use wasmesh_grant::{Action, Call};
 use wasmesh_runtime::types::{self, Level as WitLevel};
 use wasmesh_runtime::{HostCalls, ListQuery};
 
-use crate::audit::{self, AuditLog};
-use crate::caps::{Action, Grant, how_to_grant};
 use crate::events::{Event, EventHub, Level};
 
-/// The error code of a refused capability.
-pub const CAP_DENIED: &str = "WASMESH-CAP-DENIED";
+pub use wasmesh_grant::CAP_DENIED;
 
 pub struct CallHost {
     /// The cluster the call is about; None for describe.
     pub cluster: Option<Arc<Cluster>>,
-    pub grant: Arc<Grant>,
+    /// The call's grant, operation and caller.
+    pub call: Call,
     pub events: Arc<EventHub>,
-    pub audit: Arc<AuditLog>,
-    /// Who asks, for the audit and the events.
-    pub ctx: audit::Context,
-    pub request_namespace: String,
-    /// Test builds only: record but do not enforce.
-    pub unchecked: bool,
     /// Actions refused during the call, for the operation's error event.
     pub denied: Vec<String>,
 }
@@ -34,15 +27,8 @@ impl CallHost {
     pub fn describe(plugin: &str) -> Self {
         Self {
             cluster: None,
-            grant: Arc::new(Grant::default()),
+            call: Call::nothing(plugin),
             events: Arc::new(EventHub::new(plugin)),
-            audit: Arc::new(AuditLog::default()),
-            ctx: audit::Context {
-                plugin: plugin.to_string(),
-                ..Default::default()
-            },
-            request_namespace: String::new(),
-            unchecked: false,
             denied: Vec::new(),
         }
     }
@@ -57,19 +43,14 @@ impl CallHost {
     }
 
     fn check(&mut self, action: Action, name: &str) -> Result<(), types::Error> {
-        let allowed = self.grant.allows(&action, &self.request_namespace);
-        self.audit.record(&self.ctx, "read", &action, name, allowed);
-        if allowed || self.unchecked {
-            return Ok(());
-        }
-        let message = format!("plugin {} may not {action}", self.ctx.plugin);
-        self.denied.push(message.clone());
-        tracing::warn!(op = %self.ctx.operation_id, "denied: {action}");
-        Err(types::Error {
-            code: CAP_DENIED.into(),
-            message,
-            probable_cause: "the action is outside the capabilities granted to this plugin".into(),
-            suggested_remediation: how_to_grant(&action),
+        self.call.check_read(&action, name).map_err(|e| {
+            self.denied.push(e.to_string());
+            types::Error {
+                code: e.code().into(),
+                message: e.to_string(),
+                probable_cause: e.probable_cause(),
+                suggested_remediation: e.suggested_remediation(),
+            }
         })
     }
 }
@@ -107,7 +88,7 @@ impl HostCalls for CallHost {
             namespace
                 .clone()
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| self.request_namespace.clone())
+                .unwrap_or_else(|| self.call.request_namespace.clone())
         });
         self.check(
             Action {
@@ -164,7 +145,7 @@ impl HostCalls for CallHost {
             WitLevel::Warn => Level::Warn,
             WitLevel::Error => Level::Error,
         };
-        let mut event = Event::info(&self.ctx.operation_id, summary, details);
+        let mut event = Event::info(&self.call.ctx.operation_id, summary, details);
         event.level = level;
         if let Some(e) = error {
             event.error_code = e.code;

@@ -2,16 +2,16 @@
 //! its own listener with Meshery's gRPC interface; see the workspace README for the layout.
 
 pub mod adapter;
-pub mod audit;
 pub mod builtin;
-pub mod caps;
 pub mod config;
 mod convert;
 pub mod errors;
 pub mod events;
 pub mod grpc;
 pub mod host_calls;
-pub mod rbac;
+
+/// The grant: declaration, check, audit, RBAC.
+pub use wasmesh_grant as grant;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,9 +30,8 @@ use sha2::{Digest, Sha256};
 use wasmesh_cluster::Impersonation;
 
 use crate::adapter::{Adapter, AdapterSettings};
-use crate::audit::AuditLog;
-use crate::caps::Grant;
 use crate::host_calls::CallHost;
+use wasmesh_grant::{AuditLog, Grant};
 
 /// Largest gRPC message accepted: a custom body at its limit plus several kubeconfigs fit.
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
@@ -110,22 +109,20 @@ fn runtime_config(config: &Config) -> RuntimeConfig {
     }
 }
 
-/// Loads every plugin the config names; the ones that fail are reported, not fatal.
-/// The plugin's grant: what it declares, narrowed by what the configuration grants.
+/// The plugin's grant: what it declares, per operation, narrowed by what the configuration grants.
 pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result<Grant> {
     let info = plugin.info();
-    let declared = info.capabilities.kube.clone();
     let known = |key: &str| key == DESIGN_OPERATION || info.operations.iter().any(|o| o.key == key);
     // The runtime refused, at load, a manifest naming operations the plugin does not offer.
-    let rule_operations = &plugin.manifest().rule_operations;
+    let grant = Grant::new(info.capabilities.kube.clone(), &plugin.manifest().rule_operations);
     let Some(g) = &pc.grant else {
-        return Ok(Grant::new(declared));
+        return Ok(grant);
     };
     let granted = match &g.kube {
         Some(rules) => Some(rules.iter().map(|r| r.to_rule()).collect::<Result<Vec<_>>>()?),
         None => None,
     };
-    let grant = Grant::with_granted(declared, granted);
+    let grant = grant.granting(granted);
     let Some(ops) = &g.operations else {
         return Ok(grant);
     };
@@ -138,7 +135,7 @@ pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result
             keys.join(", ")
         )));
     }
-    Ok(grant.for_operations(ops.clone(), rule_operations))
+    Ok(grant.for_operations(ops.clone()))
 }
 
 /// The operation key that stands for designs (Provision and ProcessOAM) in grants and manifests.
@@ -186,7 +183,26 @@ pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Ve
                 if config.strict && !missing.is_empty() {
                     let reason = format!(
                         "strict mode: the configuration does not grant all it declares; not granted: {}",
-                        missing.iter().map(caps::describe_rule).collect::<Vec<_>>().join("; ")
+                        missing.iter().map(grant::describe_rule).collect::<Vec<_>>().join("; ")
+                    );
+                    tracing::error!(plugin = %pc.name, "not loaded: {reason}");
+                    skipped.push(Skipped {
+                        plugin: pc.name.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+                let admin = wasmesh_grant::equivalence::reasons(&grant.effective());
+                let acknowledged = pc.grant.as_ref().is_some_and(|g| g.cluster_admin);
+                if config.strict && !admin.is_empty() && !acknowledged {
+                    let more = match admin.len() {
+                        1 => String::new(),
+                        n => format!(", and {} more (`wasmesh plugins` lists them)", n - 1),
+                    };
+                    let reason = format!(
+                        "strict mode: its grant is cluster-admin equivalent ({}{more}); narrow grant.kube or \
+                         grant.operations, or write grant.clusterAdmin: true to accept that",
+                        admin[0]
                     );
                     tracing::error!(plugin = %pc.name, "not loaded: {reason}");
                     skipped.push(Skipped {
@@ -237,7 +253,7 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             .map_or("all".to_string(), |ops| ops.join(", "));
         tracing::info!(plugin = %pc.name, "granted {} rule(s); operations: {operations}", effective.len());
         for r in &effective {
-            tracing::debug!(plugin = %pc.name, "effective grant: {}", caps::describe_rule(r));
+            tracing::debug!(plugin = %pc.name, "effective grant: {}", grant::describe_rule(r));
         }
         let settings = AdapterSettings {
             name: pc.name.clone(),
@@ -247,7 +263,6 @@ pub async fn start(config: Config) -> Result<RunningHost> {
                 user: i.user(),
                 groups: Vec::new(),
             }),
-            unchecked: config.unchecked(),
         };
         let adapter = Arc::new(Adapter::new(settings, plugin, pool.clone(), audit.clone()));
         let addr = format!("{}:{}", config.listen, pc.port);

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use wasmesh::{Config, caps, rbac};
+use wasmesh::Config;
+use wasmesh::grant::{self as caps, rbac};
 
 #[derive(Parser)]
 #[command(
@@ -103,7 +104,13 @@ fn default_cache_dir() -> Option<PathBuf> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            // kube's client logs a response body it cannot parse: never let a cluster's data
+            // reach the host's log that way, whatever RUST_LOG says.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into())
+                .add_directive("kube_client::client=error".parse().expect("a valid directive")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -160,12 +167,22 @@ async fn main() -> anyhow::Result<()> {
                 } else {
                     "declared"
                 };
-                show(declared, &grant.declared);
+                let declared_rules: Vec<_> = grant.declared.iter().map(|d| d.rule.clone()).collect();
+                show(declared, &declared_rules);
                 match &grant.granted {
                     Some(g) => show("granted", g),
                     None => println!("  granted: everything declared (no grant.kube in the configuration)"),
                 }
                 show("effective", &grant.effective());
+                match caps::equivalence::reasons(&grant.effective()).as_slice() {
+                    [] => println!("  cluster-admin equivalent: no"),
+                    reasons => {
+                        println!("  cluster-admin equivalent: YES, because its grant holds:");
+                        for r in reasons {
+                            println!("    {r}");
+                        }
+                    }
+                }
                 if let Some(id) = &pc.identity {
                     println!("  identity: {}", id.user());
                 }

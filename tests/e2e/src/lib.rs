@@ -56,7 +56,6 @@ pub fn test_config() -> Config {
         ],
         strict: false,
         audit_log: None,
-        unchecked: false,
     }
 }
 
@@ -304,7 +303,7 @@ pub async fn resource_of(client: &kube::Client, obj: &serde_json::Value) -> kube
 /// Server-side apply of every object, in the given order, as an administrator would.
 pub async fn apply_objects(client: &kube::Client, objects: &[serde_json::Value]) {
     use kube::api::{Api, DynamicObject, Patch, PatchParams};
-    let params = PatchParams::apply("wasmesh-e2e-admin").force();
+    let params = PatchParams::apply("e2e-admin").force();
     for obj in objects {
         let ar = resource_of(client, obj).await;
         let name = obj["metadata"]["name"].as_str().expect("name");

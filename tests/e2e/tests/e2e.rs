@@ -7,6 +7,7 @@ mod e2e {
     mod custom;
     mod escape;
     mod events;
+    mod grant_bypass;
     mod grants;
     mod hostile;
     mod impersonation;

@@ -47,7 +47,7 @@ async fn custom_applies_then_deletes() {
         .into_iter()
         .filter_map(|m| m.manager)
         .collect();
-    assert!(managers.contains(&"wasmesh".to_string()), "{managers:?}");
+    assert!(managers.contains(&"wasmesh-linkerd".to_string()), "{managers:?}");
 
     let mut del = request("custom", ns.name(), &two_configmaps(ns.name()), &[cluster.kubeconfig()]);
     del.delete_op = true;

@@ -28,6 +28,7 @@ async fn a_grant_narrows_the_declaration() {
     hostile(&mut config).grant = Some(GrantConfig {
         kube: Some(vec![rule(&[""], &["configmaps"], &["get", "list"], "request")]),
         operations: None,
+        cluster_admin: false,
     });
     let host = wasmesh::start(config).await.unwrap();
     let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
@@ -72,12 +73,15 @@ async fn strict_mode_and_pins_refuse_plugins() {
         sha
     };
 
-    // Strict: a partial grant refuses the plugin; the others are served.
+    // Strict: a partial grant refuses the plugin; the others are served (the built-in ones are
+    // accepted as cluster-admin equivalent, which they are: they install control planes).
     let mut config = test_config();
     config.strict = true;
+    accept_cluster_admin(&mut config);
     hostile(&mut config).grant = Some(GrantConfig {
         kube: Some(vec![rule(&[""], &["configmaps"], &["get"], "request")]),
         operations: None,
+        cluster_admin: false,
     });
     let host = wasmesh::start(config).await.unwrap();
     let skipped = &host.skipped;
@@ -90,12 +94,14 @@ async fn strict_mode_and_pins_refuse_plugins() {
     assert!(host.listener("LINKERD").is_some());
     host.shutdown().await;
 
-    // Strict with a full grant loads it.
+    // Strict with a full grant loads it (its secret-reader rule reads Secrets: accepted too).
     let mut config = test_config();
     config.strict = true;
+    accept_cluster_admin(&mut config);
     hostile(&mut config).grant = Some(GrantConfig {
-        kube: Some(vec![rule(&[""], &["configmaps"], &["*"], "request")]),
+        kube: Some(vec![rule(&["*"], &["*"], &["*"], "request")]),
         operations: None,
+        cluster_admin: true,
     });
     let host = wasmesh::start(config).await.unwrap();
     assert!(host.skipped.is_empty(), "{:?}", host.skipped);
@@ -195,6 +201,7 @@ async fn an_operation_grant_offers_and_runs_only_those_operations() {
     linkerd.grant = Some(GrantConfig {
         kube: None,
         operations: Some(vec!["annotate-namespace".into()]),
+        cluster_admin: false,
     });
     let host = wasmesh::start(config).await.unwrap();
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
@@ -238,6 +245,7 @@ async fn an_operation_grant_naming_an_unknown_operation_is_refused() {
     config.plugins[0].grant = Some(GrantConfig {
         kube: None,
         operations: Some(vec!["frobnicate".into()]),
+        cluster_admin: false,
     });
     let e = wasmesh::start(config).await.err().expect("refused").to_string();
     assert!(e.contains("\"frobnicate\", which the plugin does not offer"), "{e}");
@@ -254,6 +262,7 @@ async fn an_empty_operation_grant_offers_and_runs_nothing() {
     config.plugins[0].grant = Some(GrantConfig {
         kube: None,
         operations: Some(vec![]),
+        cluster_admin: false,
     });
     let host = wasmesh::start(config).await.unwrap();
     let mut c = client(&host, "LINKERD", Generation::Adapter).await;
@@ -266,4 +275,15 @@ async fn an_empty_operation_grant_offers_and_runs_nothing() {
     assert_eq!(e.error_code, "WASMESH-HOST-1011");
     assert_eq!(e.details, "granted operations: none");
     host.shutdown().await;
+}
+
+/// Strict mode loads the built-in translators only when the operator accepts what they are.
+fn accept_cluster_admin(config: &mut wasmesh::config::Config) {
+    for p in config.plugins.iter_mut().filter(|p| p.builtin.is_some()) {
+        p.grant = Some(GrantConfig {
+            kube: None,
+            operations: None,
+            cluster_admin: true,
+        });
+    }
 }

@@ -1,10 +1,12 @@
 //! With an identity per plugin the host sends each plugin's calls as that plugin's
 //! ServiceAccount, and the RBAC `wasmesh rbac` writes makes the API server enforce the grant a
-//! second time: the built-in operations pass, and a write outside the grant is refused by the
-//! API server (403) even with the host's own check switched off.
+//! second time: the built-in operations pass, and a write the host's grant allows but the RBAC
+//! bound to the plugin's identity does not is refused by the API server (403). No build of the
+//! host can switch its own check off; the second check is shown by a host grant broader than the
+//! identity's RBAC.
 
 use wasmesh::config::IdentityConfig;
-use wasmesh::rbac::{KubeRule, PluginRbac, RbacOptions, objects};
+use wasmesh::grant::rbac::{KubeRule, PluginRbac, RbacOptions, objects};
 use wasmesh_e2e::meshery::{ERROR, Generation, INFO};
 use wasmesh_e2e::{
     ClusterScoped, Events, TestCluster, apply_objects, client, configmap, namespace, request, run, test_config,
@@ -63,7 +65,6 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
     );
 
     let mut config = test_config();
-    config.unchecked = true;
     config.plugins.retain(|p| p.name != "istio");
     for p in &mut config.plugins {
         let sa = if p.name == "linkerd" { &linkerd_sa } else { &hostile_sa };
@@ -73,8 +74,18 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
         });
     }
 
-    // The RBAC `wasmesh rbac` prints for these plugins, applied by an administrator.
-    let (_cleanup, _) = apply_plugin_rbac(&cluster, &config, accounts.name(), &host_sa, target.name()).await;
+    // The RBAC `wasmesh rbac` prints for these plugins, applied by an administrator; the hostile
+    // plugin's identity is given none of its rules (`kube: []`), while the host grants it all it
+    // declares.
+    let mut rbac_config = config.clone();
+    for p in rbac_config.plugins.iter_mut().filter(|p| p.name != "linkerd") {
+        p.grant = Some(wasmesh::config::GrantConfig {
+            kube: Some(Vec::new()),
+            operations: None,
+            cluster_admin: false,
+        });
+    }
+    let (_cleanup, _) = apply_plugin_rbac(&cluster, &rbac_config, accounts.name(), &host_sa, target.name()).await;
 
     // The host itself runs with its own account's token: it may only impersonate.
     let host_kubeconfig = server.kubeconfig_for_service_account(accounts.name(), &host_sa);
@@ -126,12 +137,13 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
         assert_eq!(r.impersonated_user.as_deref(), Some(linkerd_user.as_str()), "{r:?}");
     }
 
-    // With the host's check off, a write outside the hostile plugin's grant reaches the API
-    // server, which refuses it on its own.
+    // A write the host's grant allows reaches the API server, which refuses it on its own: the
+    // identity's RBAC holds nothing.
+    let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hostile-was-here\n";
     let e = run(
         &mut hostile,
         &hostile_events,
-        request("write-other-namespace", target.name(), "", &[&host_kubeconfig]),
+        request("custom", target.name(), body, &[&host_kubeconfig]),
     )
     .await;
     assert_eq!(e.event_type, ERROR, "{e:#?}");
@@ -148,18 +160,18 @@ async fn plugins_act_as_their_service_accounts_and_rbac_holds_without_the_host_c
         e.suggested_remediation.iter().any(|r| r.contains(&hostile_identity)),
         "the remediation names the refused identity: {e:#?}"
     );
-    assert!(configmap(&cluster, "kube-system", "hostile-was-here").await.is_none());
-    let hostile_user = format!("system:serviceaccount:{}:{hostile_sa}", accounts.name());
+    assert!(configmap(&cluster, target.name(), "hostile-was-here").await.is_none());
+    let configmaps = format!("/namespaces/{}/configmaps", target.name());
     let refused: Vec<_> = server
         .requests()
         .into_iter()
-        .filter(|r| r.status == 403 && r.path.contains("/namespaces/kube-system/configmaps"))
+        .filter(|r| r.status == 403 && r.path.contains(&configmaps))
         .collect();
     assert!(!refused.is_empty(), "the API server refused the write");
     assert!(
         refused
             .iter()
-            .all(|r| r.impersonated_user.as_deref() == Some(hostile_user.as_str())),
+            .all(|r| r.impersonated_user.as_deref() == Some(hostile_identity.as_str())),
         "{refused:?}"
     );
     host.shutdown().await;
@@ -193,6 +205,7 @@ async fn least_privilege(mesh: &str, adapter: &str, steps: &[(&str, bool, &str, 
     config.plugins[0].grant = Some(wasmesh::config::GrantConfig {
         kube: None,
         operations: Some(operations),
+        cluster_admin: false,
     });
     let (_cleanup, rules) = apply_plugin_rbac(&cluster, &config, accounts.name(), &host_sa, target.name()).await;
     let rules = &rules[0];

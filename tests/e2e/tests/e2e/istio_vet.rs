@@ -187,7 +187,7 @@ async fn istio_crds(cluster: &TestCluster) -> Created {
 /// scheduler or kubelet on the test server; on a real cluster they are scheduled as usual).
 async fn seed(cluster: &TestCluster, objects: &[Value]) {
     let client = cluster.client().await;
-    let params = PatchParams::apply("wasmesh-e2e-admin").force();
+    let params = PatchParams::apply("e2e-admin").force();
     for o in objects {
         if o["kind"] != "Pod" {
             apply_objects(&client, std::slice::from_ref(o)).await;

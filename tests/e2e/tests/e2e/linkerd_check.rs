@@ -581,11 +581,7 @@ async fn an_annotated_namespace_with_a_pod_without_the_proxy_is_flagged() {
     let ar = resource_of(&client, &pod).await;
     let pods = dynamic_api(client.clone(), &ar, Some(ns.name()));
     let seeded = pods
-        .patch(
-            "legacy",
-            &PatchParams::apply("wasmesh-e2e-admin").force(),
-            &Patch::Apply(&pod),
-        )
+        .patch("legacy", &PatchParams::apply("e2e-admin").force(), &Patch::Apply(&pod))
         .await;
     match seeded {
         Ok(_) => {}

@@ -5,8 +5,8 @@
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use serde_json::json;
-use wasmesh::caps::rule;
-use wasmesh::rbac::{NamespaceScope, PluginRbac, RbacOptions, objects};
+use wasmesh::grant::rbac::{NamespaceScope, PluginRbac, RbacOptions, objects};
+use wasmesh::grant::rule;
 use wasmesh_e2e::{ClusterScoped, TestCluster, apply_objects};
 
 fn short_id() -> String {
@@ -113,7 +113,7 @@ async fn generated_rbac_confines_the_host_to_the_plugin_grant() {
         rules: &rules,
     }];
     let objs = objects(&options, &plugins);
-    assert!(wasmesh::rbac::problems(&options, &plugins).is_empty());
+    assert!(wasmesh::grant::rbac::problems(&options, &plugins).is_empty());
 
     let admin = cluster.client().await;
     let mut cleanup = ClusterScoped::new(&cluster);

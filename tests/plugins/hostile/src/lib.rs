@@ -43,6 +43,13 @@ const OPERATIONS: &[&str] = &[
     "path-label",
     "slow-read",
     "long-wait",
+    "secret-reader",
+    "url-read",
+    "url-wait",
+    "url-delete",
+    "escalate-role",
+    "bind-admin",
+    "many-waits",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -232,12 +239,86 @@ impl Guest for Hostile {
                     })],
                 )],
             )),
+            // The one operation whose manifest rule lets it read a Secret.
+            "secret-reader" => match wasmesh_sdk::cluster::get("v1", "Secret", Some(&ns), "wasmesh-test-secret") {
+                Ok(found) => Err(saw("secret-reader read", format!("{}", found.is_some()))),
+                Err(e) => Err(e),
+            },
+            // apiVersions that would be URL paths if pasted into one (the body names it).
+            "url-read" => match wasmesh_sdk::cluster::get(&request.custom_body, "X", Some(&ns), "x") {
+                Ok(found) => Err(saw("url-read SUCCEEDED", format!("{found:?}"))),
+                Err(e) => Err(e),
+            },
+            "url-wait" => Ok(wasmesh_sdk::plan::plan(
+                "wait through a path",
+                vec![wasmesh_sdk::plan::stage(
+                    "wait",
+                    vec![wasmesh_sdk::Step::Wait(wasmesh_sdk::WaitFor {
+                        target: url_ref(&request.custom_body, &ns),
+                        condition: wasmesh_sdk::Condition::Exists,
+                        timeout_seconds: 1,
+                        required: true,
+                    })],
+                )],
+            )),
+            "url-delete" => Ok(wasmesh_sdk::plan::plan(
+                "delete through a path",
+                vec![wasmesh_sdk::plan::stage(
+                    "delete",
+                    vec![wasmesh_sdk::Step::Delete(url_ref(&request.custom_body, &ns))],
+                )],
+            )),
+            // Writing RBAC objects is allowed; what they would grant is not.
+            "escalate-role" => {
+                let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": "hostile-secrets"},
+                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]});
+                let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "hostile-secrets"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "hostile-secrets"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
+                Ok(plan("grant itself Secrets", apply_all(&[role, binding])))
+            }
+            "bind-admin" => {
+                let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "hostile-admin"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
+                Ok(plan("bind cluster-admin", apply_all(&[binding])))
+            }
+            "many-waits" => {
+                let waits = (0..5000)
+                    .map(|i| {
+                        wasmesh_sdk::Step::Wait(wasmesh_sdk::WaitFor {
+                            target: wasmesh_sdk::ObjectRef {
+                                api_version: "v1".into(),
+                                kind: "ConfigMap".into(),
+                                namespace: Some(ns.clone()),
+                                name: format!("never-{i}"),
+                            },
+                            condition: wasmesh_sdk::Condition::Exists,
+                            timeout_seconds: 600,
+                            required: false,
+                        })
+                    })
+                    .collect();
+                Ok(wasmesh_sdk::plan::plan("wait 5000 times", vec![wasmesh_sdk::plan::stage("wait", waits)]))
+            }
             other => Err(ops::unknown_operation(other, CODE)),
         }
     }
 
     fn provision(request: DesignRequest) -> Result<DesignPlan, Error> {
         Ok(wasmesh_sdk::design::plan_design(&request, CODE, "hostile"))
+    }
+}
+
+fn url_ref(api_version: &str, ns: &str) -> wasmesh_sdk::ObjectRef {
+    wasmesh_sdk::ObjectRef {
+        api_version: api_version.into(),
+        kind: "X".into(),
+        namespace: Some(ns.into()),
+        name: "x".into(),
     }
 }
 

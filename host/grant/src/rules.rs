@@ -1,14 +1,31 @@
-//! A plugin's effective grant, and the check every cluster read and plan step goes through.
+//! Declared rules, the operator's grant, and whether one action is within both for one
+//! operation.
 
 use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 
-/// What a plugin may do on a cluster: what it declared, narrowed by what the operator granted.
-/// An action is allowed when both allow it, so the check is exact even where the intersection
-/// of two rule sets cannot be written as rules.
+/// The operation key that stands for designs (Provision and ProcessOAM) in grants and manifests.
+pub use wasmesh_runtime::DESIGN_OPERATION;
+
+/// One declared rule and the operations that need it (empty: every operation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declared {
+    pub rule: KubeRule,
+    pub operations: Vec<String>,
+}
+
+impl Declared {
+    fn serves(&self, operation: &str) -> bool {
+        self.operations.is_empty() || self.operations.iter().any(|o| o == operation)
+    }
+}
+
+/// What a plugin may do on a cluster: what it declared for each operation, narrowed by what the
+/// operator granted. An action is allowed when both allow it, for the operation being run: a
+/// rule the manifest ties to `custom` never serves a `linkerd-check` call.
 #[derive(Clone, Debug, Default)]
 pub struct Grant {
-    /// What the plugin declares for the operations it may run.
-    pub declared: Vec<KubeRule>,
+    /// What the plugin declares, for the operations it may run.
+    pub declared: Vec<Declared>,
     /// None: the operator granted everything declared.
     pub granted: Option<Vec<KubeRule>>,
     /// The operation keys the operator granted (`design` for Provision/ProcessOAM); None: all.
@@ -59,8 +76,17 @@ fn rules_allow(rules: &[KubeRule], action: &Action, request_namespace: &str) -> 
 }
 
 impl Grant {
-    /// A grant of exactly what the plugin declares.
-    pub fn new(declared: Vec<KubeRule>) -> Self {
+    /// A grant of exactly what the plugin declares; `rule_operations[i]` names the operations
+    /// that need rule `i` (missing or empty: every operation).
+    pub fn new(declared: Vec<KubeRule>, rule_operations: &[Vec<String>]) -> Self {
+        let declared = declared
+            .into_iter()
+            .enumerate()
+            .map(|(i, rule)| Declared {
+                rule,
+                operations: rule_operations.get(i).cloned().unwrap_or_default(),
+            })
+            .collect();
         Self {
             declared,
             granted: None,
@@ -68,29 +94,17 @@ impl Grant {
         }
     }
 
-    pub fn with_granted(declared: Vec<KubeRule>, granted: Option<Vec<KubeRule>>) -> Self {
-        Self {
-            declared,
-            granted,
-            operations: None,
-        }
+    /// Narrowed by the operator's rules (None: everything declared).
+    pub fn granting(mut self, granted: Option<Vec<KubeRule>>) -> Self {
+        self.granted = granted;
+        self
     }
 
     /// Narrows the grant to some of the plugin's operations: only the declared rules those
-    /// operations need stay (`rule_operations[i]` names the operations that need rule `i`;
-    /// empty: every operation does).
-    pub fn for_operations(mut self, operations: Vec<String>, rule_operations: &[Vec<String>]) -> Self {
-        let needed = |i: usize| {
-            rule_operations
-                .get(i)
-                .is_none_or(|ops| ops.is_empty() || ops.iter().any(|o| operations.contains(o)))
-        };
-        self.declared = std::mem::take(&mut self.declared)
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| needed(*i))
-            .map(|(_, r)| r)
-            .collect();
+    /// operations need stay.
+    pub fn for_operations(mut self, operations: Vec<String>) -> Self {
+        self.declared
+            .retain(|d| d.operations.is_empty() || d.operations.iter().any(|o| operations.contains(o)));
         self.operations = Some(operations);
         self
     }
@@ -100,13 +114,32 @@ impl Grant {
         self.operations.as_ref().is_none_or(|ops| ops.iter().any(|o| o == key))
     }
 
-    /// Whether the plugin may take `action` in a request about `request_namespace`.
-    pub fn allows(&self, action: &Action, request_namespace: &str) -> bool {
-        rules_allow(&self.declared, action, request_namespace)
+    /// The declared rules that serve `operation`.
+    pub fn declared_for(&self, operation: &str) -> Vec<KubeRule> {
+        self.declared
+            .iter()
+            .filter(|d| d.serves(operation))
+            .map(|d| d.rule.clone())
+            .collect()
+    }
+
+    /// Whether the plugin may take `action` while running `operation` in a request about
+    /// `request_namespace`.
+    pub fn allows(&self, operation: &str, action: &Action, request_namespace: &str) -> bool {
+        self.allows_operation(operation)
+            && self
+                .declared
+                .iter()
+                .filter(|d| d.serves(operation))
+                .any(|d| rules_allow(std::slice::from_ref(&d.rule), action, request_namespace))
             && self
                 .granted
                 .as_deref()
                 .is_none_or(|g| rules_allow(g, action, request_namespace))
+    }
+
+    fn declared_rules(&self) -> Vec<KubeRule> {
+        self.declared.iter().map(|d| d.rule.clone()).collect()
     }
 
     /// The effective grant as rules (for display and RBAC): each declared rule intersected with
@@ -114,10 +147,10 @@ impl Grant {
     /// namespaces stand (the host's own check still requires both).
     pub fn effective(&self) -> Vec<KubeRule> {
         let Some(granted) = &self.granted else {
-            return self.declared.clone();
+            return self.declared_rules();
         };
         let mut out = Vec::new();
-        for d in &self.declared {
+        for d in &self.declared_rules() {
             for g in granted {
                 if let Some(r) = intersect(d, g) {
                     if !out.iter().any(|o| same_rule(o, &r)) {
@@ -134,10 +167,9 @@ impl Grant {
         let Some(granted) = &self.granted else {
             return Vec::new();
         };
-        self.declared
-            .iter()
+        self.declared_rules()
+            .into_iter()
             .filter(|d| !granted.iter().any(|g| covers(g, d)))
-            .cloned()
             .collect()
     }
 }
@@ -267,22 +299,22 @@ mod tests {
             vec!["install".to_string(), "check".to_string()],
             vec!["custom".to_string()],
         ];
-        let g = Grant::new(declared).for_operations(vec!["check".into()], &rule_operations);
+        let g = Grant::new(declared, &rule_operations).for_operations(vec!["check".into()]);
         assert_eq!(
             g.declared.len(),
             2,
             "the shared rule and check's rule stay: {:?}",
             g.declared
         );
-        assert!(g.allows(&act("create", "apps", "deployments", Some("x")), "x"));
+        assert!(g.allows("check", &act("create", "apps", "deployments", Some("x")), "x"));
         assert!(
-            !g.allows(&act("create", "", "configmaps", Some("x")), "x"),
+            !g.allows("check", &act("create", "", "configmaps", Some("x")), "x"),
             "custom's wildcard rule went with custom"
         );
         assert!(g.allows_operation("check"));
         assert!(!g.allows_operation("custom"));
         assert!(
-            Grant::new(vec![]).allows_operation("anything"),
+            Grant::new(vec![], &[]).allows_operation("anything"),
             "no operation grant: all"
         );
     }
@@ -299,7 +331,7 @@ mod tests {
             &["get", "patch"],
             NamespaceScope::Listed(vec!["team".into()]),
         )];
-        let g = Grant::with_granted(declared, Some(granted));
+        let g = Grant::new(declared, &[]).granting(Some(granted));
         let cases = [
             (act("patch", "", "configmaps", Some("team")), true),
             (act("delete", "", "configmaps", Some("team")), false),
@@ -307,15 +339,18 @@ mod tests {
             (act("patch", "", "namespaces", None), false),
         ];
         for (action, want) in cases {
-            assert_eq!(g.allows(&action, "whatever"), want, "{action}");
+            assert_eq!(g.allows("op", &action, "whatever"), want, "{action}");
         }
         // A list across all namespaces needs an all-namespaces rule on both sides.
-        let all = Grant::new(vec![rule(&[""], &["configmaps"], &["list"], NamespaceScope::All)]);
-        assert!(all.allows(&act("list", "", "configmaps", None), "team"));
-        let request_only = Grant::new(vec![rule(&[""], &["configmaps"], &["list"], NamespaceScope::Request)]);
-        assert!(!request_only.allows(&act("list", "", "configmaps", None), "team"));
+        let all = Grant::new(vec![rule(&[""], &["configmaps"], &["list"], NamespaceScope::All)], &[]);
+        assert!(all.allows("op", &act("list", "", "configmaps", None), "team"));
+        let request_only = Grant::new(
+            vec![rule(&[""], &["configmaps"], &["list"], NamespaceScope::Request)],
+            &[],
+        );
+        assert!(!request_only.allows("op", &act("list", "", "configmaps", None), "team"));
         // An all-namespaces rule never reaches cluster-scoped resources.
-        assert!(!all.allows(&act("list", "", "namespaces", None), "team"));
+        assert!(!all.allows("op", &act("list", "", "namespaces", None), "team"));
         assert_eq!(
             g.effective(),
             vec![rule(
@@ -326,30 +361,31 @@ mod tests {
             )]
         );
         assert_eq!(g.ungranted().len(), 2, "neither declared rule is fully granted");
-        assert!(Grant::new(g.declared.clone()).ungranted().is_empty());
-        let everything = Grant::with_granted(
-            g.declared.clone(),
-            Some(vec![
-                rule(&["*"], &["*"], &["*"], NamespaceScope::All),
-                rule(&["*"], &["*"], &["*"], NamespaceScope::Cluster),
-            ]),
-        );
+        assert!(Grant::new(g.effective(), &[]).ungranted().is_empty());
+        let declared = g.declared_rules();
+        let everything = Grant::new(declared.clone(), &[]).granting(Some(vec![
+            rule(&["*"], &["*"], &["*"], NamespaceScope::All),
+            rule(&["*"], &["*"], &["*"], NamespaceScope::Cluster),
+        ]));
         assert!(everything.ungranted().is_empty());
-        assert_eq!(everything.effective(), g.declared);
+        assert_eq!(everything.effective(), declared);
     }
 
     #[test]
     fn scopes() {
-        let g = Grant::new(vec![
-            rule(&[""], &["namespaces"], &["get", "patch"], NamespaceScope::Cluster),
-            rule(&["*"], &["*"], &["patch"], NamespaceScope::Request),
-            rule(
-                &["apps"],
-                &["deployments"],
-                &["get"],
-                NamespaceScope::Listed(vec!["linkerd".into()]),
-            ),
-        ]);
+        let g = Grant::new(
+            vec![
+                rule(&[""], &["namespaces"], &["get", "patch"], NamespaceScope::Cluster),
+                rule(&["*"], &["*"], &["patch"], NamespaceScope::Request),
+                rule(
+                    &["apps"],
+                    &["deployments"],
+                    &["get"],
+                    NamespaceScope::Listed(vec!["linkerd".into()]),
+                ),
+            ],
+            &[],
+        );
         let cases = [
             (act("patch", "", "namespaces", None), true),
             (act("delete", "", "namespaces", None), false),
@@ -362,7 +398,31 @@ mod tests {
             (act("get", "", "secrets", Some("team")), false),
         ];
         for (action, want) in cases {
-            assert_eq!(g.allows(&action, "team"), want, "{action}");
+            assert_eq!(g.allows("op", &action, "team"), want, "{action}");
         }
+    }
+
+    #[test]
+    fn each_call_is_checked_against_its_own_operations_rules() {
+        let declared = vec![
+            rule(&["apps"], &["deployments"], &["get"], NamespaceScope::All),
+            rule(&["*"], &["*"], &["*"], NamespaceScope::All),
+        ];
+        let rule_operations = vec![vec!["check".to_string()], vec!["custom".to_string()]];
+        // No operation grant at all: still, check runs with check's rules only.
+        let g = Grant::new(declared, &rule_operations);
+        let secret = act("get", "", "secrets", Some("x"));
+        assert!(
+            !g.allows("check", &secret, "x"),
+            "custom's wildcard must not serve check"
+        );
+        assert!(g.allows("custom", &secret, "x"));
+        assert!(g.allows("check", &act("get", "apps", "deployments", Some("x")), "x"));
+        assert!(!g.allows("design", &secret, "x"), "design declares nothing here");
+        let narrowed = g.for_operations(vec!["check".into()]);
+        assert!(
+            !narrowed.allows("custom", &secret, "x"),
+            "an operation not granted allows nothing"
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! only": a `cluster` rule naming `*` resources also reaches namespaced objects in every
 //! namespace, and an `all` rule naming `*` resources also reaches cluster-scoped objects
 //! (namespaces, ClusterRoles, CRDs). render() says so above such a ClusterRole; the host's own
-//! check (`caps::Grant`) stays the narrower of the two.
+//! check (`rules::Grant`) stays the narrower of the two.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -480,7 +480,7 @@ fn binding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caps::rule;
+    use crate::rules::rule;
 
     fn listed(ns: &[&str]) -> NamespaceScope {
         NamespaceScope::Listed(ns.iter().map(|s| s.to_string()).collect())

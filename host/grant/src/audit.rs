@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::caps::Action;
+use crate::rules::Action;
 
 /// One decision.
 #[derive(Debug, Serialize)]
@@ -16,6 +16,8 @@ pub struct Decision<'a> {
     pub plugin: &'a str,
     pub user: &'a str,
     pub operation_id: &'a str,
+    /// The operation key (`design` for designs) whose rules the decision used.
+    pub operation: &'a str,
     pub cluster: &'a str,
     pub server: &'a str,
     /// "read" (through the cluster import) or "plan" (a step of a plan).
@@ -36,6 +38,8 @@ pub struct Context {
     pub plugin: String,
     pub user: String,
     pub operation_id: String,
+    /// The operation key (`design` for designs).
+    pub operation: String,
     pub cluster: String,
     pub server: String,
 }
@@ -83,6 +87,7 @@ impl AuditLog {
             plugin: &ctx.plugin,
             user: &ctx.user,
             operation_id: &ctx.operation_id,
+            operation: &ctx.operation,
             cluster: &ctx.cluster,
             server: &ctx.server,
             via,

@@ -1,0 +1,244 @@
+//! Some rules amount to more than they say: whoever holds them can make themselves cluster-admin.
+//! `wasmesh plugins` names them, and `strict: true` refuses a plugin whose grant holds one unless
+//! the operator acknowledged it.
+
+use wasmesh_runtime::types::{KubeRule, NamespaceScope};
+
+/// Writes that let the holder run code or change what the API server does.
+const WRITE: &[&str] = &["create", "update", "patch"];
+
+/// (group, resource, verbs, why) that make a grant cluster-admin equivalent.
+const DANGEROUS: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        &["escalate"],
+        "escalate on ClusterRoles: any rule can be given to anyone",
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "roles",
+        &["escalate"],
+        "escalate on Roles: any rule can be given in a namespace",
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        &["bind"],
+        "bind on ClusterRoles: cluster-admin can be bound to anyone",
+    ),
+    ("rbac.authorization.k8s.io", "roles", &["bind"], "bind on Roles"),
+    (
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        WRITE,
+        "mutating webhooks see and change every object they match, Secrets included",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "validatingwebhookconfigurations",
+        WRITE,
+        "validating webhooks see every object they match, Secrets included",
+    ),
+    (
+        "apiregistration.k8s.io",
+        "apiservices",
+        WRITE,
+        "an APIService takes over an API group, with the callers' credentials",
+    ),
+    (
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        WRITE,
+        "a CRD's conversion webhook sees every object of its kind",
+    ),
+    (
+        "",
+        "pods",
+        &["create"],
+        "a Pod can mount the node's file system (hostPath) and run privileged",
+    ),
+    (
+        "apps",
+        "deployments",
+        &["create", "patch", "update"],
+        "a Deployment's pods can mount hostPath and run privileged",
+    ),
+    (
+        "apps",
+        "daemonsets",
+        &["create", "patch", "update"],
+        "a DaemonSet runs a pod, possibly privileged, on every node",
+    ),
+    (
+        "apps",
+        "statefulsets",
+        &["create", "patch", "update"],
+        "a StatefulSet's pods can mount hostPath and run privileged",
+    ),
+    (
+        "apps",
+        "replicasets",
+        &["create", "patch", "update"],
+        "a ReplicaSet's pods can mount hostPath and run privileged",
+    ),
+    (
+        "batch",
+        "jobs",
+        &["create", "patch", "update"],
+        "a Job's pods can mount hostPath and run privileged",
+    ),
+    (
+        "batch",
+        "cronjobs",
+        &["create", "patch", "update"],
+        "a CronJob's pods can mount hostPath and run privileged",
+    ),
+    (
+        "",
+        "secrets",
+        &["get", "list", "watch"],
+        "Secrets hold ServiceAccount tokens of other identities",
+    ),
+    (
+        "",
+        "serviceaccounts/token",
+        &["create"],
+        "tokens for any ServiceAccount in reach",
+    ),
+    (
+        "",
+        "nodes/proxy",
+        &["get", "create"],
+        "the kubelet API runs commands in any pod",
+    ),
+    ("", "users", &["impersonate"], "impersonation acts as anyone"),
+    (
+        "",
+        "groups",
+        &["impersonate"],
+        "impersonation acts as any group, system:masters included",
+    ),
+    (
+        "",
+        "serviceaccounts",
+        &["impersonate"],
+        "impersonation acts as other ServiceAccounts",
+    ),
+];
+
+fn has(list: &[String], value: &str) -> bool {
+    list.iter().any(|x| x == "*" || x == value)
+}
+
+/// Why a grant of `rules` is cluster-admin equivalent; empty when it is not.
+pub fn reasons(rules: &[KubeRule]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rules {
+        let scope = match &r.namespaces {
+            NamespaceScope::Cluster => "at cluster scope".to_string(),
+            NamespaceScope::All => "in all namespaces".to_string(),
+            NamespaceScope::Request => "in the request's namespace".to_string(),
+            NamespaceScope::Listed(l) => format!("in namespaces {}", l.join(", ")),
+        };
+        if has(&r.api_groups, "*") && has(&r.resources, "*") && has(&r.verbs, "*") {
+            push(&mut out, format!("every verb on every resource {scope}"));
+        }
+        for (group, resource, verbs, why) in DANGEROUS {
+            if has(&r.api_groups, group)
+                && has(&r.resources, resource)
+                && verbs.iter().any(|v| has(&r.verbs, v))
+                && reaches(&r.namespaces, resource)
+            {
+                push(&mut out, format!("{} {resource} {scope}: {why}", verbs.join("/")));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a rule's scope reaches the resource at all: cluster-scoped resources only from a
+/// cluster rule, namespaced ones from any other.
+fn reaches(scope: &NamespaceScope, resource: &str) -> bool {
+    let cluster_scoped = matches!(
+        resource,
+        "clusterroles"
+            | "mutatingwebhookconfigurations"
+            | "validatingwebhookconfigurations"
+            | "apiservices"
+            | "customresourcedefinitions"
+            | "namespaces"
+            | "nodes/proxy"
+            | "users"
+            | "groups"
+    );
+    matches!(scope, NamespaceScope::Cluster) == cluster_scoped
+}
+
+fn push(out: &mut Vec<String>, reason: String) {
+    if !out.contains(&reason) {
+        out.push(reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::rule;
+
+    #[test]
+    fn disguised_cluster_admin_grants_are_named() {
+        let narrow = [
+            rule(
+                &[""],
+                &["configmaps"],
+                &["get", "list", "create", "patch", "delete"],
+                NamespaceScope::Request,
+            ),
+            rule(&["apps"], &["deployments"], &["get", "list"], NamespaceScope::All),
+            rule(&[""], &["namespaces"], &["get"], NamespaceScope::Cluster),
+        ];
+        assert!(reasons(&narrow).is_empty(), "{:?}", reasons(&narrow));
+        let cases = [
+            rule(&["*"], &["*"], &["*"], NamespaceScope::All),
+            rule(
+                &["rbac.authorization.k8s.io"],
+                &["clusterroles"],
+                &["bind"],
+                NamespaceScope::Cluster,
+            ),
+            rule(
+                &["admissionregistration.k8s.io"],
+                &["mutatingwebhookconfigurations"],
+                &["create"],
+                NamespaceScope::Cluster,
+            ),
+            rule(
+                &["apiregistration.k8s.io"],
+                &["apiservices"],
+                &["patch"],
+                NamespaceScope::Cluster,
+            ),
+            rule(
+                &["apiextensions.k8s.io"],
+                &["customresourcedefinitions"],
+                &["create"],
+                NamespaceScope::Cluster,
+            ),
+            rule(&[""], &["pods"], &["create"], NamespaceScope::Request),
+            rule(&[""], &["secrets"], &["list"], NamespaceScope::All),
+            rule(&[""], &["users", "groups"], &["impersonate"], NamespaceScope::Cluster),
+        ];
+        for r in cases {
+            assert!(!reasons(std::slice::from_ref(&r)).is_empty(), "{r:?}");
+        }
+        // A namespaced wildcard rule does not reach cluster-scoped webhooks.
+        let ns_only = rule(
+            &["admissionregistration.k8s.io"],
+            &["*"],
+            &["create"],
+            NamespaceScope::All,
+        );
+        assert!(reasons(&[ns_only]).is_empty());
+    }
+}

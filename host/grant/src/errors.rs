@@ -1,0 +1,78 @@
+/// Why the grant refused a read or a plan, with what a person can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A read through the `cluster` import.
+    #[error("plugin {plugin} may not {action}")]
+    ReadDenied {
+        plugin: String,
+        action: String,
+        remedy: String,
+    },
+
+    /// Steps of a plan outside the grant; the whole plan is refused.
+    #[error("the plan needs {} action(s) outside plugin {plugin}'s grant; nothing was changed", refused.len())]
+    PlanDenied { plugin: String, refused: Vec<Refusal> },
+
+    #[error("the plan defines {kind} in {api_version} twice, differently")]
+    DuplicateKind { api_version: String, kind: String },
+
+    /// The cluster could not say what a step is about (discovery, a bad name): nothing ran.
+    #[error(transparent)]
+    Cluster(#[from] wasmesh_cluster::Error),
+}
+
+/// One refused action of a plan.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// Where in the plan, what and why: `stage "x" step 3: apply Role "r": ...`.
+    pub message: String,
+    pub remedy: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error code of a refused capability.
+pub const CAP_DENIED: &str = "WASMESH-CAP-DENIED";
+
+impl Error {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ReadDenied { .. } | Error::PlanDenied { .. } => CAP_DENIED,
+            Error::DuplicateKind { .. } => "WASMESH-HOST-1008",
+            Error::Cluster(e) => e.code(),
+        }
+    }
+
+    pub fn probable_cause(&self) -> String {
+        match self {
+            Error::ReadDenied { .. } => "the action is outside the capabilities granted to this plugin".into(),
+            Error::PlanDenied { plugin, refused } => format!(
+                "plugin {plugin}'s effective grant does not allow it: {}",
+                refused.first().map_or("", |r| r.message.as_str())
+            ),
+            Error::DuplicateKind { .. } => "two CustomResourceDefinitions in one plan define the same kind".into(),
+            Error::Cluster(e) => e.probable_cause(),
+        }
+    }
+
+    pub fn suggested_remediation(&self) -> String {
+        match self {
+            Error::ReadDenied { remedy, .. } => remedy.clone(),
+            Error::PlanDenied { refused, .. } => refused.first().map(|r| r.remedy.clone()).unwrap_or_default(),
+            Error::DuplicateKind { .. } => "keep one definition of each kind in the YAML or design".into(),
+            Error::Cluster(e) => e.suggested_remediation(),
+        }
+    }
+
+    /// One line per refused action (empty for other errors).
+    pub fn details(&self) -> String {
+        match self {
+            Error::PlanDenied { refused, .. } => refused
+                .iter()
+                .map(|r| r.message.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+}
