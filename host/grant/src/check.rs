@@ -10,7 +10,7 @@ use wasmesh_cluster::{Cluster, ObjectRef, Plan, Resolved, Step};
 use crate::audit::{AuditLog, Context};
 use crate::errors::{Error, Refusal, Result};
 use crate::escalation;
-use crate::rules::{Action, Grant, how_to_grant};
+use crate::rules::{Action, Grant, MetadataKind, how_to_grant};
 
 /// The capability side of one plugin call: whose call it is, for which operation, under which
 /// grant. Reads during the call and the plan it returns are checked here.
@@ -100,6 +100,7 @@ impl Call {
                     Err(e) => return Err(e.into()),
                 };
                 self.check_step(step, &r, &target, &at, &mut refused);
+                self.check_namespace_keys(step, &r, &target, &at, &mut refused);
                 if let Some(more) = escalation::check_step(self, cluster, plan, step, &r.group, &target).await? {
                     refused.extend(more.into_iter().map(|(message, remedy)| Refusal {
                         message: format!("{at}: {} {target}: {message}", verb_of(step)),
@@ -138,6 +139,60 @@ impl Call {
                 refused.push(Refusal {
                     message: format!("{at}: {verb} {target}: plugin {} may not {action}", self.ctx.plugin),
                     remedy: how_to_grant(&action),
+                });
+            }
+        }
+    }
+}
+
+impl Call {
+    /// Namespace labels and annotations a step sets or removes must be keys the manifest
+    /// declares for this operation: a pod-security label, say, means more than its patch verb.
+    fn check_namespace_keys(
+        &self,
+        step: &Step,
+        r: &ResolvedRef,
+        target: &ObjectRef,
+        at: &StepAt,
+        refused: &mut Vec<Refusal>,
+    ) {
+        let mut keys: Vec<(MetadataKind, &str)> = Vec::new();
+        match step {
+            Step::NamespaceMetadata(c) => {
+                keys.extend(c.set_labels.iter().map(|(k, _)| (MetadataKind::Label, k.as_str())));
+                keys.extend(c.remove_labels.iter().map(|k| (MetadataKind::Label, k.as_str())));
+                keys.extend(
+                    c.set_annotations
+                        .iter()
+                        .map(|(k, _)| (MetadataKind::Annotation, k.as_str())),
+                );
+                keys.extend(
+                    c.remove_annotations
+                        .iter()
+                        .map(|k| (MetadataKind::Annotation, k.as_str())),
+                );
+            }
+            Step::Apply(o) if r.group.is_empty() && r.plural == "namespaces" => {
+                for (kind, field) in [
+                    (MetadataKind::Label, "labels"),
+                    (MetadataKind::Annotation, "annotations"),
+                ] {
+                    let map = o.pointer(&format!("/metadata/{field}")).and_then(Value::as_object);
+                    keys.extend(map.into_iter().flatten().map(|(k, _)| (kind, k.as_str())));
+                }
+            }
+            _ => return,
+        }
+        for (kind, key) in keys {
+            if !self.grant.allows_namespace_key(&self.ctx.operation, kind, key) {
+                refused.push(Refusal {
+                    message: format!(
+                        "{at}: {kind} \"{key}\" on {target}: plugin {} does not declare that namespace {kind} for operation {}",
+                        self.ctx.plugin, self.ctx.operation
+                    ),
+                    remedy: format!(
+                        "the plugin's manifest must list \"{key}\" under namespaceMetadata for this operation; ask its author, or leave the {kind} out"
+                    ),
                 });
             }
         }

@@ -4,6 +4,27 @@
 
 use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 
+use crate::rules::{Grant, key_matches};
+
+/// Namespace labels that decide what pods may do there.
+const POD_SECURITY_LABEL: &str = "pod-security.kubernetes.io/enforce";
+
+/// Why `grant` is cluster-admin equivalent: its effective rules, and the namespace labels its
+/// granted operations may set.
+pub fn of_grant(grant: &Grant) -> Vec<String> {
+    let mut out = reasons(&grant.effective());
+    let psa = grant
+        .granted_namespace_keys()
+        .iter()
+        .any(|k| k.labels.iter().any(|d| key_matches(d, POD_SECURITY_LABEL)));
+    if psa {
+        out.push(format!(
+            "namespace label {POD_SECURITY_LABEL}: lets privileged pods into the namespaces it labels"
+        ));
+    }
+    out
+}
+
 /// Writes that let the holder run code or change what the API server does.
 const WRITE: &[&str] = &["create", "update", "patch"];
 

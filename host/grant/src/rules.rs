@@ -1,6 +1,7 @@
 //! Declared rules, the operator's grant, and whether one action is within both for one
 //! operation.
 
+use wasmesh_runtime::NamespaceKeys;
 use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 
 /// The operation key that stands for designs (Provision and ProcessOAM) in grants and manifests.
@@ -30,6 +31,32 @@ pub struct Grant {
     pub granted: Option<Vec<KubeRule>>,
     /// The operation keys the operator granted (`design` for Provision/ProcessOAM); None: all.
     pub operations: Option<Vec<String>>,
+    /// The namespace label and annotation keys the plugin declares, per operation.
+    pub namespace_keys: Vec<NamespaceKeys>,
+}
+
+/// Whether a namespace key is a label or an annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetadataKind {
+    Label,
+    Annotation,
+}
+
+impl std::fmt::Display for MetadataKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MetadataKind::Label => "label",
+            MetadataKind::Annotation => "annotation",
+        })
+    }
+}
+
+/// A declared key matches exactly, or as a prefix when it ends in `*`.
+pub fn key_matches(declared: &str, key: &str) -> bool {
+    match declared.strip_suffix('*') {
+        Some(prefix) => key.starts_with(prefix),
+        None => declared == key,
+    }
 }
 
 /// One action, as RBAC would name it.
@@ -91,7 +118,38 @@ impl Grant {
             declared,
             granted: None,
             operations: None,
+            namespace_keys: Vec::new(),
         }
+    }
+
+    /// With the namespace metadata keys the manifest declares.
+    pub fn with_namespace_keys(mut self, keys: Vec<NamespaceKeys>) -> Self {
+        self.namespace_keys = keys;
+        self
+    }
+
+    /// Whether `operation` may set or remove the namespace label or annotation `key`.
+    pub fn allows_namespace_key(&self, operation: &str, kind: MetadataKind, key: &str) -> bool {
+        self.allows_operation(operation)
+            && self
+                .namespace_keys
+                .iter()
+                .filter(|k| k.operations.is_empty() || k.operations.iter().any(|o| o == operation))
+                .any(|k| {
+                    let declared = match kind {
+                        MetadataKind::Label => &k.labels,
+                        MetadataKind::Annotation => &k.annotations,
+                    };
+                    declared.iter().any(|d| key_matches(d, key))
+                })
+    }
+
+    /// The namespace keys of the operations the operator granted.
+    pub fn granted_namespace_keys(&self) -> Vec<&NamespaceKeys> {
+        self.namespace_keys
+            .iter()
+            .filter(|k| k.operations.is_empty() || k.operations.iter().any(|o| self.allows_operation(o)))
+            .collect()
     }
 
     /// Narrowed by the operator's rules (None: everything declared).

@@ -18,7 +18,7 @@ mod state;
 pub use bindings::wasmesh::adapter::cluster::ListQuery;
 pub use bindings::wasmesh::adapter::types;
 pub use errors::{Error, Result};
-pub use manifest::{DESIGN_OPERATION, MANIFEST_SECTION, Manifest, read_manifest, read_plugin_manifest};
+pub use manifest::{DESIGN_OPERATION, MANIFEST_SECTION, Manifest, NamespaceKeys, read_manifest, read_plugin_manifest};
 pub use plugin::{CallOutcome, Plugin, Runtime, RuntimeConfig};
 pub use state::HostCalls;
 

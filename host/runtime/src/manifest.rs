@@ -29,6 +29,17 @@ pub struct Manifest {
     /// For each rule of `capabilities.kube`, in order: the operation keys that need it (empty:
     /// every operation). The contract's rule record does not carry this; only the manifest does.
     pub rule_operations: Vec<Vec<String>>,
+    /// The namespace label and annotation keys the plugin may set or remove.
+    pub namespace_keys: Vec<NamespaceKeys>,
+}
+
+/// Namespace metadata keys a plugin declares: exact, or a prefix ending in `*`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NamespaceKeys {
+    pub labels: Vec<String>,
+    pub annotations: Vec<String>,
+    /// The operations that use them; empty: every operation.
+    pub operations: Vec<String>,
 }
 
 /// Reads the manifest of a component from its bytes. Nothing is compiled or run.
@@ -136,6 +147,15 @@ impl Scan<'_> {
         Ok(Manifest {
             wit: m.wit.clone(),
             rule_operations: m.kube.iter().map(|r| r.operations.clone()).collect(),
+            namespace_keys: m
+                .namespace_metadata
+                .iter()
+                .map(|k| NamespaceKeys {
+                    labels: k.labels.clone(),
+                    annotations: k.annotations.clone(),
+                    operations: k.operations.clone(),
+                })
+                .collect(),
             capabilities: to_capabilities(m),
         })
     }
@@ -148,7 +168,12 @@ pub const DESIGN_OPERATION: &str = "design";
 /// for designs).
 pub(crate) fn check_rule_operations(plugin: &str, manifest: &Manifest, offered: &[types::Operation]) -> Result<()> {
     let known = |key: &str| key == DESIGN_OPERATION || offered.iter().any(|o| o.key == key);
-    match manifest.rule_operations.iter().flatten().find(|k| !known(k)) {
+    let named = manifest
+        .rule_operations
+        .iter()
+        .flatten()
+        .chain(manifest.namespace_keys.iter().flat_map(|k| &k.operations));
+    match named.into_iter().find(|k| !known(k)) {
         Some(unknown) => Err(Error::ManifestOperation {
             plugin: plugin.to_string(),
             operation: unknown.clone(),
@@ -220,6 +245,7 @@ fn to_json(c: &types::Capabilities) -> ManifestJson {
             .collect(),
         outbound_hosts: c.outbound_hosts.clone(),
         assets: c.assets,
+        namespace_metadata: Vec::new(),
     }
 }
 
@@ -246,6 +272,7 @@ mod tests {
                 assets: false,
             },
             rule_operations: vec![vec![], ops.iter().map(|s| s.to_string()).collect()],
+            namespace_keys: Vec::new(),
         };
         let offered = [types::Operation {
             key: "install".into(),

@@ -114,7 +114,9 @@ pub fn grant_for(pc: &config::PluginConfig, plugin: &Plugin<CallHost>) -> Result
     let info = plugin.info();
     let known = |key: &str| key == DESIGN_OPERATION || info.operations.iter().any(|o| o.key == key);
     // The runtime refused, at load, a manifest naming operations the plugin does not offer.
-    let grant = Grant::new(info.capabilities.kube.clone(), &plugin.manifest().rule_operations);
+    let manifest = plugin.manifest();
+    let grant = Grant::new(info.capabilities.kube.clone(), &manifest.rule_operations)
+        .with_namespace_keys(manifest.namespace_keys.clone());
     let Some(g) = &pc.grant else {
         return Ok(grant);
     };
@@ -192,7 +194,7 @@ pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Ve
                     });
                     continue;
                 }
-                let admin = wasmesh_grant::equivalence::reasons(&grant.effective());
+                let admin = wasmesh_grant::equivalence::of_grant(&grant);
                 let acknowledged = pc.grant.as_ref().is_some_and(|g| g.cluster_admin);
                 if config.strict && !admin.is_empty() && !acknowledged {
                     let more = match admin.len() {

@@ -174,7 +174,19 @@ async fn main() -> anyhow::Result<()> {
                     None => println!("  granted: everything declared (no grant.kube in the configuration)"),
                 }
                 show("effective", &grant.effective());
-                match caps::equivalence::reasons(&grant.effective()).as_slice() {
+                for k in grant.granted_namespace_keys() {
+                    let ops = if k.operations.is_empty() {
+                        "every operation".to_string()
+                    } else {
+                        k.operations.join(", ")
+                    };
+                    println!(
+                        "  namespace labels [{}], annotations [{}] for {ops}",
+                        k.labels.join(", "),
+                        k.annotations.join(", ")
+                    );
+                }
+                match caps::equivalence::of_grant(grant).as_slice() {
                     [] => println!("  cluster-admin equivalent: no"),
                     reasons => {
                         println!("  cluster-admin equivalent: YES, because its grant holds:");

@@ -19,8 +19,11 @@
 //!
 //! `namespaces` is `"request"`, `"cluster"`, `"all"` or a list of namespace names. `operations`
 //! names the operation keys that need the rule (`"design"` for designs); without it every
-//! operation does. The host refuses a plugin whose rules name an operation it does not offer. `kube`,
-//! `outboundHosts` and `assets` may be left out (nothing is declared); unknown fields are an error.
+//! operation does. The host refuses a plugin whose rules name an operation it does not offer.
+//! `namespaceMetadata` lists the namespace label and annotation keys the plugin may set or remove,
+//! with the same optional `operations`: `[{"labels": ["istio-injection"], "operations": ["label"]}]`.
+//! `kube`, `outboundHosts`, `assets` and `namespaceMetadata` may be left out (nothing is declared);
+//! unknown fields are an error.
 
 use std::fmt;
 
@@ -47,6 +50,23 @@ pub struct ManifestJson {
     /// Whether the plugin can use a read-only asset directory.
     #[serde(default)]
     pub assets: bool,
+    /// The namespace label and annotation keys the plugin sets or removes; any other key is
+    /// refused (a label such as `pod-security.kubernetes.io/enforce` means more than it says).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespace_metadata: Vec<NamespaceKeysJson>,
+}
+
+/// Namespace metadata keys: exact, or a prefix ending in `*` (`linkerd.io/*`; `*` is any key).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamespaceKeysJson {
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub annotations: Vec<String>,
+    /// The operation keys that use these keys (`"design"` for designs); empty: every operation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

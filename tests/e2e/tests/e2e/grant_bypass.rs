@@ -175,6 +175,46 @@ async fn rbac_objects_grant_only_what_the_plugin_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_labels_are_limited_to_the_keys_the_manifest_declares() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("psa").await;
+    let host = start_host().await;
+    let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
+    let events = Events::subscribe(&c).await;
+    let kc = [cluster.kubeconfig()];
+    clear_log(&cluster);
+    let e = run(
+        &mut c,
+        &events,
+        request("label-namespace", ns.name(), "pod-security.kubernetes.io/enforce", &kc),
+    )
+    .await;
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    assert_eq!(e.error_code, "WASMESH-CAP-DENIED", "{e:#?}");
+    assert!(
+        format!("{} {}", e.summary, e.details).contains("label \"pod-security.kubernetes.io/enforce\""),
+        "{e:#?}"
+    );
+    assert_eq!(writes(&cluster), Vec::<String>::new());
+    // The key it declares goes through: the patch verb alone was never the problem.
+    run_ok(
+        &mut c,
+        &events,
+        request("label-namespace", ns.name(), "hostile.example/ok", &kc),
+    )
+    .await;
+    let labels = wasmesh_e2e::namespace(&cluster, ns.name())
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(labels.get("hostile.example/ok").map(String::as_str), Some("privileged"));
+    assert!(!labels.contains_key("pod-security.kubernetes.io/enforce"), "{labels:?}");
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strict_mode_refuses_cluster_admin_equivalent_grants_unless_accepted() {
     let mut config = wasmesh_e2e::test_config();
     config.strict = true;

@@ -99,7 +99,10 @@ async fn strict_mode_and_pins_refuse_plugins() {
     config.strict = true;
     accept_cluster_admin(&mut config);
     hostile(&mut config).grant = Some(GrantConfig {
-        kube: Some(vec![rule(&["*"], &["*"], &["*"], "request")]),
+        kube: Some(vec![
+            rule(&["*"], &["*"], &["*"], "request"),
+            rule(&["*"], &["*"], &["*"], "cluster"),
+        ]),
         operations: None,
         cluster_admin: true,
     });

@@ -50,6 +50,7 @@ const OPERATIONS: &[&str] = &[
     "escalate-role",
     "bind-admin",
     "many-waits",
+    "label-namespace",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -285,6 +286,15 @@ impl Guest for Hostile {
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
                     "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
                 Ok(plan("bind cluster-admin", apply_all(&[binding])))
+            }
+            // Labels the request's namespace with the key the body names (value "privileged").
+            "label-namespace" => {
+                let mut change = wasmesh_sdk::plan::namespace_change(&ns, false);
+                change.set_labels.push((request.custom_body.trim().into(), "privileged".into()));
+                Ok(plan(
+                    "label the namespace",
+                    vec![wasmesh_sdk::plan::stage("label", vec![wasmesh_sdk::Step::NamespaceMetadata(change)])],
+                ))
             }
             "many-waits" => {
                 let waits = (0..5000)
