@@ -39,6 +39,12 @@ pub enum Error {
 
     #[error("object is not valid: {reason}")]
     InvalidObject { reason: String },
+
+    #[error("{what} cannot be created: namespace \"{namespace}\" is being deleted")]
+    NamespaceTerminating { what: String, namespace: String },
+
+    #[error("namespace \"{namespace}\" is still being deleted after {seconds} s, so it cannot be created again")]
+    NamespaceStillTerminating { namespace: String, seconds: u32 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -93,6 +99,8 @@ impl Error {
             Error::Transport { .. } => "WASMESH-CLUSTER-1008",
             Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",
             Error::InvalidObject { .. } => "WASMESH-CLUSTER-1010",
+            Error::NamespaceTerminating { .. } => "WASMESH-CLUSTER-1013",
+            Error::NamespaceStillTerminating { .. } => "WASMESH-CLUSTER-1014",
         }
     }
 
@@ -117,6 +125,15 @@ impl Error {
             Error::Api { .. } | Error::Transport { .. } => "the API server could not carry out the request".into(),
             Error::WaitTimeout { .. } => "the workload or resource is still starting, or is failing".into(),
             Error::InvalidObject { .. } => "the object misses apiVersion, kind or metadata.name".into(),
+            Error::NamespaceTerminating { namespace, .. } => format!(
+                "namespace \"{namespace}\" was deleted (by an uninstall or by hand) and the cluster is still removing what \
+                 it holds; Kubernetes refuses new objects in it until it is gone"
+            ),
+            Error::NamespaceStillTerminating { .. } => {
+                "objects in the namespace carry finalizers that nobody removes, or an API the namespace controller \
+                 must list is unavailable"
+                    .into()
+            }
         }
     }
 
@@ -147,6 +164,13 @@ impl Error {
                 "inspect the object's events and pods (kubectl describe), then retry the operation".into()
             }
             Error::InvalidObject { .. } => "give every object apiVersion, kind and metadata.name".into(),
+            Error::NamespaceTerminating { namespace, .. } => {
+                format!("wait until `kubectl get namespace {namespace}` answers NotFound, then run the operation again")
+            }
+            Error::NamespaceStillTerminating { namespace, .. } => format!(
+                "`kubectl get namespace {namespace} -o yaml` names what remains in status.conditions; remove the stuck \
+                 finalizers or the unavailable APIService, then run the operation again"
+            ),
         }
     }
 }

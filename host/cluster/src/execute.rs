@@ -16,10 +16,21 @@ use crate::resolve::Resolved;
 /// Steps of one stage in flight at once on one cluster.
 const STAGE_PARALLELISM: usize = 16;
 
+/// How long a namespace step waits for a namespace that is being deleted to be gone: before it
+/// recreates it (Kubernetes refuses every new object in a Terminating namespace) and after it
+/// deletes it (so a removal reports done only when the namespace is gone). The namespace
+/// controller empties a namespace in seconds on a healthy cluster.
+pub const NAMESPACE_TERMINATION_WAIT: Duration = Duration::from_secs(120);
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
     Applied,
     Deleted,
+    /// A namespace was deleted, but the namespace controller had not finished removing it when
+    /// the wait ended.
+    StillTerminating {
+        waited_seconds: u32,
+    },
     /// A delete or label removal found nothing to act on.
     Absent,
     NamespaceUpdated {
@@ -38,14 +49,37 @@ pub struct StepReport {
     /// The object, with the namespace it really went to.
     pub target: ObjectRef,
     pub outcome: StepOutcome,
+    /// Seconds a namespace step waited for an earlier deletion of the namespace to finish before
+    /// it could create the namespace again.
+    pub waited_for_termination: Option<u32>,
+}
+
+impl StepReport {
+    fn new(target: ObjectRef, outcome: StepOutcome) -> Self {
+        StepReport {
+            target,
+            outcome,
+            waited_for_termination: None,
+        }
+    }
 }
 
 impl std::fmt::Display for StepReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let t = &self.target;
+        if let Some(seconds) = self.waited_for_termination {
+            write!(
+                f,
+                "after {seconds} s waiting for the earlier deletion of {t} to finish, "
+            )?;
+        }
         match &self.outcome {
             StepOutcome::Applied => write!(f, "applied {t}"),
             StepOutcome::Deleted => write!(f, "deleted {t}"),
+            StepOutcome::StillTerminating { waited_seconds } => write!(
+                f,
+                "deleted {t}; it is still terminating after {waited_seconds} s (the cluster is removing what it holds)"
+            ),
             StepOutcome::Absent => write!(f, "{t} was already absent"),
             StepOutcome::NamespaceUpdated { created: true } => {
                 write!(f, "created and configured namespace \"{}\"", t.name)
@@ -58,7 +92,7 @@ impl std::fmt::Display for StepReport {
                 waited_seconds,
                 condition,
             } => {
-                write!(f, "{t} is not ready: not {condition} after {waited_seconds} s")
+                write!(f, "{t} is not ready: still not {condition} after {waited_seconds} s")
             }
         }
     }
@@ -68,6 +102,8 @@ impl std::fmt::Display for StepReport {
 pub trait Progress: Send + Sync {
     fn stage_started(&self, _stage: &str) {}
     fn step_finished(&self, _result: &std::result::Result<StepReport, (ObjectRef, Error)>) {}
+    /// A step waits for the cluster before it can go on; `why` says for what, in a sentence.
+    fn step_waiting(&self, _target: &ObjectRef, _why: &str) {}
 }
 
 impl Progress for () {}
@@ -119,7 +155,7 @@ impl Cluster {
         progress: &dyn Progress,
     ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
         let r = self
-            .run_step(step, plan, default_namespace)
+            .run_step(step, plan, default_namespace, progress)
             .await
             .map_err(|e| (self.placed(step, default_namespace), e));
         progress.step_finished(&r);
@@ -172,7 +208,13 @@ impl Cluster {
         }
     }
 
-    async fn run_step(&self, step: &Step, plan: &Plan, default_namespace: &str) -> Result<StepReport> {
+    async fn run_step(
+        &self,
+        step: &Step,
+        plan: &Plan,
+        default_namespace: &str,
+        progress: &dyn Progress,
+    ) -> Result<StepReport> {
         let target = step.target();
         if plan
             .unresolved
@@ -180,21 +222,15 @@ impl Cluster {
         {
             let target = self.placed(step, default_namespace);
             return match step {
-                Step::Delete(_) => Ok(StepReport {
+                Step::Delete(_) => Ok(StepReport::new(target, StepOutcome::Absent)),
+                Step::Wait(w) if w.condition == Condition::Deleted => Ok(StepReport::new(target, StepOutcome::Ready)),
+                Step::Wait(w) if !w.required => Ok(StepReport::new(
                     target,
-                    outcome: StepOutcome::Absent,
-                }),
-                Step::Wait(w) if w.condition == Condition::Deleted => Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::Ready,
-                }),
-                Step::Wait(w) if !w.required => Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::NotReady {
+                    StepOutcome::NotReady {
                         waited_seconds: 0,
                         condition: w.condition.to_string(),
                     },
-                }),
+                )),
                 _ => Err(Error::UnknownKind {
                     server: self.server.clone(),
                     api_version: target.api_version,
@@ -203,14 +239,20 @@ impl Cluster {
             };
         }
         match step {
-            Step::Apply(object) => self.apply(object, step, default_namespace).await,
-            Step::Delete(_) => self.delete(step, default_namespace).await,
-            Step::NamespaceMetadata(change) => self.namespace_metadata(change).await,
+            Step::Apply(object) => self.apply(object, step, default_namespace, progress).await,
+            Step::Delete(_) => self.delete(step, default_namespace, progress).await,
+            Step::NamespaceMetadata(change) => self.namespace_metadata(change, progress).await,
             Step::Wait(wait) => self.wait(wait, step, default_namespace).await,
         }
     }
 
-    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    async fn apply(
+        &self,
+        object: &Value,
+        step: &Step,
+        default_namespace: &str,
+        progress: &dyn Progress,
+    ) -> Result<StepReport> {
         let (resolved, target) = self.locate(step, default_namespace).await?;
         let mut object = object.clone();
         let metadata = object
@@ -227,6 +269,13 @@ impl Cluster {
                 metadata.remove("namespace");
             }
         }
+        // Applied to a namespace that is being deleted, the apply would succeed and every object
+        // a later stage puts into it would be refused: wait for it to go, then create it anew.
+        let waited = if is_namespace(&target) {
+            self.await_namespace_gone(&target.name, progress).await?
+        } else {
+            None
+        };
         self.api(&resolved, &target)
             .patch(
                 &target.name,
@@ -234,22 +283,94 @@ impl Cluster {
                 &Patch::Apply(&object),
             )
             .await
-            .map_err(|e| Error::from_kube("apply", target.to_string(), &self.server, e))?;
+            .map_err(|e| self.write_error("apply", &target, e))?;
         Ok(StepReport {
             target,
             outcome: StepOutcome::Applied,
+            waited_for_termination: waited,
         })
     }
 
-    async fn delete(&self, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    /// The error of a refused write, naming a Terminating namespace as the cause when it was.
+    fn write_error(&self, verb: &'static str, target: &ObjectRef, e: kube::Error) -> Error {
+        match (&e, &target.namespace) {
+            (kube::Error::Api(s), Some(ns)) if namespace_terminating(s) => Error::NamespaceTerminating {
+                what: target.to_string(),
+                namespace: ns.clone(),
+            },
+            _ => Error::from_kube(verb, target.to_string(), &self.server, e),
+        }
+    }
+
+    /// When namespace `name` is Terminating, waits (bounded, saying so) until it is gone.
+    /// Returns the seconds waited, None when it was not being deleted.
+    async fn await_namespace_gone(&self, name: &str, progress: &dyn Progress) -> Result<Option<u32>> {
+        let target = namespace_ref(name);
+        if !self.namespace_terminating(&target).await? {
+            return Ok(None);
+        }
+        progress.step_waiting(
+            &target,
+            &format!(
+                "namespace \"{name}\" is still being deleted; waiting up to {} s for it to go before creating it again",
+                NAMESPACE_TERMINATION_WAIT.as_secs()
+            ),
+        );
+        match self.namespace_gone_within(&target, NAMESPACE_TERMINATION_WAIT).await? {
+            Some(seconds) => Ok(Some(seconds)),
+            None => Err(Error::NamespaceStillTerminating {
+                namespace: name.to_string(),
+                seconds: NAMESPACE_TERMINATION_WAIT.as_secs() as u32,
+            }),
+        }
+    }
+
+    /// Whether the namespace exists and is being deleted.
+    async fn namespace_terminating(&self, target: &ObjectRef) -> Result<bool> {
+        let found = self
+            .namespaces()
+            .await?
+            .get_opt(&target.name)
+            .await
+            .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+        Ok(found.is_some_and(|ns| ns.metadata.deletion_timestamp.is_some()))
+    }
+
+    /// Polls until the namespace is gone; the whole seconds it took, or None when `limit` passed.
+    async fn namespace_gone_within(&self, target: &ObjectRef, limit: Duration) -> Result<Option<u32>> {
+        let api = self.namespaces().await?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let found = api
+                .get_opt(&target.name)
+                .await
+                .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+            if found.is_none() {
+                return Ok(Some(started.elapsed().as_secs() as u32));
+            }
+            if started.elapsed() >= limit {
+                return Ok(None);
+            }
+            tokio::time::sleep(pause.min(limit.saturating_sub(started.elapsed()))).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    async fn namespaces(&self) -> Result<Api<DynamicObject>> {
+        let resolved = self.resolve("v1", "Namespace").await?;
+        Ok(Api::all_with(self.client.clone(), &resolved.resource))
+    }
+
+    async fn delete(&self, step: &Step, default_namespace: &str, progress: &dyn Progress) -> Result<StepReport> {
         let (resolved, target) = match self.locate(step, default_namespace).await {
             Ok(x) => x,
             // A kind the cluster does not serve has no objects left to delete.
             Err(Error::UnknownKind { .. }) => {
-                return Ok(StepReport {
-                    target: self.placed(step, default_namespace),
-                    outcome: StepOutcome::Absent,
-                });
+                return Ok(StepReport::new(
+                    self.placed(step, default_namespace),
+                    StepOutcome::Absent,
+                ));
             }
             Err(e) => return Err(e),
         };
@@ -264,33 +385,58 @@ impl Cluster {
                 return Err(Error::from_kube("delete", target.to_string(), &self.server, e));
             }
         };
-        Ok(StepReport { target, outcome })
+        // A namespace goes only once the namespace controller has removed everything in it; until
+        // then nothing can be created in it, so "removed" is reported when it is gone (or said
+        // to be still terminating).
+        if outcome == StepOutcome::Deleted && is_namespace(&target) {
+            if self.namespace_gone_within(&target, Duration::ZERO).await?.is_some() {
+                return Ok(StepReport::new(target, outcome));
+            }
+            progress.step_waiting(
+                &target,
+                &format!(
+                    "namespace \"{}\" is terminating: waiting up to {} s for the cluster to remove what it holds",
+                    target.name,
+                    NAMESPACE_TERMINATION_WAIT.as_secs()
+                ),
+            );
+            let outcome = match self.namespace_gone_within(&target, NAMESPACE_TERMINATION_WAIT).await? {
+                Some(_) => StepOutcome::Deleted,
+                None => StepOutcome::StillTerminating {
+                    waited_seconds: NAMESPACE_TERMINATION_WAIT.as_secs() as u32,
+                },
+            };
+            return Ok(StepReport::new(target, outcome));
+        }
+        Ok(StepReport::new(target, outcome))
     }
 
-    async fn namespace_metadata(&self, change: &NamespaceChange) -> Result<StepReport> {
+    async fn namespace_metadata(&self, change: &NamespaceChange, progress: &dyn Progress) -> Result<StepReport> {
         check_namespace(&change.namespace)?;
-        let target = ObjectRef {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            namespace: None,
-            name: change.namespace.clone(),
-        };
-        let resolved = self.resolve("v1", "Namespace").await?;
-        let api = self.api(&resolved, &target);
+        let target = namespace_ref(&change.namespace);
+        let api = self.namespaces().await?;
         let what = || target.to_string();
-        let existing = api
+        let mut existing = api
             .get_opt(&change.namespace)
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
+        // Labels put on a namespace that is going would go with it, and nothing could be created
+        // in it: a step that may create the namespace waits for it to go and creates it anew.
+        let mut waited = None;
+        if change.create
+            && existing
+                .as_ref()
+                .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
+        {
+            waited = self.await_namespace_gone(&change.namespace, progress).await?;
+            existing = None;
+        }
         let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
             xs.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()
         };
         if existing.is_none() {
             if !change.create {
-                return Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::Absent,
-                });
+                return Ok(StepReport::new(target, StepOutcome::Absent));
             }
             let object = json!({
                 "apiVersion": "v1",
@@ -311,6 +457,7 @@ impl Cluster {
             return Ok(StepReport {
                 target,
                 outcome: StepOutcome::NamespaceUpdated { created: true },
+                waited_for_termination: waited,
             });
         }
         // A merge patch touches only the keys named: other labels and annotations stay.
@@ -330,10 +477,10 @@ impl Cluster {
         api.patch(&change.namespace, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
-        Ok(StepReport {
+        Ok(StepReport::new(
             target,
-            outcome: StepOutcome::NamespaceUpdated { created: false },
-        })
+            StepOutcome::NamespaceUpdated { created: false },
+        ))
     }
 
     async fn wait(&self, wait: &WaitFor, step: &Step, default_namespace: &str) -> Result<StepReport> {
@@ -368,10 +515,7 @@ impl Cluster {
                 .map(|(t, _)| t)
                 .unwrap_or_else(|| self.placed(step, default_namespace));
             if satisfied {
-                return Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::Ready,
-                });
+                return Ok(StepReport::new(target, StepOutcome::Ready));
             }
             if started.elapsed() >= limit {
                 if wait.required {
@@ -381,18 +525,43 @@ impl Cluster {
                         seconds: wait.timeout_seconds,
                     });
                 }
-                return Ok(StepReport {
+                return Ok(StepReport::new(
                     target,
-                    outcome: StepOutcome::NotReady {
+                    StepOutcome::NotReady {
                         waited_seconds: wait.timeout_seconds,
                         condition: wait.condition.to_string(),
                     },
-                });
+                ));
             }
             tokio::time::sleep(pause.min(limit.saturating_sub(started.elapsed()))).await;
             pause = (pause * 2).min(Duration::from_secs(1));
         }
     }
+}
+
+fn is_namespace(target: &ObjectRef) -> bool {
+    target.api_version == "v1" && target.kind == "Namespace"
+}
+
+fn namespace_ref(name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.to_string(),
+    }
+}
+
+/// The API server's refusal of new objects in a namespace that is being deleted (403 with the
+/// cause NamespaceTerminating: "unable to create new content in namespace X because it is being
+/// terminated").
+fn namespace_terminating(s: &kube::core::Status) -> bool {
+    s.code == 403
+        && (s
+            .details
+            .as_ref()
+            .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
+            || s.message.contains("because it is being terminated"))
 }
 
 /// Whether `status.conditions` holds `{type: kind, status: "True"}`.

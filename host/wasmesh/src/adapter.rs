@@ -747,6 +747,10 @@ struct StepEvents<'a> {
 }
 
 impl wasmesh_cluster::Progress for StepEvents<'_> {
+    fn step_waiting(&self, _target: &ObjectRef, why: &str) {
+        self.events.publish(Event::info(self.operation_id, why, ""));
+    }
+
     fn step_finished(&self, result: &Result<StepReport, (ObjectRef, wasmesh_cluster::Error)>) {
         if let Ok(report) = result {
             if let StepOutcome::NotReady { .. } = report.outcome {

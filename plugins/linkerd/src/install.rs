@@ -283,9 +283,13 @@ fn webhook_tls(index: usize, service: &str, now: u64) -> Result<certs::WebhookTl
     certs::generate(&format!("{service}.{NAMESPACE}.svc"), now)
 }
 
-fn uninstall(options: &options::Options) -> Result<Plan, Error> {
-    let extensions: Vec<String> = wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?
+/// "namespace (extension)" of each extension namespace among `namespaces` (labelled with
+/// EXTENSION_LABEL). A namespace being deleted is an extension going away (its removal has run),
+/// not one still installed.
+fn installed_extensions(namespaces: &[Value]) -> Vec<String> {
+    namespaces
         .iter()
+        .filter(|ns| ns.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null))
         .filter_map(|ns| {
             let name = ns.pointer("/metadata/name")?.as_str()?;
             let ext = ns
@@ -295,7 +299,11 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
                 .unwrap_or_default();
             (name != NAMESPACE).then(|| format!("{name} ({ext})"))
         })
-        .collect();
+        .collect()
+}
+
+fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+    let extensions = installed_extensions(&wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?);
     if !extensions.is_empty() {
         return Err(wasmesh_sdk::error(
             format!("{}-1105", crate::CODE),
@@ -384,7 +392,7 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
         }
     }
     Ok(make_plan(
-        format!("Linkerd control plane uninstalled from namespace {NAMESPACE}"),
+        format!("Linkerd control plane removed from namespace {NAMESPACE}"),
         vec![
             stage("workloads, services and webhooks", stage1),
             stage("RBAC", rbac),
@@ -450,6 +458,24 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn terminating_extension_namespaces_are_not_installed_extensions() {
+        let ns = |name: &str, ext: &str, deleting: bool| {
+            let mut o = serde_json::json!({"metadata": {"name": name, "labels": {"linkerd.io/extension": ext}}});
+            if deleting {
+                o["metadata"]["deletionTimestamp"] = "2026-12-03T10:35:27Z".into();
+            }
+            o
+        };
+        let listed = [
+            ns("linkerd-viz", "viz", false),
+            ns("linkerd-jaeger", "jaeger", true),
+            ns(NAMESPACE, "control-plane", false),
+        ];
+        assert_eq!(installed_extensions(&listed), ["linkerd-viz (viz)"]);
+        assert!(installed_extensions(&listed[1..]).is_empty());
     }
 
     #[test]
