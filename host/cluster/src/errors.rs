@@ -43,8 +43,8 @@ pub enum Error {
     #[error("{what} cannot be created: namespace \"{namespace}\" is being deleted")]
     NamespaceTerminating { what: String, namespace: String },
 
-    #[error("namespace \"{namespace}\" is still being deleted after {seconds} s, so it cannot be created again")]
-    NamespaceStillTerminating { namespace: String, seconds: u32 },
+    #[error("{what} is still being deleted after {seconds} s, so it cannot be created again")]
+    StillBeingDeleted { what: String, seconds: u32 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -100,7 +100,7 @@ impl Error {
             Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",
             Error::InvalidObject { .. } => "WASMESH-CLUSTER-1010",
             Error::NamespaceTerminating { .. } => "WASMESH-CLUSTER-1013",
-            Error::NamespaceStillTerminating { .. } => "WASMESH-CLUSTER-1014",
+            Error::StillBeingDeleted { .. } => "WASMESH-CLUSTER-1014",
         }
     }
 
@@ -129,8 +129,8 @@ impl Error {
                 "namespace \"{namespace}\" was deleted (by an uninstall or by hand) and the cluster is still removing what \
                  it holds; Kubernetes refuses new objects in it until it is gone"
             ),
-            Error::NamespaceStillTerminating { .. } => {
-                "objects in the namespace carry finalizers that nobody removes, or an API the namespace controller \
+            Error::StillBeingDeleted { .. } => {
+                "it, or objects in it, carry finalizers that nobody removes, or an API the cluster's controllers \
                  must list is unavailable"
                     .into()
             }
@@ -167,10 +167,11 @@ impl Error {
             Error::NamespaceTerminating { namespace, .. } => {
                 format!("wait until `kubectl get namespace {namespace}` answers NotFound, then run the operation again")
             }
-            Error::NamespaceStillTerminating { namespace, .. } => format!(
-                "`kubectl get namespace {namespace} -o yaml` names what remains in status.conditions; remove the stuck \
+            Error::StillBeingDeleted { .. } => {
+                "`kubectl get` the object with -o yaml: status.conditions name what remains; remove the stuck \
                  finalizers or the unavailable APIService, then run the operation again"
-            ),
+                    .into()
+            }
         }
     }
 }

@@ -16,18 +16,18 @@ use crate::resolve::Resolved;
 /// Steps of one stage in flight at once on one cluster.
 const STAGE_PARALLELISM: usize = 16;
 
-/// How long a namespace step waits for a namespace that is being deleted to be gone: before it
-/// recreates it (Kubernetes refuses every new object in a Terminating namespace) and after it
-/// deletes it (so a removal reports done only when the namespace is gone). The namespace
-/// controller empties a namespace in seconds on a healthy cluster.
-pub const NAMESPACE_TERMINATION_WAIT: Duration = Duration::from_secs(120);
+/// How long a step waits for an object that is being finalized (a Terminating namespace, a
+/// deleted CRD) to be gone: before it creates it again (Kubernetes refuses every new object in a
+/// Terminating namespace) and after it deletes it (so a removal reports done only when the
+/// object is gone). A healthy cluster finalizes them in seconds.
+pub const DELETION_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
     Applied,
     Deleted,
-    /// A namespace was deleted, but the namespace controller had not finished removing it when
-    /// the wait ended.
+    /// An object being finalized (a namespace, a CRD) was deleted, but the cluster had not
+    /// finished removing it when the wait ended.
     StillTerminating {
         waited_seconds: u32,
     },
@@ -271,8 +271,9 @@ impl Cluster {
         }
         // Applied to a namespace that is being deleted, the apply would succeed and every object
         // a later stage puts into it would be refused: wait for it to go, then create it anew.
-        let waited = if is_namespace(&target) {
-            self.await_namespace_gone(&target.name, progress).await?
+        let waited = if is_namespace(&target) || is_crd(&target) {
+            self.await_gone(&self.api(&resolved, &target), &target, progress)
+                .await?
         } else {
             None
         };
@@ -302,43 +303,41 @@ impl Cluster {
         }
     }
 
-    /// When namespace `name` is Terminating, waits (bounded, saying so) until it is gone.
-    /// Returns the seconds waited, None when it was not being deleted.
-    async fn await_namespace_gone(&self, name: &str, progress: &dyn Progress) -> Result<Option<u32>> {
-        let target = namespace_ref(name);
-        if !self.namespace_terminating(&target).await? {
+    /// When the object is being deleted (a Terminating namespace, a CRD whose objects the cluster
+    /// is removing), waits (bounded, saying so) until it is gone, so that what is applied next is
+    /// a new object and not one about to disappear. Returns the seconds waited, None when it was
+    /// not being deleted.
+    async fn await_gone(
+        &self,
+        api: &Api<DynamicObject>,
+        target: &ObjectRef,
+        progress: &dyn Progress,
+    ) -> Result<Option<u32>> {
+        let found = api
+            .get_opt(&target.name)
+            .await
+            .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+        if !found.is_some_and(|o| o.metadata.deletion_timestamp.is_some()) {
             return Ok(None);
         }
         progress.step_waiting(
-            &target,
+            target,
             &format!(
-                "namespace \"{name}\" is still being deleted; waiting up to {} s for it to go before creating it again",
-                NAMESPACE_TERMINATION_WAIT.as_secs()
+                "{target} is still being deleted; waiting up to {} s for it to go before creating it again",
+                DELETION_WAIT.as_secs()
             ),
         );
-        match self.namespace_gone_within(&target, NAMESPACE_TERMINATION_WAIT).await? {
+        match self.gone_within(api, target, DELETION_WAIT).await? {
             Some(seconds) => Ok(Some(seconds)),
-            None => Err(Error::NamespaceStillTerminating {
-                namespace: name.to_string(),
-                seconds: NAMESPACE_TERMINATION_WAIT.as_secs() as u32,
+            None => Err(Error::StillBeingDeleted {
+                what: target.to_string(),
+                seconds: DELETION_WAIT.as_secs() as u32,
             }),
         }
     }
 
-    /// Whether the namespace exists and is being deleted.
-    async fn namespace_terminating(&self, target: &ObjectRef) -> Result<bool> {
-        let found = self
-            .namespaces()
-            .await?
-            .get_opt(&target.name)
-            .await
-            .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
-        Ok(found.is_some_and(|ns| ns.metadata.deletion_timestamp.is_some()))
-    }
-
-    /// Polls until the namespace is gone; the whole seconds it took, or None when `limit` passed.
-    async fn namespace_gone_within(&self, target: &ObjectRef, limit: Duration) -> Result<Option<u32>> {
-        let api = self.namespaces().await?;
+    /// Polls until the object is gone; the whole seconds it took, or None when `limit` passed.
+    async fn gone_within(&self, api: &Api<DynamicObject>, target: &ObjectRef, limit: Duration) -> Result<Option<u32>> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
@@ -374,40 +373,37 @@ impl Cluster {
             }
             Err(e) => return Err(e),
         };
-        let outcome = match self
-            .api(&resolved, &target)
-            .delete(&target.name, &DeleteParams::background())
-            .await
-        {
-            Ok(_) => StepOutcome::Deleted,
-            Err(kube::Error::Api(s)) if s.code == 404 => StepOutcome::Absent,
+        let api = self.api(&resolved, &target);
+        let stays = match api.delete(&target.name, &DeleteParams::background()).await {
+            // The object answered back is still there, being finalized: a namespace the
+            // namespace controller is emptying, a CRD whose objects are being removed.
+            Ok(answer) => answer.left().is_some_and(|o| o.metadata.deletion_timestamp.is_some()),
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                return Ok(StepReport::new(target, StepOutcome::Absent));
+            }
             Err(e) => {
                 return Err(Error::from_kube("delete", target.to_string(), &self.server, e));
             }
         };
-        // A namespace goes only once the namespace controller has removed everything in it; until
-        // then nothing can be created in it, so "removed" is reported when it is gone (or said
-        // to be still terminating).
-        if outcome == StepOutcome::Deleted && is_namespace(&target) {
-            if self.namespace_gone_within(&target, Duration::ZERO).await?.is_some() {
-                return Ok(StepReport::new(target, outcome));
-            }
-            progress.step_waiting(
-                &target,
-                &format!(
-                    "namespace \"{}\" is terminating: waiting up to {} s for the cluster to remove what it holds",
-                    target.name,
-                    NAMESPACE_TERMINATION_WAIT.as_secs()
-                ),
-            );
-            let outcome = match self.namespace_gone_within(&target, NAMESPACE_TERMINATION_WAIT).await? {
-                Some(_) => StepOutcome::Deleted,
-                None => StepOutcome::StillTerminating {
-                    waited_seconds: NAMESPACE_TERMINATION_WAIT.as_secs() as u32,
-                },
-            };
-            return Ok(StepReport::new(target, outcome));
+        // Until it is gone, such an object blocks what comes next (nothing can be created in a
+        // Terminating namespace; a CRD applied again would vanish with the old one), so "deleted"
+        // is reported when it is gone, or it is said to be still terminating.
+        if !stays || self.gone_within(&api, &target, Duration::ZERO).await?.is_some() {
+            return Ok(StepReport::new(target, StepOutcome::Deleted));
         }
+        progress.step_waiting(
+            &target,
+            &format!(
+                "{target} is being finalized: waiting up to {} s for the cluster to remove it and what it holds",
+                DELETION_WAIT.as_secs()
+            ),
+        );
+        let outcome = match self.gone_within(&api, &target, DELETION_WAIT).await? {
+            Some(_) => StepOutcome::Deleted,
+            None => StepOutcome::StillTerminating {
+                waited_seconds: DELETION_WAIT.as_secs() as u32,
+            },
+        };
         Ok(StepReport::new(target, outcome))
     }
 
@@ -428,7 +424,7 @@ impl Cluster {
                 .as_ref()
                 .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
         {
-            waited = self.await_namespace_gone(&change.namespace, progress).await?;
+            waited = self.await_gone(&api, &target, progress).await?;
             existing = None;
         }
         let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
@@ -541,6 +537,10 @@ impl Cluster {
 
 fn is_namespace(target: &ObjectRef) -> bool {
     target.api_version == "v1" && target.kind == "Namespace"
+}
+
+fn is_crd(target: &ObjectRef) -> bool {
+    target.api_version.starts_with("apiextensions.k8s.io/") && target.kind == "CustomResourceDefinition"
 }
 
 fn namespace_ref(name: &str) -> ObjectRef {

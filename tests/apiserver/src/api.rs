@@ -889,6 +889,7 @@ impl Ctx<'_> {
         let text = std::str::from_utf8(self.req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let mut applied: Value =
             serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        self.check_declared_fields(&applied)?;
         self.validate_body(&mut applied)?;
         let name = applied
             .pointer("/metadata/name")
@@ -930,6 +931,39 @@ impl Ctx<'_> {
                 self.store(st, key.clone(), obj, None, 201)
             }
         }
+    }
+
+    /// A server-side apply builds a typed object from the schema of a built-in kind and refuses
+    /// a field the schema does not declare (a create or update drops it instead). Checked for
+    /// the core kinds whose top-level fields are few and fixed.
+    fn check_declared_fields(&self, applied: &Value) -> Result<(), ApiError> {
+        const COMMON: &[&str] = &["apiVersion", "kind", "metadata"];
+        let declared: &[&str] = match (self.rt.group.as_str(), self.rt.plural.as_str()) {
+            ("", "configmaps") => &["data", "binaryData", "immutable"],
+            ("", "secrets") => &["data", "stringData", "type", "immutable"],
+            ("", "serviceaccounts") => &["secrets", "imagePullSecrets", "automountServiceAccountToken"],
+            _ => return Ok(()),
+        };
+        let Some(unknown) = applied
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .find(|k| !COMMON.contains(&k.as_str()) && !declared.contains(&k.as_str()))
+        else {
+            return Ok(());
+        };
+        let s = |p: &str| applied.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        Err(ApiError::new(
+            500,
+            "",
+            format!(
+                "failed to create typed patch object ({}/{}; /{}, Kind={}): .{unknown}: field not declared in schema",
+                s("/metadata/namespace"),
+                s("/metadata/name"),
+                self.rt.api_version(&self.target.version),
+                self.rt.kind
+            ),
+        ))
     }
 
     fn delete(&self, st: &mut State, key: &Key) -> Result<Reply, ApiError> {

@@ -254,3 +254,38 @@ async fn an_object_with_finalizers_stays_marked_until_they_are_removed() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_refuses_a_field_a_built_in_kind_does_not_declare() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("typed").await;
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client().await, &ns);
+    let with_spec = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "typed", "namespace": ns.name()}, "spec": {"a": 1}});
+    let refused = status(
+        cms.patch(
+            "typed",
+            &PatchParams::apply("lifecycle-test").force(),
+            &Patch::Apply(&with_spec),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(refused.code, 500);
+    assert_eq!(
+        refused.message,
+        format!(
+            "failed to create typed patch object ({ns}/typed; /v1, Kind=ConfigMap): .spec: field not declared in schema"
+        )
+    );
+    assert!(cms.get_opt("typed").await.unwrap().is_none(), "nothing written");
+    let declared = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "typed", "namespace": ns.name()}, "data": {"a": "1"}});
+    cms.patch(
+        "typed",
+        &PatchParams::apply("lifecycle-test").force(),
+        &Patch::Apply(&declared),
+    )
+    .await
+    .unwrap();
+}

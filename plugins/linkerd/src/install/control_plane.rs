@@ -466,12 +466,10 @@ fn linkerd_config(ctx: &Context) -> Value {
 }
 
 /// The Role through which the extensions' namespace-metadata jobs read linkerd-config (each
-/// extension binds its own account to it). As the chart renders it: no labels.
+/// extension binds its own account to it). The chart renders it without labels; it carries the
+/// control-plane label here like everything this install makes, so it is found by it.
 fn config_reader_role(ctx: &Context) -> Value {
-    let mut m = meta(ctx, "ext-namespace-metadata-linkerd-config", None, true, true);
-    if let Some(m) = m.as_object_mut() {
-        m.remove("labels");
-    }
+    let m = meta(ctx, "ext-namespace-metadata-linkerd-config", None, true, true);
     let mut role = obj("rbac.authorization.k8s.io/v1", "Role", m);
     role["rules"] = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"],
         "resourceNames": ["linkerd-config"]}]);
