@@ -107,12 +107,40 @@ impl Component {
         for (k, v) in &self.fields {
             object.insert(k.clone(), v.clone());
         }
-        if !self.spec.is_null() {
-            object.insert("spec".into(), self.spec.clone());
+        match &self.spec {
+            Value::Null => {}
+            // Kinds without a spec carry their content at the top level (a ConfigMap's data): the
+            // API server refuses a server-side apply with a field its schema does not declare.
+            Value::Object(settings) if NO_SPEC_KINDS.contains(&self.kind.as_str()) => {
+                for (k, v) in settings {
+                    object.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            Value::Object(settings) if settings.is_empty() => {}
+            spec => {
+                object.insert("spec".into(), spec.clone());
+            }
         }
         Value::Object(object)
     }
 }
+
+/// Built-in kinds whose objects have no `spec`: an OAM component's settings are their fields.
+const NO_SPEC_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "Endpoints",
+    "EndpointSlice",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "PriorityClass",
+    "StorageClass",
+];
 
 const OAM_API_VERSION: &str = "design.meshmodel.io.k8s.APIVersion";
 const OAM_KIND: &str = "design.meshmodel.io.k8s.Kind";
@@ -1142,6 +1170,17 @@ mod tests {
                    "metadata": {"name": "vs", "namespace": "shop", "labels": {"app": "a"}, "annotations": {"keep": "me"}},
                    "spec": {"hosts": ["a"]}})
         );
+    }
+
+    #[test]
+    fn settings_of_kinds_without_a_spec_are_their_fields() {
+        let cm = oam("ConfigMap", Some("v1"), "cm", Some("shop"), json!({"data": {"k": "v"}}));
+        let object = parse_component(&cm.to_string(), "T").unwrap().to_object();
+        assert_eq!(object["data"], json!({"k": "v"}));
+        assert!(object.get("spec").is_none(), "{object}");
+        let empty = oam("Deployment", Some("apps/v1"), "d", None, json!({}));
+        let object = parse_component(&empty.to_string(), "T").unwrap().to_object();
+        assert!(object.get("spec").is_none(), "an empty spec is no spec: {object}");
     }
 
     #[test]

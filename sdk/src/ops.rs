@@ -16,6 +16,15 @@ pub fn custom(request: &OperationRequest, code_prefix: &str) -> Result<Plan, Err
     })
 }
 
+/// The undo of an operation that only reads the cluster (a check): nothing is done. The summary
+/// says "removed", the word by which the Meshery server records an undo as an undeploy.
+pub fn nothing_to_undo(key: &str) -> Plan {
+    plan(
+        format!("{key} only reads the cluster: nothing to undo, nothing removed"),
+        Vec::new(),
+    )
+}
+
 /// The error for an operation key the translator does not offer.
 pub fn unknown_operation(key: &str, code_prefix: &str) -> Error {
     crate::error(

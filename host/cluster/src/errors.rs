@@ -40,6 +40,12 @@ pub enum Error {
     #[error("object is not valid: {reason}")]
     InvalidObject { reason: String },
 
+    #[error("{what} cannot be created: namespace \"{namespace}\" is being deleted")]
+    NamespaceTerminating { what: String, namespace: String },
+
+    #[error("{what} is still being deleted after {seconds} s, so it cannot be created again")]
+    StillBeingDeleted { what: String, seconds: u32 },
+
     #[error("the operation ran out of time: it may take at most {seconds} s")]
     Deadline { seconds: u64 },
 }
@@ -96,7 +102,9 @@ impl Error {
             Error::Transport { .. } => "WASMESH-CLUSTER-1008",
             Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",
             Error::InvalidObject { .. } => "WASMESH-CLUSTER-1010",
-            Error::Deadline { .. } => "WASMESH-CLUSTER-1013",
+            Error::NamespaceTerminating { .. } => "WASMESH-CLUSTER-1013",
+            Error::StillBeingDeleted { .. } => "WASMESH-CLUSTER-1014",
+            Error::Deadline { .. } => "WASMESH-CLUSTER-1015",
         }
     }
 
@@ -125,6 +133,15 @@ impl Error {
             }
             Error::Deadline { .. } => {
                 "the plan's waits and writes took longer than one operation may (limits.operation_timeout_seconds)".into()
+            }
+            Error::NamespaceTerminating { namespace, .. } => format!(
+                "namespace \"{namespace}\" was deleted (by an uninstall or by hand) and the cluster is still removing what \
+                 it holds; Kubernetes refuses new objects in it until it is gone"
+            ),
+            Error::StillBeingDeleted { .. } => {
+                "it, or objects in it, carry finalizers that nobody removes, or an API the cluster's controllers \
+                 must list is unavailable"
+                    .into()
             }
         }
     }
@@ -160,6 +177,14 @@ impl Error {
             }
             Error::Deadline { .. } => {
                 "run the operation again (what was applied stays), or raise limits.operation_timeout_seconds".into()
+            }
+            Error::NamespaceTerminating { namespace, .. } => {
+                format!("wait until `kubectl get namespace {namespace}` answers NotFound, then run the operation again")
+            }
+            Error::StillBeingDeleted { .. } => {
+                "`kubectl get` the object with -o yaml: status.conditions name what remains; remove the stuck \
+                 finalizers or the unavailable APIService, then run the operation again"
+                    .into()
             }
         }
     }

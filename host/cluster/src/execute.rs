@@ -16,6 +16,12 @@ use crate::resolve::Resolved;
 /// Steps of one stage in flight at once on one cluster.
 const STAGE_PARALLELISM: usize = 16;
 
+/// How long a step waits for an object that is being finalized (a Terminating namespace, a
+/// deleted CRD) to be gone: before it creates it again (Kubernetes refuses every new object in a
+/// Terminating namespace) and after it deletes it (so a removal reports done only when the
+/// object is gone). A healthy cluster finalizes them in seconds.
+pub const DELETION_WAIT: Duration = Duration::from_secs(120);
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
     Applied,
@@ -26,6 +32,11 @@ pub enum StepOutcome {
         managers: Vec<String>,
     },
     Deleted,
+    /// An object being finalized (a namespace, a CRD) was deleted, but the cluster had not
+    /// finished removing it when the wait ended.
+    StillTerminating {
+        waited_seconds: u32,
+    },
     /// A delete or label removal found nothing to act on.
     Absent,
     NamespaceUpdated {
@@ -44,17 +55,40 @@ pub struct StepReport {
     /// The object, with the namespace it really went to.
     pub target: ObjectRef,
     pub outcome: StepOutcome,
+    /// Seconds a namespace step waited for an earlier deletion of the namespace to finish before
+    /// it could create the namespace again.
+    pub waited_for_termination: Option<u32>,
+}
+
+impl StepReport {
+    fn new(target: ObjectRef, outcome: StepOutcome) -> Self {
+        StepReport {
+            target,
+            outcome,
+            waited_for_termination: None,
+        }
+    }
 }
 
 impl std::fmt::Display for StepReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let t = &self.target;
+        if let Some(seconds) = self.waited_for_termination {
+            write!(
+                f,
+                "after {seconds} s waiting for the earlier deletion of {t} to finish, "
+            )?;
+        }
         match &self.outcome {
             StepOutcome::Applied => write!(f, "applied {t}"),
             StepOutcome::AppliedOver { managers } => {
                 write!(f, "applied {t}, taking over fields set by {}", managers.join(", "))
             }
             StepOutcome::Deleted => write!(f, "deleted {t}"),
+            StepOutcome::StillTerminating { waited_seconds } => write!(
+                f,
+                "deleted {t}; it is still terminating after {waited_seconds} s (the cluster is removing what it holds)"
+            ),
             StepOutcome::Absent => write!(f, "{t} was already absent"),
             StepOutcome::NamespaceUpdated { created: true } => {
                 write!(f, "created and configured namespace \"{}\"", t.name)
@@ -67,7 +101,7 @@ impl std::fmt::Display for StepReport {
                 waited_seconds,
                 condition,
             } => {
-                write!(f, "{t} is not ready: not {condition} after {waited_seconds} s")
+                write!(f, "{t} is not ready: still not {condition} after {waited_seconds} s")
             }
         }
     }
@@ -77,6 +111,8 @@ impl std::fmt::Display for StepReport {
 pub trait Progress: Send + Sync {
     fn stage_started(&self, _stage: &str) {}
     fn step_finished(&self, _result: &std::result::Result<StepReport, (ObjectRef, Error)>) {}
+    /// A step waits for the cluster before it can go on; `why` says for what, in a sentence.
+    fn step_waiting(&self, _target: &ObjectRef, _why: &str) {}
 }
 
 impl Progress for () {}
@@ -147,8 +183,11 @@ impl Cluster {
         progress: &dyn Progress,
     ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
         // Discovery, reads and waits included: nothing of a step outlives the deadline.
-        let r = match tokio::time::timeout_at(options.deadline, self.run_step(step, plan, default_namespace, options))
-            .await
+        let r = match tokio::time::timeout_at(
+            options.deadline,
+            self.run_step(step, plan, default_namespace, options, progress),
+        )
+        .await
         {
             Ok(r) => r,
             Err(_) => Err(Error::Deadline {
@@ -212,6 +251,7 @@ impl Cluster {
         plan: &Plan,
         default_namespace: &str,
         options: &Options,
+        progress: &dyn Progress,
     ) -> Result<StepReport> {
         let target = step.target();
         if plan
@@ -220,21 +260,15 @@ impl Cluster {
         {
             let target = self.placed(step, default_namespace);
             return match step {
-                Step::Delete(_) => Ok(StepReport {
+                Step::Delete(_) => Ok(StepReport::new(target, StepOutcome::Absent)),
+                Step::Wait(w) if w.condition == Condition::Deleted => Ok(StepReport::new(target, StepOutcome::Ready)),
+                Step::Wait(w) if !w.required => Ok(StepReport::new(
                     target,
-                    outcome: StepOutcome::Absent,
-                }),
-                Step::Wait(w) if w.condition == Condition::Deleted => Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::Ready,
-                }),
-                Step::Wait(w) if !w.required => Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::NotReady {
+                    StepOutcome::NotReady {
                         waited_seconds: 0,
                         condition: w.condition.to_string(),
                     },
-                }),
+                )),
                 _ => Err(Error::UnknownKind {
                     server: self.server.clone(),
                     api_version: target.api_version,
@@ -244,16 +278,23 @@ impl Cluster {
         }
         match step {
             Step::Apply(object) => {
-                self.apply(object, step, default_namespace, &options.field_manager)
+                self.apply(object, step, default_namespace, &options.field_manager, progress)
                     .await
             }
-            Step::Delete(_) => self.delete(step, default_namespace).await,
-            Step::NamespaceMetadata(change) => self.namespace_metadata(change, &options.field_manager).await,
+            Step::Delete(_) => self.delete(step, default_namespace, progress).await,
+            Step::NamespaceMetadata(change) => self.namespace_metadata(change, &options.field_manager, progress).await,
             Step::Wait(wait) => self.wait(wait, step, default_namespace).await,
         }
     }
 
-    async fn apply(&self, object: &Value, step: &Step, default_namespace: &str, manager: &str) -> Result<StepReport> {
+    async fn apply(
+        &self,
+        object: &Value,
+        step: &Step,
+        default_namespace: &str,
+        manager: &str,
+        progress: &dyn Progress,
+    ) -> Result<StepReport> {
         let (resolved, target) = self.locate(step, default_namespace).await?;
         let mut object = object.clone();
         let metadata = object
@@ -270,7 +311,14 @@ impl Cluster {
                 metadata.remove("namespace");
             }
         }
+        // Applied to a namespace that is being deleted, the apply would succeed and every object
+        // a later stage puts into it would be refused: wait for it to go, then create it anew.
         let api = self.api(&resolved, &target);
+        let waited = if is_namespace(&target) || is_crd(&target) {
+            self.await_gone(&api, &target, progress).await?
+        } else {
+            None
+        };
         let apply = |force: bool| {
             let mut params = PatchParams::apply(manager);
             params.force = force;
@@ -284,73 +332,166 @@ impl Cluster {
                 let managers = conflicting_managers(&s.message);
                 // Another plugin's fields are its own: never taken silently, never forced.
                 if managers.is_empty() || managers.iter().any(|m| m.starts_with(FIELD_MANAGER_PREFIX)) {
-                    return Err(Error::from_kube(
-                        "apply",
-                        target.to_string(),
-                        &self.server,
-                        kube::Error::Api(s),
-                    ));
+                    return Err(self.write_error("apply", &target, kube::Error::Api(s)));
                 }
-                apply(true)
-                    .await
-                    .map_err(|e| Error::from_kube("apply", target.to_string(), &self.server, e))?;
+                apply(true).await.map_err(|e| self.write_error("apply", &target, e))?;
                 StepOutcome::AppliedOver { managers }
             }
-            Err(e) => return Err(Error::from_kube("apply", target.to_string(), &self.server, e)),
+            Err(e) => return Err(self.write_error("apply", &target, e)),
         };
-        Ok(StepReport { target, outcome })
+        Ok(StepReport {
+            target,
+            outcome,
+            waited_for_termination: waited,
+        })
     }
 
-    async fn delete(&self, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    /// The error of a refused write, naming a Terminating namespace as the cause when it was.
+    fn write_error(&self, verb: &'static str, target: &ObjectRef, e: kube::Error) -> Error {
+        match (&e, &target.namespace) {
+            (kube::Error::Api(s), Some(ns)) if namespace_terminating(s) => Error::NamespaceTerminating {
+                what: target.to_string(),
+                namespace: ns.clone(),
+            },
+            _ => Error::from_kube(verb, target.to_string(), &self.server, e),
+        }
+    }
+
+    /// When the object is being deleted (a Terminating namespace, a CRD whose objects the cluster
+    /// is removing), waits (bounded, saying so) until it is gone, so that what is applied next is
+    /// a new object and not one about to disappear. Returns the seconds waited, None when it was
+    /// not being deleted.
+    async fn await_gone(
+        &self,
+        api: &Api<DynamicObject>,
+        target: &ObjectRef,
+        progress: &dyn Progress,
+    ) -> Result<Option<u32>> {
+        let found = api
+            .get_opt(&target.name)
+            .await
+            .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+        if !found.is_some_and(|o| o.metadata.deletion_timestamp.is_some()) {
+            return Ok(None);
+        }
+        progress.step_waiting(
+            target,
+            &format!(
+                "{target} is still being deleted; waiting up to {} s for it to go before creating it again",
+                DELETION_WAIT.as_secs()
+            ),
+        );
+        match self.gone_within(api, target, DELETION_WAIT).await? {
+            Some(seconds) => Ok(Some(seconds)),
+            None => Err(Error::StillBeingDeleted {
+                what: target.to_string(),
+                seconds: DELETION_WAIT.as_secs() as u32,
+            }),
+        }
+    }
+
+    /// Polls until the object is gone; the whole seconds it took, or None when `limit` passed.
+    async fn gone_within(&self, api: &Api<DynamicObject>, target: &ObjectRef, limit: Duration) -> Result<Option<u32>> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let found = api
+                .get_opt(&target.name)
+                .await
+                .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
+            if found.is_none() {
+                return Ok(Some(started.elapsed().as_secs() as u32));
+            }
+            if started.elapsed() >= limit {
+                return Ok(None);
+            }
+            tokio::time::sleep(pause.min(limit.saturating_sub(started.elapsed()))).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    async fn namespaces(&self) -> Result<Api<DynamicObject>> {
+        let resolved = self.resolve("v1", "Namespace").await?;
+        Ok(Api::all_with(self.client.clone(), &resolved.resource))
+    }
+
+    async fn delete(&self, step: &Step, default_namespace: &str, progress: &dyn Progress) -> Result<StepReport> {
         let (resolved, target) = match self.locate(step, default_namespace).await {
             Ok(x) => x,
             // A kind the cluster does not serve has no objects left to delete.
             Err(Error::UnknownKind { .. }) => {
-                return Ok(StepReport {
-                    target: self.placed(step, default_namespace),
-                    outcome: StepOutcome::Absent,
-                });
+                return Ok(StepReport::new(
+                    self.placed(step, default_namespace),
+                    StepOutcome::Absent,
+                ));
             }
             Err(e) => return Err(e),
         };
-        let outcome = match self
-            .api(&resolved, &target)
-            .delete(&target.name, &DeleteParams::background())
-            .await
-        {
-            Ok(_) => StepOutcome::Deleted,
-            Err(kube::Error::Api(s)) if s.code == 404 => StepOutcome::Absent,
+        let api = self.api(&resolved, &target);
+        let stays = match api.delete(&target.name, &DeleteParams::background()).await {
+            // The object answered back is still there, being finalized: a namespace the
+            // namespace controller is emptying, a CRD whose objects are being removed.
+            Ok(answer) => answer.left().is_some_and(|o| o.metadata.deletion_timestamp.is_some()),
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                return Ok(StepReport::new(target, StepOutcome::Absent));
+            }
             Err(e) => {
                 return Err(Error::from_kube("delete", target.to_string(), &self.server, e));
             }
         };
-        Ok(StepReport { target, outcome })
+        // Until it is gone, such an object blocks what comes next (nothing can be created in a
+        // Terminating namespace; a CRD applied again would vanish with the old one), so "deleted"
+        // is reported when it is gone, or it is said to be still terminating.
+        if !stays || self.gone_within(&api, &target, Duration::ZERO).await?.is_some() {
+            return Ok(StepReport::new(target, StepOutcome::Deleted));
+        }
+        progress.step_waiting(
+            &target,
+            &format!(
+                "{target} is being finalized: waiting up to {} s for the cluster to remove it and what it holds",
+                DELETION_WAIT.as_secs()
+            ),
+        );
+        let outcome = match self.gone_within(&api, &target, DELETION_WAIT).await? {
+            Some(_) => StepOutcome::Deleted,
+            None => StepOutcome::StillTerminating {
+                waited_seconds: DELETION_WAIT.as_secs() as u32,
+            },
+        };
+        Ok(StepReport::new(target, outcome))
     }
 
-    async fn namespace_metadata(&self, change: &NamespaceChange, manager: &str) -> Result<StepReport> {
+    async fn namespace_metadata(
+        &self,
+        change: &NamespaceChange,
+        manager: &str,
+        progress: &dyn Progress,
+    ) -> Result<StepReport> {
         check_namespace(&change.namespace)?;
-        let target = ObjectRef {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            namespace: None,
-            name: change.namespace.clone(),
-        };
-        let resolved = self.resolve("v1", "Namespace").await?;
-        let api = self.api(&resolved, &target);
+        let target = namespace_ref(&change.namespace);
+        let api = self.namespaces().await?;
         let what = || target.to_string();
-        let existing = api
+        let mut existing = api
             .get_opt(&change.namespace)
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
+        // Labels put on a namespace that is going would go with it, and nothing could be created
+        // in it: a step that may create the namespace waits for it to go and creates it anew.
+        let mut waited = None;
+        if change.create
+            && existing
+                .as_ref()
+                .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
+        {
+            waited = self.await_gone(&api, &target, progress).await?;
+            existing = None;
+        }
         let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
             xs.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()
         };
         if existing.is_none() {
             if !change.create {
-                return Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::Absent,
-                });
+                return Ok(StepReport::new(target, StepOutcome::Absent));
             }
             let object = json!({
                 "apiVersion": "v1",
@@ -367,6 +508,7 @@ impl Cluster {
             return Ok(StepReport {
                 target,
                 outcome: StepOutcome::NamespaceUpdated { created: true },
+                waited_for_termination: waited,
             });
         }
         // A merge patch touches only the keys named: other labels and annotations stay.
@@ -390,10 +532,10 @@ impl Cluster {
         api.patch(&change.namespace, &params, &Patch::Merge(&patch))
             .await
             .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
-        Ok(StepReport {
+        Ok(StepReport::new(
             target,
-            outcome: StepOutcome::NamespaceUpdated { created: false },
-        })
+            StepOutcome::NamespaceUpdated { created: false },
+        ))
     }
 
     async fn wait(&self, wait: &WaitFor, step: &Step, default_namespace: &str) -> Result<StepReport> {
@@ -428,10 +570,7 @@ impl Cluster {
                 .map(|(t, _)| t)
                 .unwrap_or_else(|| self.placed(step, default_namespace));
             if satisfied {
-                return Ok(StepReport {
-                    target,
-                    outcome: StepOutcome::Ready,
-                });
+                return Ok(StepReport::new(target, StepOutcome::Ready));
             }
             if started.elapsed() >= limit {
                 if wait.required {
@@ -441,13 +580,13 @@ impl Cluster {
                         seconds: wait.timeout_seconds,
                     });
                 }
-                return Ok(StepReport {
+                return Ok(StepReport::new(
                     target,
-                    outcome: StepOutcome::NotReady {
+                    StepOutcome::NotReady {
                         waited_seconds: wait.timeout_seconds,
                         condition: wait.condition.to_string(),
                     },
-                });
+                ));
             }
             tokio::time::sleep(pause.min(limit.saturating_sub(started.elapsed()))).await;
             pause = (pause * 2).min(Duration::from_secs(1));
@@ -469,6 +608,35 @@ fn conflicting_managers(message: &str) -> Vec<String> {
         }
     }
     out
+}
+
+fn is_namespace(target: &ObjectRef) -> bool {
+    target.api_version == "v1" && target.kind == "Namespace"
+}
+
+fn is_crd(target: &ObjectRef) -> bool {
+    target.api_version.starts_with("apiextensions.k8s.io/") && target.kind == "CustomResourceDefinition"
+}
+
+fn namespace_ref(name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.to_string(),
+    }
+}
+
+/// The API server's refusal of new objects in a namespace that is being deleted (403 with the
+/// cause NamespaceTerminating: "unable to create new content in namespace X because it is being
+/// terminated").
+fn namespace_terminating(s: &kube::core::Status) -> bool {
+    s.code == 403
+        && (s
+            .details
+            .as_ref()
+            .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
+            || s.message.contains("because it is being terminated"))
 }
 
 /// Whether `status.conditions` holds `{type: kind, status: "True"}`.

@@ -37,12 +37,13 @@ pub enum Condition {
     ConditionTrue(String),
 }
 
+/// The state a wait asks for, as a word that reads after "not" ("still not Available after 300 s").
 impl std::fmt::Display for Condition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Condition::Exists => f.write_str("exists"),
-            Condition::Deleted => f.write_str("is deleted"),
-            Condition::ConditionTrue(c) => write!(f, "is {c}"),
+            Condition::Exists => f.write_str("created"),
+            Condition::Deleted => f.write_str("deleted"),
+            Condition::ConditionTrue(c) => f.write_str(c),
         }
     }
 }

@@ -616,12 +616,16 @@ struct StepEvents<'a> {
 }
 
 impl wasmesh_cluster::Progress for StepEvents<'_> {
+    fn step_waiting(&self, _target: &ObjectRef, why: &str) {
+        self.events.publish(Event::info(self.operation_id, why, ""));
+    }
+
     fn step_finished(&self, result: &Result<StepReport, (ObjectRef, wasmesh_cluster::Error)>) {
         if let Ok(report) = result {
             if let StepOutcome::AppliedOver { managers } = &report.outcome {
                 let mut e = Event::info(self.operation_id, report.to_string(), "");
                 e.level = Level::Warn;
-                e.error_code = "WASMESH-CLUSTER-1014".into();
+                e.error_code = "WASMESH-CLUSTER-1016".into();
                 e.probable_cause = format!(
                     "{} had set fields the plugin sets too (kubectl, a controller or another tool)",
                     managers.join(", ")

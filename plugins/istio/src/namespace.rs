@@ -31,7 +31,7 @@ pub fn build(ns: &str, delete: bool, ambient: bool) -> Plan {
     let mut change = namespace_change(ns, !delete);
     let summary = if delete {
         change.remove_labels = vec![INJECTION_LABEL.into(), DATAPLANE_LABEL.into()];
-        format!("Istio sidecar injection and ambient mode disabled on namespace {ns}")
+        format!("Istio sidecar injection and ambient mode labels removed from namespace {ns}")
     } else if ambient {
         change.set_labels.push((DATAPLANE_LABEL.into(), "ambient".into()));
         change.remove_labels.push(INJECTION_LABEL.into());

@@ -42,6 +42,9 @@ use snapshot::{Context, Scope, Snapshot};
 const NAMESPACE_MISSING: u16 = 1590;
 
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
+    if request.delete {
+        return Ok(wasmesh_sdk::ops::nothing_to_undo(&request.key));
+    }
     let scope = Scope::of(&request.namespace);
     let snap = read(&scope)?;
     let (checks, summary) = run(&scope, &snap);

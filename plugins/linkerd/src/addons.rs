@@ -421,34 +421,19 @@ fn removal(addon: Addon, log_level: &str) -> Plan {
     )
 }
 
-/// The log level from the settings body: empty, `null` or a JSON object whose optional
-/// `logLevel` is one of trace, debug, info, warn, error.
+/// The log level from the settings body: empty, `null` or a mapping (YAML or JSON, as the
+/// README promises for every option body) whose optional `logLevel` is one of trace, debug,
+/// info, warn, error.
 fn settings(body: &str) -> Result<String, Error> {
-    let body = body.trim();
     let default = || Ok("info".to_string());
-    if body.is_empty() {
-        return default();
-    }
-    let value: Value = serde_json::from_str(body).map_err(|e| {
+    let map = wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| {
         wasmesh_sdk::error(
             code(1203),
-            format!("the add-on settings are not JSON: {e}"),
-            "an extension takes no body, or a JSON object of settings such as {\"logLevel\": \"debug\"}",
-            "send an empty body, or a JSON object",
+            format!("the add-on settings are not usable: {e}"),
+            "an extension takes no body, or a YAML or JSON mapping of settings such as logLevel: debug",
+            "send an empty body, or a mapping such as logLevel: debug (YAML) or {\"logLevel\": \"debug\"} (JSON)",
         )
     })?;
-    let map = match value {
-        Value::Null => return default(),
-        Value::Object(m) => m,
-        other => {
-            return Err(wasmesh_sdk::error(
-                code(1203),
-                format!("the add-on settings must be a JSON object, not {other}"),
-                "an extension takes no body, or a JSON object of settings such as {\"logLevel\": \"debug\"}",
-                "send an empty body, or a JSON object",
-            ));
-        }
-    };
     match map.get("logLevel") {
         None | Some(Value::Null) => default(),
         Some(Value::String(l)) if LOG_LEVELS.contains(&l.as_str()) => Ok(l.clone()),
@@ -786,7 +771,14 @@ mod tests {
         assert_eq!(settings("{}").unwrap(), "info");
         assert_eq!(settings(r#"{"logLevel":"debug","other":1}"#).unwrap(), "debug");
         assert_eq!(settings("[1]").unwrap_err().code, "WASMESH-LINKERD-1203");
-        assert_eq!(settings("logLevel: debug").unwrap_err().code, "WASMESH-LINKERD-1203");
+        assert_eq!(
+            settings("logLevel: debug").unwrap(),
+            "debug",
+            "YAML, as the README says"
+        );
+        assert_eq!(settings("# settings\nlogLevel: warn\n").unwrap(), "warn");
+        assert_eq!(settings("logLevel: [x").unwrap_err().code, "WASMESH-LINKERD-1203");
+        assert_eq!(settings("just words").unwrap_err().code, "WASMESH-LINKERD-1203");
         assert_eq!(
             settings(r#"{"logLevel":"loud"}"#).unwrap_err().code,
             "WASMESH-LINKERD-1204"

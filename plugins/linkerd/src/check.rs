@@ -178,7 +178,10 @@ impl Tally {
 
 /// The request's namespace plays no part: the checks cover the control plane and every
 /// namespace annotated for injection.
-pub fn plan(_request: &OperationRequest) -> Result<Plan, Error> {
+pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
+    if request.delete {
+        return Ok(wasmesh_sdk::ops::nothing_to_undo(&request.key));
+    }
     let now = now_unix();
     let mut tally = Tally::default();
     let mut failed_checks = Vec::new();

@@ -283,9 +283,13 @@ fn webhook_tls(index: usize, service: &str, now: u64) -> Result<certs::WebhookTl
     certs::generate(&format!("{service}.{NAMESPACE}.svc"), now)
 }
 
-fn uninstall(options: &options::Options) -> Result<Plan, Error> {
-    let extensions: Vec<String> = wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?
+/// "namespace (extension)" of each extension namespace among `namespaces` (labelled with
+/// EXTENSION_LABEL). A namespace being deleted is an extension going away (its removal has run),
+/// not one still installed.
+fn installed_extensions(namespaces: &[Value]) -> Vec<String> {
+    namespaces
         .iter()
+        .filter(|ns| ns.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null))
         .filter_map(|ns| {
             let name = ns.pointer("/metadata/name")?.as_str()?;
             let ext = ns
@@ -295,7 +299,11 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
                 .unwrap_or_default();
             (name != NAMESPACE).then(|| format!("{name} ({ext})"))
         })
-        .collect();
+        .collect()
+}
+
+fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+    let extensions = installed_extensions(&wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?);
     if !extensions.is_empty() {
         return Err(wasmesh_sdk::error(
             format!("{}-1105", crate::CODE),
@@ -384,7 +392,7 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
         }
     }
     Ok(make_plan(
-        format!("Linkerd control plane uninstalled from namespace {NAMESPACE}"),
+        format!("Linkerd control plane removed from namespace {NAMESPACE}"),
         vec![
             stage("workloads, services and webhooks", stage1),
             stage("RBAC", rbac),
@@ -450,6 +458,81 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn the_config_reader_role_and_the_overrides_secret_are_installed() {
+        let default = options::Options::default();
+        let release = versions::RELEASES.iter().find(|r| r.name == "stable-2.14.10").unwrap();
+        let c = ctx(release, &default);
+        let (config, _) = control_plane::objects(&c);
+        let find = |kind: &str, name: &str| {
+            config
+                .iter()
+                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+                .unwrap_or_else(|| panic!("{kind} {name}"))
+                .clone()
+        };
+        let role = find("Role", "ext-namespace-metadata-linkerd-config");
+        assert_eq!(role["metadata"]["namespace"], NAMESPACE);
+        assert_eq!(
+            role["rules"],
+            serde_json::json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"],
+                "resourceNames": ["linkerd-config"]}])
+        );
+
+        let secret = find("Secret", "linkerd-config-overrides");
+        assert_eq!(secret["metadata"]["namespace"], NAMESPACE);
+        assert_eq!(secret["metadata"]["labels"]["linkerd.io/control-plane-ns"], NAMESPACE);
+        let text = certs::decode(secret["data"]["linkerd-config-overrides"].as_str().unwrap()).unwrap();
+        let overrides: Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(
+            overrides["identityTrustAnchorsPEM"],
+            c.identity.trust_anchors_pem.as_str()
+        );
+        let issuer_pem = String::from_utf8(certs::decode(&c.identity.issuer_crt_b64).unwrap()).unwrap();
+        assert_eq!(overrides["identity"]["issuer"]["tls"]["crtPEM"], issuer_pem.as_str());
+        let key = overrides["identity"]["issuer"]["tls"]["keyPEM"].as_str().unwrap();
+        assert!(key.contains("PRIVATE KEY"), "{key}");
+        assert_eq!(
+            overrides["disableHeartBeat"], true,
+            "an upgrade must not add the heartbeat"
+        );
+        assert!(overrides.get("controllerImage").is_none(), "defaults are not overrides");
+        assert!(overrides.get("identityTrustDomain").is_none());
+
+        let mirror = options::Options {
+            registry: "mirror.local/l5d".into(),
+            trust_domain: "mesh.example".into(),
+            ..options::Options::default()
+        };
+        let o = control_plane::overrides(&ctx(release, &mirror));
+        assert_eq!(o["controllerImage"], "mirror.local/l5d/controller");
+        assert_eq!(o["proxy"]["image"]["name"], "mirror.local/l5d/proxy");
+        assert_eq!(o["proxyInit"]["image"]["name"], "mirror.local/l5d/proxy-init");
+        assert_eq!(
+            o["policyController"]["image"]["name"],
+            "mirror.local/l5d/policy-controller"
+        );
+        assert_eq!(o["identityTrustDomain"], "mesh.example");
+    }
+
+    #[test]
+    fn terminating_extension_namespaces_are_not_installed_extensions() {
+        let ns = |name: &str, ext: &str, deleting: bool| {
+            let mut o = serde_json::json!({"metadata": {"name": name, "labels": {"linkerd.io/extension": ext}}});
+            if deleting {
+                o["metadata"]["deletionTimestamp"] = "2026-12-03T10:35:27Z".into();
+            }
+            o
+        };
+        let listed = [
+            ns("linkerd-viz", "viz", false),
+            ns("linkerd-jaeger", "jaeger", true),
+            ns(NAMESPACE, "control-plane", false),
+        ];
+        assert_eq!(installed_extensions(&listed), ["linkerd-viz (viz)"]);
+        assert!(installed_extensions(&listed[1..]).is_empty());
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn annotate_namespace(request: &OperationRequest) -> Plan {
     if request.delete {
         change.remove_annotations.push(INJECT_ANNOTATION.into());
         plan(
-            format!("Linkerd proxy injection disabled on namespace {ns}"),
+            format!("Linkerd proxy injection annotation removed from namespace {ns}"),
             vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
         )
     } else {

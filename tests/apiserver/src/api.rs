@@ -221,7 +221,7 @@ pub fn handle(state: &Arc<Mutex<State>>, opts: &Options, req: &Request) -> Resul
                     ..key.clone()
                 };
                 if !dry {
-                    remove_with_dependents(&mut st, &k);
+                    delete_object(&mut st, &k);
                 }
             }
             Ok(Reply::Json(
@@ -264,15 +264,114 @@ fn table(items: &[Value], rv: u64) -> Value {
     })
 }
 
-/// Removes an object and whatever goes with it: a namespace's contents, a CRD's objects and type.
-fn remove_with_dependents(st: &mut State, key: &Key) -> Option<Value> {
-    let removed = st.remove(key)?;
-    if key.group.is_empty() && key.plural == "namespaces" {
-        let contents: Vec<Key> = st.objects.keys().filter(|k| k.namespace == key.name).cloned().collect();
-        for k in contents {
-            st.remove(&k);
+fn is_namespace(key: &Key) -> bool {
+    key.group.is_empty() && key.plural == "namespaces"
+}
+
+fn finalizers(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(String::from))
+        .collect()
+}
+
+fn being_deleted(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
+}
+
+/// A DELETE, as a real API server carries it out: an object with finalizers (and every
+/// namespace, which the namespace controller must empty first) only gets a deletionTimestamp
+/// and stays until its finalizers are gone; anything else goes at once. Returns the object as
+/// the response shows it.
+fn delete_object(st: &mut State, key: &Key) -> Option<Value> {
+    let old = st.objects.get(key)?.clone();
+    let namespace = is_namespace(key);
+    if !namespace && finalizers(&old).is_empty() {
+        return remove_with_dependents(st, key);
+    }
+    if being_deleted(&old) {
+        return Some(old);
+    }
+    let mut obj = old;
+    obj["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+    if namespace {
+        obj["status"]["phase"] = json!("Terminating");
+        st.namespace_deletions
+            .insert(key.name.clone(), std::time::Instant::now());
+    } else {
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+    }
+    Some(st.put(key.clone(), obj, "MODIFIED"))
+}
+
+/// What the namespace controller does for each namespace deleted at least `delay` ago: deletes
+/// everything in it (objects with finalizers stay, marked for deletion, until those are
+/// removed), says in its conditions what remains, and removes the namespace once it is empty.
+pub fn finalize_namespaces(st: &mut State, delay: Duration) {
+    let due: Vec<String> = st
+        .namespace_deletions
+        .iter()
+        .filter(|(_, since)| since.elapsed() >= delay)
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in due {
+        let ns_key = Key {
+            group: String::new(),
+            plural: "namespaces".into(),
+            namespace: String::new(),
+            name: name.clone(),
+        };
+        if !st.objects.contains_key(&ns_key) {
+            st.namespace_deletions.remove(&name);
+            continue;
+        }
+        let contents: Vec<Key> = st.objects.keys().filter(|k| k.namespace == name).cloned().collect();
+        for k in &contents {
+            delete_object(st, k);
+        }
+        let remaining: Vec<(String, Vec<String>)> = st
+            .objects
+            .iter()
+            .filter(|(k, _)| k.namespace == name)
+            .map(|(k, o)| (k.plural.clone(), finalizers(o)))
+            .collect();
+        if remaining.is_empty() {
+            st.remove(&ns_key);
+            st.namespace_deletions.remove(&name);
+            continue;
+        }
+        let mut kinds: Vec<&str> = remaining.iter().map(|(p, _)| p.as_str()).collect();
+        kinds.dedup();
+        let mut held: Vec<&str> = remaining
+            .iter()
+            .flat_map(|(_, f)| f.iter().map(String::as_str))
+            .collect();
+        held.sort();
+        held.dedup();
+        let now = now_rfc3339();
+        let conditions = json!([
+            {"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain", "lastTransitionTime": now,
+             "message": format!("Some resources are remaining: {} has {} resource instances", kinds.join(", "), remaining.len())},
+            {"type": "NamespaceFinalizersRemaining", "status": "True", "reason": "SomeFinalizersRemain", "lastTransitionTime": now,
+             "message": format!("Some content in the namespace has finalizers remaining: {} in {} resource instances", held.join(", "), remaining.len())},
+        ]);
+        let mut ns = st.objects[&ns_key].clone();
+        let messages = |v: &Value| {
+            v.as_array()
+                .map(|cs| cs.iter().map(|c| c["message"].clone()).collect::<Vec<_>>())
+        };
+        if messages(&ns["status"]["conditions"]) != messages(&conditions) {
+            ns["status"]["conditions"] = conditions;
+            st.put(ns_key, ns, "MODIFIED");
         }
     }
+}
+
+/// Removes an object and whatever goes with it: a CRD's objects and type.
+fn remove_with_dependents(st: &mut State, key: &Key) -> Option<Value> {
+    let removed = st.remove(key)?;
     if key.group == "apiextensions.k8s.io"
         && key.plural == "customresourcedefinitions"
         && let Some(t) = type_from_crd(&removed)
@@ -499,7 +598,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn require_namespace(&self, st: &State) -> Result<(), ApiError> {
+    /// The namespace a new object goes to exists and is not being deleted.
+    fn require_namespace(&self, st: &State, name: &str) -> Result<(), ApiError> {
         if let Some(ns) = &self.target.namespace {
             let key = Key {
                 group: String::new(),
@@ -507,8 +607,17 @@ impl Ctx<'_> {
                 namespace: String::new(),
                 name: ns.clone(),
             };
-            if !st.objects.contains_key(&key) {
-                return Err(ApiError::not_found("", "namespaces", ns));
+            match st.objects.get(&key) {
+                None => return Err(ApiError::not_found("", "namespaces", ns)),
+                Some(n) if being_deleted(n) => {
+                    return Err(ApiError::namespace_terminating(
+                        &self.rt.group,
+                        &self.rt.plural,
+                        name,
+                        ns,
+                    ));
+                }
+                Some(_) => {}
             }
         }
         Ok(())
@@ -528,10 +637,14 @@ impl Ctx<'_> {
             body["metadata"]["name"] = json!(name);
         }
         self.validate_name(&name)?;
-        self.require_namespace(st)?;
+        self.require_namespace(st, &name)?;
         let key = self.key_for(&name);
-        if st.objects.contains_key(&key) {
-            return Err(ApiError::already_exists(&self.rt.group, &self.rt.plural, &name));
+        match st.objects.get(&key) {
+            Some(o) if being_deleted(o) => {
+                return Err(ApiError::being_deleted(&self.rt.group, &self.rt.plural, &name));
+            }
+            Some(_) => return Err(ApiError::already_exists(&self.rt.group, &self.rt.plural, &name)),
+            None => {}
         }
         let obj = self.prepare_new(body);
         self.store(st, key, obj, None, 201)
@@ -570,8 +683,16 @@ impl Ctx<'_> {
             validate_crd(&obj)?;
         }
         if let Some(old) = old {
-            // Identity is immutable; status belongs to the status subresource (and vice versa).
-            for f in ["uid", "creationTimestamp", "name", "namespace"] {
+            // Identity and a deletion in progress are immutable; status belongs to the status
+            // subresource (and vice versa).
+            for f in [
+                "uid",
+                "creationTimestamp",
+                "name",
+                "namespace",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ] {
                 match old["metadata"].get(f) {
                     Some(v) => obj["metadata"][f] = v.clone(),
                     None => {
@@ -609,6 +730,30 @@ impl Ctx<'_> {
                 // No-op writes keep the resourceVersion and send no event, like the real server.
                 return Ok(Reply::Json(200, self.outgoing(obj)));
             }
+            if being_deleted(old) && !is_namespace(&key) {
+                let before = finalizers(old);
+                let added: Vec<String> = finalizers(&obj).into_iter().filter(|f| !before.contains(f)).collect();
+                if !added.is_empty() {
+                    let detail = format!(
+                        "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                    );
+                    let name = key.name.clone();
+                    return Err(ApiError::invalid(
+                        &self.rt.group,
+                        &self.rt.kind,
+                        &name,
+                        "metadata.finalizers",
+                        "FieldValueForbidden",
+                        &detail,
+                    ));
+                }
+                // The last finalizer removed: the deletion completes.
+                if finalizers(&obj).is_empty() && !dry_run(self.req.query, None) {
+                    st.put(key.clone(), obj, "MODIFIED");
+                    let gone = remove_with_dependents(st, &key).expect("just stored");
+                    return Ok(Reply::Json(200, self.outgoing(gone)));
+                }
+            }
         }
         if !self.status {
             self.simulate_controllers(&mut obj);
@@ -640,7 +785,9 @@ impl Ctx<'_> {
             ("", "namespaces") => {
                 obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"]["name"].clone();
                 obj["spec"]["finalizers"] = json!(["kubernetes"]);
-                obj["status"] = json!({"phase": "Active"});
+                if !being_deleted(obj) {
+                    obj["status"] = json!({"phase": "Active"});
+                }
             }
             ("apiextensions.k8s.io", "customresourcedefinitions") => {
                 let stored: Vec<Value> = obj
@@ -742,6 +889,7 @@ impl Ctx<'_> {
         let text = std::str::from_utf8(self.req.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let mut applied: Value =
             serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+        self.check_declared_fields(&applied)?;
         self.validate_body(&mut applied)?;
         let name = applied
             .pointer("/metadata/name")
@@ -777,7 +925,7 @@ impl Ctx<'_> {
             }
             None => {
                 self.validate_name(&name)?;
-                self.require_namespace(st)?;
+                self.require_namespace(st, &name)?;
                 obj["metadata"]["name"] = json!(name);
                 let obj = self.prepare_new(obj);
                 self.store(st, key.clone(), obj, None, 201)
@@ -785,11 +933,50 @@ impl Ctx<'_> {
         }
     }
 
+    /// A server-side apply builds a typed object from the schema of a built-in kind and refuses
+    /// a field the schema does not declare (a create or update drops it instead). Checked for
+    /// the core kinds whose top-level fields are few and fixed.
+    fn check_declared_fields(&self, applied: &Value) -> Result<(), ApiError> {
+        const COMMON: &[&str] = &["apiVersion", "kind", "metadata"];
+        let declared: &[&str] = match (self.rt.group.as_str(), self.rt.plural.as_str()) {
+            ("", "configmaps") => &["data", "binaryData", "immutable"],
+            ("", "secrets") => &["data", "stringData", "type", "immutable"],
+            ("", "serviceaccounts") => &["secrets", "imagePullSecrets", "automountServiceAccountToken"],
+            _ => return Ok(()),
+        };
+        let Some(unknown) = applied
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .find(|k| !COMMON.contains(&k.as_str()) && !declared.contains(&k.as_str()))
+        else {
+            return Ok(());
+        };
+        let s = |p: &str| applied.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        Err(ApiError::new(
+            500,
+            "",
+            format!(
+                "failed to create typed patch object ({}/{}; /{}, Kind={}): .{unknown}: field not declared in schema",
+                s("/metadata/namespace"),
+                s("/metadata/name"),
+                self.rt.api_version(&self.target.version),
+                self.rt.kind
+            ),
+        ))
+    }
+
     fn delete(&self, st: &mut State, key: &Key) -> Result<Reply, ApiError> {
         let body: Option<Value> = serde_json::from_slice(self.req.body).ok();
         let old = self.existing(st, key)?;
         if !dry_run(self.req.query, body.as_ref()) {
-            remove_with_dependents(st, key);
+            let stays = is_namespace(key) || !finalizers(&old).is_empty();
+            let shown = delete_object(st, key).expect("exists");
+            // The real server answers with the object when it stays (marked for deletion), with
+            // a Status when it is gone.
+            if stays {
+                return Ok(Reply::Json(200, self.outgoing(shown)));
+            }
         }
         Ok(Reply::Json(
             200,

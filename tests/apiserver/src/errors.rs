@@ -53,6 +53,39 @@ impl ApiError {
         .with_details(details(name, group, resource))
     }
 
+    /// A create in a namespace that is being deleted, as the NamespaceLifecycle admission
+    /// plugin refuses it.
+    pub fn namespace_terminating(group: &str, resource: &str, name: &str, namespace: &str) -> Self {
+        let mut d = details(name, group, resource);
+        d["causes"] = json!([{
+            "reason": "NamespaceTerminating",
+            "message": format!("namespace {namespace} is being terminated"),
+            "field": "metadata.namespace",
+        }]);
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{name}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                qualified(group, resource)
+            ),
+        )
+        .with_details(d)
+    }
+
+    /// Creating an object whose namespace and name belong to one that is being deleted.
+    pub fn being_deleted(group: &str, resource: &str, name: &str) -> Self {
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!(
+                "object is being deleted: {} \"{name}\" already exists",
+                qualified(group, resource)
+            ),
+        )
+        .with_details(details(name, group, resource))
+    }
+
     /// Stale resourceVersion precondition.
     pub fn conflict(group: &str, resource: &str, name: &str) -> Self {
         Self::new(

@@ -15,7 +15,7 @@ mod storage;
 pub use cluster::{KUBECONFIG_ENV, TestCluster, TestNamespace, cleanup};
 pub use errors::ApiError;
 pub use rbac::UserInfo;
-pub use server::{ApiServer, RequestRecord};
+pub use server::{ApiServer, NAMESPACE_DELETION_DELAY, RequestRecord};
 
 /// A kube client for a kubeconfig YAML (its current context).
 pub async fn client_from_kubeconfig(kubeconfig: &str) -> kube::Client {

@@ -53,8 +53,15 @@ struct Shared {
     log: Mutex<Vec<RequestRecord>>,
     faults: Mutex<Faults>,
     deployments_become_available: AtomicBool,
+    /// How long a deleted namespace stays Terminating before the namespace controller empties it.
+    namespace_deletion_delay: Mutex<Duration>,
     address: String,
 }
+
+/// About how long a real cluster's namespace controller takes to start on a deleted namespace;
+/// shorter than a real cluster's few seconds, long enough that a client which writes into a
+/// namespace it just deleted sees the same refusals as there.
+pub const NAMESPACE_DELETION_DELAY: Duration = Duration::from_secs(1);
 
 /// An in-process Kubernetes API server on an ephemeral loopback port. Dropping it stops it.
 pub struct ApiServer {
@@ -88,6 +95,7 @@ impl ApiServer {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             deployments_become_available: AtomicBool::new(true),
+            namespace_deletion_delay: Mutex::new(NAMESPACE_DELETION_DELAY),
             address: addr.to_string(),
         });
         let (shutdown, stop) = oneshot::channel();
@@ -100,6 +108,7 @@ impl ApiServer {
                     .enable_all()
                     .build()
                     .expect("runtime");
+                rt.spawn(namespace_controller(thread_shared.clone()));
                 rt.block_on(accept_loop(listener, tls, thread_shared, stop));
                 // Open watches and connections die with the runtime.
                 rt.shutdown_background();
@@ -155,6 +164,12 @@ impl ApiServer {
             },
         );
         token
+    }
+
+    /// How long a deleted namespace stays Terminating (refusing new objects) before it is emptied
+    /// and removed; [`NAMESPACE_DELETION_DELAY`] by default.
+    pub fn set_namespace_deletion_delay(&self, delay: Duration) {
+        *self.shared.namespace_deletion_delay.lock().expect("delay") = delay;
     }
 
     /// A new token for system:serviceaccount:{namespace}:{name} with the ServiceAccount groups.
@@ -300,6 +315,15 @@ fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
         .expect("server cert");
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     (ca_cert.pem(), Arc::new(config))
+}
+
+/// The namespace controller: empties and removes deleted namespaces once their delay is over.
+async fn namespace_controller(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let delay = *shared.namespace_deletion_delay.lock().expect("delay");
+        api::finalize_namespaces(&mut shared.state.lock().expect("state"), delay);
+    }
 }
 
 async fn accept_loop(

@@ -36,6 +36,8 @@ pub struct State {
     /// without gaps (the test server lives for one test, so this stays small).
     history: Vec<Arc<Event>>,
     tx: broadcast::Sender<Arc<Event>>,
+    /// Namespaces being deleted, with when their deletion began (for the namespace controller).
+    pub namespace_deletions: BTreeMap<String, std::time::Instant>,
 }
 
 impl State {
@@ -47,6 +49,7 @@ impl State {
             rv: 0,
             history: Vec::new(),
             tx,
+            namespace_deletions: BTreeMap::new(),
         };
         for ns in ["default", "kube-system", "kube-public"] {
             let obj = serde_json::json!({

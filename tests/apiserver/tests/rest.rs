@@ -1,5 +1,5 @@
 //! REST semantics over real HTTPS with kube-rs: discovery, CRUD, selectors, patches, server-side
-//! apply, watches, errors, namespace cascade, CRDs, status subresource, simulated controllers.
+//! apply, watches, errors, namespace cascade (through Terminating), CRDs, status subresource, simulated controllers.
 
 mod common;
 
@@ -633,6 +633,15 @@ async fn deleting_a_namespace_deletes_its_objects() {
         .await
         .unwrap();
     namespaces.delete("doomed", &DeleteParams::default()).await.unwrap();
+    // Terminating until the namespace controller has emptied it (tests/lifecycle.rs has the rest).
+    let terminating = namespaces.get("doomed").await.unwrap();
+    assert_eq!(terminating.data["status"]["phase"], "Terminating");
+    for _ in 0..300 {
+        if namespaces.get_opt("doomed").await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(namespaces.get_opt("doomed").await.unwrap().is_none());
     let all: Api<DynamicObject> = Api::all_with(client, &configmaps());
     let left: Vec<String> = all

@@ -364,6 +364,40 @@ impl Drop for ClusterScoped {
     }
 }
 
+/// A ConfigMap a test holds with finalizers (to keep its namespace Terminating); dropping the
+/// guard removes them, also when the test fails, so the namespace can go.
+pub struct Finalizers {
+    kubeconfig: String,
+    namespace: String,
+    name: String,
+}
+
+impl Finalizers {
+    pub fn new(cluster: &TestCluster, namespace: &str, name: &str) -> Self {
+        Self {
+            kubeconfig: cluster.kubeconfig().to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl Drop for Finalizers {
+    fn drop(&mut self) {
+        use kube::api::{Api, Patch, PatchParams};
+        let (ns, name) = (self.namespace.clone(), self.name.clone());
+        wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), move |client| async move {
+            let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, &ns);
+            let patch = serde_json::json!({"metadata": {"finalizers": null}});
+            match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => eprintln!("warning: could not release the finalizers of {ns}/{name}: {e}"),
+            }
+        });
+    }
+}
+
 static LINKERD_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static ISTIO_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

@@ -99,6 +99,8 @@ pub fn objects(ctx: &Context) -> (Vec<Value>, Vec<Value>) {
     config.extend(destination_rbac(ctx));
     config.extend(proxy_injector_rbac(ctx));
     config.push(linkerd_config(ctx));
+    config.push(config_reader_role(ctx));
+    config.push(config_overrides(ctx));
     config.extend(identity_config(ctx));
     config.extend(webhook_secrets(ctx));
     config.extend(services(ctx));
@@ -461,6 +463,56 @@ fn linkerd_config(ctx: &Context) -> Value {
     let values = serde_json::to_string_pretty(&values(ctx)).unwrap_or_default();
     cm["data"] = json!({"values": values});
     cm
+}
+
+/// The Role through which the extensions' namespace-metadata jobs read linkerd-config (each
+/// extension binds its own account to it). The chart renders it without labels; it carries the
+/// control-plane label here like everything this install makes, so it is found by it.
+fn config_reader_role(ctx: &Context) -> Value {
+    let m = meta(ctx, "ext-namespace-metadata-linkerd-config", None, true, true);
+    let mut role = obj("rbac.authorization.k8s.io/v1", "Role", m);
+    role["rules"] = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"],
+        "resourceNames": ["linkerd-config"]}]);
+    role
+}
+
+/// What `linkerd install` stores for `linkerd upgrade`: the chart values this install sets
+/// differently from the chart's defaults (the identity it made, the trust domain and registry
+/// when given, and the heartbeat turned off, which this adapter leaves out for air-gapped
+/// clusters), so an upstream upgrade keeps them. JSON, which the CLI reads as YAML.
+pub fn overrides(ctx: &Context) -> Value {
+    let pem = |b64: &str| {
+        crate::identity::base64_decode(b64)
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default()
+    };
+    let mut v = json!({
+        "identityTrustAnchorsPEM": ctx.identity.trust_anchors_pem,
+        "identity": {"issuer": {"tls": {
+            "crtPEM": pem(&ctx.identity.issuer_crt_b64),
+            "keyPEM": pem(&ctx.identity.issuer_key_b64),
+        }}},
+        "disableHeartBeat": true,
+    });
+    if ctx.options.trust_domain != super::options::DEFAULT_TRUST_DOMAIN {
+        v["identityTrustDomain"] = json!(ctx.trust_domain());
+    }
+    if ctx.options.registry != super::options::DEFAULT_REGISTRY {
+        let r = &ctx.options.registry;
+        v["controllerImage"] = json!(format!("{r}/controller"));
+        v["policyController"] = json!({"image": {"name": format!("{r}/policy-controller")}});
+        v["proxy"] = json!({"image": {"name": format!("{r}/proxy")}});
+        v["proxyInit"] = json!({"image": {"name": format!("{r}/proxy-init")}});
+        v["debugContainer"] = json!({"image": {"name": format!("{r}/debug")}});
+    }
+    v
+}
+
+fn config_overrides(ctx: &Context) -> Value {
+    let text = serde_json::to_string_pretty(&overrides(ctx)).unwrap_or_default();
+    let mut secret = obj("v1", "Secret", meta(ctx, "linkerd-config-overrides", None, true, false));
+    secret["data"] = json!({"linkerd-config-overrides": crate::identity::base64_encode(text.as_bytes())});
+    secret
 }
 
 fn identity_config(ctx: &Context) -> Vec<Value> {

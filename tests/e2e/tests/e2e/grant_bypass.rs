@@ -323,7 +323,7 @@ async fn a_whole_operation_is_bounded() {
     )
     .await;
     assert_eq!(e.event_type, ERROR, "{e:#?}");
-    assert_eq!(e.error_code, "WASMESH-CLUSTER-1013", "{e:#?}");
+    assert_eq!(e.error_code, "WASMESH-CLUSTER-1015", "{e:#?}");
     assert!(e.summary.contains("at most 2 s"), "{e:#?}");
     // A plan of thousands of waits is refused before any of them runs.
     clear_log(&cluster);

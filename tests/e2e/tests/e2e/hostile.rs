@@ -82,7 +82,10 @@ async fn slow_cluster_reads_and_endless_waits_are_bounded() {
         .into_iter()
         .find(|e| e.event_type == wasmesh_e2e::meshery::WARN);
     let warn = warn.expect("a WARN for the wait that ran out");
-    assert!(warn.summary.contains("not ready: not exists after 1 s"), "{warn:#?}");
+    assert!(
+        warn.summary.contains("not ready: still not created after 1 s"),
+        "{warn:#?}"
+    );
 
     // A plugin blocked in a cluster read is stopped at its call timeout (2 s in tests).
     let Some(server) = cluster.server() else {

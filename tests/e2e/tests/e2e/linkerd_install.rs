@@ -397,23 +397,20 @@ async fn uninstall_is_refused_while_an_extension_is_installed() {
     assert_eq!(writes(&cluster), Vec::<String>::new(), "nothing removed");
     assert!(namespace(&cluster, NS).await.is_some());
 
-    // Once the extension is gone, the uninstall goes ahead.
+    // Once the extension's namespace is being deleted, the uninstall goes ahead at once: a
+    // Terminating namespace is an extension going away. A finalizer keeps it Terminating on
+    // both servers while the uninstall runs.
+    let held = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "namespace": viz.name(), "finalizers": ["wasmesh.io/test-hold"]}});
+    apply_objects(&cluster.client().await, &[held]).await;
+    let _release = wasmesh_e2e::Finalizers::new(&cluster, viz.name(), "held");
     Api::<k8s_openapi::api::core::v1::Namespace>::all(cluster.client().await)
         .delete(viz.name(), &Default::default())
         .await
         .unwrap();
-    if cluster.server().is_some() {
-        run_ok(&mut c, &events, uninstall(&cluster)).await;
-        assert_nothing_left(&cluster).await;
-    } else {
-        // A real cluster finalizes the extension namespace for a while; wait before uninstalling.
-        for _ in 0..120 {
-            if namespace(&cluster, viz.name()).await.is_none() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-        run_ok(&mut c, &events, uninstall(&cluster)).await;
-    }
+    let terminating = namespace(&cluster, viz.name()).await.expect("still there");
+    assert!(terminating.metadata.deletion_timestamp.is_some(), "{terminating:?}");
+    run_ok(&mut c, &events, uninstall(&cluster)).await;
+    assert_nothing_left(&cluster).await;
     host.shutdown().await;
 }
