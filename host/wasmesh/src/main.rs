@@ -104,7 +104,8 @@ fn default_cache_dir() -> Option<PathBuf> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
+        // Untrusted text (operation names, YAML, plugin messages) cannot start a log line.
+        .with_writer(wasmesh::logging::OneLine(std::io::stderr))
         .init();
     let cli = Cli::parse();
     let config = load_config(&cli.common)?;
