@@ -3,8 +3,11 @@
 //! refused.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use sha2::{Digest, Sha256};
@@ -16,6 +19,139 @@ use crate::resolve::Resolver;
 pub const MAX_KUBECONFIG_BYTES: usize = 1 << 20;
 /// Clients kept at once; the least recently used goes first.
 const POOL_CAPACITY: usize = 64;
+
+/// Where a kubeconfig may send the host. A kubeconfig's server is an outbound request the host
+/// makes with whatever credentials the kubeconfig carries, so anyone who can reach a gRPC port
+/// could otherwise use the host to probe addresses only it can reach.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServerPolicy {
+    /// Plain `http://` servers are refused unless this is set (credentials would cross the
+    /// network in clear, and anything on the path could answer).
+    pub allow_http: bool,
+    /// When set, the only servers allowed: a host name written here, or any address inside one
+    /// of these networks. A server given by name that is not listed as a name is resolved, and
+    /// every address it resolves to must be inside a listed network.
+    pub allowed: Option<Vec<AllowedServer>>,
+}
+
+/// One entry of `allowed_api_servers`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowedServer {
+    /// A host name, matched as written (case-insensitive), without resolving it.
+    Host(String),
+    /// A network (`10.0.0.0/8`) or one address (`10.1.2.3`, `::1`).
+    Net(IpNet),
+}
+
+impl AllowedServer {
+    pub fn parse(entry: &str) -> std::result::Result<AllowedServer, String> {
+        let e = entry.trim();
+        if let Ok(net) = e.parse::<IpNet>() {
+            return Ok(AllowedServer::Net(net));
+        }
+        if let Ok(ip) = e.parse::<IpAddr>() {
+            return Ok(AllowedServer::Net(IpNet::from(ip)));
+        }
+        let is_name = !e.is_empty()
+            && e.len() <= 253
+            && e.split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        if is_name {
+            Ok(AllowedServer::Host(e.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "\"{entry}\" is neither a network (10.0.0.0/8), an address nor a host name (api.example.com)"
+            ))
+        }
+    }
+}
+
+impl ServerPolicy {
+    /// A proxy named by the kubeconfig would be one more outbound destination, chosen by the
+    /// caller: refused whatever kube's features would do with it.
+    fn check_proxies(kc: &Kubeconfig) -> Result<()> {
+        for c in &kc.clusters {
+            if c.cluster.as_ref().is_some_and(|c| c.proxy_url.is_some()) {
+                return Err(Error::ServerNotAllowed {
+                    server: c.cluster.as_ref().and_then(|c| c.server.clone()).unwrap_or_default(),
+                    reason: format!(
+                        "cluster \"{}\" sends the host's requests through a proxy (proxy-url), which the adapter does not use",
+                        c.name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a server the policy does not allow, before any connection to it.
+    async fn check(&self, config: &kube::Config) -> Result<()> {
+        let url = &config.cluster_url;
+        let server = url.to_string().trim_end_matches('/').to_string();
+        let refuse = |reason: String| {
+            Err(Error::ServerNotAllowed {
+                server: server.clone(),
+                reason,
+            })
+        };
+        match url.scheme_str() {
+            Some("https") => {}
+            Some("http") if self.allow_http => {}
+            Some("http") => {
+                return refuse(
+                    "it is plain http://; the host only talks https to an API server unless allow_http_api_servers is set"
+                        .into(),
+                );
+            }
+            other => return refuse(format!("the scheme {other:?} is not https")),
+        }
+        let Some(allowed) = &self.allowed else {
+            return Ok(());
+        };
+        let host = url.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let in_nets = |ip: IpAddr| {
+            allowed
+                .iter()
+                .any(|a| matches!(a, AllowedServer::Net(n) if n.contains(&ip)))
+        };
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            if in_nets(ip) {
+                return Ok(());
+            }
+            return refuse(format!("{ip} is not inside allowed_api_servers"));
+        }
+        let name = host.to_ascii_lowercase();
+        if allowed
+            .iter()
+            .any(|a| matches!(a, AllowedServer::Host(h) if *h == name))
+        {
+            return Ok(());
+        }
+        let port = url.port_u16().unwrap_or(443);
+        let addrs: Vec<IpAddr> =
+            match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((name.as_str(), port))).await {
+                Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+                Ok(Err(e)) => {
+                    return refuse(format!(
+                        "{name} is not listed in allowed_api_servers and does not resolve: {e}"
+                    ));
+                }
+                Err(_) => {
+                    return refuse(format!(
+                        "{name} is not listed in allowed_api_servers and did not resolve in time"
+                    ));
+                }
+            };
+        match addrs.iter().find(|ip| !in_nets(**ip)) {
+            None if !addrs.is_empty() => Ok(()),
+            None => refuse(format!("{name} resolves to no address")),
+            Some(ip) => refuse(format!(
+                "{name} resolves to {ip}, which is not inside allowed_api_servers"
+            )),
+        }
+    }
+}
 
 /// Whose identity requests are sent with (Impersonate-User / Impersonate-Group).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -47,8 +183,18 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// A client for a self-contained kubeconfig (inline credentials, as Meshery sends them).
+    /// A client for a self-contained kubeconfig (inline credentials, as Meshery sends them), to
+    /// an https server.
     pub async fn from_kubeconfig(yaml: &str, impersonate: Option<&Impersonation>) -> Result<Cluster> {
+        Self::from_kubeconfig_with(yaml, impersonate, &ServerPolicy::default()).await
+    }
+
+    /// A client for a self-contained kubeconfig whose server `policy` allows.
+    pub async fn from_kubeconfig_with(
+        yaml: &str,
+        impersonate: Option<&Impersonation>,
+        policy: &ServerPolicy,
+    ) -> Result<Cluster> {
         let invalid = |reason: String| Error::InvalidKubeconfig { reason };
         if yaml.trim().is_empty() {
             return Err(invalid("it is empty".into()));
@@ -61,6 +207,7 @@ impl Cluster {
         }
         let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|e| invalid(format!("{e}")))?;
         check_self_contained(&kubeconfig)?;
+        ServerPolicy::check_proxies(&kubeconfig)?;
         let context = kubeconfig
             .current_context
             .clone()
@@ -73,6 +220,7 @@ impl Cluster {
         let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| invalid(format!("{e}")))?;
+        policy.check(&config).await?;
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
         if let Some(who) = impersonate {
@@ -149,6 +297,7 @@ fn short_hash(text: &str) -> String {
 #[derive(Default)]
 pub struct ClusterPool {
     inner: Mutex<PoolInner>,
+    policy: ServerPolicy,
 }
 
 #[derive(Default)]
@@ -158,6 +307,14 @@ struct PoolInner {
 }
 
 impl ClusterPool {
+    /// A pool whose clusters' servers `policy` allows.
+    pub fn new(policy: ServerPolicy) -> Self {
+        Self {
+            inner: Mutex::default(),
+            policy,
+        }
+    }
+
     pub async fn get(&self, kubeconfig: &str, impersonate: Option<&Impersonation>) -> Result<Arc<Cluster>> {
         let mut h = Sha256::new();
         h.update(kubeconfig.as_bytes());
@@ -179,7 +336,7 @@ impl ClusterPool {
                 return Ok(c.clone());
             }
         }
-        let cluster = Arc::new(Cluster::from_kubeconfig(kubeconfig, impersonate).await?);
+        let cluster = Arc::new(Cluster::from_kubeconfig_with(kubeconfig, impersonate, &self.policy).await?);
         let mut inner = self.inner.lock().unwrap();
         if inner.clusters.len() >= POOL_CAPACITY {
             if let Some(oldest) = inner

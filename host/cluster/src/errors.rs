@@ -4,6 +4,9 @@ pub enum Error {
     #[error("the kubeconfig is not usable: {reason}")]
     InvalidKubeconfig { reason: String },
 
+    #[error("the kubeconfig's API server {server} is not allowed: {reason}")]
+    ServerNotAllowed { server: String, reason: String },
+
     #[error("cannot reach the Kubernetes API server {server}: {reason}")]
     Unreachable { server: String, reason: String },
 
@@ -64,15 +67,34 @@ fn clip(text: &str) -> String {
     format!("{} [truncated]", &text[..end])
 }
 
+/// Whether an error is a Status an API server wrote: kube's stand-in for an unparsable body says
+/// "Failed to parse error data", and an API server always sets `status: Failure`.
+fn is_api_status(s: &kube::core::Status) -> bool {
+    s.status == Some(kube::core::response::StatusSummary::Failure) && s.reason != "Failed to parse error data"
+}
+
 impl Error {
     pub(crate) fn from_kube(verb: &'static str, what: String, server: &str, e: kube::Error) -> Self {
         match e {
+            // kube makes a Status of any error body it cannot parse as one (reason "Failed to
+            // parse error data"). That body comes from whatever answered (a proxy, a web server
+            // the kubeconfig pointed at, a secret-holding endpoint): it is not shown.
+            kube::Error::Api(s) if !is_api_status(&s) => Error::Api {
+                verb,
+                what,
+                code: s.code,
+                reason: "NotAStatus".into(),
+                message: format!(
+                    "the server answered HTTP {} with a body that is not a Kubernetes Status (not shown); it may not be a Kubernetes API server",
+                    s.code
+                ),
+            },
             kube::Error::Api(s) => Error::Api {
                 verb,
                 what,
                 code: s.code,
-                reason: s.reason.clone(),
-                // A server that is not an API server may answer with any body: keep events small.
+                reason: clip(&s.reason),
+                // An API server's message names the object; keep events small all the same.
                 message: clip(&s.message),
             },
             kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Unreachable {
@@ -91,6 +113,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidKubeconfig { .. } => "WASMESH-CLUSTER-1001",
+            Error::ServerNotAllowed { .. } => "WASMESH-CLUSTER-1013",
             Error::Unreachable { .. } => "WASMESH-CLUSTER-1002",
             Error::UnknownKind { .. } => "WASMESH-CLUSTER-1003",
             Error::Api { code: 403, .. } => "WASMESH-CLUSTER-1004",
@@ -112,6 +135,9 @@ impl Error {
         match self {
             Error::InvalidKubeconfig { .. } => {
                 "the kubeconfig Meshery sent is empty, not YAML, or has no usable context, cluster or user".into()
+            }
+            Error::ServerNotAllowed { .. } => {
+                "the kubeconfig names an API server the host's configuration does not let it reach: plain http, a proxy, or an address outside allowed_api_servers".into()
             }
             Error::Unreachable { .. } => {
                 "the API server is down, the address is wrong, or a network policy blocks the adapter".into()
@@ -150,6 +176,11 @@ impl Error {
         match self {
             Error::InvalidKubeconfig { .. } => {
                 "upload a valid kubeconfig for this cluster in Meshery (Settings > Environment)".into()
+            }
+            Error::ServerNotAllowed { .. } => {
+                "use a kubeconfig whose server is an https address of the cluster (no proxy-url); if the cluster is \
+                 legitimate, ask the operator to add it to allowed_api_servers in the host configuration"
+                    .into()
             }
             Error::Unreachable { server, .. } => {
                 format!(

@@ -13,7 +13,7 @@ mod plan;
 mod read;
 mod resolve;
 
-pub use client::{Cluster, ClusterPool, Impersonation};
+pub use client::{AllowedServer, Cluster, ClusterPool, Impersonation, ServerPolicy};
 pub use errors::{Error, Result};
 pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};
 pub use names::{check_group, check_name, check_namespace, check_type};

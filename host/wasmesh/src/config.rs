@@ -28,6 +28,33 @@ pub struct Config {
     /// Append-only JSON-lines log of every capability decision.
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
+    /// API servers a kubeconfig may send the host to: networks (`10.0.0.0/8`), addresses or
+    /// host names. Absent: any https server.
+    #[serde(default, deserialize_with = "present_list")]
+    pub allowed_api_servers: Option<Vec<String>>,
+    /// Let kubeconfigs name plain `http://` API servers (off: credentials would cross the
+    /// network in clear).
+    #[serde(default)]
+    pub allow_http_api_servers: bool,
+    /// Serve gRPC over TLS (off by default: Meshery dials adapters in plain gRPC today).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// A file holding the bearer token every caller must send (`authorization: Bearer ...`).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// The listeners' TLS: PEM files read at start.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server certificate (chain), PEM.
+    pub cert: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
+    /// When set, mutual TLS: callers must present a certificate signed by this CA (PEM).
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -135,6 +162,16 @@ pub struct GrantConfig {
     /// why); without it, strict mode refuses such a plugin.
     #[serde(default)]
     pub cluster_admin: bool,
+}
+
+/// `allowed_api_servers:` written with nothing after it is a mistake, not "any server".
+fn present_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    match Option::<Vec<String>>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "allowed_api_servers is written with no value; write [] to allow no server, or leave it out to allow any https server",
+        )),
+    }
 }
 
 /// A grant field that is written must hold a list: YAML reads `kube:` with nothing after it (every
@@ -274,6 +311,10 @@ impl Default for Config {
             plugins: default_plugins(),
             strict: false,
             audit_log: None,
+            allowed_api_servers: None,
+            allow_http_api_servers: false,
+            tls: None,
+            token_file: None,
         }
     }
 }
@@ -285,7 +326,25 @@ impl Config {
         Ok(config)
     }
 
+    /// Where kubeconfigs may send the host.
+    pub fn server_policy(&self) -> Result<wasmesh_cluster::ServerPolicy> {
+        let allowed = match &self.allowed_api_servers {
+            None => None,
+            Some(list) => Some(
+                list.iter()
+                    .map(|e| wasmesh_cluster::AllowedServer::parse(e))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::Config(format!("allowed_api_servers: {e}")))?,
+            ),
+        };
+        Ok(wasmesh_cluster::ServerPolicy {
+            allow_http: self.allow_http_api_servers,
+            allowed,
+        })
+    }
+
     pub fn validate(&self) -> Result<()> {
+        self.server_policy()?;
         let mut ports = std::collections::HashSet::new();
         for p in &self.plugins {
             match (&p.builtin, &p.path) {
@@ -347,6 +406,9 @@ mod tests {
 listen: 127.0.0.1
 strict: true
 audit_log: /tmp/audit.jsonl
+allowed_api_servers: [10.0.0.0/8, 192.168.1.10, api.example.com]
+tls: {cert: /etc/wasmesh/tls.crt, key: /etc/wasmesh/tls.key, client_ca: /etc/wasmesh/meshery-ca.crt}
+token_file: /etc/wasmesh/token
 plugins:
   - name: linkerd
     builtin: linkerd
@@ -362,6 +424,10 @@ plugins:
         .unwrap();
         let p = &c.plugins[0];
         assert!(c.strict);
+        let policy = c.server_policy().unwrap();
+        assert!(!policy.allow_http);
+        assert_eq!(policy.allowed.unwrap().len(), 3);
+        assert!(c.tls.as_ref().unwrap().client_ca.is_some());
         assert_eq!(
             p.identity.as_ref().unwrap().user(),
             "system:serviceaccount:wasmesh:wasmesh-linkerd"
@@ -414,6 +480,13 @@ plugins:
                 "\"everywhere\" is not one of",
             ),
             ("listen: 1\nfrobnicate: true", "unknown field `frobnicate`"),
+            (
+                "allowed_api_servers: [10.0.0.0/33]",
+                "allowed_api_servers: \"10.0.0.0/33\" is neither",
+            ),
+            ("allowed_api_servers: ['https://x']", "is neither a network"),
+            ("allowed_api_servers:\n# - 10.0.0.0/8\n", "write [] to allow no server"),
+            ("tls: {cert: /a}", "missing field `key`"),
             (
                 "plugins: [{name: a, builtin: istio, port: 1, grant: {operations: custom}}]",
                 "grant",

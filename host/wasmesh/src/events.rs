@@ -2,19 +2,33 @@
 //! or an operation, and a bounded backlog for events emitted while nobody listens.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
+use futures::Stream;
 use tokio::sync::mpsc;
 use wasmesh_proto::meshes::{EventType, EventsResponse};
 
 /// Events kept while no subscriber is connected; the oldest go first.
 pub const BACKLOG: usize = 1000;
+/// Bytes of events kept while no subscriber is connected; the oldest go first.
+pub const BACKLOG_BYTES: usize = 8 << 20;
 /// Events queued per subscriber; a subscriber that falls this far behind misses events.
 pub const SUBSCRIBER_QUEUE: usize = 4096;
-/// Subscribers at once per adapter; the oldest is dropped for a new one beyond this.
+/// Bytes queued per subscriber: one that stops reading holds at most this much of the host's
+/// memory, and misses events beyond it.
+pub const SUBSCRIBER_BYTES: usize = 16 << 20;
+/// Subscribers at once per adapter; a new one beyond this is refused (an old one, Meshery's own
+/// subscription, is never pushed out).
 pub const MAX_SUBSCRIBERS: usize = 256;
 /// Longest summary or details sent; Meshery's client refuses messages over 4 MiB.
 pub const MAX_TEXT: usize = 64 * 1024;
+/// Longest probable cause or suggested remediation sent.
+pub const MAX_HINT: usize = 4 * 1024;
+/// Longest error code or operation id sent.
+pub const MAX_CODE: usize = 256;
 
 pub struct EventHub {
     component_name: String,
@@ -23,20 +37,91 @@ pub struct EventHub {
 
 #[derive(Default)]
 struct Inner {
-    subscribers: Vec<mpsc::Sender<EventsResponse>>,
+    subscribers: Vec<Subscriber>,
     backlog: VecDeque<EventsResponse>,
+    /// Sum of [`size`] over the backlog.
+    backlog_bytes: usize,
     /// After shutdown: new subscribers get a stream that ends at once.
     closed: bool,
 }
 
-fn clip(mut s: String) -> String {
-    if s.len() > MAX_TEXT {
-        let mut end = MAX_TEXT;
+struct Subscriber {
+    tx: mpsc::Sender<EventsResponse>,
+    /// Bytes sent to this subscriber and not yet taken by its stream.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Subscriber {
+    fn send(&self, message: EventsResponse) -> bool {
+        let n = size(&message);
+        if self.queued.load(Ordering::Acquire) + n > SUBSCRIBER_BYTES {
+            return false;
+        }
+        self.queued.fetch_add(n, Ordering::AcqRel);
+        if self.tx.try_send(message).is_err() {
+            self.queued.fetch_sub(n, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+}
+
+/// Refused: the adapter already has [`MAX_SUBSCRIBERS`] event subscribers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManySubscribers;
+
+/// One StreamEvents subscription: the events in order, ending when the hub closes.
+pub struct Subscription {
+    rx: mpsc::Receiver<EventsResponse>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Subscription {
+    fn took(&self, e: &EventsResponse) {
+        self.queued.fetch_sub(size(e), Ordering::AcqRel);
+    }
+
+    /// The next event if one is queued (for tests and polling callers).
+    pub fn try_recv(&mut self) -> Result<EventsResponse, mpsc::error::TryRecvError> {
+        let e = self.rx.try_recv()?;
+        self.took(&e);
+        Ok(e)
+    }
+}
+
+impl Stream for Subscription {
+    type Item = EventsResponse;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EventsResponse>> {
+        let polled = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(e)) = &polled {
+            self.took(e);
+        }
+        polled
+    }
+}
+
+/// What an event costs in memory while it waits: its texts plus a little for the rest.
+fn size(e: &EventsResponse) -> usize {
+    64 + e.summary.len()
+        + e.details.len()
+        + e.operation_id.len()
+        + e.probable_cause.len()
+        + e.suggested_remediation.len()
+        + e.error_code.len()
+        + e.component_name.len()
+}
+
+/// Cuts `s` to at most `max` bytes (on a character boundary), saying so.
+pub fn clip(mut s: String, max: usize) -> String {
+    const MARK: &str = " [truncated]";
+    if s.len() > max {
+        let mut end = max.saturating_sub(MARK.len());
         while !s.is_char_boundary(end) {
             end -= 1;
         }
         s.truncate(end);
-        s.push_str("\n[truncated]");
+        s.push_str(MARK);
     }
     s
 }
@@ -114,27 +199,37 @@ impl EventHub {
         }
         let message = EventsResponse {
             event_type: level as i32,
-            summary: clip(event.summary),
-            details: clip(event.details),
-            operation_id: event.operation_id,
-            probable_cause: event.probable_cause,
-            suggested_remediation: event.suggested_remediation,
-            error_code: event.error_code,
+            // Plugins and requests write these texts: every one is bounded here, where all
+            // events pass.
+            summary: clip(event.summary, MAX_TEXT),
+            details: clip(event.details, MAX_TEXT),
+            operation_id: clip(event.operation_id, MAX_CODE),
+            probable_cause: clip(event.probable_cause, MAX_HINT),
+            suggested_remediation: clip(event.suggested_remediation, MAX_HINT),
+            error_code: clip(event.error_code, MAX_CODE),
             component: "adapter".into(),
             component_name: self.component_name.clone(),
         };
         let mut inner = self.inner.lock().unwrap();
-        inner.subscribers.retain(|s| !s.is_closed());
+        inner.subscribers.retain(|s| !s.tx.is_closed());
         if inner.subscribers.is_empty() {
-            if inner.backlog.len() == BACKLOG {
-                inner.backlog.pop_front();
+            let n = size(&message);
+            while inner.backlog.len() >= BACKLOG
+                || (inner.backlog_bytes + n > BACKLOG_BYTES && !inner.backlog.is_empty())
+            {
+                if let Some(old) = inner.backlog.pop_front() {
+                    inner.backlog_bytes -= size(&old);
+                }
             }
+            inner.backlog_bytes += n;
             inner.backlog.push_back(message);
             return;
         }
         for s in &inner.subscribers {
-            if s.try_send(message.clone()).is_err() {
-                tracing::warn!("an event subscriber is {SUBSCRIBER_QUEUE} events behind; it misses this event");
+            if !s.send(message.clone()) {
+                tracing::warn!(
+                    "an event subscriber is {SUBSCRIBER_QUEUE} events or {SUBSCRIBER_BYTES} bytes behind; it misses this event"
+                );
             }
         }
     }
@@ -151,24 +246,34 @@ impl EventHub {
         self.inner.lock().unwrap().backlog.len()
     }
 
-    /// A new subscriber; it first receives the backlog.
-    pub fn subscribe(&self) -> mpsc::Receiver<EventsResponse> {
+    /// A new subscriber; it first receives the backlog. At [`MAX_SUBSCRIBERS`] the new one is
+    /// refused: evicting the oldest would let anyone who reaches the port cut Meshery off.
+    pub fn subscribe(&self) -> Result<Subscription, TooManySubscribers> {
         let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+        let subscriber = Subscriber {
+            tx,
+            queued: Arc::default(),
+        };
+        let subscription = Subscription {
+            rx,
+            queued: subscriber.queued.clone(),
+        };
         let mut inner = self.inner.lock().unwrap();
         if inner.closed {
-            return rx;
+            return Ok(subscription);
         }
-        inner.subscribers.retain(|s| !s.is_closed());
+        inner.subscribers.retain(|s| !s.tx.is_closed());
         if inner.subscribers.len() >= MAX_SUBSCRIBERS {
-            tracing::warn!("{MAX_SUBSCRIBERS} event subscribers: dropping the oldest for a new one");
-            inner.subscribers.remove(0);
+            tracing::warn!("{MAX_SUBSCRIBERS} event subscribers: refusing a new one");
+            return Err(TooManySubscribers);
         }
+        inner.backlog_bytes = 0;
         for e in inner.backlog.drain(..) {
-            // The backlog is smaller than the queue: this cannot fail.
-            let _ = tx.try_send(e);
+            // The backlog is smaller than the queue, in count and in bytes: this cannot fail.
+            subscriber.send(e);
         }
-        inner.subscribers.push(tx);
-        rx
+        inner.subscribers.push(subscriber);
+        Ok(subscription)
     }
 }
 
@@ -180,8 +285,8 @@ mod tests {
     fn backlog_goes_to_first_subscriber_then_everyone_gets_new_events() {
         let hub = EventHub::new("TEST");
         hub.publish(Event::info("op1", "before", ""));
-        let mut a = hub.subscribe();
-        let mut b = hub.subscribe();
+        let mut a = hub.subscribe().unwrap();
+        let mut b = hub.subscribe().unwrap();
         hub.publish(Event::info("op2", "after", ""));
         assert_eq!(a.try_recv().unwrap().summary, "before");
         assert_eq!(a.try_recv().unwrap().summary, "after");
@@ -195,7 +300,7 @@ mod tests {
         for i in 0..BACKLOG + 5 {
             hub.publish(Event::info(&format!("op{i}"), "x", ""));
         }
-        let mut rx = hub.subscribe();
+        let mut rx = hub.subscribe().unwrap();
         assert_eq!(rx.try_recv().unwrap().operation_id, "op5");
         let mut n = 1;
         while rx.try_recv().is_ok() {
@@ -207,12 +312,12 @@ mod tests {
     #[test]
     fn closed_hub_ends_new_streams_and_long_texts_are_clipped() {
         let hub = EventHub::new("TEST");
-        let mut first = hub.subscribe();
+        let mut first = hub.subscribe().unwrap();
         hub.publish(Event::info("op", "x".repeat(MAX_TEXT * 2), ""));
         let e = first.try_recv().unwrap();
-        assert!(e.summary.len() <= MAX_TEXT + 16 && e.summary.ends_with("[truncated]"));
+        assert!(e.summary.len() <= MAX_TEXT && e.summary.ends_with("[truncated]"));
         hub.close();
-        let mut late = hub.subscribe();
+        let mut late = hub.subscribe().unwrap();
         assert!(matches!(
             late.try_recv(),
             Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
@@ -220,19 +325,73 @@ mod tests {
     }
 
     #[test]
-    fn subscribers_are_capped() {
+    fn subscribers_are_capped_and_the_first_keeps_its_place() {
         let hub = EventHub::new("TEST");
-        let mut all: Vec<_> = (0..MAX_SUBSCRIBERS + 1).map(|_| hub.subscribe()).collect();
+        let mut all: Vec<_> = (0..MAX_SUBSCRIBERS).map(|_| hub.subscribe().unwrap()).collect();
+        assert_eq!(hub.subscribe().err(), Some(TooManySubscribers));
         hub.publish(Event::info("op", "x", ""));
-        assert!(all[0].try_recv().is_err(), "the oldest was dropped");
-        assert!(all.last_mut().unwrap().try_recv().is_ok());
+        assert!(all[0].try_recv().is_ok(), "the first subscriber still receives");
+        // A subscriber that leaves frees its place.
+        all.pop();
+        assert!(hub.subscribe().is_ok());
+    }
+
+    #[test]
+    fn every_text_is_bounded_and_the_backlog_is_bounded_in_bytes() {
+        let hub = EventHub::new("TEST");
+        let big = |n| "y".repeat(n);
+        // 200 events of ~140 KiB: under the count bound, over the byte bound.
+        for i in 0..200 {
+            hub.publish(Event::error(
+                &format!("op{i}{}", big(MAX_CODE)),
+                big(MAX_TEXT * 2),
+                big(MAX_TEXT * 2),
+                big(MAX_TEXT),
+                big(MAX_TEXT),
+                big(MAX_TEXT),
+            ));
+        }
+        let mut rx = hub.subscribe().unwrap();
+        let mut bytes = 0;
+        let mut n = 0;
+        while let Ok(e) = rx.try_recv() {
+            assert!(e.summary.len() <= MAX_TEXT && e.details.len() <= MAX_TEXT);
+            assert!(e.probable_cause.len() <= MAX_HINT && e.suggested_remediation.len() <= MAX_HINT);
+            assert!(e.error_code.len() <= MAX_CODE && e.operation_id.len() <= MAX_CODE);
+            bytes += size(&e);
+            n += 1;
+        }
+        assert!(bytes <= BACKLOG_BYTES, "{bytes} bytes kept");
+        assert!(n < 200, "the byte bound, not the count, limited the backlog: {n}");
+    }
+
+    #[test]
+    fn a_subscriber_that_stops_reading_holds_a_bounded_amount() {
+        let hub = EventHub::new("TEST");
+        let mut stalled = hub.subscribe().unwrap();
+        // 300 events of 128 KiB: under the count bound, over the byte bound.
+        for i in 0..300 {
+            hub.publish(Event::info(
+                &format!("op{i}"),
+                "z".repeat(MAX_TEXT),
+                "z".repeat(MAX_TEXT),
+            ));
+        }
+        let mut bytes = 0;
+        while let Ok(e) = stalled.try_recv() {
+            bytes += size(&e);
+        }
+        assert!(bytes <= SUBSCRIBER_BYTES, "{bytes} bytes queued");
+        // Once read, it receives again.
+        hub.publish(Event::info("after", "x", ""));
+        assert_eq!(stalled.try_recv().unwrap().operation_id, "after");
     }
 
     #[test]
     fn a_full_subscriber_does_not_block_others() {
         let hub = EventHub::new("TEST");
-        let _stalled = hub.subscribe();
-        let mut live = hub.subscribe();
+        let _stalled = hub.subscribe().unwrap();
+        let mut live = hub.subscribe().unwrap();
         for i in 0..SUBSCRIBER_QUEUE + 10 {
             hub.publish(Event::info(&format!("op{i}"), "x", ""));
             // The live one keeps up.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use futures::Stream;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use wasmesh_proto::meshes::adapter_service_server::AdapterService;
 use wasmesh_proto::meshes::mesh_service_server::MeshService;
@@ -15,6 +14,15 @@ use wasmesh_runtime::types;
 
 use crate::adapter::{Adapter, Failure};
 use crate::events::Event;
+
+/// Longest operation id, operation name, namespace, username or version a request may carry:
+/// Meshery sends UUIDs and short names; anything longer is refused before any work.
+pub const MAX_FIELD_BYTES: usize = 256;
+/// Most components (or declarations) one design may carry.
+pub const MAX_DESIGN_COMPONENTS: usize = 10_000;
+/// Longest Provision/ProcessOAM answer, and longest line in it: they carry plugin text.
+const MAX_DESIGN_MESSAGE: usize = 1 << 20;
+const MAX_DESIGN_LINE: usize = crate::events::MAX_HINT;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<EventsResponse, Status>> + Send>>;
 
@@ -118,12 +126,53 @@ impl Service {
         Status::invalid_argument(format!("{} ({}): {}", f.summary, f.code, f.remediation))
     }
 
+    /// Refuses a request whose short fields are over [`MAX_FIELD_BYTES`], before any work; the
+    /// values are not echoed (they are what is too long).
+    fn check_fields(&self, operation_id: &str, fields: &[(&str, &str)]) -> Result<(), Status> {
+        let over: Vec<String> = fields
+            .iter()
+            .filter(|(_, v)| v.len() > MAX_FIELD_BYTES)
+            .map(|(name, v)| format!("{name} ({} bytes)", v.len()))
+            .collect();
+        if over.is_empty() {
+            return Ok(());
+        }
+        Err(self.refuse(
+            operation_id,
+            Failure {
+                summary: format!(
+                    "the request is refused: {} over the limit of {MAX_FIELD_BYTES} bytes",
+                    over.join(", ")
+                ),
+                details: String::new(),
+                code: "WASMESH-HOST-1021".into(),
+                cause:
+                    "a request field is far longer than any Meshery server sends; the request is malformed or hostile"
+                        .into(),
+                remediation:
+                    "send an operation id, operation name, namespace, username and version of at most 256 bytes each"
+                        .into(),
+            },
+        ))
+    }
+
     async fn apply_operation(&self, req: ApplyRuleRequest) -> Result<ApplyRuleResponse, Status> {
-        let operation_id = if req.operation_id.is_empty() {
+        // An over-long id is not used even in the refusal's event.
+        let operation_id = if req.operation_id.is_empty() || req.operation_id.len() > MAX_FIELD_BYTES {
             uuid::Uuid::new_v4().to_string()
         } else {
             req.operation_id.clone()
         };
+        self.check_fields(
+            &operation_id,
+            &[
+                ("operation_id", &req.operation_id),
+                ("opName", &req.op_name),
+                ("namespace", &req.namespace),
+                ("username", &req.username),
+                ("version", &req.version),
+            ],
+        )?;
         let info = self.adapter.info();
         if !info.operations.iter().any(|o| o.key == req.op_name) {
             let keys: Vec<&str> = info.operations.iter().map(|o| o.key.as_str()).collect();
@@ -217,8 +266,24 @@ impl Service {
         kubeconfigs: Vec<String>,
     ) -> Result<String, Status> {
         let operation_id = uuid::Uuid::new_v4().to_string();
+        self.check_fields(&operation_id, &[("username", &username)])?;
         if !self.adapter.grant.allows_operation(crate::DESIGN_OPERATION) {
             return Err(self.refuse(&operation_id, self.not_granted(crate::DESIGN_OPERATION)));
+        }
+        if components.len() > MAX_DESIGN_COMPONENTS {
+            return Err(self.refuse(
+                &operation_id,
+                Failure {
+                    summary: format!(
+                        "the design has {} components, over the limit of {MAX_DESIGN_COMPONENTS}",
+                        components.len()
+                    ),
+                    details: String::new(),
+                    code: "WASMESH-HOST-1006".into(),
+                    cause: "the design carries more components than one request accepts".into(),
+                    remediation: "split the design into several deployments".into(),
+                },
+            ));
         }
         let size = components.iter().map(String::len).sum::<usize>() + config.as_ref().map_or(0, String::len);
         let limit = self.adapter.limits.max_body_bytes;
@@ -252,13 +317,22 @@ impl Service {
             },
         };
         let (lines, failed) = self.adapter.run_design(clusters, request).await;
+        // The lines carry plugin text (component names, error messages): bounded here.
+        let lines: Vec<String> = lines
+            .into_iter()
+            .map(|l| crate::events::clip(l, MAX_DESIGN_LINE))
+            .collect();
         let message = lines.join("\n");
         if failed {
             // Upstream adapters answer a failed deploy with an error; the lines still say what
             // was done.
-            return Err(Status::failed_precondition(message));
+            // A gRPC status travels in a header: kept to the size of one event's text.
+            return Err(Status::failed_precondition(crate::events::clip(
+                message,
+                crate::events::MAX_TEXT,
+            )));
         }
-        Ok(message)
+        Ok(crate::events::clip(message, MAX_DESIGN_MESSAGE))
     }
 
     /// A slot for one more operation, or a refusal when the adapter is at its limit.
@@ -278,9 +352,17 @@ impl Service {
         })
     }
 
-    fn stream_events(&self) -> EventStream {
-        let rx = self.adapter.events.subscribe();
-        Box::pin(ReceiverStream::new(rx).map(Ok))
+    fn stream_events(&self) -> Result<EventStream, Status> {
+        let subscription = self.adapter.events.subscribe().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "the {} adapter already has {} event subscribers, its limit (WASMESH-HOST-1020); \
+                 existing subscriptions are kept; close unused StreamEvents streams, and let only the \
+                 Meshery server reach this port",
+                self.adapter.info().name,
+                crate::events::MAX_SUBSCRIBERS
+            ))
+        })?;
+        Ok(Box::pin(subscription.map(Ok)))
     }
 }
 
@@ -310,7 +392,7 @@ impl MeshService for Service {
     type StreamEventsStream = EventStream;
 
     async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(Service::stream_events(self)))
+        Service::stream_events(self).map(Response::new)
     }
 
     async fn process_oam(&self, r: Request<ProcessOamRequest>) -> Result<Response<ProcessOamResponse>, Status> {
@@ -367,7 +449,7 @@ impl AdapterService for Service {
     type StreamEventsStream = EventStream;
 
     async fn stream_events(&self, _: Request<EventsRequest>) -> Result<Response<EventStream>, Status> {
-        Ok(Response::new(Service::stream_events(self)))
+        Service::stream_events(self).map(Response::new)
     }
 
     async fn provision(&self, r: Request<ProvisionRequest>) -> Result<Response<ProvisionResponse>, Status> {

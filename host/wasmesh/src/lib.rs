@@ -12,12 +12,15 @@ pub mod host_calls;
 
 /// The grant: declaration, check, audit, RBAC.
 pub use wasmesh_grant as grant;
+pub mod logging;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tonic::service::interceptor::InterceptedService;
 use wasmesh_cluster::ClusterPool;
 use wasmesh_proto::meshes::adapter_service_server::AdapterServiceServer;
 use wasmesh_proto::meshes::mesh_service_server::MeshServiceServer;
@@ -238,7 +241,8 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             .join("; ");
         return Err(Error::NothingToServe { reasons });
     }
-    let pool = Arc::new(ClusterPool::default());
+    let pool = Arc::new(ClusterPool::new(config.server_policy()?));
+    let transport = transport::Transport::load(&config)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut listeners = Vec::new();
     let mut adapters = Vec::new();
@@ -278,9 +282,23 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             git_sha: env!("WASMESH_GIT_SHA"),
         };
         let mut stop = shutdown_rx.clone();
-        let server = tonic::transport::Server::builder()
-            .add_service(MeshServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &transport.tls {
+            builder = builder
+                .tls_config(tls.clone())
+                .map_err(|e| Error::Config(format!("tls: {e}")))?;
+        }
+        let auth = transport.clone();
+        let check = move |req| auth.authorize(req);
+        let server = builder
+            .add_service(InterceptedService::new(
+                MeshServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+                check.clone(),
+            ))
+            .add_service(InterceptedService::new(
+                AdapterServiceServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES),
+                check,
+            ))
             .serve_with_incoming_shutdown(
                 // Small gRPC frames (an event after a response) must not wait for a delayed ACK:
                 // without TCP_NODELAY each operation's final event arrived ~40 ms late.

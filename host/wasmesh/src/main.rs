@@ -111,7 +111,8 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info".into())
                 .add_directive("kube_client::client=error".parse().expect("a valid directive")),
         )
-        .with_writer(std::io::stderr)
+        // Untrusted text (operation names, YAML, plugin messages) cannot start a log line.
+        .with_writer(wasmesh::logging::OneLine(std::io::stderr))
         .init();
     let cli = Cli::parse();
     let config = load_config(&cli.common)?;

@@ -54,17 +54,50 @@ pub fn test_config() -> Config {
             plugin("linkerd", Some("linkerd"), None),
             plugin("hostile", None, Some(HOSTILE_WASM)),
         ],
-        strict: false,
-        audit_log: None,
+        ..Config::default()
     }
 }
 
+/// Everything the hosts of this test process logged at WARN and above, as the `wasmesh` binary
+/// writes it (through [`wasmesh::logging::OneLine`]).
+static HOST_LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct HostLog;
+
+impl std::io::Write for HostLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        HOST_LOG.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The host log so far (see [`HOST_LOG`]); tests look for forged lines in it.
+pub fn host_log() -> String {
+    String::from_utf8_lossy(&HOST_LOG.lock().unwrap()).into_owned()
+}
+
+/// The test process's log: RUST_LOG=wasmesh=debug shows the host's log in a failing test, and
+/// WARN and above is kept for [`host_log`].
+pub fn init_log() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let shown = tracing_subscriber::fmt::layer()
+        .with_writer(wasmesh::logging::OneLine(tracing_subscriber::fmt::TestWriter::default()))
+        .with_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()));
+    let kept = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(wasmesh::logging::OneLine(|| HostLog))
+        .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
+    let _ = tracing_subscriber::registry().with(shown).with(kept).try_init();
+}
+
 pub async fn start_host() -> wasmesh::RunningHost {
-    // RUST_LOG=wasmesh=debug shows the host's log in a failing test.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
+    init_log();
     wasmesh::start(test_config()).await.expect("host starts")
 }
 

@@ -2,6 +2,7 @@
 
 mod e2e {
     mod bad_input;
+    mod callers;
     mod capabilities;
     mod contract;
     mod custom;
