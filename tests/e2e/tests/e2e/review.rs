@@ -160,3 +160,53 @@ async fn custom_cannot_lift_pod_security_of_a_namespace() {
     );
     host.shutdown().await;
 }
+
+/// Any Meshery user's design: the shipped manifests tie Linkerd's install rules, `bind` and
+/// `escalate` on ClusterRoles included, to `design`, so one design component binds any
+/// ClusterRole cluster-wide and the new bind check never looks at its rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_design_cannot_bind_a_cluster_role_it_does_not_hold() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("designbind").await;
+    let admin = cluster.client().await;
+    let role_name = format!("review-powerful-{}", ns.name());
+    let binding_name = format!("review-design-{}", ns.name());
+    let mut cleanup = ClusterScoped::new(&cluster);
+    cleanup.objects.push((
+        v1_resource("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings"),
+        binding_name.clone(),
+    ));
+    let mut created = Created::new(&cluster);
+    created
+        .apply(&admin, &[powerful_role("ClusterRole", &role_name, None)])
+        .await;
+    let declaration = json!({
+        "schemaVersion": "components.meshery.io/v1beta1",
+        "displayName": binding_name,
+        "component": {"version": RBAC_V1, "kind": "ClusterRoleBinding"},
+        "model": {"name": "kubernetes"},
+        "configuration": {
+            "metadata": {"name": binding_name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns.name()}],
+        },
+    })
+    .to_string();
+    let host = wasmesh_e2e::start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Mesh).await;
+    let answer = c
+        .provision(wasmesh_e2e::meshery::ProvisionRequest {
+            username: "any-meshery-user".into(),
+            delete_op: false,
+            declarations: vec![declaration],
+            kube_configs: vec![cluster.kubeconfig().to_string()],
+        })
+        .await;
+    let binding = cluster_objects::get(&cluster, RBAC_V1, "ClusterRoleBinding", None, &binding_name).await;
+    assert!(
+        binding.is_none(),
+        "a design bound ClusterRole {role_name} cluster-wide: {:?}",
+        answer.map_err(|s| s.message().to_string())
+    );
+    host.shutdown().await;
+}
