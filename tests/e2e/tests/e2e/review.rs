@@ -210,3 +210,43 @@ async fn a_design_cannot_bind_a_cluster_role_it_does_not_hold() {
     );
     host.shutdown().await;
 }
+
+/// Issue 11 point 4 for namespace labels: a label step is a merge patch, which never conflicts,
+/// so Istio's `label-namespace` silently overwrites a label another plugin's apply owns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_step_does_not_take_a_label_another_plugin_owns() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("labelowner").await;
+    let host = wasmesh_e2e::start_host().await;
+    let mut linkerd = client(&host, "LINKERD", Generation::Mesh).await;
+    let linkerd_events = Events::subscribe(&linkerd).await;
+    let body = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n  labels:\n    istio-injection: disabled\n",
+        ns.name()
+    );
+    wasmesh_e2e::run_ok(
+        &mut linkerd,
+        &linkerd_events,
+        request("custom", ns.name(), &body, &[cluster.kubeconfig()]),
+    )
+    .await;
+    let mut istio = client(&host, "ISTIO", Generation::Mesh).await;
+    let istio_events = Events::subscribe(&istio).await;
+    let e = run(
+        &mut istio,
+        &istio_events,
+        request("label-namespace", ns.name(), "", &[cluster.kubeconfig()]),
+    )
+    .await;
+    let labels = wasmesh_e2e::namespace(&cluster, ns.name())
+        .await
+        .and_then(|n| n.metadata.labels)
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("istio-injection").map(String::as_str),
+        Some("disabled"),
+        "istio took the label wasmesh-linkerd owns: {e:#?}"
+    );
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    host.shutdown().await;
+}
