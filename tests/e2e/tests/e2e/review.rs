@@ -250,3 +250,59 @@ async fn a_label_step_does_not_take_a_label_another_plugin_owns() {
     assert_eq!(e.event_type, ERROR, "{e:#?}");
     host.shutdown().await;
 }
+
+/// Server-side apply merges: a plan's ClusterRole with no `rules` leaves the existing rules in
+/// place, yet the host judges both the role write and the binding by the rules the plan's object
+/// names (none). A `custom` body "applies" a powerful ClusterRole with only a label, and binds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_apply_of_a_role_does_not_hide_its_rules_from_the_bind_check() {
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("partialrole").await;
+    let admin = cluster.client().await;
+    let role_name = format!("review-powerful-{}", ns.name());
+    let binding_name = format!("review-partial-{}", ns.name());
+    let mut cleanup = ClusterScoped::new(&cluster);
+    cleanup.objects.push((
+        v1_resource("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings"),
+        binding_name.clone(),
+    ));
+    let mut created = Created::new(&cluster);
+    created
+        .apply(&admin, &[powerful_role("ClusterRole", &role_name, None)])
+        .await;
+    let body = format!(
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {role_name}
+  labels: {{review: partial}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {binding_name}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role_name}}}
+subjects:
+- {{kind: ServiceAccount, name: default, namespace: {ns}}}
+"#,
+        ns = ns.name()
+    );
+    let host = wasmesh_e2e::start_host().await;
+    let mut c = client(&host, "LINKERD", Generation::Mesh).await;
+    let events = Events::subscribe(&c).await;
+    let e = run(
+        &mut c,
+        &events,
+        request("custom", ns.name(), &body, &[cluster.kubeconfig()]),
+    )
+    .await;
+    let binding = cluster_objects::get(&cluster, RBAC_V1, "ClusterRoleBinding", None, &binding_name).await;
+    let role = cluster_objects::get(&cluster, RBAC_V1, "ClusterRole", None, &role_name).await;
+    assert!(
+        binding.is_none(),
+        "custom bound {role_name}, whose rules stayed {:?}: {e:#?}",
+        role.map(|r| r["rules"].clone())
+    );
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    host.shutdown().await;
+}
