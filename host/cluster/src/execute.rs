@@ -13,6 +13,9 @@ use crate::names::{check_name, check_namespace};
 use crate::plan::{Condition, NamespaceChange, ObjectRef, Plan, Step, WaitFor};
 use crate::resolve::Resolved;
 
+/// The field manager of what the API server writes itself (bootstrap RBAC, default objects).
+const API_SERVER_MANAGER: &str = "kube-apiserver";
+
 /// Steps of one stage in flight at once on one cluster.
 const STAGE_PARALLELISM: usize = 16;
 
@@ -330,8 +333,13 @@ impl Cluster {
             Ok(_) => StepOutcome::Applied,
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 let managers = conflicting_managers(&s.message);
-                // Another plugin's fields are its own: never taken silently, never forced.
-                if managers.is_empty() || managers.iter().any(|m| m.starts_with(FIELD_MANAGER_PREFIX)) {
+                // Another plugin's fields are its own, and the API server's own (its bootstrap
+                // roles, cluster-admin among them) are nobody's to take: never forced.
+                if managers.is_empty()
+                    || managers
+                        .iter()
+                        .any(|m| m.starts_with(FIELD_MANAGER_PREFIX) || m == API_SERVER_MANAGER)
+                {
                     return Err(self.write_error("apply", &target, kube::Error::Api(s)));
                 }
                 apply(true).await.map_err(|e| self.write_error("apply", &target, e))?;
@@ -511,6 +519,30 @@ impl Cluster {
                 waited_for_termination: waited,
             });
         }
+        // A merge patch never conflicts: look first whether another plugin set one of the keys.
+        if let Some(ns) = &existing {
+            let keys = change
+                .set_labels
+                .iter()
+                .map(|(k, _)| ("labels", k))
+                .chain(change.remove_labels.iter().map(|k| ("labels", k)))
+                .chain(change.set_annotations.iter().map(|(k, _)| ("annotations", k)))
+                .chain(change.remove_annotations.iter().map(|k| ("annotations", k)));
+            for (field, key) in keys {
+                if let Some(owner) = other_plugin_owning(ns, manager, field, key) {
+                    return Err(Error::Api {
+                        verb: "patch",
+                        what: what(),
+                        code: 409,
+                        reason: "Conflict".into(),
+                        message: format!(
+                            "{} \"{key}\" was set by {owner}, another wasmesh plugin; a plugin never changes what another one set",
+                            if field == "labels" { "label" } else { "annotation" }
+                        ),
+                    });
+                }
+            }
+        }
         // A merge patch touches only the keys named: other labels and annotations stay.
         let with_removals = |set: &[(String, String)], remove: &[String]| {
             let mut m = pairs(set);
@@ -608,6 +640,29 @@ fn conflicting_managers(message: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The wasmesh plugin's field manager, other than `manager`, that owns `metadata.<field>.<key>`.
+fn other_plugin_owning(object: &DynamicObject, manager: &str, field: &str, key: &str) -> Option<String> {
+    let path = format!("f:{key}");
+    object
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| {
+            m.manager
+                .as_deref()
+                .is_some_and(|n| n != manager && n.starts_with(FIELD_MANAGER_PREFIX))
+        })
+        .find(|m| {
+            m.fields_v1
+                .as_ref()
+                .and_then(|f| f.0.pointer(&format!("/f:metadata/f:{field}")))
+                .and_then(Value::as_object)
+                .is_some_and(|o| o.contains_key(&path))
+        })
+        .and_then(|m| m.manager.clone())
 }
 
 fn is_namespace(target: &ObjectRef) -> bool {

@@ -13,10 +13,14 @@ const POD_SECURITY_LABEL: &str = "pod-security.kubernetes.io/enforce";
 /// granted operations may set.
 pub fn of_grant(grant: &Grant) -> Vec<String> {
     let mut out = reasons(&grant.effective());
-    let psa = grant
-        .granted_namespace_keys()
-        .iter()
-        .any(|k| k.labels.iter().any(|d| key_matches(d, POD_SECURITY_LABEL)));
+    let psa = grant.granted_namespace_keys().iter().any(|k| {
+        k.labels.iter().any(|d| key_matches(d, POD_SECURITY_LABEL))
+            && !k
+                .labels
+                .iter()
+                .filter_map(|d| d.strip_prefix('!'))
+                .any(|d| key_matches(d, POD_SECURITY_LABEL))
+    });
     if psa {
         out.push(format!(
             "namespace label {POD_SECURITY_LABEL}: lets privileged pods into the namespaces it labels"

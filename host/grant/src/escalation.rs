@@ -10,6 +10,8 @@ use crate::errors::Result;
 use crate::rules::Action;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// ClusterRoles labelled so have their rules copied into an aggregating ClusterRole.
+const AGGREGATE_LABEL_PREFIX: &str = "rbac.authorization.k8s.io/aggregate-to-";
 
 /// Where the rules of a role take effect.
 #[derive(Clone, Copy)]
@@ -46,14 +48,35 @@ pub(crate) async fn check_step(
             if holds(call, "escalate", resource, reach, &target.name) {
                 return Ok(Some(Vec::new()));
             }
+            let escalate = |why: &str| {
+                (
+                    why.to_string(),
+                    format!("grant the plugin the verb escalate on {resource}, or leave it out"),
+                )
+            };
+            let mut out = Vec::new();
             if object.get("aggregationRule").is_some_and(|a| !a.is_null()) {
-                vec![(
-                    "it aggregates other ClusterRoles, whose rules the host cannot check".to_string(),
-                    format!("grant the plugin the verb escalate on {resource}, or leave out aggregationRule"),
-                )]
-            } else {
-                uncovered(call, cluster, object, reach, resource, "escalate").await?
+                out.push(escalate(
+                    "it aggregates other ClusterRoles, whose rules the host cannot check",
+                ));
             }
+            // An aggregate-to label copies this role's rules into another role (edit, admin).
+            let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
+            if labels.is_some_and(|l| l.keys().any(|k| k.starts_with(AGGREGATE_LABEL_PREFIX))) {
+                out.push(escalate(
+                    "its aggregate-to label copies its rules into another ClusterRole",
+                ));
+            }
+            // Server-side apply keeps the live rules when the applied object names none: judge
+            // the rules the role will have.
+            let role = match object.get("rules") {
+                Some(_) => Some(object.clone()),
+                None => live_role(cluster, &target.kind, &target.name, target.namespace.as_deref()).await?,
+            };
+            if let Some(role) = role {
+                out.extend(uncovered(call, cluster, &role, reach, resource, "escalate").await?);
+            }
+            out
         }
         "RoleBinding" | "ClusterRoleBinding" => {
             let role_kind = object
@@ -80,12 +103,38 @@ pub(crate) async fn check_step(
             if holds(call, "bind", resource, bind_reach, role_name) {
                 return Ok(Some(Vec::new()));
             }
-            match role_rules(call, cluster, plan, role_kind, role_name, target.namespace.as_deref()).await? {
-                Some(role) => uncovered(call, cluster, &role, reach, resource, "bind").await?,
-                None => vec![(
+            // Every version of the role that may be bound counts: the live one and each one the
+            // plan applies, in any stage (a stage may never run, or run after the binding).
+            let roles = roles_that_may_be_bound(
+                cluster,
+                plan,
+                role_kind,
+                role_name,
+                target.namespace.as_deref(),
+                &call.request_namespace,
+            )
+            .await?;
+            if roles.is_empty() {
+                vec![(
                     format!("it binds {role_kind} \"{role_name}\", which neither the plan nor the cluster holds"),
                     format!("apply the {role_kind} first, or grant the plugin the verb bind on {resource}"),
-                )],
+                )]
+            } else {
+                let mut out = Vec::new();
+                for role in &roles {
+                    if role.get("aggregationRule").is_some_and(|a| !a.is_null()) {
+                        out.push((
+                            format!(
+                                "it binds {role_kind} \"{role_name}\", which aggregates rules the host cannot check"
+                            ),
+                            format!("grant the plugin the verb bind on {resource}"),
+                        ));
+                        continue;
+                    }
+                    out.extend(uncovered(call, cluster, role, reach, resource, "bind").await?);
+                }
+                out.dedup_by(|a, b| a.0 == b.0);
+                out
             }
         }
         _ => return Ok(None),
@@ -108,27 +157,38 @@ fn holds(call: &Call, verb: &str, resource: &str, reach: Reach, name: &str) -> b
     call.allows("escalation", &action, name)
 }
 
-/// The role a binding refers to: from the plan if it applies it, else from the cluster.
-async fn role_rules(
-    call: &Call,
+/// The role a binding refers to, as it is now and as the plan applies it (rules the plan's
+/// version leaves out are the live ones). Plan objects count only in the RBAC group itself, not
+/// in a look-alike group a CRD of the plan defines.
+async fn roles_that_may_be_bound(
     cluster: &Cluster,
     plan: &Plan,
     kind: &str,
     name: &str,
     namespace: Option<&str>,
-) -> Result<Option<Value>> {
-    let in_plan = plan.stages.iter().flat_map(|s| &s.steps).find_map(|s| match s {
-        Step::Apply(o) => {
-            let t = s.target();
-            let same_ns = kind == "ClusterRole"
-                || t.namespace.as_deref().unwrap_or(&call.request_namespace) == namespace.unwrap_or_default();
-            (t.kind == kind && t.name == name && t.api_version.starts_with(RBAC_GROUP) && same_ns).then(|| o.clone())
+    default_namespace: &str,
+) -> Result<Vec<Value>> {
+    let ns = (kind == "Role").then_some(namespace).flatten();
+    let live = live_role(cluster, kind, name, ns).await?;
+    let mut out: Vec<Value> = live.iter().cloned().collect();
+    for step in plan.stages.iter().flat_map(|s| &s.steps) {
+        let Step::Apply(o) = step else { continue };
+        let t = step.target();
+        let group = t.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        // A plan object that names no namespace goes to the request's.
+        let same_ns = kind == "ClusterRole" || Some(t.namespace.as_deref().unwrap_or(default_namespace)) == ns;
+        if group == RBAC_GROUP && t.kind == kind && t.name == name && same_ns {
+            match (o.get("rules"), &live) {
+                (None, Some(l)) => out.push(l.clone()),
+                _ => out.push(o.clone()),
+            }
         }
-        _ => None,
-    });
-    if in_plan.is_some() {
-        return Ok(in_plan);
     }
+    Ok(out)
+}
+
+/// The role as the cluster holds it now, if it exists.
+async fn live_role(cluster: &Cluster, kind: &str, name: &str, namespace: Option<&str>) -> Result<Option<Value>> {
     let resolved = cluster.resolve(&format!("{RBAC_GROUP}/v1"), kind).await?;
     let ns = (kind == "Role").then_some(namespace).flatten();
     Ok(cluster.get_json(&resolved, ns, name).await?)

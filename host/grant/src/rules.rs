@@ -128,20 +128,26 @@ impl Grant {
         self
     }
 
-    /// Whether `operation` may set or remove the namespace label or annotation `key`.
+    /// Whether `operation` may set or remove the namespace label or annotation `key`: a declared
+    /// key matches it and no declared exclusion (`!key`, `!prefix*`) does.
     pub fn allows_namespace_key(&self, operation: &str, kind: MetadataKind, key: &str) -> bool {
-        self.allows_operation(operation)
-            && self
-                .namespace_keys
-                .iter()
-                .filter(|k| k.operations.is_empty() || k.operations.iter().any(|o| o == operation))
-                .any(|k| {
-                    let declared = match kind {
-                        MetadataKind::Label => &k.labels,
-                        MetadataKind::Annotation => &k.annotations,
-                    };
-                    declared.iter().any(|d| key_matches(d, key))
-                })
+        if !self.allows_operation(operation) {
+            return false;
+        }
+        let declared: Vec<&String> = self
+            .namespace_keys
+            .iter()
+            .filter(|k| k.operations.is_empty() || k.operations.iter().any(|o| o == operation))
+            .flat_map(|k| match kind {
+                MetadataKind::Label => &k.labels,
+                MetadataKind::Annotation => &k.annotations,
+            })
+            .collect();
+        let excluded = declared
+            .iter()
+            .filter_map(|d| d.strip_prefix('!'))
+            .any(|d| key_matches(d, key));
+        !excluded && declared.iter().any(|d| !d.starts_with('!') && key_matches(d, key))
     }
 
     /// The namespace keys of the operations the operator granted.

@@ -22,4 +22,5 @@ mod e2e {
     mod linkerd_install;
     mod loading;
     mod rbac;
+    mod review;
 }

@@ -51,6 +51,7 @@ const OPERATIONS: &[&str] = &[
     "bind-admin",
     "many-waits",
     "label-namespace",
+    "bind-late-role",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -294,6 +295,36 @@ impl Guest for Hostile {
                 Ok(plan(
                     "label the namespace",
                     vec![wasmesh_sdk::plan::stage("label", vec![wasmesh_sdk::Step::NamespaceMetadata(change)])],
+                ))
+            }
+            // Binds an existing Role, and "applies" a harmless Role of the same name in a stage
+            // that never runs (a required wait fails first): the host must not judge the
+            // binding by a Role the plan never writes before it.
+            "bind-late-role" => {
+                let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "hostile-late"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "review-powerful"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}]});
+                let harmless = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": "review-powerful"}, "rules": []});
+                let never = wasmesh_sdk::Step::Wait(wasmesh_sdk::WaitFor {
+                    target: wasmesh_sdk::ObjectRef {
+                        api_version: "v1".into(),
+                        kind: "ConfigMap".into(),
+                        namespace: Some(ns.clone()),
+                        name: "never-there".into(),
+                    },
+                    condition: wasmesh_sdk::Condition::Exists,
+                    timeout_seconds: 1,
+                    required: true,
+                });
+                Ok(wasmesh_sdk::plan::plan(
+                    "bind a Role the plan rewrites later",
+                    vec![
+                        wasmesh_sdk::plan::stage("bind", vec![wasmesh_sdk::plan::apply(&binding)]),
+                        wasmesh_sdk::plan::stage("fail", vec![never]),
+                        wasmesh_sdk::plan::stage("role", vec![wasmesh_sdk::plan::apply(&harmless)]),
+                    ],
                 ))
             }
             "many-waits" => {
