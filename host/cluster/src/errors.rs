@@ -113,7 +113,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidKubeconfig { .. } => "WASMESH-CLUSTER-1001",
-            Error::ServerNotAllowed { .. } => "WASMESH-CLUSTER-1013",
+            Error::ServerNotAllowed { .. } => "WASMESH-CLUSTER-1017",
             Error::Unreachable { .. } => "WASMESH-CLUSTER-1002",
             Error::UnknownKind { .. } => "WASMESH-CLUSTER-1003",
             Error::Api { code: 403, .. } => "WASMESH-CLUSTER-1004",

@@ -317,7 +317,7 @@ async fn a_kubeconfig_cannot_send_the_host_elsewhere_nor_echo_a_foreign_body() {
         let status = c.apply(req.clone()).await.expect_err(what);
         assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
         let e = events.outcome(&req.operation_id).await;
-        assert_eq!(e.error_code, "WASMESH-CLUSTER-1013", "{what}: {e:#?}");
+        assert_eq!(e.error_code, "WASMESH-CLUSTER-1017", "{what}: {e:#?}");
         assert!(e.summary.contains(says), "{what}: {e:#?}");
     }
     assert_eq!(text.connections.load(Ordering::SeqCst), 0, "no connection was made");
@@ -347,7 +347,7 @@ async fn a_kubeconfig_cannot_send_the_host_elsewhere_nor_echo_a_foreign_body() {
         let status = c.apply(req.clone()).await.expect_err(what);
         assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
         let e = events.outcome(&req.operation_id).await;
-        assert_eq!(e.error_code, "WASMESH-CLUSTER-1013", "{what}: {e:#?}");
+        assert_eq!(e.error_code, "WASMESH-CLUSTER-1017", "{what}: {e:#?}");
         assert!(e.summary.contains(says), "{what}: {e:#?}");
     }
     assert_eq!(text.connections.load(Ordering::SeqCst), 0, "no connection was made");
