@@ -191,12 +191,6 @@ impl EventHub {
             Level::Warn => EventType::Warn,
             Level::Error => EventType::Error,
         };
-        match event.level {
-            Level::Error => {
-                tracing::warn!(op = %event.operation_id, code = %event.error_code, "{}", event.summary)
-            }
-            _ => tracing::info!(op = %event.operation_id, "{}", event.summary),
-        }
         let message = EventsResponse {
             event_type: level as i32,
             // Plugins and requests write these texts: every one is bounded here, where all
@@ -210,6 +204,14 @@ impl EventHub {
             component: "adapter".into(),
             component_name: self.component_name.clone(),
         };
+        // The log gets the bounded texts too, shorter still (the event has the rest).
+        let logged = clip(message.summary.clone(), MAX_HINT);
+        match event.level {
+            Level::Error => {
+                tracing::warn!(op = %message.operation_id, code = %message.error_code, "{logged}")
+            }
+            _ => tracing::info!(op = %message.operation_id, "{logged}"),
+        }
         let mut inner = self.inner.lock().unwrap();
         inner.subscribers.retain(|s| !s.tx.is_closed());
         if inner.subscribers.is_empty() {

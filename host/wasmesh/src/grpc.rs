@@ -23,6 +23,8 @@ pub const MAX_DESIGN_COMPONENTS: usize = 10_000;
 /// Longest Provision/ProcessOAM answer, and longest line in it: they carry plugin text.
 const MAX_DESIGN_MESSAGE: usize = 1 << 20;
 const MAX_DESIGN_LINE: usize = crate::events::MAX_HINT;
+/// Longest failed design's status message (see `design`); the events carry the whole failure.
+const MAX_STATUS_MESSAGE: usize = 8 * 1024;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<EventsResponse, Status>> + Send>>;
 
@@ -326,10 +328,11 @@ impl Service {
         if failed {
             // Upstream adapters answer a failed deploy with an error; the lines still say what
             // was done.
-            // A gRPC status travels in a header: kept to the size of one event's text.
+            // A gRPC status travels in a header, percent-encoded: clients refuse header lists
+            // over 16 KiB (hyper's default) with an h2 protocol error, so it is kept well under.
             return Err(Status::failed_precondition(crate::events::clip(
                 message,
-                crate::events::MAX_TEXT,
+                MAX_STATUS_MESSAGE,
             )));
         }
         Ok(crate::events::clip(message, MAX_DESIGN_MESSAGE))

@@ -210,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
             request_namespaces,
         } => {
             let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
-            for s in &skipped {
+            if let Some(s) = skipped.first() {
                 anyhow::bail!(
                     "plugin {} is not loaded, so its RBAC cannot be written: {}",
                     s.plugin,
