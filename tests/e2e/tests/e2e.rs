@@ -19,5 +19,6 @@ mod e2e {
     mod linkerd_design;
     mod linkerd_install;
     mod loading;
+    mod pool;
     mod rbac;
 }
