@@ -25,10 +25,10 @@ const TICK: Duration = Duration::from_millis(10);
 const OUTPUT_CAPACITY: usize = 256 * 1024;
 
 /// What one call may take from the instance pool (and create in its Store), at most. A Rust
-/// translator built for wasm32-wasip2 is one core module with one memory and one table, plus the
-/// WASI adapter and wit-component's shim modules: 4 core instances, 1 memory, 2 tables. A
-/// component that needs more is refused at load, so one plugin with hundreds of modules cannot
-/// take the pool's memories away from the others.
+/// translator built for wasm32-wasip2 instantiates 3 core modules (its own and wit-component's
+/// shim and fixups) with 1 memory and 2 tables; the limits leave room for other
+/// toolchains. A component that needs more is refused at load, so one plugin with hundreds of
+/// modules cannot take the pool's memories away from the others.
 pub const MAX_CORE_INSTANCES_PER_CALL: u32 = 16;
 pub const MAX_MEMORIES_PER_CALL: u32 = 2;
 pub const MAX_TABLES_PER_CALL: u32 = 8;

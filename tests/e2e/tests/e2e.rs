@@ -2,6 +2,7 @@
 
 mod e2e {
     mod bad_input;
+    mod cache;
     mod capabilities;
     mod contract;
     mod custom;
