@@ -154,3 +154,34 @@ async fn tampered_or_foreign_cache_entries_are_never_run() {
     std::fs::remove_dir_all(cache).unwrap();
     std::fs::remove_dir_all(outside).unwrap();
 }
+
+/// Plugin files are read through a handle on their folder: a link there may name another file
+/// in the folder, never one outside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_path_cannot_link_out_of_its_folder() {
+    let dir = scratch("plugin-links");
+    std::fs::copy(wasmesh_e2e::HOSTILE_WASM, dir.join("real.wasm")).unwrap();
+    std::os::unix::fs::symlink("real.wasm", dir.join("inside.wasm")).unwrap();
+    std::os::unix::fs::symlink(wasmesh_e2e::HOSTILE_WASM, dir.join("outside.wasm")).unwrap();
+    let mut config = test_config();
+    for p in config.plugins.iter_mut().filter(|p| p.name == "hostile") {
+        p.path = Some(dir.join("inside.wasm"));
+    }
+    let mut outside = config.plugins.iter().find(|p| p.name == "hostile").unwrap().clone();
+    outside.name = "outside".into();
+    outside.path = Some(dir.join("outside.wasm"));
+    config.plugins.push(outside);
+    let host = wasmesh::start(config).await.unwrap();
+    assert_eq!(host.skipped.len(), 1, "{:?}", host.skipped);
+    let s = &host.skipped[0];
+    assert_eq!(s.plugin, "outside");
+    assert!(
+        s.reason.contains("cannot read") && s.reason.contains("outside.wasm"),
+        "{}",
+        s.reason
+    );
+    let mut c = client(&host, "hostile", Generation::Adapter).await;
+    assert_eq!(c.name().await.unwrap(), "HOSTILE");
+    host.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
