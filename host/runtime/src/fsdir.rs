@@ -175,3 +175,101 @@ fn not_private(path: &Path, problem: String) -> Error {
         euid: effective_uid(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "wasmesh-fsdir-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
+    fn problem(e: Error) -> String {
+        match e {
+            Error::NotPrivate { problem, .. } => problem,
+            other => panic!("not a NotPrivate error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_private_folder_is_created_written_and_read() {
+        let root = scratch("ok");
+        let path = root.join("a/b");
+        let dir = open_private_dir(&path, true).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+        write_private_file(&dir, "x", b"hello").unwrap();
+        assert_eq!(read_private_file(&dir, &path, "x", 5).unwrap().unwrap(), b"hello");
+        assert!(read_private_file(&dir, &path, "missing", 5).unwrap().is_none());
+        assert!(problem(read_private_file(&dir, &path, "x", 4).unwrap_err()).contains("larger than 4 bytes"));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn links_and_shared_folders_are_refused() {
+        let root = scratch("links");
+        let real = root.join("real");
+        open_private_dir(&real, true).unwrap();
+        std::fs::write(real.join("x"), b"x").unwrap();
+        std::fs::set_permissions(real.join("x"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        // The folder itself a link.
+        symlink(&real, root.join("link")).unwrap();
+        assert!(problem(open_private_dir(&root.join("link"), true).unwrap_err()).contains("symbolic link"));
+        // A link inside, even to a private file next to it.
+        let dir = open_private_dir(&real, false).unwrap();
+        symlink("x", real.join("y")).unwrap();
+        assert!(problem(open_private_file(&dir, &real, "y").unwrap_err()).contains("symbolic link"));
+        // Writable by others: the file, then the folder.
+        std::fs::set_permissions(real.join("x"), std::fs::Permissions::from_mode(0o620)).unwrap();
+        assert!(problem(open_private_file(&dir, &real, "x").unwrap_err()).contains("mode 620"));
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(problem(open_private_dir(&real, false).unwrap_err()).contains("mode 777"));
+        // Not a folder.
+        assert!(problem(open_private_dir(&real.join("x"), false).unwrap_err()).contains("not a folder"));
+        // A write replaces a planted link instead of following it.
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+        symlink(root.join("elsewhere"), real.join("z")).unwrap();
+        write_private_file(&dir, "z", b"mine").unwrap();
+        assert!(!root.join("elsewhere").exists());
+        assert_eq!(std::fs::read(real.join("z")).unwrap(), b"mine");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn others_files_and_folders_are_refused() {
+        if effective_uid() != 0 {
+            println!("skipped: needs root to give a file to another user");
+            return;
+        }
+        let root = scratch("owner");
+        let dir = open_private_dir(&root, false).unwrap();
+        std::fs::write(root.join("x"), b"x").unwrap();
+        std::os::unix::fs::chown(root.join("x"), Some(65534), None).unwrap();
+        assert!(problem(open_private_file(&dir, &root, "x").unwrap_err()).contains("owned by uid 65534"));
+        std::os::unix::fs::chown(&root, Some(65534), None).unwrap();
+        assert!(problem(open_private_dir(&root, false).unwrap_err()).contains("owned by uid 65534"));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_file_read_in_its_folder_cannot_link_out() {
+        let root = scratch("folder");
+        std::fs::write(root.join("a.wasm"), b"a").unwrap();
+        symlink("a.wasm", root.join("inside.wasm")).unwrap();
+        symlink("/etc/hostname", root.join("outside.wasm")).unwrap();
+        assert_eq!(read_in_folder(&root.join("inside.wasm")).unwrap(), b"a");
+        assert!(read_in_folder(&root.join("outside.wasm")).is_err());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
