@@ -461,14 +461,12 @@ impl<H: HostCalls> Plugin<H> {
         let plugin = self.name.clone();
         let text = format!("{e:#}");
         let root = e.root_cause().to_string();
-        if let Some(trap) = e.downcast_ref::<Trap>() {
-            if *trap == Trap::Interrupt {
-                return Error::Timeout {
-                    plugin,
-                    call,
-                    limit_ms: self.limits.call_timeout.as_millis() as u64,
-                };
-            }
+        if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return Error::Timeout {
+                plugin,
+                call,
+                limit_ms: self.limits.call_timeout.as_millis() as u64,
+            };
         }
         if text.contains("forcing trap when growing memory") {
             return Error::OutOfMemory {

@@ -66,7 +66,7 @@ async fn host_handles_are_bounded_per_call() {
     };
     let recorder = Recorder::default();
     let (r, _) = plugin.plan(recorder.clone(), &request).await;
-    let e = r.err().expect("the call is stopped");
+    let e = r.expect_err("the call is stopped");
     assert!(
         matches!(&e, Error::Trap { reason, .. } if reason.contains("resource table has no free keys")),
         "{e}"
