@@ -72,13 +72,6 @@ pub enum Error {
     )]
     ManifestOperation { plugin: String, operation: String },
 
-    #[error("compile cache {path}: {source}")]
-    Cache {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
     #[error(
         "{path} is not trusted: {problem}; the host only uses folders and files owned by its own user \
          (uid {euid}) that no one else may write, reached without following links: remove it, or \
