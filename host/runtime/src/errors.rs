@@ -72,11 +72,34 @@ pub enum Error {
     )]
     ManifestOperation { plugin: String, operation: String },
 
-    #[error("compile cache {path}: {source}")]
-    Cache {
+    #[error(
+        "{path} is not trusted: {problem}; the host only uses folders and files owned by its own user \
+         (uid {euid}) that no one else may write, reached without following links: remove it, or \
+         make it a plain folder or file owned by uid {euid} (chown) and not writable by group or others (chmod go-w)"
+    )]
+    NotPrivate { path: PathBuf, problem: String, euid: u32 },
+
+    #[error("compile cache entry {path} refused: {problem}; it is recompiled and replaced")]
+    CacheEntry { path: PathBuf, problem: String },
+
+    #[error("{path}: {source}")]
+    Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+
+    #[error(
+        "plugin {plugin} needs more than one plugin call may take from the instance pool: {reason}; \
+         a translator may instantiate at most {core_instances} core modules with {memories} linear \
+         memories and {tables} tables in all (rebuild it as one module, as cargo's wasm32-wasip2 target does)"
+    )]
+    TooManyResources {
+        plugin: String,
+        reason: String,
+        core_instances: u32,
+        memories: u32,
+        tables: u32,
     },
 
     #[error("plugin {plugin}: {call} did not finish within {limit_ms} ms and was stopped")]
@@ -100,7 +123,7 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("plugin {plugin}: {call} could not start: all plugin instance slots are busy ({reason})")]
+    #[error("plugin {plugin}: {call} could not start: no plugin instance slot is free for it ({reason})")]
     Busy {
         plugin: String,
         call: &'static str,

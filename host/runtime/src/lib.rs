@@ -11,6 +11,7 @@
 mod bindings;
 mod cache;
 mod errors;
+pub mod fsdir;
 mod manifest;
 mod plugin;
 mod state;
@@ -19,7 +20,10 @@ pub use bindings::wasmesh::adapter::cluster::ListQuery;
 pub use bindings::wasmesh::adapter::types;
 pub use errors::{Error, Result};
 pub use manifest::{DESIGN_OPERATION, MANIFEST_SECTION, Manifest, NamespaceKeys, read_manifest, read_plugin_manifest};
-pub use plugin::{CallOutcome, Plugin, Runtime, RuntimeConfig};
+pub use plugin::{
+    CallOutcome, MAX_CORE_INSTANCES_PER_CALL, MAX_HOST_RESOURCES_PER_CALL, MAX_MEMORIES_PER_CALL, MAX_TABLES_PER_CALL,
+    Plugin, Runtime, RuntimeConfig,
+};
 pub use state::HostCalls;
 
 /// The WIT package every translator implements.

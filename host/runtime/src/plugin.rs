@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -24,13 +24,27 @@ const TICK: Duration = Duration::from_millis(10);
 /// Guest stdout/stderr kept per call before writes fail; the text goes to the host log.
 const OUTPUT_CAPACITY: usize = 256 * 1024;
 
+/// What one call may take from the instance pool (and create in its Store), at most. A Rust
+/// translator built for wasm32-wasip2 instantiates 3 core modules (its own and wit-component's
+/// shim and fixups) with 1 memory and 2 tables; the limits leave room for other
+/// toolchains. A component that needs more is refused at load, so one plugin with hundreds of
+/// modules cannot take the pool's memories away from the others.
+pub const MAX_CORE_INSTANCES_PER_CALL: u32 = 16;
+pub const MAX_MEMORIES_PER_CALL: u32 = 2;
+pub const MAX_TABLES_PER_CALL: u32 = 8;
+/// Host-side handles (WASI streams, pollables, ...) one call may hold at once: each costs host
+/// memory outside the plugin's memory limit.
+pub const MAX_HOST_RESOURCES_PER_CALL: usize = 4096;
+
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
     /// Linear memory one call may grow to.
     pub memory_limit: usize,
     /// Wall-clock time one call (including its cluster reads) may take.
     pub call_timeout: Duration,
-    /// Calls that may be in flight at once (pooling allocator slots).
+    /// Calls that may be in flight at once (pooling allocator slots), all plugins together.
+    /// Each loaded plugin may hold an equal share of them (`max_instances / plugins`), so a flood
+    /// of calls to one plugin leaves the others their share.
     pub max_instances: u32,
     /// Where compiled components are cached; None compiles at every start.
     pub cache_dir: Option<PathBuf>,
@@ -66,7 +80,68 @@ pub struct Runtime<H: HostCalls> {
     linker: Linker<StoreState<H>>,
     cache: CompileCache,
     config: RuntimeConfig,
+    slots: Arc<Slots>,
     ticker_stop: Arc<AtomicBool>,
+}
+
+/// The pool's instance slots and the plugins sharing them.
+struct Slots {
+    total: u32,
+    plugins: AtomicU32,
+}
+
+impl Slots {
+    /// The calls one plugin may have in flight: an equal share, so that every plugin can always
+    /// get its own share however busy the others are (the shares add up to at most the total).
+    fn share(&self) -> u32 {
+        (self.total / self.plugins.load(Ordering::Relaxed).max(1)).max(1)
+    }
+}
+
+/// One plugin's part of the pool: counted in [`Slots::plugins`] while it lives.
+struct Share {
+    slots: Arc<Slots>,
+    in_flight: Arc<AtomicU32>,
+}
+
+impl Share {
+    fn new(slots: Arc<Slots>) -> Self {
+        slots.plugins.fetch_add(1, Ordering::Relaxed);
+        Self {
+            slots,
+            in_flight: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// A slot for one call, or why not; the slot is given back when the guard drops (after the
+    /// call's Store, which holds the pool's slot).
+    fn enter(&self) -> std::result::Result<SlotGuard, String> {
+        let share = self.slots.share();
+        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if before >= share {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(format!(
+                "it already runs {before} calls, its share of the {} instance slots the {} loaded plugins share",
+                self.slots.total,
+                self.slots.plugins.load(Ordering::Relaxed)
+            ));
+        }
+        Ok(SlotGuard(self.in_flight.clone()))
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.slots.plugins.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct SlotGuard(Arc<AtomicU32>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl<H: HostCalls> Drop for Runtime<H> {
@@ -79,11 +154,17 @@ impl<H: HostCalls> Runtime<H> {
     pub fn new(config: RuntimeConfig) -> Result<Self> {
         let engine_err = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(config.max_instances)
-            .total_core_instances(config.max_instances * 8)
-            .total_memories(config.max_instances * 2)
-            .total_tables(config.max_instances * 8)
-            .total_stacks(config.max_instances)
+        // Every call takes at most the per-call limits, so `max_instances` calls always fit: the
+        // pool runs out of component slots (a plugin's share, then Busy) before anything else.
+        let n = config.max_instances;
+        pool.total_component_instances(n)
+            .total_core_instances(n * MAX_CORE_INSTANCES_PER_CALL)
+            .total_memories(n * MAX_MEMORIES_PER_CALL)
+            .total_tables(n * MAX_TABLES_PER_CALL)
+            .total_stacks(n)
+            .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_CALL)
+            .max_memories_per_component(MAX_MEMORIES_PER_CALL)
+            .max_tables_per_component(MAX_TABLES_PER_CALL)
             .max_memory_size(config.memory_limit);
         let mut wasm = Config::new();
         wasm.epoch_interruption(true)
@@ -110,11 +191,16 @@ impl<H: HostCalls> Runtime<H> {
         }
 
         let cache = CompileCache::new(&engine, config.cache_dir.clone());
+        let slots = Arc::new(Slots {
+            total: config.max_instances,
+            plugins: AtomicU32::new(0),
+        });
         Ok(Self {
             engine,
             linker,
             cache,
             config,
+            slots,
             ticker_stop,
         })
     }
@@ -135,7 +221,9 @@ impl<H: HostCalls> Runtime<H> {
         check_import_names(name, scan.imports.iter().map(|n| n.to_string()))?;
         let manifest = scan.manifest(name)?;
         let sha256 = hex::encode(Sha256::digest(wasm));
-        let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm)?;
+        let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm, |wasm| {
+            compile(&self.engine, name, wasm)
+        })?;
         self.check_imports(name, &component)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Link {
             plugin: name.to_string(),
@@ -155,6 +243,7 @@ impl<H: HostCalls> Runtime<H> {
             info: None,
             manifest,
             limits: self.config.clone(),
+            share: Share::new(self.slots.clone()),
         };
         let (info, _) = plugin.describe(host).await;
         let info = info?;
@@ -170,6 +259,28 @@ impl<H: HostCalls> Runtime<H> {
         let ty = component.component_type();
         check_import_names(name, ty.imports(&self.engine).map(|(n, _)| n.to_string()))
     }
+}
+
+fn compile(engine: &Engine, plugin: &str, wasm: &[u8]) -> Result<Component> {
+    Component::new(engine, wasm).map_err(|e| {
+        let reason = format!("{e:#}");
+        // The pooling allocator checks the per-call limits when the component is compiled (and
+        // again when an artifact is deserialized); its message names the count and the limit.
+        if reason.contains("exceeds the configured maximum") {
+            Error::TooManyResources {
+                plugin: plugin.to_string(),
+                reason,
+                core_instances: MAX_CORE_INSTANCES_PER_CALL,
+                memories: MAX_MEMORIES_PER_CALL,
+                tables: MAX_TABLES_PER_CALL,
+            }
+        } else {
+            Error::InvalidComponent {
+                plugin: plugin.to_string(),
+                reason,
+            }
+        }
+    })
 }
 
 fn check_import_names(name: &str, imports: impl Iterator<Item = String>) -> Result<()> {
@@ -197,6 +308,7 @@ pub struct Plugin<H: HostCalls> {
     info: Option<types::Info>,
     manifest: Manifest,
     limits: RuntimeConfig,
+    share: Share,
 }
 
 /// The result of one call, and the caller's host-call state back.
@@ -282,6 +394,13 @@ impl<H: HostCalls> Plugin<H> {
         host: H,
         call: &'static str,
     ) -> std::result::Result<(Store<StoreState<H>>, Translator), (Error, H)> {
+        let slot = match self.share.enter() {
+            Ok(slot) => slot,
+            Err(reason) => {
+                let plugin = self.name.clone();
+                return Err((Error::Busy { plugin, call, reason }, host));
+            }
+        };
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         // No preopens, env, args or network: the builder's defaults grant none of those except
@@ -293,13 +412,19 @@ impl<H: HostCalls> Plugin<H> {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HOST_RESOURCES_PER_CALL);
         let state = StoreState {
             wasi,
-            table: ResourceTable::new(),
+            table,
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.memory_limit)
+                .instances(MAX_CORE_INSTANCES_PER_CALL as usize)
+                .memories(MAX_MEMORIES_PER_CALL as usize)
+                .tables(MAX_TABLES_PER_CALL as usize)
                 .trap_on_grow_failure(true)
                 .build(),
+            _slot: slot,
             host,
             stdout,
             stderr,
@@ -336,14 +461,12 @@ impl<H: HostCalls> Plugin<H> {
         let plugin = self.name.clone();
         let text = format!("{e:#}");
         let root = e.root_cause().to_string();
-        if let Some(trap) = e.downcast_ref::<Trap>() {
-            if *trap == Trap::Interrupt {
-                return Error::Timeout {
-                    plugin,
-                    call,
-                    limit_ms: self.limits.call_timeout.as_millis() as u64,
-                };
-            }
+        if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return Error::Timeout {
+                plugin,
+                call,
+                limit_ms: self.limits.call_timeout.as_millis() as u64,
+            };
         }
         if text.contains("forcing trap when growing memory") {
             return Error::OutOfMemory {

@@ -38,6 +38,8 @@ pub(crate) struct StoreState<H> {
     pub(crate) stdout: MemoryOutputPipe,
     pub(crate) stderr: MemoryOutputPipe,
     pub(crate) reports: usize,
+    /// The plugin's share of the pool, held until the call's Store is gone.
+    pub(crate) _slot: crate::plugin::SlotGuard,
 }
 
 impl<H: HostCalls> WasiView for StoreState<H> {

@@ -94,8 +94,8 @@ impl Failure {
             ),
             E::Busy { .. } => (
                 "WASMESH-RUNTIME-1005",
-                "the adapter is overloaded: every plugin instance slot is in use",
-                "retry in a moment; if it persists, send fewer operations at once or lower limits.max_in_flight",
+                "the plugin is overloaded: its share of the host's instance slots is in use",
+                "retry in a moment; if it persists, send fewer operations at once to this adapter",
             ),
             _ => (
                 "WASMESH-RUNTIME-1004",

@@ -22,11 +22,14 @@ pub fn component_bytes(pc: &PluginConfig) -> Result<Cow<'static, [u8]>> {
                 BUILTINS.join(", ")
             ))),
         },
-        (None, Some(path)) => std::fs::read(path).map(Cow::Owned).map_err(|source| Error::ReadPlugin {
-            name: pc.name.clone(),
-            path: path.clone(),
-            source,
-        }),
+        // Read through a handle on the plugin's folder: a link there cannot lead out of it.
+        (None, Some(path)) => wasmesh_runtime::fsdir::read_in_folder(path)
+            .map(Cow::Owned)
+            .map_err(|source| Error::ReadPlugin {
+                name: pc.name.clone(),
+                path: path.clone(),
+                source,
+            }),
         _ => Err(Error::Config(format!(
             "plugin \"{}\" must name exactly one of builtin or path",
             pc.name

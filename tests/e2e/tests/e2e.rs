@@ -2,6 +2,7 @@
 
 mod e2e {
     mod bad_input;
+    mod cache;
     mod callers;
     mod capabilities;
     mod contract;
@@ -21,6 +22,7 @@ mod e2e {
     mod linkerd_design;
     mod linkerd_install;
     mod loading;
+    mod pool;
     mod rbac;
     mod review;
 }

@@ -52,6 +52,7 @@ const OPERATIONS: &[&str] = &[
     "many-waits",
     "label-namespace",
     "bind-late-role",
+    "hold-slot",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -219,6 +220,15 @@ impl Guest for Hostile {
                     "label through a path",
                     vec![wasmesh_sdk::plan::stage("label", vec![wasmesh_sdk::Step::NamespaceMetadata(change)])],
                 ))
+            }
+            // Says it holds its instance slot, then blocks in a cluster read for as long as the
+            // cluster takes: many of these at once try to take every slot of the host's pool.
+            "hold-slot" => {
+                wasmesh_sdk::progress::report(wasmesh_sdk::Level::Info, "holding a slot", "");
+                match wasmesh_sdk::cluster::list("v1", "ConfigMap", Some(&ns), "") {
+                    Ok(items) => Err(saw("hold-slot returned", items.len().to_string())),
+                    Err(e) => Err(e),
+                }
             }
             "slow-read" => match wasmesh_sdk::cluster::list("v1", "ConfigMap", Some(&ns), "") {
                 Ok(items) => Err(saw("slow-read returned", items.len().to_string())),
