@@ -20,4 +20,5 @@ mod e2e {
     mod linkerd_install;
     mod loading;
     mod rbac;
+    mod undo;
 }
