@@ -20,5 +20,6 @@ mod e2e {
     mod linkerd_install;
     mod loading;
     mod rbac;
+    mod terminating;
     mod undo;
 }
