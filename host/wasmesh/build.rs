@@ -3,7 +3,10 @@
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read when the script runs, not when it is compiled: a build script reused from another
+    // checkout (a shared target directory) must build this checkout's plugins.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo");
+    let root = Path::new(&manifest_dir).join("../..");
     wasmesh_build_support::rerun_if_changed(&[
         &root.join("plugins/linkerd/src"),
         &root.join("plugins/linkerd/Cargo.toml"),

@@ -3,8 +3,11 @@
 use std::path::Path;
 
 fn main() {
-    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read when the script runs, not when it is compiled: a build script reused from another
+    // checkout (a shared target directory) must build this checkout's plugins.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo");
+    let plugins = Path::new(&manifest_dir).join("../plugins");
+    let root = Path::new(&manifest_dir).join("../..");
     wasmesh_build_support::rerun_if_changed(&[
         &plugins.join("hostile"),
         &plugins.join("broken-describe"),

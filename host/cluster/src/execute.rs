@@ -763,6 +763,73 @@ mod tests {
     }
 
     #[test]
+    fn the_namespace_terminating_refusal_is_recognised_by_its_cause_or_message() {
+        let refusal = |code: u16, message: &str, cause: Option<&str>| {
+            let mut s = json!({"status": "Failure", "code": code, "reason": "Forbidden", "message": message});
+            if let Some(c) = cause {
+                s["details"] = json!({"name": "x", "kind": "configmaps", "causes": [{"reason": c, "message": "", "field": "metadata.namespace"}]});
+            }
+            serde_json::from_value::<kube::core::Status>(s).unwrap()
+        };
+        let real = "configmaps \"x\" is forbidden: unable to create new content in namespace shop because it is being terminated";
+        assert!(namespace_terminating(&refusal(403, real, Some("NamespaceTerminating"))));
+        assert!(
+            namespace_terminating(&refusal(403, real, None)),
+            "older servers send no cause"
+        );
+        assert!(namespace_terminating(&refusal(
+            403,
+            "denied",
+            Some("NamespaceTerminating")
+        )));
+        let rbac = "configmaps \"x\" is forbidden: User \"u\" cannot create resource \"configmaps\"";
+        assert!(
+            !namespace_terminating(&refusal(403, rbac, None)),
+            "an RBAC refusal is not it"
+        );
+        assert!(!namespace_terminating(&refusal(409, real, None)));
+    }
+
+    #[test]
+    fn reports_read_as_sentences() {
+        let t = ObjectRef {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("linkerd".into()),
+            name: "linkerd-identity".into(),
+        };
+        let not_ready = StepReport::new(
+            t.clone(),
+            StepOutcome::NotReady {
+                waited_seconds: 300,
+                condition: Condition::ConditionTrue("Available".into()).to_string(),
+            },
+        );
+        assert_eq!(
+            not_ready.to_string(),
+            "Deployment \"linkerd-identity\" in namespace \"linkerd\" is not ready: still not Available after 300 s"
+        );
+        assert_eq!(Condition::Deleted.to_string(), "deleted");
+        assert_eq!(Condition::Exists.to_string(), "created");
+        let ns = namespace_ref("linkerd");
+        let still = StepReport::new(ns.clone(), StepOutcome::StillTerminating { waited_seconds: 120 });
+        assert!(
+            still
+                .to_string()
+                .starts_with("deleted Namespace \"linkerd\"; it is still terminating after 120 s")
+        );
+        let recreated = StepReport {
+            target: ns,
+            outcome: StepOutcome::Applied,
+            waited_for_termination: Some(4),
+        };
+        assert_eq!(
+            recreated.to_string(),
+            "after 4 s waiting for the earlier deletion of Namespace \"linkerd\" to finish, applied Namespace \"linkerd\""
+        );
+    }
+
+    #[test]
     fn condition_true_needs_status_true() {
         let obj = json!({"status": {"conditions": [
             {"type": "Established", "status": "True"},

@@ -168,15 +168,20 @@ impl Drop for Created {
     fn drop(&mut self) {
         let objects = std::mem::take(&mut self.objects);
         wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), move |client| async move {
-            for (ar, ns, name) in objects.into_iter().rev() {
-                match dynamic_api(client.clone(), &ar, ns.as_deref())
-                    .delete(&name, &DeleteParams::background())
+            for (ar, ns, name) in objects.iter().rev() {
+                match dynamic_api(client.clone(), ar, ns.as_deref())
+                    .delete(name, &DeleteParams::background())
                     .await
                 {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
                     Err(e) => eprintln!("warning: could not delete {} {name}: {e}", ar.kind),
                 }
+            }
+            // Namespaces and CRDs are finalized for a while on a real cluster: the next test must
+            // find them gone.
+            for (ar, ns, name) in objects.iter().rev() {
+                crate::await_gone(&dynamic_api(client.clone(), ar, ns.as_deref()), name).await;
             }
         });
     }
@@ -292,6 +297,9 @@ impl Drop for Leftovers {
                 Ok(_) | Err(kube::Error::Api(_)) => {}
                 Err(e) => eprintln!("warning: could not delete {ns}: {e}"),
             }
+            // A real cluster keeps it Terminating for a while; the next test (holding the same
+            // control-plane lock) must find it gone, not write into it.
+            crate::await_gone(&api, &ns).await;
         });
     }
 }

@@ -383,15 +383,20 @@ impl Drop for ClusterScoped {
         use kube::api::{Api, DeleteParams, DynamicObject};
         let objects = std::mem::take(&mut self.objects);
         wasmesh_test_apiserver::cleanup(self.kubeconfig.clone(), move |client| async move {
-            for (ar, name) in objects {
-                match Api::<DynamicObject>::all_with(client.clone(), &ar)
-                    .delete(&name, &DeleteParams::background())
+            for (ar, name) in &objects {
+                match Api::<DynamicObject>::all_with(client.clone(), ar)
+                    .delete(name, &DeleteParams::background())
                     .await
                 {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
                     Err(e) => eprintln!("warning: could not delete {} {name}: {e}", ar.kind),
                 }
+            }
+            // CRDs go only once the cluster has removed their objects: wait, so the next test
+            // does not apply a CRD that then disappears.
+            for (ar, name) in &objects {
+                await_gone(&Api::<DynamicObject>::all_with(client.clone(), ar), name).await;
             }
         });
     }
@@ -429,6 +434,26 @@ impl Drop for Finalizers {
             }
         });
     }
+}
+
+/// Waits (at most two minutes, then warns) until the object is gone: a real cluster finalizes
+/// namespaces and CRDs for a while after their deletion.
+pub async fn await_gone<K>(api: &kube::Api<K>, name: &str)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        match api.get_opt(name).await {
+            Ok(None) => return,
+            Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(250)).await,
+            Err(e) => {
+                eprintln!("warning: could not read {name}: {e}");
+                return;
+            }
+        }
+    }
+    eprintln!("warning: {name} is still being deleted after 120 s");
 }
 
 static LINKERD_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -25,4 +25,6 @@ mod e2e {
     mod pool;
     mod rbac;
     mod review;
+    mod terminating;
+    mod undo;
 }
