@@ -131,7 +131,12 @@ pub(crate) async fn check_step(
                         ));
                         continue;
                     }
-                    out.extend(uncovered(call, cluster, role, reach, resource, "bind").await?);
+                    let uncovered = uncovered(call, cluster, role, reach, resource, "bind").await?;
+                    out.extend(
+                        uncovered
+                            .into_iter()
+                            .map(|(m, r)| (format!("it binds {role_kind} \"{role_name}\": {m}"), r)),
+                    );
                 }
                 out.dedup_by(|a, b| a.0 == b.0);
                 out
