@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
+use wasmesh_cluster::{is_dns_label, is_dns_subdomain};
 /// The rule types, so callers can build grants without depending on the runtime crate.
 pub use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 
@@ -166,28 +167,6 @@ pub fn problems(options: &RbacOptions, plugins: &[PluginRbac]) -> Vec<String> {
         }
     }
     out
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        })
 }
 
 /// Where kinds go in apply order: namespace, accounts, roles, then their bindings.
