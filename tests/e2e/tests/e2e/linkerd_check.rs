@@ -491,8 +491,7 @@ async fn control_plane_faults_each_have_their_own_code() {
     let failed = if unavailable { 3 } else { 2 };
     assert!(
         done.summary.contains(&format!("0 warnings, {failed} failed")),
-        "{}",
-        done.summary
+        "{events:#?}"
     );
     let crd = finding(&events, "WASMESH-LINKERD-1401");
     assert_eq!(crd.event_type, ERROR);
