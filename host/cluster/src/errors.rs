@@ -55,6 +55,11 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A wait that ran out: an error when the wait is required, a WARN step report when it is not.
+pub const NOT_READY_CODE: &str = "WASMESH-CLUSTER-1009";
+/// The WARN of an apply that took fields over from kubectl or a controller.
+pub const FIELDS_TAKEN_OVER_CODE: &str = "WASMESH-CLUSTER-1016";
+
 fn clip(text: &str) -> String {
     const MAX: usize = 1024;
     if text.len() <= MAX {
@@ -123,7 +128,7 @@ impl Error {
             Error::Api { code: 404, .. } => "WASMESH-CLUSTER-1012",
             Error::Api { .. } => "WASMESH-CLUSTER-1007",
             Error::Transport { .. } => "WASMESH-CLUSTER-1008",
-            Error::WaitTimeout { .. } => "WASMESH-CLUSTER-1009",
+            Error::WaitTimeout { .. } => NOT_READY_CODE,
             Error::InvalidObject { .. } => "WASMESH-CLUSTER-1010",
             Error::NamespaceTerminating { .. } => "WASMESH-CLUSTER-1013",
             Error::StillBeingDeleted { .. } => "WASMESH-CLUSTER-1014",

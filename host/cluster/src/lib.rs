@@ -14,7 +14,7 @@ mod read;
 mod resolve;
 
 pub use client::{AllowedServer, Cluster, ClusterPool, Impersonation, ServerPolicy};
-pub use errors::{Error, Result};
+pub use errors::{Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
 pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};
 pub use names::{check_group, check_name, check_namespace, check_type, is_dns_label, is_dns_subdomain};
 pub use plan::{Condition, NamespaceChange, ObjectRef, Plan, Stage, Step, WaitFor};

@@ -625,7 +625,7 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
             if let StepOutcome::AppliedOver { managers } = &report.outcome {
                 let mut e = Event::info(self.operation_id, report.to_string(), "");
                 e.level = Level::Warn;
-                e.error_code = "WASMESH-CLUSTER-1016".into();
+                e.error_code = wasmesh_cluster::FIELDS_TAKEN_OVER_CODE.into();
                 e.probable_cause = format!(
                     "{} had set fields the plugin sets too (kubectl, a controller or another tool)",
                     managers.join(", ")
@@ -637,7 +637,7 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
             if let StepOutcome::NotReady { .. } = report.outcome {
                 let mut e = Event::info(self.operation_id, report.to_string(), "");
                 e.level = Level::Warn;
-                e.error_code = "WASMESH-CLUSTER-1009".into();
+                e.error_code = wasmesh_cluster::NOT_READY_CODE.into();
                 e.probable_cause = "the workload or resource is still starting, or is failing".into();
                 e.suggested_remediation = "inspect the object's events and pods (kubectl describe)".into();
                 self.events.publish(e);
