@@ -42,8 +42,8 @@ async fn host_for(mesh: &str) -> (wasmesh::RunningHost, PathBuf) {
     let mut config = test_config();
     config.plugins.retain(|p| p.name == mesh);
     config.audit_log = Some(path.clone());
-    // Installs plan and sign certificates in the plugin; a loaded 2-core machine needs more
-    // than the suite's 2 s.
+    // Installs plan and sign certificates in the plugin, and this host also writes an audit
+    // log: give a loaded 2-core machine room.
     config.limits.call_timeout_ms = 20_000;
     let host = wasmesh::start(config).await.expect("host starts");
     assert!(host.skipped.is_empty(), "the plugin loads: {:?}", host.skipped);

@@ -2,13 +2,15 @@
 //! only its own operation; the next operation on the same listener succeeds.
 
 use wasmesh_e2e::meshery::{ERROR, Generation, INFO};
-use wasmesh_e2e::{Events, TestCluster, client, configmap, request, start_host};
+use wasmesh_e2e::{Events, RUNAWAY_CALL_TIMEOUT_MS, TestCluster, client, configmap, request, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runaway_plugins_fail_alone() {
     let cluster = TestCluster::start().await;
     let ns = cluster.namespace("hostile").await;
-    let host = start_host().await;
+    let mut config = test_config();
+    config.limits.call_timeout_ms = RUNAWAY_CALL_TIMEOUT_MS;
+    let host = wasmesh::start(config).await.expect("host starts");
     let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
     let cases = [
@@ -66,8 +68,9 @@ async fn runaway_plugins_fail_alone() {
 async fn slow_cluster_reads_and_endless_waits_are_bounded() {
     let cluster = TestCluster::start().await;
     let ns = cluster.namespace("bounded").await;
-    let mut config = wasmesh_e2e::test_config();
+    let mut config = test_config();
     config.limits.max_wait_seconds = 1;
+    config.limits.call_timeout_ms = RUNAWAY_CALL_TIMEOUT_MS;
     let host = wasmesh::start(config).await.unwrap();
     let mut c = client(&host, "HOSTILE", Generation::Adapter).await;
     let events = Events::subscribe(&c).await;
@@ -87,7 +90,7 @@ async fn slow_cluster_reads_and_endless_waits_are_bounded() {
         "{warn:#?}"
     );
 
-    // A plugin blocked in a cluster read is stopped at its call timeout (2 s in tests).
+    // A plugin blocked in a cluster read is stopped at its call timeout.
     let Some(server) = cluster.server() else {
         println!("slow-read part skipped: needs the built-in server's delay");
         return;

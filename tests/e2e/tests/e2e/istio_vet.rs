@@ -844,7 +844,7 @@ async fn vet_of_a_missing_namespace_is_an_error() {
 }
 
 /// Hundreds of objects are read with one list per kind, well within the plugin's call timeout
-/// (2 s in the test configuration): the operation succeeds and finds the one fault among them.
+/// (the product's default): the operation succeeds and finds the one fault among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vet_reads_hundreds_of_objects_within_the_call_timeout() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;

@@ -15,7 +15,7 @@ use p256::ecdsa::{DerSignature, SigningKey};
 use p256::pkcs8::LineEnding;
 use serde_json::json;
 use wasmesh_e2e::certs::signed_by;
-use wasmesh_e2e::cluster_objects::{delete, dynamic_api, get_json};
+use wasmesh_e2e::cluster_objects::{Leftovers, delete, dynamic_api, get_json};
 use wasmesh_e2e::meshery::{Client, ERROR, EventsResponse, Generation, INFO, WARN};
 use wasmesh_e2e::{Events, TestCluster, apply_objects, clear_log, client, request, resource_of, start_host, writes};
 use x509_cert::Certificate;
@@ -177,6 +177,9 @@ async fn roots_in_cluster(client: &kube::Client) -> Vec<Certificate> {
 
 /// A host, a Linkerd client and its events, on one cluster; uninstalls Linkerd when dropped.
 struct Mesh {
+    // Removes what a failed test's install left before the cluster goes (fields drop in order),
+    // so one failure does not fail every Linkerd test after it on a shared cluster.
+    _leftovers: Leftovers,
     cluster: TestCluster,
     host: Option<wasmesh::RunningHost>,
     client: Client,
@@ -193,6 +196,7 @@ impl Mesh {
         let client = client(&host, "LINKERD", Generation::Adapter).await;
         let events = Events::subscribe(&client).await;
         Mesh {
+            _leftovers: Leftovers::linkerd_any_release(&cluster),
             cluster,
             host: Some(host),
             client,

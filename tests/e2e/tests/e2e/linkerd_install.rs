@@ -33,8 +33,7 @@ const DEPLOYMENTS: &[&str] = &["linkerd-identity", "linkerd-destination", "linke
 /// Everything cluster-wide an install of either release may leave when a test fails half-way;
 /// removed on drop.
 fn leftovers(cluster: &TestCluster) -> Leftovers {
-    let crds: Vec<&str> = CRDS_2_14.iter().chain(CRDS_2_18_EXTRA).copied().collect();
-    Leftovers::linkerd(cluster, &crds)
+    Leftovers::linkerd_any_release(cluster)
 }
 
 fn linkerd(cluster: &TestCluster, version: &str, body: &str) -> ApplyRuleRequest {
