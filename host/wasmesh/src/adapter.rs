@@ -546,18 +546,16 @@ impl Adapter {
     }
 
     fn report_total(&self, op: &str, clusters: &[Arc<Cluster>], results: &[Result<Outcome, Failure>], key: &str) {
-        let ok: Vec<&str> = clusters
-            .iter()
-            .zip(results)
-            .filter(|(_, r)| r.is_ok())
-            .map(|(c, _)| c.context.as_str())
-            .collect();
-        let failed: Vec<&str> = clusters
-            .iter()
-            .zip(results)
-            .filter(|(_, r)| r.is_err())
-            .map(|(c, _)| c.context.as_str())
-            .collect();
+        // Contexts of different kubeconfigs often share a name ("default"): the server tells them apart.
+        let named = |ok: bool| -> Vec<String> {
+            clusters
+                .iter()
+                .zip(results)
+                .filter(|(_, r)| r.is_ok() == ok)
+                .map(|(c, _)| format!("\"{}\" ({})", c.context, c.server))
+                .collect()
+        };
+        let (ok, failed) = (named(true), named(false));
         let details = format!("succeeded: {}\nfailed: {}", ok.join(", "), failed.join(", "));
         if failed.is_empty() {
             self.events.publish(Event::info(

@@ -11,6 +11,8 @@
 //! not installed. Against a real cluster (WASMESH_TEST_KUBECONFIG) the figures that need the
 //! built-in API server's fault injection are skipped.
 //!
+//! WASMESH_BENCH_ONLY=clusters,installs (for example) runs only those sections (see `wanted`).
+//!
 //! Run counts (environment):
 //! - WASMESH_BENCH_RUNS (200): single operations (host overhead); plugin calls are 5x this
 //! - WASMESH_BENCH_APPLY_RUNS (20): multi-object applies per tool and size
@@ -19,6 +21,7 @@
 //! - WASMESH_BENCH_FANOUT_ROUNDS (5): rounds of the fan-out run (2 flooding operations each)
 //! - WASMESH_BENCH_START_RUNS (10): process starts with a warm cache (empty cache: 2)
 //! - WASMESH_BENCH_INSTALL_RUNS (5): install/uninstall cycles of each mesh's control plane
+//! - WASMESH_BENCH_CLUSTER_RUNS (10): `custom` runs on one cluster and on ten, per latency
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +52,15 @@ fn env_runs(name: &str, default: usize) -> usize {
         .and_then(|s| s.parse().ok())
         .filter(|&n: &usize| n > 0)
         .unwrap_or(default)
+}
+
+/// Whether a section runs: all of them, or those named in WASMESH_BENCH_ONLY (comma-separated:
+/// overhead, plugin, apply, design, concurrency, fanout, installs, clusters, process).
+fn wanted(section: &str) -> bool {
+    match std::env::var("WASMESH_BENCH_ONLY") {
+        Ok(only) if !only.trim().is_empty() => only.split(',').any(|s| s.trim() == section),
+        _ => true,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -242,6 +254,7 @@ async fn main() {
     let fanout_rounds = env_runs("WASMESH_BENCH_FANOUT_ROUNDS", 5);
     let start_runs = env_runs("WASMESH_BENCH_START_RUNS", 10);
     let install_runs = env_runs("WASMESH_BENCH_INSTALL_RUNS", 5);
+    let cluster_runs = env_runs("WASMESH_BENCH_CLUSTER_RUNS", 10);
     let began = Instant::now();
 
     let cluster = TestCluster::start().await;
@@ -283,26 +296,45 @@ async fn main() {
         json!({}),
     );
 
-    host_overhead(&mut summary, &cluster, &host, runs).await;
-    plugin_call(&mut summary, &host, runs * 5).await;
-    multi_object(&mut summary, &cluster, &host, apply_runs).await;
-    design(&mut summary, &cluster, &host, design_runs).await;
-    concurrency(&mut summary, &cluster, &host, concurrent_ops).await;
-    fanout(&mut summary, &cluster, &host, fanout_rounds).await;
-    installs(&mut summary, &cluster, &host, install_runs).await;
+    if wanted("overhead") {
+        host_overhead(&mut summary, &cluster, &host, runs).await;
+    }
+    if wanted("plugin") {
+        plugin_call(&mut summary, &host, runs * 5).await;
+    }
+    if wanted("apply") {
+        multi_object(&mut summary, &cluster, &host, apply_runs).await;
+    }
+    if wanted("design") {
+        design(&mut summary, &cluster, &host, design_runs).await;
+    }
+    if wanted("concurrency") {
+        concurrency(&mut summary, &cluster, &host, concurrent_ops).await;
+    }
+    if wanted("fanout") {
+        fanout(&mut summary, &cluster, &host, fanout_rounds).await;
+    }
+    if wanted("installs") {
+        installs(&mut summary, &cluster, &host, install_runs).await;
+    }
+    if wanted("clusters") {
+        many_clusters(&mut summary, &host, cluster_runs).await;
+    }
     host.shutdown().await;
 
     // The real binary: cold start to serving both listeners, idle memory, memory per operation.
-    match binary() {
-        Some(bin) => process_figures(&mut summary, &cluster, &bin, &cache, start_runs, (runs / 4).max(1)).await,
-        None => {
-            for id in [
-                "process_start_empty_cache",
-                "process_start_warm_cache",
-                "idle_rss",
-                "rss_per_inflight_op",
-            ] {
-                summary.skip(id, "build the binary first (cargo build --release -p wasmesh)");
+    if wanted("process") {
+        match binary() {
+            Some(bin) => process_figures(&mut summary, &cluster, &bin, &cache, start_runs, (runs / 4).max(1)).await,
+            None => {
+                for id in [
+                    "process_start_empty_cache",
+                    "process_start_warm_cache",
+                    "idle_rss",
+                    "rss_per_inflight_op",
+                ] {
+                    summary.skip(id, "build the binary first (cargo build --release -p wasmesh)");
+                }
             }
         }
     }
@@ -316,7 +348,7 @@ async fn main() {
             "WASMESH_BENCH_RUNS": runs, "WASMESH_BENCH_APPLY_RUNS": apply_runs,
             "WASMESH_BENCH_DESIGN_RUNS": design_runs, "WASMESH_BENCH_CONCURRENT_OPS": concurrent_ops,
             "WASMESH_BENCH_FANOUT_ROUNDS": fanout_rounds, "WASMESH_BENCH_START_RUNS": start_runs,
-            "WASMESH_BENCH_INSTALL_RUNS": install_runs,
+            "WASMESH_BENCH_INSTALL_RUNS": install_runs, "WASMESH_BENCH_CLUSTER_RUNS": cluster_runs,
         },
         "total_seconds": round(began.elapsed().as_secs_f64()),
         "figures": summary.figures,
@@ -1288,4 +1320,80 @@ async fn process_figures(
         None,
         json!({"idle_kib": idle, "peak_kib": peak, "failed": failed}),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. One operation on ten clusters against the same operation on one. Always ten built-in API
+// servers (a real cluster is one cluster). With no latency all ten share this machine's two cores
+// with the host; with 20 ms per response they stand for clusters across a network, the case the
+// target is about.
+
+async fn many_clusters(summary: &mut Summary, host: &wasmesh::RunningHost, runs: usize) {
+    println!("\n# 9. one operation on ten clusters");
+    let servers: Vec<wasmesh_test_apiserver::ApiServer> =
+        (0..10).map(|_| wasmesh_test_apiserver::ApiServer::start()).collect();
+    let kubeconfigs: Vec<&str> = servers.iter().map(|s| s.kubeconfig()).collect();
+    let mut c = client(host, "ISTIO", Generation::Mesh).await;
+    let events = wasmesh_e2e::Events::subscribe(&c).await;
+    for latency_ms in [0u64, 20] {
+        for s in &servers {
+            s.set_delay(Duration::from_millis(latency_ms));
+        }
+        let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut errors = 0;
+        for run in 0..runs {
+            for (i, n) in [1usize, 10].into_iter().enumerate() {
+                let body = format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: clusters-{latency_ms}-{n}-{run}\n  namespace: default\n"
+                );
+                let req = request("custom", "default", &body, &kubeconfigs[..n]);
+                let t = Instant::now();
+                if c.apply(req.clone()).await.is_err() {
+                    errors += 1;
+                    continue;
+                }
+                let last = if n == 1 {
+                    events.outcome(&req.operation_id).await
+                } else {
+                    events
+                        .wait_for("the total", |e| {
+                            e.operation_id == req.operation_id && e.summary.contains(" clusters")
+                        })
+                        .await
+                };
+                if last.event_type == INFO {
+                    times[i].push(ms(t.elapsed()));
+                } else {
+                    errors += 1;
+                }
+            }
+        }
+        let [one, ten] = times;
+        let (one, ten) = (dist(one), dist(ten));
+        let ratio = ten.median / one.median;
+        summary.dist(
+            &format!("clusters_1_latency_{latency_ms}ms"),
+            &format!("`custom` on 1 cluster, {latency_ms} ms per API response"),
+            "ms",
+            one,
+            None,
+        );
+        let target = (latency_ms > 0).then_some(("at most 1.5x one cluster", ratio <= 1.5));
+        summary.dist(
+            &format!("clusters_10_latency_{latency_ms}ms"),
+            &format!("`custom` on 10 clusters (until the total), {latency_ms} ms per API response"),
+            "ms",
+            ten,
+            None,
+        );
+        summary.value(
+            &format!("clusters_10_vs_1_latency_{latency_ms}ms"),
+            &format!("10 clusters / 1 cluster (medians), {latency_ms} ms per API response"),
+            "",
+            ratio,
+            runs,
+            target,
+            json!({"errors": errors}),
+        );
+    }
 }

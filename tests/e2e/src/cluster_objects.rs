@@ -292,7 +292,11 @@ impl Leftovers {
 
     /// What an install of any release the tests use may leave (2.14's CRDs and 2.18's extras).
     pub fn linkerd_any_release(cluster: &TestCluster) -> Self {
-        let crds: Vec<&str> = LINKERD_CRDS_2_14.iter().chain(LINKERD_CRDS_2_18_EXTRA).copied().collect();
+        let crds: Vec<&str> = LINKERD_CRDS_2_14
+            .iter()
+            .chain(LINKERD_CRDS_2_18_EXTRA)
+            .copied()
+            .collect();
         Leftovers::linkerd(cluster, &crds)
     }
 }
