@@ -22,6 +22,7 @@ mod e2e {
     mod linkerd_design;
     mod linkerd_install;
     mod loading;
+    mod operable;
     mod pool;
     mod rbac;
     mod review;
