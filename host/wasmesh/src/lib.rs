@@ -43,6 +43,10 @@ use wasmesh_grant::{AuditLog, Grant};
 /// Largest gRPC message accepted: a custom body at its limit plus several kubeconfigs fit.
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
+/// How long a shutdown waits for clients to close their connections once every operation and
+/// event stream has ended.
+const LISTENER_CLOSE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A listener serving one plugin.
 #[derive(Clone, Debug)]
 pub struct Listener {
@@ -111,8 +115,16 @@ impl RunningHost {
         for a in &self.adapters {
             a.events.close();
         }
-        for t in self.tasks {
-            let _ = t.await;
+        // A listener closes once its connections have; a client holding a stream the host does
+        // not end (a health Watch) must not hold the process.
+        let aborts: Vec<_> = self.tasks.iter().map(|t| t.abort_handle()).collect();
+        let closed = futures::future::join_all(self.tasks);
+        if tokio::time::timeout(LISTENER_CLOSE, closed).await.is_err() {
+            tracing::warn!(
+                "connections still open {} s after shutdown; closing them",
+                LISTENER_CLOSE.as_secs()
+            );
+            aborts.iter().for_each(|a| a.abort());
         }
     }
 
