@@ -183,9 +183,10 @@ async fn metrics_count_operations_denials_events_and_errors() {
             r#"wasmesh_plugin_call_duration_seconds_count{{{p},call="plan"}}"#
         )) >= 4.0
     );
+    // The refused plan's step needed two verbs (create, patch), and the read one.
     assert_eq!(
         get(&format!(r#"wasmesh_capability_denials_total{{{p},rule="kube_rule"}}"#)),
-        2.0
+        3.0
     );
     assert_eq!(
         get(&format!(
