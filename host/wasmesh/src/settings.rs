@@ -342,6 +342,14 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_every_setting() {
+        let readme = include_str!("../../../README.md");
+        for s in SETTINGS.iter().filter(|s| !s.key.starts_with("limits.")) {
+            assert!(readme.contains(&format!("| `{}` |", s.key)), "README: no row for {}", s.key);
+        }
+    }
+
+    #[test]
     fn the_default_file_is_the_default_config() {
         let text = default_file();
         assert_eq!(Config::from_yaml(&text).unwrap(), Config::default());
