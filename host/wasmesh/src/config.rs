@@ -414,12 +414,12 @@ impl Config {
                 )));
             }
         }
-        if let Some(addr) = &self.metrics_addr {
-            if addr.parse::<std::net::SocketAddr>().is_err() {
-                return Err(Error::Config(format!(
-                    "metrics_addr: \"{addr}\" is not an address and port such as 127.0.0.1:9464"
-                )));
-            }
+        if let Some(addr) = &self.metrics_addr
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(Error::Config(format!(
+                "metrics_addr: \"{addr}\" is not an address and port such as 127.0.0.1:9464"
+            )));
         }
         if self.limits.memory_mib == 0 || self.limits.call_timeout_ms == 0 {
             return Err(Error::Config(

@@ -345,7 +345,11 @@ mod tests {
     fn the_readme_lists_every_setting() {
         let readme = include_str!("../../../README.md");
         for s in SETTINGS.iter().filter(|s| !s.key.starts_with("limits.")) {
-            assert!(readme.contains(&format!("| `{}` |", s.key)), "README: no row for {}", s.key);
+            assert!(
+                readme.contains(&format!("| `{}` |", s.key)),
+                "README: no row for {}",
+                s.key
+            );
         }
     }
 
