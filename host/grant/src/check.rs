@@ -105,6 +105,7 @@ impl Call {
                     refused.extend(more.into_iter().map(|(message, remedy)| Refusal {
                         message: format!("{at}: {} {target}: {message}", verb_of(step)),
                         remedy,
+                        rule: crate::errors::RULE_RBAC_ESCALATION,
                     }));
                 }
             }
@@ -139,6 +140,7 @@ impl Call {
                 refused.push(Refusal {
                     message: format!("{at}: {verb} {target}: plugin {} may not {action}", self.ctx.plugin),
                     remedy: how_to_grant(&action),
+                    rule: crate::errors::RULE_KUBE,
                 });
             }
         }
@@ -193,6 +195,7 @@ impl Call {
                     remedy: format!(
                         "the plugin's manifest must list \"{key}\" under namespaceMetadata for this operation; ask its author, or leave the {kind} out"
                     ),
+                    rule: crate::errors::RULE_NAMESPACE_METADATA,
                 });
             }
         }

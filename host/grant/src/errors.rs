@@ -27,7 +27,16 @@ pub struct Refusal {
     /// Where in the plan, what and why: `stage "x" step 3: apply Role "r": ...`.
     pub message: String,
     pub remedy: String,
+    /// Which kind of rule refused it, a fixed word for counting (metrics): see [`Error::denial_rules`].
+    pub rule: &'static str,
 }
+
+/// A verb on a resource that no granted rule allows.
+pub const RULE_KUBE: &str = "kube_rule";
+/// A Role, ClusterRole or binding beyond the plugin's own rights (escalate, bind).
+pub const RULE_RBAC_ESCALATION: &str = "rbac_escalation";
+/// A namespace label or annotation the manifest does not declare for the operation.
+pub const RULE_NAMESPACE_METADATA: &str = "namespace_metadata";
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -61,6 +70,15 @@ impl Error {
             Error::PlanDenied { refused, .. } => refused.first().map(|r| r.remedy.clone()).unwrap_or_default(),
             Error::DuplicateKind { .. } => "keep one definition of each kind in the YAML or design".into(),
             Error::Cluster(e) => e.suggested_remediation(),
+        }
+    }
+
+    /// The rule behind each refused action (empty for errors that are not refusals).
+    pub fn denial_rules(&self) -> Vec<&'static str> {
+        match self {
+            Error::ReadDenied { .. } => vec![RULE_KUBE],
+            Error::PlanDenied { refused, .. } => refused.iter().map(|r| r.rule).collect(),
+            _ => Vec::new(),
         }
     }
 

@@ -5,3 +5,6 @@
 pub mod meshes {
     tonic::include_proto!("meshes");
 }
+
+/// The compiled meshops.proto (an encoded `FileDescriptorSet`), for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/meshes_descriptor.bin"));

@@ -13,6 +13,11 @@ use crate::config::Limits;
 use crate::convert;
 use crate::events::{Event, EventHub, Level};
 use crate::host_calls::CallHost;
+use crate::metrics::PluginMetrics;
+use crate::shutdown::InFlight;
+
+/// The code of a plan the host cannot use.
+const INVALID_PLAN: &str = "WASMESH-HOST-1002";
 
 /// Namespace for design objects that name none (designs have no request namespace).
 const DESIGN_NAMESPACE: &str = "default";
@@ -32,6 +37,9 @@ pub struct Adapter {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Design deploys run one at a time, so two deploys of one design cannot interleave.
     provision_lock: tokio::sync::Mutex<()>,
+    pub metrics: PluginMetrics,
+    /// Every operation of the host that is running (shutdown waits for them).
+    pub running: Arc<InFlight>,
 }
 
 /// How one plugin is served, from the configuration.
@@ -40,6 +48,8 @@ pub struct AdapterSettings {
     pub grant: Grant,
     pub limits: Limits,
     pub identity: Option<Impersonation>,
+    pub metrics: PluginMetrics,
+    pub running: Arc<InFlight>,
 }
 
 /// A failure on one cluster, ready to become an ERROR event.
@@ -191,7 +201,10 @@ impl Adapter {
         clusters: Arc<ClusterPool>,
         audit: Arc<AuditLog>,
     ) -> Self {
-        let events = Arc::new(EventHub::new(plugin.info().name.clone()));
+        let events = Arc::new(EventHub::with_metrics(
+            plugin.info().name.clone(),
+            settings.metrics.clone(),
+        ));
         Self {
             name: settings.name,
             plugin,
@@ -203,11 +216,14 @@ impl Adapter {
             audit,
             identity: settings.identity,
             provision_lock: tokio::sync::Mutex::new(()),
+            metrics: settings.metrics,
+            running: settings.running,
         }
     }
 
     /// A cluster error as an event; a refusal (403) names the identity that was refused.
     fn cluster_failure(&self, e: &wasmesh_cluster::Error, summary: String) -> Failure {
+        self.metrics.cluster_error(e);
         let mut f = Failure::from_cluster(e, summary);
         if matches!(e, wasmesh_cluster::Error::Api { code: 403, .. }) {
             f.remediation = match &self.identity {
@@ -239,6 +255,7 @@ impl Adapter {
                 request_namespace: namespace.to_string(),
             },
             events: self.events.clone(),
+            metrics: self.metrics.clone(),
             denied: Vec::new(),
         }
     }
@@ -276,6 +293,7 @@ impl Adapter {
             match self.clusters.get(kc, self.identity.as_ref()).await {
                 Ok(c) => clusters.push(c),
                 Err(e) => {
+                    self.metrics.cluster_error(&e);
                     return Err(Failure::from_cluster(
                         &e,
                         format!("kubeconfig {} of {} is not usable: {e}", i + 1, kubeconfigs.len()),
@@ -306,7 +324,9 @@ impl Adapter {
                     user: &request.username,
                 };
                 let host = self.call_host(cluster, ids, &request.namespace);
+                let called = std::time::Instant::now();
                 let (result, host) = self.plugin.plan(host, &request).await;
+                self.metrics.plugin_call("plan", called.elapsed());
                 let plan = match result {
                     Err(e) => Err(Failure::from_runtime(e)),
                     Ok(Err(e)) => Err(self.plugin_failure(e, &host, &request.key)),
@@ -365,7 +385,9 @@ impl Adapter {
                     user: &request.username,
                 };
                 let host = self.call_host(cluster, ids, DESIGN_NAMESPACE);
+                let called = std::time::Instant::now();
                 let (result, host) = self.plugin.provision(host, &request).await;
+                self.metrics.plugin_call("provision", called.elapsed());
                 let (outcome, rejected) = match result {
                     Err(e) => (Err(Failure::from_runtime(e).into()), Vec::new()),
                     Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design").into()), Vec::new()),
@@ -448,12 +470,15 @@ impl Adapter {
         call: &Call,
         deadline: Instant,
     ) -> Result<Outcome, Interrupted> {
-        let mut plan = convert::plan(plan, &self.limits).map_err(|e| Failure {
-            summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
-            details: String::new(),
-            code: "WASMESH-HOST-1002".into(),
-            cause: "the plugin produced an invalid or oversized plan".into(),
-            remediation: "report the bug to the plugin's author with the operation's input".into(),
+        let mut plan = convert::plan(plan, &self.limits).map_err(|e| {
+            self.metrics.plan_refused(INVALID_PLAN);
+            Failure {
+                summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
+                details: String::new(),
+                code: INVALID_PLAN.into(),
+                cause: "the plugin produced an invalid or oversized plan".into(),
+                remediation: "report the bug to the plugin's author with the operation's input".into(),
+            }
         })?;
         let limit_seconds = self.limits.operation_timeout_seconds;
         let checked = tokio::time::timeout_at(deadline, call.check_plan(cluster, &plan))
@@ -502,6 +527,10 @@ impl Adapter {
 
     /// A plan the grant check refused (or could not check): nothing was written.
     fn refused(&self, plan: &Plan, e: wasmesh_grant::Error) -> Failure {
+        self.metrics.plan_refused(e.code());
+        for rule in e.denial_rules() {
+            self.metrics.capability_denied(rule);
+        }
         match e {
             wasmesh_grant::Error::Cluster(c) => self.cluster_failure(&c, format!("{}: {c}", plan.summary_failed())),
             e => Failure {

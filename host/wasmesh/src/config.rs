@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use wasmesh_runtime::types::{KubeRule, NamespaceScope};
 
@@ -42,6 +42,23 @@ pub struct Config {
     /// A file holding the bearer token every caller must send (`authorization: Bearer ...`).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// Where Prometheus metrics are served over HTTP (`/metrics`); none: not served.
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
+    /// How long a shutdown (SIGTERM, SIGINT) waits for operations in flight before it stops them.
+    #[serde(default = "default_shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: u64,
+    /// The log's format: `text` for people, `json` (one object per line) for collectors.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The listeners' TLS: PEM files read at start.
@@ -241,6 +258,10 @@ impl RuleConfig {
     }
 }
 
+fn default_shutdown_grace_seconds() -> u64 {
+    30
+}
+
 fn default_listen() -> String {
     "0.0.0.0".into()
 }
@@ -315,6 +336,9 @@ impl Default for Config {
             allow_http_api_servers: false,
             tls: None,
             token_file: None,
+            metrics_addr: None,
+            shutdown_grace_seconds: default_shutdown_grace_seconds(),
+            log_format: LogFormat::default(),
         }
     }
 }
@@ -324,6 +348,10 @@ impl Config {
         let config: Config = serde_yaml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
         Ok(config)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
     }
 
     /// Where kubeconfigs may send the host.
@@ -385,6 +413,13 @@ impl Config {
                     p.port
                 )));
             }
+        }
+        if let Some(addr) = &self.metrics_addr
+            && addr.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(Error::Config(format!(
+                "metrics_addr: \"{addr}\" is not an address and port such as 127.0.0.1:9464"
+            )));
         }
         if self.limits.memory_mib == 0 || self.limits.call_timeout_ms == 0 {
             return Err(Error::Config(

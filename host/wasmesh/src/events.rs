@@ -11,6 +11,8 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use wasmesh_proto::meshes::{EventType, EventsResponse};
 
+use crate::metrics::PluginMetrics;
+
 /// Events kept while no subscriber is connected; the oldest go first.
 pub const BACKLOG: usize = 1000;
 /// Bytes of events kept while no subscriber is connected; the oldest go first.
@@ -33,6 +35,7 @@ pub const MAX_CODE: usize = 256;
 pub struct EventHub {
     component_name: String,
     inner: Mutex<Inner>,
+    metrics: PluginMetrics,
 }
 
 #[derive(Default)]
@@ -179,18 +182,27 @@ impl Event {
 
 impl EventHub {
     pub fn new(component_name: impl Into<String>) -> Self {
+        let component_name = component_name.into();
+        let metrics = PluginMetrics::detached(&component_name);
+        Self::with_metrics(component_name, metrics)
+    }
+
+    /// A hub counting what it publishes, drops and serves in `metrics`.
+    pub fn with_metrics(component_name: impl Into<String>, metrics: PluginMetrics) -> Self {
         Self {
             component_name: component_name.into(),
             inner: Mutex::default(),
+            metrics,
         }
     }
 
     pub fn publish(&self, event: Event) {
-        let level = match event.level {
-            Level::Info => EventType::Info,
-            Level::Warn => EventType::Warn,
-            Level::Error => EventType::Error,
+        let (level, label) = match event.level {
+            Level::Info => (EventType::Info, "info"),
+            Level::Warn => (EventType::Warn, "warn"),
+            Level::Error => (EventType::Error, "error"),
         };
+        self.metrics.event_published(label);
         let message = EventsResponse {
             event_type: level as i32,
             // Plugins and requests write these texts: every one is bounded here, where all
@@ -214,6 +226,7 @@ impl EventHub {
         }
         let mut inner = self.inner.lock().unwrap();
         inner.subscribers.retain(|s| !s.tx.is_closed());
+        self.metrics.subscribers(inner.subscribers.len());
         if inner.subscribers.is_empty() {
             let n = size(&message);
             while inner.backlog.len() >= BACKLOG
@@ -221,6 +234,7 @@ impl EventHub {
             {
                 if let Some(old) = inner.backlog.pop_front() {
                     inner.backlog_bytes -= size(&old);
+                    self.metrics.event_dropped("backlog_full");
                 }
             }
             inner.backlog_bytes += n;
@@ -229,6 +243,7 @@ impl EventHub {
         }
         for s in &inner.subscribers {
             if !s.send(message.clone()) {
+                self.metrics.event_dropped("subscriber_behind");
                 tracing::warn!(
                     "an event subscriber is {SUBSCRIBER_QUEUE} events or {SUBSCRIBER_BYTES} bytes behind; it misses this event"
                 );
@@ -241,6 +256,7 @@ impl EventHub {
         let mut inner = self.inner.lock().unwrap();
         inner.closed = true;
         inner.subscribers.clear();
+        self.metrics.subscribers(0);
     }
 
     /// Events waiting for a first subscriber.
@@ -275,6 +291,7 @@ impl EventHub {
             subscriber.send(e);
         }
         inner.subscribers.push(subscriber);
+        self.metrics.subscribers(inner.subscribers.len());
         Ok(subscription)
     }
 }

@@ -14,6 +14,12 @@ use wasmesh_runtime::types;
 
 use crate::adapter::{Adapter, Failure};
 use crate::events::Event;
+use crate::metrics::Outcome;
+use crate::shutdown::Tracked;
+use tracing::Instrument;
+
+/// The `rule` label of a capability denial for an operation the grant does not include.
+const OPERATION_RULE: &str = "operation";
 
 /// Longest operation id, operation name, namespace, username or version a request may carry:
 /// Meshery sends UUIDs and short names; anything longer is refused before any work.
@@ -95,6 +101,7 @@ impl Service {
     }
 
     fn not_granted(&self, key: &str) -> Failure {
+        self.adapter.metrics.capability_denied(OPERATION_RULE);
         let what = if key == crate::DESIGN_OPERATION {
             "deploying designs".to_string()
         } else {
@@ -158,7 +165,22 @@ impl Service {
         ))
     }
 
+    /// ApplyOperation; a refusal is counted under the operation's key when the plugin offers
+    /// it (`unknown` otherwise: request text never becomes a metric label).
     async fn apply_operation(&self, req: ApplyRuleRequest) -> Result<ApplyRuleResponse, Status> {
+        let key = if self.adapter.info().operations.iter().any(|o| o.key == req.op_name) {
+            req.op_name.clone()
+        } else {
+            "unknown".to_string()
+        };
+        let answer = self.start_operation(req).await;
+        if answer.is_err() {
+            self.adapter.metrics.operation(&key, Outcome::Refused);
+        }
+        answer
+    }
+
+    async fn start_operation(&self, req: ApplyRuleRequest) -> Result<ApplyRuleResponse, Status> {
         // An over-long id is not used even in the refusal's event.
         let operation_id = if req.operation_id.is_empty() || req.operation_id.len() > MAX_FIELD_BYTES {
             uuid::Uuid::new_v4().to_string()
@@ -249,10 +271,29 @@ impl Service {
         };
         // Meshery reads only the status; the outcome reaches it as events.
         let adapter = self.adapter.clone();
-        tokio::spawn(async move {
-            adapter.run_operation(clusters, request).await;
-            drop(permit);
-        });
+        let span = tracing::info_span!(
+            "operation",
+            operation_id = %operation_id,
+            plugin = %adapter.name,
+            key = %request.key
+        );
+        let key = request.key.clone();
+        let op = Tracked {
+            operation_id: &operation_id,
+            key: &key,
+            events: &self.adapter.events,
+            metrics: &self.adapter.metrics,
+        };
+        self.adapter.running.spawn(
+            op,
+            async move {
+                let results = adapter.run_operation(clusters, request).await;
+                drop(permit);
+                results.iter().all(Result::is_ok)
+            }
+            .instrument(span),
+            |ok| *ok,
+        );
         Ok(ApplyRuleResponse {
             error: String::new(),
             operation_id,
@@ -268,6 +309,56 @@ impl Service {
         kubeconfigs: Vec<String>,
     ) -> Result<String, Status> {
         let operation_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!(
+            "operation",
+            operation_id = %operation_id,
+            plugin = %self.adapter.name,
+            key = crate::DESIGN_OPERATION
+        );
+        let task = self
+            .start_design(username, delete, components, config, kubeconfigs, operation_id)
+            .instrument(span)
+            .await
+            .inspect_err(|_| {
+                self.adapter
+                    .metrics
+                    .operation(crate::DESIGN_OPERATION, Outcome::Refused)
+            })?;
+        let (lines, failed) = task.await.map_err(|_| {
+            Status::unavailable(format!(
+                "the adapter shut down before the design was carried out ({}); its events say what was done",
+                crate::shutdown::CUT_OFF_CODE
+            ))
+        })?;
+        // The lines carry plugin text (component names, error messages): bounded here.
+        let lines: Vec<String> = lines
+            .into_iter()
+            .map(|l| crate::events::clip(l, MAX_DESIGN_LINE))
+            .collect();
+        let message = lines.join("\n");
+        if failed {
+            // Upstream adapters answer a failed deploy with an error; the lines still say what
+            // was done.
+            // A gRPC status travels in a header, percent-encoded: clients refuse header lists
+            // over 16 KiB (hyper's default) with an h2 protocol error, so it is kept well under.
+            return Err(Status::failed_precondition(crate::events::clip(
+                message,
+                MAX_STATUS_MESSAGE,
+            )));
+        }
+        Ok(crate::events::clip(message, MAX_DESIGN_MESSAGE))
+    }
+
+    /// The checks of a design request, then its deploy as a task the shutdown tracks.
+    async fn start_design(
+        &self,
+        username: String,
+        delete: bool,
+        components: Vec<String>,
+        config: Option<String>,
+        kubeconfigs: Vec<String>,
+        operation_id: String,
+    ) -> Result<tokio::task::JoinHandle<(Vec<String>, bool)>, Status> {
         self.check_fields(&operation_id, &[("username", &username)])?;
         if !self.adapter.grant.allows_operation(crate::DESIGN_OPERATION) {
             return Err(self.refuse(&operation_id, self.not_granted(crate::DESIGN_OPERATION)));
@@ -301,7 +392,7 @@ impl Service {
                 },
             ));
         }
-        let _permit = self.admit(&operation_id)?;
+        let permit = self.admit(&operation_id)?;
         let clusters = self
             .adapter
             .clusters_for(&kubeconfigs)
@@ -318,24 +409,23 @@ impl Service {
                 server: String::new(),
             },
         };
-        let (lines, failed) = self.adapter.run_design(clusters, request).await;
-        // The lines carry plugin text (component names, error messages): bounded here.
-        let lines: Vec<String> = lines
-            .into_iter()
-            .map(|l| crate::events::clip(l, MAX_DESIGN_LINE))
-            .collect();
-        let message = lines.join("\n");
-        if failed {
-            // Upstream adapters answer a failed deploy with an error; the lines still say what
-            // was done.
-            // A gRPC status travels in a header, percent-encoded: clients refuse header lists
-            // over 16 KiB (hyper's default) with an h2 protocol error, so it is kept well under.
-            return Err(Status::failed_precondition(crate::events::clip(
-                message,
-                MAX_STATUS_MESSAGE,
-            )));
-        }
-        Ok(crate::events::clip(message, MAX_DESIGN_MESSAGE))
+        let adapter = self.adapter.clone();
+        let operation_id = request.operation_id.clone();
+        let op = Tracked {
+            operation_id: &operation_id,
+            key: crate::DESIGN_OPERATION,
+            events: &self.adapter.events,
+            metrics: &self.adapter.metrics,
+        };
+        let work = async move {
+            let out = adapter.run_design(clusters, request).await;
+            drop(permit);
+            out
+        };
+        Ok(self
+            .adapter
+            .running
+            .spawn(op, work.in_current_span(), |(_, failed)| !*failed))
     }
 
     /// A slot for one more operation, or a refusal when the adapter is at its limit.

@@ -9,6 +9,7 @@ use wasmesh_runtime::types::{self, Level as WitLevel};
 use wasmesh_runtime::{HostCalls, ListQuery};
 
 use crate::events::{Event, EventHub, Level};
+use crate::metrics::PluginMetrics;
 
 pub use wasmesh_grant::CAP_DENIED;
 
@@ -18,6 +19,7 @@ pub struct CallHost {
     /// The call's grant, operation and caller.
     pub call: Call,
     pub events: Arc<EventHub>,
+    pub metrics: PluginMetrics,
     /// Actions refused during the call, for the operation's error event.
     pub denied: Vec<String>,
 }
@@ -29,6 +31,7 @@ impl CallHost {
             cluster: None,
             call: Call::nothing(plugin),
             events: Arc::new(EventHub::new(plugin)),
+            metrics: PluginMetrics::detached(plugin),
             denied: Vec::new(),
         }
     }
@@ -44,6 +47,9 @@ impl CallHost {
 
     fn check(&mut self, action: Action, name: &str) -> Result<(), types::Error> {
         self.call.check_read(&action, name).map_err(|e| {
+            for rule in e.denial_rules() {
+                self.metrics.capability_denied(rule);
+            }
             self.denied.push(e.to_string());
             types::Error {
                 code: e.code().into(),
@@ -55,12 +61,21 @@ impl CallHost {
     }
 }
 
-fn cluster_error(e: wasmesh_cluster::Error) -> types::Error {
+/// A cluster-crate error (a refused name, or the API server's answer) for the plugin.
+fn plugin_error(e: wasmesh_cluster::Error) -> types::Error {
     types::Error {
         code: e.code().into(),
         message: e.to_string(),
         probable_cause: e.probable_cause(),
         suggested_remediation: e.suggested_remediation(),
+    }
+}
+
+impl CallHost {
+    /// An error from the API server, counted.
+    fn cluster_error(&self, e: wasmesh_cluster::Error) -> types::Error {
+        self.metrics.cluster_error(&e);
+        plugin_error(e)
     }
 }
 
@@ -74,15 +89,15 @@ impl HostCalls for CallHost {
     ) -> Result<Option<String>, types::Error> {
         let cluster = self.cluster()?;
         // Names become URL paths: refuse the ones that would reach another resource.
-        wasmesh_cluster::check_name(&name).map_err(cluster_error)?;
+        wasmesh_cluster::check_name(&name).map_err(plugin_error)?;
         if let Some(ns) = namespace.as_deref().filter(|n| !n.is_empty()) {
-            wasmesh_cluster::check_namespace(ns).map_err(cluster_error)?;
+            wasmesh_cluster::check_namespace(ns).map_err(plugin_error)?;
         }
         let resolved: Resolved = match cluster.resolve(&api_version, &kind).await {
             Ok(r) => r,
             // A kind the cluster does not serve has no objects: "is X installed?" is answered no.
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(None),
-            Err(e) => return Err(cluster_error(e)),
+            Err(e) => return Err(self.cluster_error(e)),
         };
         let ns = resolved.namespaced.then(|| {
             namespace
@@ -103,19 +118,19 @@ impl HostCalls for CallHost {
         let found = cluster
             .get_json(&resolved, ns.as_deref(), &name)
             .await
-            .map_err(cluster_error)?;
+            .map_err(|e| self.cluster_error(e))?;
         Ok(found.map(|v| v.to_string()))
     }
 
     async fn cluster_list(&mut self, query: ListQuery) -> Result<Vec<String>, types::Error> {
         let cluster = self.cluster()?;
         if let Some(ns) = query.namespace.as_deref().filter(|n| !n.is_empty()) {
-            wasmesh_cluster::check_namespace(ns).map_err(cluster_error)?;
+            wasmesh_cluster::check_namespace(ns).map_err(plugin_error)?;
         }
         let resolved = match cluster.resolve(&query.api_version, &query.kind).await {
             Ok(r) => r,
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(cluster_error(e)),
+            Err(e) => return Err(self.cluster_error(e)),
         };
         let ns = if resolved.namespaced {
             query.namespace.clone().filter(|n| !n.is_empty())
@@ -135,7 +150,7 @@ impl HostCalls for CallHost {
         let items = cluster
             .list_json(&resolved, ns.as_deref(), &query.label_selector)
             .await
-            .map_err(cluster_error)?;
+            .map_err(|e| self.cluster_error(e))?;
         Ok(items.into_iter().map(|v| v.to_string()).collect())
     }
 

@@ -8,7 +8,11 @@ mod convert;
 pub mod errors;
 pub mod events;
 pub mod grpc;
+pub mod health;
 pub mod host_calls;
+pub mod metrics;
+pub mod settings;
+pub mod shutdown;
 
 /// The grant: declaration, check, audit, RBAC.
 pub use wasmesh_grant as grant;
@@ -39,6 +43,10 @@ use wasmesh_grant::{AuditLog, Grant};
 /// Largest gRPC message accepted: a custom body at its limit plus several kubeconfigs fit.
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
+/// How long a shutdown waits for clients to close their connections once every operation and
+/// event stream has ended.
+const LISTENER_CLOSE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A listener serving one plugin.
 #[derive(Clone, Debug)]
 pub struct Listener {
@@ -60,6 +68,14 @@ pub struct RunningHost {
     pub listeners: Vec<Listener>,
     pub skipped: Vec<Skipped>,
     pub adapters: Vec<Arc<Adapter>>,
+    /// Where /metrics is served, when `metrics_addr` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Operations running on any listener.
+    pub running: Arc<shutdown::InFlight>,
+    /// How long a shutdown waits for operations in flight.
+    pub grace: std::time::Duration,
+    health: Vec<health::Health>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _runtime: Arc<Runtime<CallHost>>,
@@ -72,34 +88,53 @@ impl RunningHost {
             .find(|l| l.adapter_name.eq_ignore_ascii_case(adapter_name) || l.plugin == adapter_name)
     }
 
-    /// Stops accepting, ends every event stream, and returns when every listener is closed.
-    /// Operations still running in the background end with the process.
+    /// Stops at once: what [`RunningHost::stop`] does with no grace period.
     pub async fn shutdown(self) {
+        self.stop(std::time::Duration::ZERO).await;
+    }
+
+    /// Graceful stop: health says NOT_SERVING, the listeners stop accepting (open connections
+    /// get no new calls), operations in flight get `grace` to finish and the rest are stopped
+    /// with an ERROR event each; then the event streams end and the listeners close.
+    pub async fn stop(self, grace: std::time::Duration) {
+        for h in &self.health {
+            h.not_serving().await;
+        }
         let _ = self.shutdown.send(true);
+        let in_flight = self.running.len();
+        if in_flight > 0 {
+            tracing::info!(
+                "waiting up to {} s for {in_flight} operation(s) in flight",
+                grace.as_secs()
+            );
+        }
+        let cut = self.running.drain(grace).await;
+        if cut > 0 {
+            tracing::warn!("{cut} operation(s) cut off at shutdown; their subscribers got an ERROR event");
+        }
         for a in &self.adapters {
             a.events.close();
         }
-        for t in self.tasks {
-            let _ = t.await;
+        // A listener closes once its connections have; a client holding a stream the host does
+        // not end (a health Watch) must not hold the process.
+        let aborts: Vec<_> = self.tasks.iter().map(|t| t.abort_handle()).collect();
+        let closed = futures::future::join_all(self.tasks);
+        if tokio::time::timeout(LISTENER_CLOSE, closed).await.is_err() {
+            tracing::warn!(
+                "connections still open {} s after shutdown; closing them",
+                LISTENER_CLOSE.as_secs()
+            );
+            aborts.iter().for_each(|a| a.abort());
         }
     }
 
-    /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
+    /// Serves until the process is told to stop (SIGTERM or SIGINT), then stops gracefully.
     pub async fn serve_until_signal(self) {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::info!("shutting down");
-        self.shutdown().await;
+        shutdown::signal().await;
+        tracing::info!("shutting down (grace period {} s)", self.grace.as_secs());
+        let grace = self.grace;
+        self.stop(grace).await;
+        tracing::info!("stopped");
     }
 }
 
@@ -244,6 +279,9 @@ pub async fn start(config: Config) -> Result<RunningHost> {
     let pool = Arc::new(ClusterPool::new(config.server_policy()?));
     let transport = transport::Transport::load(&config)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let running = Arc::new(shutdown::InFlight::default());
+    let mut health = Vec::new();
     let mut listeners = Vec::new();
     let mut adapters = Vec::new();
     let mut tasks = Vec::new();
@@ -269,7 +307,12 @@ pub async fn start(config: Config) -> Result<RunningHost> {
                 user: i.user(),
                 groups: Vec::new(),
             }),
+            metrics: metrics.plugin(&pc.name),
+            running: running.clone(),
         };
+        if config.cache_dir.is_some() {
+            metrics.plugin(&pc.name).compile_cache(plugin.from_cache());
+        }
         let adapter = Arc::new(Adapter::new(settings, plugin, pool.clone(), audit.clone()));
         let addr = format!("{}:{}", config.listen, pc.port);
         let tcp = TcpListener::bind(&addr).await.map_err(|source| Error::Listen {
@@ -290,7 +333,14 @@ pub async fn start(config: Config) -> Result<RunningHost> {
         }
         let auth = transport.clone();
         let check = move |req| auth.authorize(req);
+        // Health answers without the token: Kubernetes' gRPC probes cannot send one, and it
+        // tells nothing but whether the listener serves.
+        let (listener_health, health_service) = health::Health::new().await;
+        let (reflection_v1, reflection_v1alpha) = health::reflection()?;
         let server = builder
+            .add_service(health_service)
+            .add_service(InterceptedService::new(reflection_v1, check.clone()))
+            .add_service(InterceptedService::new(reflection_v1alpha, check.clone()))
             .add_service(InterceptedService::new(
                 MeshServiceServer::new(service.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
                 check.clone(),
@@ -313,6 +363,8 @@ pub async fn start(config: Config) -> Result<RunningHost> {
                 tracing::error!(plugin = %name, "listener stopped: {e}");
             }
         }));
+        listener_health.serving().await;
+        health.push(listener_health);
         tracing::info!(plugin = %pc.name, adapter = %info.name, %local, sha256 = %adapter.plugin.sha256(), cached = adapter.plugin.from_cache(), "serving");
         listeners.push(Listener {
             plugin: pc.name.clone(),
@@ -321,10 +373,23 @@ pub async fn start(config: Config) -> Result<RunningHost> {
         });
         adapters.push(adapter);
     }
+    let metrics_addr = match &config.metrics_addr {
+        Some(addr) => {
+            let (local, task) = metrics::serve(addr, metrics.clone(), shutdown_rx.clone()).await?;
+            tasks.push(task);
+            Some(local)
+        }
+        None => None,
+    };
     Ok(RunningHost {
         listeners,
         skipped,
         adapters,
+        metrics_addr,
+        metrics,
+        running,
+        grace: config.shutdown_grace(),
+        health,
         shutdown,
         tasks,
         _runtime: runtime,

@@ -17,25 +17,57 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for OneLine<M> {
     type Writer = Escaping<M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        Escaping(self.0.make_writer())
+        Escaping::text(self.0.make_writer())
     }
 
     fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
-        Escaping(self.0.make_writer_for(meta))
+        Escaping::text(self.0.make_writer_for(meta))
+    }
+}
+
+/// [`OneLine`] for the JSON format: serde_json escapes line breaks and C0 controls itself but
+/// writes DEL, C1 controls and U+2028/U+2029 raw; those become `\uXXXX`, so each line stays one
+/// valid JSON object.
+#[derive(Clone, Debug)]
+pub struct JsonLine<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for JsonLine<M> {
+    type Writer = Escaping<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Escaping::json(self.0.make_writer())
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        Escaping::json(self.0.make_writer_for(meta))
     }
 }
 
 /// One event's writer (see [`OneLine`]). The fmt layer writes a whole event in one call.
-pub struct Escaping<W>(W);
+pub struct Escaping<W> {
+    inner: W,
+    json: bool,
+}
+
+impl<W> Escaping<W> {
+    fn text(inner: W) -> Self {
+        Escaping { inner, json: false }
+    }
+
+    fn json(inner: W) -> Self {
+        Escaping { inner, json: true }
+    }
+}
 
 impl<W: Write> Write for Escaping<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write_all(&escape(buf))?;
+        let escaped = if self.json { escape_json(buf) } else { escape(buf) };
+        self.inner.write_all(&escaped)?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+        self.inner.flush()
     }
 }
 
@@ -63,9 +95,39 @@ pub fn escape(buf: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `buf` (a JSON line) with every character serde_json leaves raw that could break or disguise
+/// a line written as a JSON `\uXXXX` escape; JSON text keeps them only inside strings.
+pub fn escape_json(buf: &[u8]) -> Vec<u8> {
+    let (body, end) = match buf.strip_suffix(b"\n") {
+        Some(body) => (body, &b"\n"[..]),
+        None => (buf, &b""[..]),
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::with_capacity(text.len() + end.len());
+    for c in text.chars() {
+        match c {
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    let mut out = out.into_bytes();
+    out.extend_from_slice(end);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, escape_json};
+
+    #[test]
+    fn a_json_event_stays_one_valid_object() {
+        let line = "{\"fields\":{\"message\":\"x\u{7f}\u{85}\u{2028}y\"}}\n";
+        let out = String::from_utf8(escape_json(line.as_bytes())).unwrap();
+        assert_eq!(out.matches('\n').count(), 1);
+        assert!(!out.contains('\u{2028}') && !out.contains('\u{85}'));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["fields"]["message"], "x\u{7f}\u{85}\u{2028}y");
+    }
 
     #[test]
     fn an_event_stays_on_one_line() {

@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use wasmesh::Config;
+use wasmesh::config::LogFormat;
 use wasmesh::grant::{self as caps, rbac};
+use wasmesh::settings::SETTINGS;
 
 #[derive(Parser)]
 #[command(
@@ -25,18 +28,11 @@ struct Common {
     /// Configuration file (YAML). Without it: the built-in Istio (10000) and Linkerd (10001).
     #[arg(long, short, global = true, env = "WASMESH_CONFIG")]
     config: Option<PathBuf>,
-    /// Address to listen on, overriding the config.
-    #[arg(long, global = true)]
-    listen: Option<String>,
-    /// Compile cache folder, overriding the config (default: ~/.cache/wasmesh).
-    #[arg(long, global = true)]
-    cache_dir: Option<PathBuf>,
     /// Compile plugins at every start instead of caching them.
     #[arg(long, global = true)]
     no_cache: bool,
-    /// Refuse a plugin whose declared capabilities are not all granted by the configuration.
-    #[arg(long, global = true)]
-    strict: bool,
+    // The settings (listen, cache-dir, strict, metrics-addr, log-format, limits-...) are added
+    // from wasmesh::settings::SETTINGS, where each is named once.
 }
 
 #[derive(Subcommand)]
@@ -59,9 +55,76 @@ enum Command {
         #[arg(long = "request-namespace")]
         request_namespaces: Vec<String>,
     },
+    /// Check or write a configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
-fn load_config(common: &Common) -> anyhow::Result<Config> {
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate FILE; prints each error with its key path and exits 1 when there is one.
+    Check { file: PathBuf },
+    /// Print the default configuration, every setting commented with its environment variable
+    /// and flag.
+    Default,
+}
+
+/// The command line with one flag per setting of the table (each also read from its
+/// environment variable).
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for s in SETTINGS {
+        let mut arg = clap::Arg::new(s.key)
+            .long(s.flag())
+            .env(s.env())
+            .global(true)
+            .value_name("VALUE")
+            .help(format!("{} [config: {}]", s.help, s.key));
+        if s.switch {
+            arg = arg
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+                .value_name("BOOL");
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+/// Where a setting was given on the command line or in the environment, and its text: the
+/// innermost subcommand's matches hold global flags given after it.
+fn given<'a>(matches: &'a ArgMatches, key: &str) -> Option<(&'a str, ValueSource)> {
+    let here = matches
+        .get_one::<String>(key)
+        .map(String::as_str)
+        .zip(matches.value_source(key))
+        .filter(|(_, src)| *src != ValueSource::DefaultValue);
+    let below = matches.subcommand().and_then(|(_, m)| given(m, key));
+    match (here, below) {
+        (Some(h), Some(b)) if b.1 >= h.1 => Some(b),
+        (Some(h), _) => Some(h),
+        (None, b) => b,
+    }
+}
+
+/// The file's settings (or the defaults), then the environment's, then the flags'.
+fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<()> {
+    for s in SETTINGS {
+        let Some((text, source)) = given(matches, s.key) else {
+            continue;
+        };
+        let from = match source {
+            ValueSource::EnvVariable => format!("environment variable {}", s.env()),
+            _ => format!("flag --{}", s.flag()),
+        };
+        s.apply(config, text)
+            .map_err(|e| anyhow::anyhow!("{from} (setting {}): {e}", s.key))?;
+    }
+    Ok(())
+}
+
+fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<Config> {
     let mut config = match &common.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -69,20 +132,16 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
         }
         None => Config::default(),
     };
-    if let Some(l) = &common.listen {
-        config.listen = l.clone();
-    }
+    apply_settings(&mut config, matches)?;
     if common.no_cache {
         config.cache_dir = None;
-    } else if let Some(d) = &common.cache_dir {
-        config.cache_dir = Some(d.clone());
     } else if config.cache_dir.is_none() {
         config.cache_dir = default_cache_dir();
     }
-    config.strict |= common.strict;
     if config.audit_log.is_none() {
         config.audit_log = default_audit_log();
     }
+    config.validate()?;
     Ok(config)
 }
 
@@ -101,22 +160,63 @@ fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("wasmesh"))
 }
 
+fn init_log(format: LogFormat) {
+    // kube's client logs a response body it cannot parse: never let a cluster's data reach the
+    // host's log that way, whatever RUST_LOG says.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info".into())
+        .add_directive("kube_client::client=error".parse().expect("a valid directive"));
+    // Untrusted text (operation names, YAML, plugin messages) cannot start a log line, in
+    // either format.
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(wasmesh::logging::OneLine(std::io::stderr))
+            .init(),
+        // The operation span's fields (operation_id, plugin, key) go in "span" on every line.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(wasmesh::logging::JsonLine(std::io::stderr))
+            .init(),
+    }
+}
+
+/// `wasmesh config check FILE`: every problem with its key path; exit code 1 when there is one.
+fn check_config(file: &std::path::Path) -> std::process::ExitCode {
+    let result = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read it: {e}"))
+        .and_then(|text| Config::from_yaml(&text).map_err(|e| e.to_string()));
+    match result {
+        Ok(_) => {
+            println!("{}: ok", file.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            // kube's client logs a response body it cannot parse: never let a cluster's data
-            // reach the host's log that way, whatever RUST_LOG says.
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into())
-                .add_directive("kube_client::client=error".parse().expect("a valid directive")),
-        )
-        // Untrusted text (operation names, YAML, plugin messages) cannot start a log line.
-        .with_writer(wasmesh::logging::OneLine(std::io::stderr))
-        .init();
-    let cli = Cli::parse();
-    let config = load_config(&cli.common)?;
+async fn main() -> anyhow::Result<std::process::ExitCode> {
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    match &cli.command {
+        Some(Command::Config(ConfigCommand::Check { file })) => return Ok(check_config(file)),
+        Some(Command::Config(ConfigCommand::Default)) => {
+            print!("{}", wasmesh::settings::default_file());
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let config = load_config(&cli.common, &matches)?;
+    init_log(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Config(_) => unreachable!("answered above"),
         Command::Serve => {
             let started = std::time::Instant::now();
             let host = wasmesh::start(config).await?;
@@ -125,6 +225,9 @@ async fn main() -> anyhow::Result<()> {
             }
             for s in &host.skipped {
                 println!("not serving {}: {}", s.plugin, s.reason);
+            }
+            if let Some(addr) = host.metrics_addr {
+                println!("metrics on http://{addr}/metrics");
             }
             println!("ready in {} ms", started.elapsed().as_millis());
             host.serve_until_signal().await;
@@ -252,5 +355,5 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", rbac::render(&options, &plugins));
         }
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -23,6 +23,7 @@ mod e2e {
     mod linkerd_install;
     mod loading;
     mod many_clusters;
+    mod operable;
     mod pool;
     mod rbac;
     mod review;
