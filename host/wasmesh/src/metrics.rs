@@ -21,6 +21,13 @@ use tokio::sync::watch;
 
 use crate::errors::{Error, Result};
 
+/// Connections the metrics endpoint serves at once; more are closed.
+const MAX_METRICS_CONNECTIONS: usize = 64;
+/// Time a client has to send its request headers.
+const METRICS_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time one connection may last, scrape included.
+const METRICS_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginLabels {
     plugin: String,
@@ -368,6 +375,9 @@ pub async fn serve(
         addr: addr.to_string(),
         source,
     })?;
+    // Scrapers are few: a bound on connections and on the time to send headers keeps idle or
+    // half-open connections from using up the process's file descriptors.
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_METRICS_CONNECTIONS));
     let task = tokio::spawn(async move {
         loop {
             let (io, _) = tokio::select! {
@@ -380,15 +390,24 @@ pub async fn serve(
                     }
                 },
             };
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                // Over the bound: closed at once.
+                continue;
+            };
             let metrics = metrics.clone();
             tokio::spawn(async move {
+                let _permit = permit;
                 let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                     let metrics = metrics.clone();
                     async move { Ok::<_, std::convert::Infallible>(respond(&req, &metrics)) }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(io), service)
-                    .await;
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(METRICS_HEADER_TIMEOUT)
+                    .keep_alive(false)
+                    .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+                // A scrape that does not finish in time is dropped.
+                let _ = tokio::time::timeout(METRICS_CONNECTION_TIMEOUT, conn).await;
             });
         }
     });

@@ -24,6 +24,9 @@ pub struct InFlight {
     next: AtomicU64,
     /// How many are running; shutdown waits for 0.
     count: watch::Sender<usize>,
+    /// Set when shutdown stops what is left: an operation admitted before that but handed over
+    /// after it (its clusters were still being resolved) is stopped and reported at once.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 struct Running {
@@ -57,6 +60,17 @@ impl InFlight {
         let this = self.clone();
         // Held across spawn and insert: the task's own removal cannot come before its insert.
         let mut running = self.running.lock().unwrap();
+        if self.closed.load(Ordering::SeqCst) {
+            drop(running);
+            drop(work);
+            // Never runs: the caller sees a cancelled task, as for one cut off.
+            let task = tokio::spawn(std::future::pending::<T>());
+            task.abort();
+            metrics.operation(&key, Outcome::CutOff);
+            tracing::warn!(operation_id = ?op.operation_id, "not started: the adapter is shutting down");
+            op.events.publish(cut_off_event(op.operation_id, op.key, None));
+            return task;
+        }
         metrics.operation_started();
         let started = tokio::time::Instant::now();
         let task = tokio::spawn(async move {
@@ -107,30 +121,43 @@ impl InFlight {
     pub async fn drain(&self, grace: Duration) -> usize {
         let mut count = self.count.subscribe();
         let _ = tokio::time::timeout(grace, count.wait_for(|n| *n == 0)).await;
-        let cut: Vec<Running> = self.running.lock().unwrap().drain().map(|(_, r)| r).collect();
+        let cut: Vec<Running> = {
+            let mut running = self.running.lock().unwrap();
+            self.closed.store(true, Ordering::SeqCst);
+            running.drain().map(|(_, r)| r).collect()
+        };
         self.count.send_replace(0);
         for r in &cut {
             r.abort.abort();
             r.metrics.operation_ended(&r.key, r.started.elapsed(), Outcome::CutOff);
-            tracing::warn!(operation_id = %r.operation_id, "cut off at shutdown after {} s", grace.as_secs());
-            r.events.publish(Event::error(
-                &r.operation_id,
-                format!(
-                    "\"{}\" was stopped: the adapter shut down before it finished (grace period {} s)",
-                    r.key,
-                    grace.as_secs()
-                ),
-                "",
-                CUT_OFF_CODE,
-                "the host was told to stop (SIGTERM or SIGINT: a rollout, a scale-down or an operator) while the \
-                 operation ran, and it did not end within shutdown_grace_seconds",
-                "the operation may have stopped part-way: look at the cluster, then run it again once the adapter \
-                 is back; raise shutdown_grace_seconds (and the pod's terminationGracePeriodSeconds) if operations \
-                 need longer",
-            ));
+            tracing::warn!(operation_id = ?r.operation_id, "cut off at shutdown after {} s", grace.as_secs());
+            r.events.publish(cut_off_event(&r.operation_id, &r.key, Some(grace)));
         }
         cut.len()
     }
+}
+
+/// The ERROR an operation gets when shutdown stops it: after the grace period (`Some`), or
+/// before it started (`None`).
+fn cut_off_event(operation_id: &str, key: &str, grace: Option<Duration>) -> Event {
+    let summary = match grace {
+        Some(g) => format!(
+            "\"{key}\" was stopped: the adapter shut down before it finished (grace period {} s)",
+            g.as_secs()
+        ),
+        None => format!("\"{key}\" was not started: the adapter is shutting down"),
+    };
+    Event::error(
+        operation_id,
+        summary,
+        "",
+        CUT_OFF_CODE,
+        "the host was told to stop (SIGTERM or SIGINT: a rollout, a scale-down or an operator) while the \
+         operation ran, and it did not end within shutdown_grace_seconds",
+        "the operation may have stopped part-way: look at the cluster, then run it again once the adapter \
+         is back; raise shutdown_grace_seconds (and the pod's terminationGracePeriodSeconds) if operations \
+         need longer",
+    )
 }
 
 /// Resolves when the process is told to stop (SIGTERM, or SIGINT / Ctrl-C).

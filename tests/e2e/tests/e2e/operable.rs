@@ -225,3 +225,32 @@ async fn metrics_count_operations_denials_events_and_errors() {
         "metrics stop with the host"
     );
 }
+
+/// A hostile peer on the metrics port: connections that never send a request are closed, and
+/// holding many of them open does not keep a scraper out for long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cannot_hold_the_metrics_port() {
+    init_log();
+    let mut config = test_config();
+    config.metrics_addr = Some("127.0.0.1:0".into());
+    let host = wasmesh::start(config).await.expect("host starts");
+    let addr = host.metrics_addr.expect("metrics served");
+    let mut idle = Vec::new();
+    for _ in 0..80 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        // Half a request line, never finished.
+        s.write_all(b"GET /metr").await.unwrap();
+        idle.push(s);
+    }
+    // Every idle connection is closed by the server (within a liveness bound, not a timing).
+    for s in &mut idle {
+        let mut buf = [0u8; 512];
+        // Closed (0), reset, or answered with 408 then closed: anything but waiting for ever.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), s.read(&mut buf))
+            .await
+            .expect("the server closes a connection that never sends its headers");
+    }
+    // And a scraper gets in afterwards.
+    assert_eq!(http_get(addr, "/metrics").await.0, 200);
+    host.shutdown().await;
+}
