@@ -8,7 +8,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use wasmesh::Config;
 use wasmesh::config::LogFormat;
 use wasmesh::grant::{self as caps, rbac};
-use wasmesh::settings::SETTINGS;
+use wasmesh::settings::{GUARDS, SETTINGS};
 
 #[derive(Parser)]
 #[command(
@@ -108,8 +108,10 @@ fn given<'a>(matches: &'a ArgMatches, key: &str) -> Option<(&'a str, ValueSource
     }
 }
 
-/// The file's settings (or the defaults), then the environment's, then the flags'.
-fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<()> {
+/// The file's settings (or the defaults), then the environment's, then the flags'. Returns a
+/// line for each guarding setting (settings::GUARDS) that the environment or a flag changed.
+fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<Vec<String>> {
+    let mut changed = Vec::new();
     for s in SETTINGS {
         let Some((text, source)) = given(matches, s.key) else {
             continue;
@@ -118,13 +120,25 @@ fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<(
             ValueSource::EnvVariable => format!("environment variable {}", s.env()),
             _ => format!("flag --{}", s.flag()),
         };
+        let before = s.value(config);
         s.apply(config, text)
             .map_err(|e| anyhow::anyhow!("{from} (setting {}): {e}", s.key))?;
+        let after = s.value(config);
+        if GUARDS.contains(&s.key) && before != after {
+            if s.key == "strict" && before == serde_json::Value::Bool(true) {
+                anyhow::bail!(
+                    "{from} would turn off strict mode, which the configuration file turns on; remove it, \
+                     or set strict: false in the file"
+                );
+            }
+            changed.push(format!("{from} changes {} from {before} to {after}", s.key));
+        }
     }
-    Ok(())
+    Ok(changed)
 }
 
-fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<Config> {
+/// The configuration, and the guarding settings the environment or flags changed.
+fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<(Config, Vec<String>)> {
     let mut config = match &common.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -132,7 +146,7 @@ fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<Config> 
         }
         None => Config::default(),
     };
-    apply_settings(&mut config, matches)?;
+    let changed = apply_settings(&mut config, matches)?;
     if common.no_cache {
         config.cache_dir = None;
     } else if config.cache_dir.is_none() {
@@ -142,7 +156,7 @@ fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<Config> 
         config.audit_log = default_audit_log();
     }
     config.validate()?;
-    Ok(config)
+    Ok((config, changed))
 }
 
 /// `$XDG_STATE_HOME/wasmesh/audit.jsonl`, or under `~/.local/state`.
@@ -213,8 +227,11 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         }
         _ => {}
     }
-    let config = load_config(&cli.common, &matches)?;
+    let (config, changed) = load_config(&cli.common, &matches)?;
     init_log(config.log_format);
+    for line in changed {
+        tracing::warn!("security setting from outside the configuration file: {line}");
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config(_) => unreachable!("answered above"),
         Command::Serve => {

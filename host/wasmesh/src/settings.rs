@@ -101,6 +101,17 @@ macro_rules! setting {
     };
 }
 
+/// Settings that guard what plugins and callers may do. The environment and flags may change
+/// them (containers are often configured that way), but never silently: each change is logged
+/// at start, and strict mode set in the file cannot be switched off from outside it.
+pub const GUARDS: &[&str] = &[
+    "strict",
+    "allow_http_api_servers",
+    "allowed_api_servers",
+    "audit_log",
+    "token_file",
+];
+
 /// Every scalar setting.
 pub static SETTINGS: &[Setting] = &[
     setting!(

@@ -288,3 +288,37 @@ async fn sigterm_lets_an_operation_finish_and_logs_json_with_its_ids() {
         "{log}"
     );
 }
+
+/// Security settings changed from outside the file: strict mode set in the file cannot be turned
+/// off by the environment or a flag, and any other change is logged at start.
+#[test]
+fn the_environment_cannot_quietly_loosen_a_guarding_setting() {
+    let dir = temp("guards");
+    let file = dir.join("strict.yaml");
+    std::fs::write(&file, "strict: true\n").unwrap();
+    let f = file.to_str().unwrap();
+    for (env, args) in [
+        (vec![("WASMESH_STRICT", "false")], vec!["--config", f, "rbac"]),
+        (vec![], vec!["--config", f, "--strict=false", "rbac"]),
+    ] {
+        let out = wasmesh().envs(env.clone()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{env:?} {args:?}: {err}");
+        assert!(err.contains("would turn off strict mode"), "{err}");
+    }
+    let plain = dir.join("plain.yaml");
+    std::fs::write(&plain, "listen: 127.0.0.1\n").unwrap();
+    let out = wasmesh()
+        .env("WASMESH_ALLOW_HTTP_API_SERVERS", "true")
+        .args(["--config", plain.to_str().unwrap(), "rbac"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "environment variable WASMESH_ALLOW_HTTP_API_SERVERS changes allow_http_api_servers from false to true"
+        ),
+        "{err}"
+    );
+}
