@@ -32,6 +32,8 @@ pub struct Adapter {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Design deploys run one at a time, so two deploys of one design cannot interleave.
     provision_lock: tokio::sync::Mutex<()>,
+    /// Registration with the Meshery server: its counters (all zero when not configured).
+    pub registration: Arc<crate::registration::RegistrationStats>,
 }
 
 /// How one plugin is served, from the configuration.
@@ -203,6 +205,7 @@ impl Adapter {
             audit,
             identity: settings.identity,
             provision_lock: tokio::sync::Mutex::new(()),
+            registration: Arc::default(),
         }
     }
 

@@ -24,6 +24,7 @@ mod e2e {
     mod loading;
     mod pool;
     mod rbac;
+    mod registration;
     mod review;
     mod terminating;
     mod undo;
