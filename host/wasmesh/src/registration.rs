@@ -264,8 +264,7 @@ pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// The client every plugin's registration shares: http and https (the system's CA roots).
 pub fn client(url: &hyper::Uri) -> Result<HttpClient> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let builder = match builder.with_provider_and_native_roots(provider.clone()) {
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
         Ok(b) => b,
         Err(e) if url.scheme_str() == Some("https") => {
             return Err(Error::Config(format!(
@@ -274,7 +273,7 @@ pub fn client(url: &hyper::Uri) -> Result<HttpClient> {
             )));
         }
         // Plain http needs no roots.
-        Err(_) => builder.with_tls_config(
+        Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
             rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| Error::Config(format!("TLS: {e}")))?

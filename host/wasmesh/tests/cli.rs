@@ -131,14 +131,6 @@ fn components_prints_the_decoded_definitions_each_plugin_registers() {
         let schema: serde_json::Value = serde_json::from_str(d["component"]["schema"].as_str().unwrap()).unwrap();
         assert_eq!(schema["type"], "object", "{d}");
     }
-    let all: Vec<serde_json::Value> = serde_json::from_str(&wasmesh(&["components"])).unwrap();
-    let models: std::collections::BTreeSet<&str> = all.iter().map(|d| d["model"]["name"].as_str().unwrap()).collect();
-    assert_eq!(models, ["istio", "linkerd"].into_iter().collect());
-    assert_eq!(
-        all.iter().filter(|d| d["model"]["name"] == "linkerd").count(),
-        defs.len()
-    );
-
     let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
         .args(["components", "--plugin", "consul", "--no-cache"])
         .env("RUST_LOG", "error")

@@ -86,7 +86,8 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     if !request.delete && options.autoscale && !autoscaling_served() {
         options.autoscale = false;
         warn(
-            "Istio install: no HorizontalPodAutoscalers",
+            "Istio install: no HorizontalPodAutoscalers (the cluster does not serve autoscaling/v2), istiod and \
+             the gateways run one replica each; scale them by hand (kubectl scale) if one is not enough",
             "the cluster does not serve autoscaling/v2 (no APIService v2.autoscaling): istiod and the gateways \
              run one replica each instead of autoscaling from 1 to 5",
         );

@@ -28,4 +28,5 @@ mod e2e {
     mod review;
     mod terminating;
     mod undo;
+    mod warnings;
 }
