@@ -114,6 +114,11 @@ async fn every_design_kind_of_both_plugins_is_registered_with_the_advertised_hos
         assert_eq!(c["kind"], format!("meshery-{mesh}"));
         assert_eq!((&c["type"], &c["subType"]), (&"platform".into(), &"adapter".into()));
         assert!(uuid::Uuid::parse_str(c["id"].as_str().unwrap()).is_ok(), "{c}");
+        if mesh == "linkerd" {
+            // Derived from the plugin's name and the advertised host: the same in every release,
+            // or a Meshery server would gain a registrant at each upgrade (README's example).
+            assert_eq!(c["id"], "a4c54183-b896-8256-a78f-c48f2832ef4c");
+        }
     }
 
     // What the server routes a design by: kind, apiVersion and model; the schema is the kind's.
