@@ -14,6 +14,9 @@
 //! impl wasmesh_sdk::Guest for MyMesh {
 //!     /* describe (capabilities: wasmesh_sdk::manifest::capabilities(MANIFEST)), plan, provision */
 //! }
+//! impl wasmesh_sdk::registry::Guest for MyMesh {
+//!     /* design_kinds: the kinds it handles in designs (an empty list registers nothing) */
+//! }
 //! wasmesh_sdk::export_translator!(MyMesh);
 //! ```
 
@@ -23,7 +26,8 @@ extern crate self as wasmesh_sdk;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "translator",
+        // The translator world plus the registry export (what the host registers with Meshery).
+        world: "registrable-translator",
         pub_export_macro: true,
         export_macro_name: "export_translator",
         default_bindings_module: "wasmesh_sdk::bindings",
@@ -41,6 +45,7 @@ pub mod manifest;
 pub mod ops;
 pub mod options;
 pub mod plan;
+pub mod registry;
 pub mod yaml;
 
 pub use bindings::wasmesh::adapter::progress;

@@ -16,6 +16,7 @@ mod manifest;
 mod plugin;
 mod state;
 
+pub use bindings::registrable::exports::wasmesh::adapter::registry::DesignKind;
 pub use bindings::wasmesh::adapter::cluster::ListQuery;
 pub use bindings::wasmesh::adapter::types;
 pub use errors::{Error, Result};

@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, HasSelf, Instance, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::WIT_PACKAGE;
+use crate::bindings::registrable::exports::wasmesh::adapter::registry;
 use crate::bindings::wasmesh::adapter::types;
-use crate::bindings::{Translator, TranslatorPre};
+use crate::bindings::{Translator, TranslatorIndices, TranslatorPre};
 use crate::cache::CompileCache;
 use crate::errors::{Error, Result};
 use crate::manifest::{self, Manifest};
@@ -230,7 +231,14 @@ impl<H: HostCalls> Runtime<H> {
             contract: WIT_PACKAGE,
             reason: format!("{e:#}"),
         })?;
+        // The registry export is optional: a translator without it registers nothing.
+        let registry = registry::GuestIndices::new(&instance_pre).ok();
         let pre = TranslatorPre::new(instance_pre).map_err(|e| Error::Link {
+            plugin: name.to_string(),
+            contract: WIT_PACKAGE,
+            reason: format!("{e:#}"),
+        })?;
+        let indices = TranslatorIndices::new(pre.instance_pre()).map_err(|e| Error::Link {
             plugin: name.to_string(),
             contract: WIT_PACKAGE,
             reason: format!("{e:#}"),
@@ -240,6 +248,8 @@ impl<H: HostCalls> Runtime<H> {
             sha256,
             from_cache,
             pre,
+            indices,
+            registry,
             info: None,
             manifest,
             limits: self.config.clone(),
@@ -305,6 +315,9 @@ pub struct Plugin<H: HostCalls> {
     sha256: String,
     from_cache: bool,
     pre: TranslatorPre<StoreState<H>>,
+    indices: TranslatorIndices,
+    /// Present when the component exports `wasmesh:adapter/registry`.
+    registry: Option<registry::GuestIndices>,
     info: Option<types::Info>,
     manifest: Manifest,
     limits: RuntimeConfig,
@@ -347,7 +360,10 @@ impl<H: HostCalls> Plugin<H> {
             Ok(x) => x,
             Err((e, host)) => return (Err(e), host),
         };
-        let r = self.bounded(instance.call_describe(&mut store)).await;
+        let r = match self.indices.load(&mut store, &instance) {
+            Ok(t) => self.bounded(t.call_describe(&mut store)).await,
+            Err(e) => Err(e),
+        };
         self.finish(store, "describe", r)
     }
 
@@ -360,7 +376,10 @@ impl<H: HostCalls> Plugin<H> {
             Ok(x) => x,
             Err((e, host)) => return (Err(e), host),
         };
-        let r = self.bounded(instance.call_plan(&mut store, request)).await;
+        let r = match self.indices.load(&mut store, &instance) {
+            Ok(t) => self.bounded(t.call_plan(&mut store, request)).await,
+            Err(e) => Err(e),
+        };
         self.finish(store, "plan", r)
     }
 
@@ -373,8 +392,35 @@ impl<H: HostCalls> Plugin<H> {
             Ok(x) => x,
             Err((e, host)) => return (Err(e), host),
         };
-        let r = self.bounded(instance.call_provision(&mut store, request)).await;
+        let r = match self.indices.load(&mut store, &instance) {
+            Ok(t) => self.bounded(t.call_provision(&mut store, request)).await,
+            Err(e) => Err(e),
+        };
         self.finish(store, "provision", r)
+    }
+
+    /// Whether the component exports `wasmesh:adapter/registry` (what it registers with the
+    /// Meshery server).
+    pub fn registrable(&self) -> bool {
+        self.registry.is_some()
+    }
+
+    /// The kinds the plugin handles in designs, as it registers them with the Meshery server;
+    /// none when it does not export the registry. `host` serves the call, which must not need
+    /// the cluster.
+    pub async fn design_kinds(&self, host: H) -> CallOutcome<Vec<registry::DesignKind>, H> {
+        let Some(indices) = &self.registry else {
+            return (Ok(Vec::new()), host);
+        };
+        let (mut store, instance) = match self.instantiate(host, "design-kinds").await {
+            Ok(x) => x,
+            Err((e, host)) => return (Err(e), host),
+        };
+        let r = match indices.load(&mut store, &instance) {
+            Ok(g) => self.bounded(g.call_design_kinds(&mut store)).await,
+            Err(e) => Err(e),
+        };
+        self.finish(store, "design-kinds", r)
     }
 
     /// The whole call, cluster reads included, within the call timeout: the epoch deadline only
@@ -393,7 +439,7 @@ impl<H: HostCalls> Plugin<H> {
         &self,
         host: H,
         call: &'static str,
-    ) -> std::result::Result<(Store<StoreState<H>>, Translator), (Error, H)> {
+    ) -> std::result::Result<(Store<StoreState<H>>, Instance), (Error, H)> {
         let slot = match self.share.enter() {
             Ok(slot) => slot,
             Err(reason) => {
@@ -435,11 +481,11 @@ impl<H: HostCalls> Plugin<H> {
         let ticks = (self.limits.call_timeout.as_millis() / TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        match self.pre.instantiate_async(&mut store).await {
+        match self.pre.instance_pre().instantiate_async(&mut store).await {
             Ok(instance) => Ok((store, instance)),
             Err(e) => {
                 let err = self.classify(call, e, true, None);
-                (Err((err, store.into_data().host))).map(|x: (Store<StoreState<H>>, Translator)| x)
+                Err((err, store.into_data().host))
             }
         }
     }

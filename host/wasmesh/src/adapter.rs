@@ -11,7 +11,7 @@ use wasmesh_runtime::{Plugin, types};
 
 use crate::config::Limits;
 use crate::convert;
-use crate::events::{Event, EventHub, Level};
+use crate::events::{Event, EventHub};
 use crate::host_calls::CallHost;
 use crate::metrics::PluginMetrics;
 use crate::shutdown::InFlight;
@@ -40,6 +40,8 @@ pub struct Adapter {
     pub metrics: PluginMetrics,
     /// Every operation of the host that is running (shutdown waits for them).
     pub running: Arc<InFlight>,
+    /// Registration with the Meshery server: its counters (all zero when not configured).
+    pub registration: Arc<crate::registration::RegistrationStats>,
 }
 
 /// How one plugin is served, from the configuration.
@@ -218,6 +220,7 @@ impl Adapter {
             provision_lock: tokio::sync::Mutex::new(()),
             metrics: settings.metrics,
             running: settings.running,
+            registration: Arc::default(),
         }
     }
 
@@ -650,24 +653,38 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
     fn step_finished(&self, result: &Result<StepReport, (ObjectRef, wasmesh_cluster::Error)>) {
         if let Ok(report) = result {
             if let StepOutcome::AppliedOver { managers } = &report.outcome {
-                let mut e = Event::info(self.operation_id, report.to_string(), "");
-                e.level = Level::Warn;
-                e.error_code = wasmesh_cluster::FIELDS_TAKEN_OVER_CODE.into();
-                e.probable_cause = format!(
-                    "{} had set fields the plugin sets too (kubectl, a controller or another tool)",
-                    managers.join(", ")
-                );
-                e.suggested_remediation =
-                    "nothing, if the plugin should own the object; otherwise change it with that tool and leave it out of the operation".into();
-                self.events.publish(e);
+                self.events.publish(Event::warn(
+                    self.operation_id,
+                    report.to_string(),
+                    "",
+                    wasmesh_cluster::FIELDS_TAKEN_OVER_CODE,
+                    format!(
+                        "{} had set fields the plugin sets too (kubectl, a controller or another tool)",
+                        managers.join(", ")
+                    ),
+                    format!(
+                        "nothing, if the plugin should own these fields; otherwise change the object only with {} \
+                         and leave it out of the operation",
+                        managers.join(", ")
+                    ),
+                ));
             }
             if let StepOutcome::NotReady { .. } = report.outcome {
-                let mut e = Event::info(self.operation_id, report.to_string(), "");
-                e.level = Level::Warn;
-                e.error_code = wasmesh_cluster::NOT_READY_CODE.into();
-                e.probable_cause = "the workload or resource is still starting, or is failing".into();
-                e.suggested_remediation = "inspect the object's events and pods (kubectl describe)".into();
-                self.events.publish(e);
+                let t = &report.target;
+                let namespace = t.namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default();
+                self.events.publish(Event::warn(
+                    self.operation_id,
+                    report.to_string(),
+                    "",
+                    wasmesh_cluster::NOT_READY_CODE,
+                    "the workload or resource is still starting, or is failing",
+                    format!(
+                        "look at its status, events and pods (kubectl describe {} {}{namespace}) and fix what keeps it \
+                         from becoming ready",
+                        t.kind.to_ascii_lowercase(),
+                        t.name
+                    ),
+                ));
             }
         }
     }

@@ -51,6 +51,18 @@ pub struct Config {
     /// The log's format: `text` for people, `json` (one object per line) for collectors.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// The Meshery server each plugin registers its design kinds with (`http://meshery:9081`);
+    /// none registers nothing. Env MESHERY_SERVER.
+    #[serde(default)]
+    pub meshery_server: Option<String>,
+    /// The host name the Meshery server reaches the adapters on, sent with the registration.
+    /// Env WASMESH_ADVERTISE_HOST, or SERVICE_ADDR as the upstream adapters name it; default
+    /// `localhost`.
+    #[serde(default)]
+    pub advertise_host: Option<String>,
+    /// Seconds between registration rounds (default a day).
+    #[serde(default = "default_registration_interval_seconds")]
+    pub registration_interval_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -261,6 +273,9 @@ impl RuleConfig {
 fn default_shutdown_grace_seconds() -> u64 {
     30
 }
+fn default_registration_interval_seconds() -> u64 {
+    crate::registration::DEFAULT_INTERVAL.as_secs()
+}
 
 fn default_listen() -> String {
     "0.0.0.0".into()
@@ -339,6 +354,9 @@ impl Default for Config {
             metrics_addr: None,
             shutdown_grace_seconds: default_shutdown_grace_seconds(),
             log_format: LogFormat::default(),
+            meshery_server: None,
+            advertise_host: None,
+            registration_interval_seconds: default_registration_interval_seconds(),
         }
     }
 }
@@ -371,8 +389,53 @@ impl Config {
         })
     }
 
+    /// What registration with the Meshery server needs; None when `meshery_server` is unset.
+    pub fn registration(&self) -> Result<Option<crate::registration::Settings>> {
+        let Some(server) = self.meshery_server.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let url = crate::registration::register_url(server)?;
+        let host = self
+            .advertise_host
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(crate::registration::DEFAULT_ADVERTISE_HOST);
+        if host.is_empty() || host.contains(['/', ' ', '@', '?', '#']) || host.contains("://") {
+            return Err(Error::Config(format!(
+                "advertise_host \"{}\" is not a host name; write the name or address the Meshery server \
+                 reaches this host on (e.g. wasmesh.meshery.svc), without scheme or port",
+                host.escape_debug()
+            )));
+        }
+        if self.registration_interval_seconds == 0 {
+            return Err(Error::Config(
+                "registration_interval_seconds must be above 0 (default 86400, a day)".into(),
+            ));
+        }
+        Ok(Some(crate::registration::Settings {
+            url,
+            advertise_host: host.to_string(),
+            interval: Duration::from_secs(self.registration_interval_seconds),
+            backoff: crate::registration::Backoff::default(),
+        }))
+    }
+
+    /// The upstream adapters' environment names, over the file's: MESHERY_SERVER and
+    /// SERVICE_ADDR (WASMESH_MESHERY_SERVER and WASMESH_ADVERTISE_HOST, in the settings table,
+    /// come after). Empty values are ignored.
+    pub fn apply_registration_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("MESHERY_SERVER") {
+            self.meshery_server = Some(v);
+        }
+        if let Some(v) = var("SERVICE_ADDR") {
+            self.advertise_host = Some(v);
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         self.server_policy()?;
+        self.registration()?;
         let mut ports = std::collections::HashSet::new();
         for p in &self.plugins {
             match (&p.builtin, &p.path) {
@@ -481,6 +544,34 @@ plugins:
     }
 
     #[test]
+    fn registration_comes_from_the_file_and_the_environment_over_it() {
+        let mut c = Config::from_yaml("meshery_server: http://meshery:9081\nadvertise_host: a.example\n").unwrap();
+        let r = c.registration().unwrap().unwrap();
+        assert_eq!(
+            (
+                r.url.to_string().as_str(),
+                r.advertise_host.as_str(),
+                r.interval.as_secs()
+            ),
+            (
+                "http://meshery:9081/api/meshmodel/components/register",
+                "a.example",
+                86_400
+            )
+        );
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        c.apply_registration_env(env(&[("SERVICE_ADDR", "b.example"), ("MESHERY_SERVER", "https://m")]));
+        let r = c.registration().unwrap().unwrap();
+        assert_eq!(
+            (r.url.to_string().as_str(), r.advertise_host.as_str()),
+            ("https://m/api/meshmodel/components/register", "b.example")
+        );
+        assert!(Config::default().registration().unwrap().is_none());
+    }
+
+    #[test]
     fn an_empty_list_grants_nothing_and_an_absent_field_everything() {
         let grant = |yaml: &str| {
             Config::from_yaml(&format!(
@@ -537,6 +628,16 @@ plugins:
             (
                 "plugins: [{name: a, builtin: istio, port: 1, grant: {operations: ~}}]",
                 "write [] to grant none",
+            ),
+            ("meshery_server: ftp://meshery", "is neither http:// nor https://"),
+            ("meshery_server: meshery:9081", "has no scheme"),
+            (
+                "meshery_server: http://meshery:9081\nadvertise_host: http://wasmesh",
+                "advertise_host \"http://wasmesh\" is not a host name",
+            ),
+            (
+                "meshery_server: http://meshery:9081\nregistration_interval_seconds: 0",
+                "must be above 0",
             ),
         ];
         for (yaml, says) in cases {

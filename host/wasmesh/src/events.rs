@@ -129,6 +129,16 @@ pub fn clip(mut s: String, max: usize) -> String {
     s
 }
 
+/// `summary`, then what to do about it (when that is not said already).
+pub fn with_action(summary: String, remediation: &str) -> String {
+    let action = remediation.trim();
+    if action.is_empty() || summary.contains(action) {
+        summary
+    } else {
+        format!("{}; what to do: {action}", summary.trim_end_matches(['.', ' ']))
+    }
+}
+
 /// One event, before it is addressed to Meshery.
 #[derive(Clone, Debug, Default)]
 pub struct Event {
@@ -157,6 +167,29 @@ impl Event {
             details: details.into(),
             operation_id: operation_id.to_string(),
             ..Default::default()
+        }
+    }
+
+    /// A WARN as the Meshery server keeps it: it stores only the summary of anything that is not
+    /// an ERROR, so the summary also says what the user should do (the remediation, unless it
+    /// says so already). Code, cause and remediation stay in their fields for newer UIs.
+    pub fn warn(
+        operation_id: &str,
+        summary: impl Into<String>,
+        details: impl Into<String>,
+        code: impl Into<String>,
+        cause: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Self {
+        let remediation = remediation.into();
+        Self {
+            level: Level::Warn,
+            summary: with_action(summary.into(), &remediation),
+            details: details.into(),
+            operation_id: operation_id.to_string(),
+            error_code: code.into(),
+            probable_cause: cause.into(),
+            suggested_remediation: remediation,
         }
     }
 

@@ -160,13 +160,23 @@ impl HostCalls for CallHost {
             WitLevel::Warn => Level::Warn,
             WitLevel::Error => Level::Error,
         };
-        let mut event = Event::info(&self.call.ctx.operation_id, summary, details);
-        event.level = level;
-        if let Some(e) = error {
-            event.error_code = e.code;
-            event.probable_cause = e.probable_cause;
-            event.suggested_remediation = e.suggested_remediation;
-        }
+        let id = &self.call.ctx.operation_id;
+        let event = match (level, error) {
+            // The server keeps only a WARN's summary: the remediation goes into it too.
+            (Level::Warn, Some(e)) => {
+                Event::warn(id, summary, details, e.code, e.probable_cause, e.suggested_remediation)
+            }
+            (level, error) => {
+                let mut event = Event::info(id, summary, details);
+                event.level = level;
+                if let Some(e) = error {
+                    event.error_code = e.code;
+                    event.probable_cause = e.probable_cause;
+                    event.suggested_remediation = e.suggested_remediation;
+                }
+                event
+            }
+        };
         self.events.publish(event);
     }
 }

@@ -17,6 +17,7 @@ pub mod shutdown;
 /// The grant: declaration, check, audit, RBAC.
 pub use wasmesh_grant as grant;
 pub mod logging;
+pub mod registration;
 pub mod transport;
 
 use std::net::SocketAddr;
@@ -287,6 +288,13 @@ pub async fn start(config: Config) -> Result<RunningHost> {
     let mut tasks = Vec::new();
     let audit =
         Arc::new(AuditLog::open(config.audit_log.as_deref()).map_err(|e| Error::Config(format!("audit log: {e}")))?);
+    let registration = match config.registration()? {
+        Some(settings) => {
+            let client = registration::client(&settings.url)?;
+            Some((Arc::new(settings), client))
+        }
+        None => None,
+    };
     for (pc, plugin, grant) in loaded {
         let info = plugin.info().clone();
         // One line per plugin at start; the rules themselves at debug (`wasmesh plugins` lists them).
@@ -371,6 +379,16 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             adapter_name: info.name.clone(),
             addr: local,
         });
+        if let Some((settings, client)) = &registration {
+            // Its own task: serving never waits for the Meshery server.
+            tasks.push(tokio::spawn(registration::serve(
+                adapter.clone(),
+                local.port(),
+                settings.clone(),
+                client.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
         adapters.push(adapter);
     }
     let metrics_addr = match &config.metrics_addr {

@@ -41,6 +41,13 @@ enum Command {
     Serve,
     /// List the plugins the configuration loads, with their operations and capabilities.
     Plugins,
+    /// Print, as JSON, the component definitions each plugin registers with the Meshery server
+    /// (decoded: what the registration carries in base64).
+    Components {
+        /// Only this plugin (its name in the configuration).
+        #[arg(long)]
+        plugin: Option<String>,
+    },
     /// Print Kubernetes RBAC (YAML) for a restricted cluster: a ServiceAccount and Roles per
     /// plugin from its effective grant, and a host account that may only impersonate them.
     Rbac {
@@ -146,6 +153,8 @@ fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<(Config,
         }
         None => Config::default(),
     };
+    // The upstream adapters' variable names, below WASMESH_* and flags.
+    config.apply_registration_env(|k| std::env::var(k).ok());
     let changed = apply_settings(&mut config, matches)?;
     if common.no_cache {
         config.cache_dir = None;
@@ -322,6 +331,38 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             }
             for s in &skipped {
                 println!("{}: not loaded: {}", s.plugin, s.reason);
+            }
+        }
+        Command::Components { plugin } => {
+            let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
+            if let Some(want) = &plugin {
+                if !loaded.iter().any(|(pc, _, _)| &pc.name == want) {
+                    let why = skipped
+                        .iter()
+                        .find(|s| &s.plugin == want)
+                        .map(|s| format!("it is not loaded: {}", s.reason))
+                        .unwrap_or_else(|| {
+                            let names: Vec<&str> = loaded.iter().map(|(pc, _, _)| pc.name.as_str()).collect();
+                            format!("the configuration loads: {}", names.join(", "))
+                        });
+                    anyhow::bail!("no plugin {want}; {why}");
+                }
+            }
+            let mut all = Vec::new();
+            let mut problems = Vec::new();
+            for (pc, p, _) in loaded
+                .iter()
+                .filter(|(pc, _, _)| plugin.as_ref().is_none_or(|w| w == &pc.name))
+            {
+                let (definitions, bad) = wasmesh::registration::plugin_definitions(&pc.name, p)
+                    .await
+                    .with_context(|| format!("plugin {}", pc.name))?;
+                all.extend(definitions);
+                problems.extend(bad.into_iter().map(|b| format!("plugin {}: {b}", pc.name)));
+            }
+            println!("{}", serde_json::to_string_pretty(&all)?);
+            if !problems.is_empty() {
+                anyhow::bail!("not registrable: {}", problems.join("; "));
             }
         }
         Command::Rbac {

@@ -187,6 +187,30 @@ pub static SETTINGS: &[Setting] = &[
         number
     ),
     setting!(
+        "meshery_server",
+        "Meshery server each plugin registers its design kinds with (also read from MESHERY_SERVER); unset: no registration",
+        "http://meshery:9081",
+        false,
+        |c| c.meshery_server,
+        some_text
+    ),
+    setting!(
+        "advertise_host",
+        "Host name the Meshery server reaches the adapters on, sent with the registration (also read from SERVICE_ADDR)",
+        "wasmesh.meshery.svc",
+        false,
+        |c| c.advertise_host,
+        some_text
+    ),
+    setting!(
+        "registration_interval_seconds",
+        "Seconds between registration rounds",
+        "",
+        false,
+        |c| c.registration_interval_seconds,
+        number
+    ),
+    setting!(
         "log_format",
         "Log format on stderr: text or json",
         "",

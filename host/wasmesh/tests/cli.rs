@@ -110,3 +110,51 @@ fn a_bad_config_is_refused_with_the_reason() {
     assert!(err.contains("exactly one of builtin or path"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn components_prints_the_decoded_definitions_each_plugin_registers() {
+    let defs: Vec<serde_json::Value> = serde_json::from_str(&wasmesh(&["components", "--plugin", "linkerd"])).unwrap();
+    let kinds: Vec<&str> = defs.iter().map(|d| d["component"]["kind"].as_str().unwrap()).collect();
+    for want in [
+        "LinkerdMesh",
+        "VizLinkerdAddon",
+        "ServiceProfile",
+        "Server",
+        "HTTPRoute",
+    ] {
+        assert!(kinds.contains(&want), "{kinds:?}");
+    }
+    for d in &defs {
+        assert_eq!(d["model"]["name"], "linkerd");
+        assert_eq!(d["schemaVersion"], "components.meshery.io/v1beta1");
+        assert_eq!(d["status"], "enabled");
+        let schema: serde_json::Value = serde_json::from_str(d["component"]["schema"].as_str().unwrap()).unwrap();
+        assert_eq!(schema["type"], "object", "{d}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+        .args(["components", "--plugin", "consul", "--no-cache"])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no plugin consul; the configuration loads: istio, linkerd"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_meshery_server_that_is_not_an_http_url_is_refused_at_start() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+        .args(["plugins", "--no-cache"])
+        .env("MESHERY_SERVER", "meshery:9081")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("meshery_server \"meshery:9081\" has no scheme") && err.contains("http://host:port"),
+        "{err}"
+    );
+}

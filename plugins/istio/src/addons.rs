@@ -232,10 +232,12 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
         progress::report(
             Level::Warn,
             &format!(
-                "No {} add-on set is known for Istio {}; using the one of Istio {}",
+                "No {} add-on set is known for Istio {}; using the one of Istio {}: check that the add-on works, \
+                 or install a known Istio release ({})",
                 addon.title(),
                 control_plane.version,
-                release.istio
+                release.istio,
+                RELEASES.iter().map(|r| r.istio).collect::<Vec<_>>().join(", ")
             ),
             &format!(
                 "known add-on sets: {}",

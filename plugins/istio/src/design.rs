@@ -35,6 +35,7 @@
 
 use serde_json::{Map, Value, json};
 use wasmesh_sdk::design::{self, Component, Expansion, KindGroups, Provider, ServedKinds, Trait, TraitEffect};
+use wasmesh_sdk::registry::{self, DesignKind};
 use wasmesh_sdk::{DesignPlan, DesignRequest, Error, Step, error};
 
 use crate::CODE;
@@ -85,12 +86,56 @@ pub const INSTALL_OPTIONS: &[&str] = &["profile", "version", "waitSeconds", "aut
 
 /// Meshery's add-on component types (lower case) and the operation each one runs.
 const ADDONS: &[(&str, &str)] = &[
-    ("prometheusistioaddon", "prometheus-addon"),
-    ("grafanaistioaddon", "grafana-addon"),
-    ("kialiistioaddon", "kiali-addon"),
-    ("jaegeristioaddon", "jaeger-addon"),
-    ("zipkinistioaddon", "zipkin-addon"),
+    ("PrometheusIstioAddon", "prometheus-addon"),
+    ("GrafanaIstioAddon", "grafana-addon"),
+    ("KialiIstioAddon", "kiali-addon"),
+    ("JaegerIstioAddon", "jaeger-addon"),
+    ("ZipkinIstioAddon", "zipkin-addon"),
 ];
+
+/// Every kind this translator handles in designs, as it registers them with the Meshery server:
+/// IstioMesh and the add-ons with the schema of their settings, the kinds of [`KINDS`] with their
+/// CRD's schema, and TrafficSplit with the schema [`traffic_split`] reads.
+pub fn design_kinds() -> Vec<DesignKind> {
+    let versions = crate::install::versions();
+    let version = json!({"type": "string", "enum": versions, "default": versions.first(),
+        "description": "the Istio release to install"});
+    let mut kinds = vec![registry::settings_kind(
+        "IstioMesh",
+        json!({
+            "version": version,
+            "profile": {"type": "string", "enum": crate::install::PROFILES, "default": "default"},
+            "waitSeconds": {"type": "integer", "minimum": 0, "maximum": crate::install::MAX_WAIT_SECONDS,
+                "default": 300, "description": "how long to wait for availability (0: no wait)"},
+            "autoscale": {"type": "boolean", "default": true,
+                "description": "HorizontalPodAutoscalers for istiod and the gateways"},
+            "hub": {"type": "string", "description": "image repository of the control plane and proxies (a mirror)"},
+        }),
+        &[],
+    )];
+    for (kind, _) in ADDONS {
+        kinds.push(registry::settings_kind(kind, json!({"version": version}), &[]));
+    }
+    kinds.extend(registry::kinds_from_crds(KINDS, &crate::install::default_crds()));
+    let backend = json!({"type": "object", "required": ["weight"], "properties": {
+        "version": {"type": "string", "description": "a version of the service: pods with this version label"},
+        "service": {"type": "string", "description": "another Service"},
+        "weight": {"type": "integer", "minimum": 0, "maximum": 100}}});
+    kinds.push(DesignKind {
+        kind: "TrafficSplit".into(),
+        api_version: format!("{SPLIT_GROUP}/{}", SPLIT_VERSIONS[0]),
+        display_name: registry::display_name("TrafficSplit"),
+        namespaced: true,
+        schema: json!({"title": "Traffic Split", "type": "object", "properties": {"spec": {
+            "type": "object", "required": ["service", "backends"], "properties": {
+                "service": {"type": "string", "description": "the Service whose traffic is split"},
+                "versionLabel": {"type": "string", "default": "version"},
+                "backends": {"type": "array", "items": backend,
+                    "description": "weights are whole percentages adding up to 100"}}}}})
+        .to_string(),
+    });
+    kinds
+}
 
 /// What the settings of an IstioMesh or add-on component should be, said when they are not.
 const SETTINGS_REMEDY: &str = "set settings.version to an Istio release such as \"1.27.3\" and settings.profile to default, minimal, demo or ambient";
@@ -482,6 +527,29 @@ mod tests {
             CODE,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn every_design_kind_is_registered_with_a_schema() {
+        let kinds = design_kinds();
+        let names: Vec<&str> = kinds.iter().map(|k| k.kind.as_str()).collect();
+        let mut want = vec!["IstioMesh"];
+        want.extend(ADDONS.iter().map(|(k, _)| *k));
+        want.extend(KINDS.iter().map(|(k, _)| *k));
+        want.push("TrafficSplit");
+        assert_eq!(names, want);
+        for k in &kinds {
+            let schema: Value = serde_json::from_str(&k.schema).unwrap();
+            assert_eq!(schema["type"], "object", "{}", k.kind);
+            assert!(
+                schema["properties"].as_object().is_some_and(|p| !p.is_empty()),
+                "{}",
+                k.kind
+            );
+        }
+        let vs = kinds.iter().find(|k| k.kind == "VirtualService").unwrap();
+        assert_eq!(vs.api_version, "networking.istio.io/v1");
+        assert!(vs.schema.contains("gateways"));
     }
 
     #[test]

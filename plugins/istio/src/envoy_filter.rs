@@ -60,7 +60,10 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
         // The filter patches the api pod's own Envoy (SIDECAR_INBOUND); ambient pods have none.
         progress::report(
             Level::Warn,
-            &format!("The image hub rate limit needs a sidecar on the api pods in namespace {namespace}"),
+            &format!(
+                "The image hub rate limit needs a sidecar on the api pods in namespace {namespace}: label the \
+                 namespace istio-injection=enabled (or the pods sidecar.istio.io/inject=true) and restart them"
+            ),
             "Istio runs with the ambient profile: pods in ambient mode have no Envoy of their own, so the filter \
              only takes effect on api pods that carry an istio-proxy sidecar (label their namespace with \
              istio-injection=enabled, or their pods with sidecar.istio.io/inject=true, and restart them)",
@@ -70,7 +73,10 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     if cluster::list("apps/v1", "Deployment", Some(namespace), &selector)?.is_empty() {
         progress::report(
             Level::Warn,
-            &format!("The image hub api is not deployed in namespace {namespace}"),
+            &format!(
+                "The image hub api is not deployed in namespace {namespace}: the rate limit takes effect once it is; \
+                 deploy it with the \"imagehub\" operation"
+            ),
             "the rate-limit filter is applied anyway and takes effect once the image hub's api workload \
              (label app=api) runs there with an Istio proxy; deploy it with the \"imagehub\" operation",
         );

@@ -64,12 +64,30 @@ pub fn versions() -> Vec<String> {
     release::versions()
 }
 
+/// The CRDs of the default release, whose schemas the plugin registers with the Meshery server.
+pub fn default_crds() -> Vec<Value> {
+    let release = release::default_release();
+    let cx = Context {
+        release,
+        profile: Profile::parse(options::DEFAULT_PROFILE).unwrap_or(Profile::Default),
+        autoscale: false,
+        hub: release.hub.to_string(),
+    };
+    crds::objects(&cx)
+}
+
+/// Longest availability wait an install accepts.
+pub use options::MAX_WAIT_SECONDS;
+/// The profiles the install offers.
+pub use options::PROFILES;
+
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     let mut options = options::parse(request)?;
     if !request.delete && options.autoscale && !autoscaling_served() {
         options.autoscale = false;
         warn(
-            "Istio install: no HorizontalPodAutoscalers",
+            "Istio install: no HorizontalPodAutoscalers (the cluster does not serve autoscaling/v2), istiod and \
+             the gateways run one replica each; scale them by hand (kubectl scale) if one is not enough",
             "the cluster does not serve autoscaling/v2 (no APIService v2.autoscaling): istiod and the gateways \
              run one replica each instead of autoscaling from 1 to 5",
         );

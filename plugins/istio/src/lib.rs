@@ -100,4 +100,10 @@ impl Guest for Istio {
     }
 }
 
+impl wasmesh_sdk::registry::Guest for Istio {
+    fn design_kinds() -> Vec<wasmesh_sdk::registry::DesignKind> {
+        design::design_kinds()
+    }
+}
+
 wasmesh_sdk::export_translator!(Istio);

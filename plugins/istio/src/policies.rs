@@ -134,7 +134,7 @@ fn undo(policy: Policy, namespace: &str, api_version: &str) -> Result<Plan, Erro
         if let Some(found) = current.as_ref().and_then(current_mode).filter(|m| *m != mode.as_str()) {
             let summary = format!(
                 "mTLS {} policy not removed from namespace {namespace}: the namespace's PeerAuthentication \
-                 \"default\" now says {found}, set by another operation",
+                 \"default\" now says {found}, set by another operation; undo that operation to remove it",
                 mode.as_str()
             );
             progress::report(

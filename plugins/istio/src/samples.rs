@@ -88,7 +88,8 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
         progress::report(
             Level::Warn,
             &format!(
-                "No Istio ingress gateway runs in {CONTROL_PLANE_NAMESPACE}: {} is reachable inside the cluster only",
+                "No Istio ingress gateway runs in {CONTROL_PLANE_NAMESPACE}: {} is reachable inside the cluster only; \
+                 to reach it from outside, install Istio with the default or demo profile",
                 app.title()
             ),
             &format!(

@@ -174,7 +174,8 @@ fn events(check: &Check) -> Vec<Event<'_>> {
     let rest = check.findings.len().saturating_sub(MAX_EVENTS_PER_CHECK);
     if rest > 0 {
         out.push(Event::More(format!(
-            "istio-vet: {}: {rest} more findings not shown one by one ({} in all)",
+            "istio-vet: {}: {rest} more findings not shown one by one ({} in all); fix the ones shown and run \
+             istio-vet again to see the rest",
             check.name,
             check.findings.len()
         )));
@@ -587,7 +588,8 @@ mod tests {
         match out.last() {
             Some(Event::More(s)) => assert_eq!(
                 s,
-                "istio-vet: service port names: 150 more findings not shown one by one (250 in all)"
+                "istio-vet: service port names: 150 more findings not shown one by one (250 in all); fix the ones \
+                 shown and run istio-vet again to see the rest"
             ),
             _ => panic!("the last event counts the rest"),
         }

@@ -48,7 +48,14 @@ pub const REGISTRY: &str = "cr.l5d.io/linkerd";
 /// The cluster DNS domain and identity trust domain when the control plane recorded none.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
-const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+/// Log levels an extension's `logLevel` setting may take.
+pub const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+
+/// The CRDs the extensions install (the SMI extension's TrafficSplit), whose schemas the plugin
+/// registers with the Meshery server.
+pub fn crds() -> Vec<Value> {
+    vec![smi::trafficsplit_crd()]
+}
 
 /// The error code `WASMESH-LINKERD-<n>`.
 pub(crate) fn code(n: u16) -> String {

@@ -28,7 +28,9 @@
 //!
 //! Error codes WASMESH-LINKERD-2100..2199.
 
+use serde_json::json;
 use wasmesh_sdk::design::{self, Component, Expansion, KindGroups, Provider, ServedKinds, TraitEffect};
+use wasmesh_sdk::registry::{self, DesignKind};
 use wasmesh_sdk::{DesignPlan, DesignRequest, Error};
 
 use crate::CODE;
@@ -104,11 +106,47 @@ const SMI_GROUP: &str = "split.smi-spec.io";
 
 /// Meshery's add-on component types (lower case) and the operation each one runs.
 const ADDONS: &[(&str, &str)] = &[
-    ("vizlinkerdaddon", "viz-addon"),
-    ("jaegerlinkerdaddon", "jaeger-addon"),
-    ("multiclusterlinkerdaddon", "multicluster-addon"),
-    ("smilinkerdaddon", "smi-addon"),
+    ("VizLinkerdAddon", "viz-addon"),
+    ("JaegerLinkerdAddon", "jaeger-addon"),
+    ("MultiClusterLinkerdAddon", "multicluster-addon"),
+    ("SMILinkerdAddon", "smi-addon"),
 ];
+
+/// Every kind this translator handles in designs, as it registers them with the Meshery server:
+/// LinkerdMesh and the add-ons with the schema of their settings, the kinds of [`KINDS`] with
+/// their CRD's schema.
+pub fn design_kinds() -> Vec<DesignKind> {
+    let versions = crate::install::versions();
+    let version = json!({"type": "string", "enum": versions, "default": versions.first(),
+        "description": "the Linkerd release to install"});
+    let mut kinds = vec![registry::settings_kind(
+        "LinkerdMesh",
+        json!({
+            "version": version,
+            "registry": {"type": "string", "default": "cr.l5d.io/linkerd",
+                "description": "image registry of the Linkerd images (a mirror for air-gapped clusters)"},
+            "trustDomain": {"type": "string", "default": "cluster.local",
+                "description": "identity trust domain of the mesh"},
+            "waitSeconds": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 300,
+                "description": "how long to wait for the control plane to become available"},
+        }),
+        &[],
+    )];
+    for (kind, _) in ADDONS {
+        kinds.push(registry::settings_kind(
+            kind,
+            json!({
+                "version": version,
+                "logLevel": {"type": "string", "enum": crate::addons::LOG_LEVELS, "default": "info"},
+            }),
+            &[],
+        ));
+    }
+    let mut crds = crate::install::default_crds();
+    crds.extend(crate::addons::crds());
+    kinds.extend(registry::kinds_from_crds(KINDS, &crds));
+    kinds
+}
 
 pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
     // What the design itself installs: kinds it brings need no check against the cluster.
@@ -233,6 +271,30 @@ mod tests {
         json!({"routes": [{"name": "GET /api", "condition": {"method": "GET", "pathRegex": "/api"},
                            "isRetryable": true, "timeout": "300ms"}],
                "retryBudget": {"retryRatio": 0.2, "minRetriesPerSecond": 10, "ttl": "10s"}})
+    }
+
+    #[test]
+    fn every_design_kind_is_registered_with_a_schema() {
+        let kinds = design_kinds();
+        let names: Vec<&str> = kinds.iter().map(|k| k.kind.as_str()).collect();
+        let mut want = vec!["LinkerdMesh"];
+        want.extend(ADDONS.iter().map(|(k, _)| *k));
+        want.extend(KINDS.iter().map(|(k, _)| *k));
+        assert_eq!(names, want);
+        for k in &kinds {
+            let schema: Value = serde_json::from_str(&k.schema).unwrap();
+            assert_eq!(schema["type"], "object", "{}", k.kind);
+            assert!(
+                schema["properties"].as_object().is_some_and(|p| !p.is_empty()),
+                "{}",
+                k.kind
+            );
+        }
+        let ts = kinds.iter().find(|k| k.kind == "TrafficSplit").unwrap();
+        assert_eq!(ts.api_version, "split.smi-spec.io/v1alpha2");
+        let sp = kinds.iter().find(|k| k.kind == "ServiceProfile").unwrap();
+        assert_eq!(sp.api_version, "linkerd.io/v1alpha2");
+        assert!(sp.schema.contains("retryBudget"));
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub fn crd_names(version: &str) -> Option<(Vec<String>, Vec<String>)> {
     Some((names(crds::linkerd_crds(release)), names(crds::gateway_crds(release))))
 }
 
+/// The CRDs the default release installs (Linkerd's own and the Gateway API's), whose schemas the
+/// plugin registers with the Meshery server.
+pub fn default_crds() -> Vec<Value> {
+    let release = versions::default_release();
+    let mut crds = crds::linkerd_crds(release);
+    crds.extend(crds::gateway_crds(release));
+    crds
+}
+
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     let options = options::parse(&request.custom_body)?;
     if request.delete {

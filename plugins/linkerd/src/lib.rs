@@ -106,4 +106,10 @@ fn annotate_namespace(request: &OperationRequest) -> Plan {
     }
 }
 
+impl wasmesh_sdk::registry::Guest for Linkerd {
+    fn design_kinds() -> Vec<wasmesh_sdk::registry::DesignKind> {
+        design::design_kinds()
+    }
+}
+
 wasmesh_sdk::export_translator!(Linkerd);

@@ -512,7 +512,9 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
             );
             progress::report(
                 Level::Warn,
-                "next steps for the new trust anchor, in this order",
+                "next steps for the new trust anchor: restart every meshed workload, linkerd-destination and \
+                 linkerd-proxy-injector, then linkerd-identity last; once every proxy restarted, remove the old \
+                 anchor(s) from linkerd-identity-trust-roots (the steps in order are in the details)",
                 &format!(
                     "1. wait about a minute (the proxy injector reads the new bundle from its mounted ConfigMap)\n\
                      2. restart every meshed workload and the Deployments linkerd-destination and \

@@ -4,6 +4,7 @@
 pub mod certs;
 pub mod cluster_objects;
 pub mod meshery;
+pub mod meshery_server;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

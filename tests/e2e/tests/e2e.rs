@@ -26,7 +26,9 @@ mod e2e {
     mod operable;
     mod pool;
     mod rbac;
+    mod registration;
     mod review;
     mod terminating;
     mod undo;
+    mod warnings;
 }

@@ -71,7 +71,7 @@ pub fn objects(ctx: &Ctx) -> Vec<Value> {
 }
 
 /// trafficsplits.split.smi-spec.io, v1alpha1 (stored) and v1alpha2, as the extension ships it.
-fn trafficsplit_crd() -> Value {
+pub fn trafficsplit_crd() -> Value {
     let version = |name: &str, storage: bool, weight: Value| {
         json!({
             "name": name,

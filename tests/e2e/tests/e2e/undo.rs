@@ -82,3 +82,46 @@ async fn every_istio_undo_says_removed() {
     let _lock = wasmesh_e2e::control_plane_lock("istio").await;
     undo_all("ISTIO", ISTIO).await;
 }
+
+/// A design deleted through Provision (the newest server) is an undo too: its events' summaries
+/// say "removed" (the Meshery server records them as an undeploy), and so does the response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_design_says_removed() {
+    use wasmesh_e2e::declaration;
+    use wasmesh_e2e::meshery::ProvisionRequest;
+    for (adapter, model, kind, api_version) in [
+        ("LINKERD", "linkerd", "ServiceProfile", "linkerd.io/v1alpha2"),
+        ("ISTIO", "istio", "VirtualService", "networking.istio.io/v1"),
+    ] {
+        let cluster = TestCluster::start().await;
+        let ns = cluster.namespace("undo-design").await;
+        let (host, mut c, events) = connect(adapter, Generation::Adapter).await;
+        let message = c
+            .provision(ProvisionRequest {
+                username: "e2e".into(),
+                delete_op: true,
+                declarations: vec![declaration(
+                    model,
+                    api_version,
+                    kind,
+                    "undo-design",
+                    ns.name(),
+                    serde_json::json!({}),
+                )],
+                kube_configs: vec![cluster.kubeconfig().to_string()],
+            })
+            .await
+            .expect("design removed");
+        assert!(
+            wasmesh_e2e::design_summary(&message).starts_with("Design removed"),
+            "{adapter}: {message}"
+        );
+        let done = events
+            .wait_for("the design's final event", |e| {
+                e.event_type == INFO && e.summary.starts_with("Design ")
+            })
+            .await;
+        assert!(done.summary.contains("removed"), "{adapter}: {done:#?}");
+        host.shutdown().await;
+    }
+}

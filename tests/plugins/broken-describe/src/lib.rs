@@ -22,4 +22,10 @@ impl Guest for Broken {
     }
 }
 
+impl wasmesh_sdk::registry::Guest for Broken {
+    fn design_kinds() -> Vec<wasmesh_sdk::registry::DesignKind> {
+        Vec::new()
+    }
+}
+
 wasmesh_sdk::export_translator!(Broken);

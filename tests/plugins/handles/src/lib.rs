@@ -35,4 +35,10 @@ impl Guest for Handles {
     }
 }
 
+impl wasmesh_sdk::registry::Guest for Handles {
+    fn design_kinds() -> Vec<wasmesh_sdk::registry::DesignKind> {
+        Vec::new()
+    }
+}
+
 wasmesh_sdk::export_translator!(Handles);

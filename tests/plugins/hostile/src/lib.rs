@@ -373,4 +373,29 @@ fn url_ref(api_version: &str, ns: &str) -> wasmesh_sdk::ObjectRef {
     }
 }
 
+/// Kinds meant to make the host send malformed registrations (a kind that is a URL path, a
+/// schema that is not JSON or is empty, no apiVersion) beside one usable kind; the host must
+/// register the usable one only.
+impl wasmesh_sdk::registry::Guest for Hostile {
+    fn design_kinds() -> Vec<wasmesh_sdk::registry::DesignKind> {
+        use wasmesh_sdk::registry::DesignKind;
+        let kind = |kind: &str, api_version: &str, schema: &str| DesignKind {
+            kind: kind.into(),
+            api_version: api_version.into(),
+            display_name: kind.into(),
+            namespaced: true,
+            schema: schema.into(),
+        };
+        let schema = r#"{"type": "object", "properties": {"spec": {"type": "object"}}}"#;
+        vec![
+            kind("HostileWidget", "example.com/v1", schema),
+            kind("../../api/system/users", "example.com/v1", schema),
+            kind("NotJson", "example.com/v1", "{\"type\": "),
+            kind("EmptySchema", "example.com/v1", "{}"),
+            kind("NoVersion", "", schema),
+            kind("Spaced Kind", "example.com/v1", schema),
+        ]
+    }
+}
+
 wasmesh_sdk::export_translator!(Hostile);

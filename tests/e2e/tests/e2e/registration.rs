@@ -1,0 +1,231 @@
+//! Registration with the Meshery server: the host registers every kind the plugins handle in
+//! designs with a registration endpoint that decodes the body as the newest server does
+//! (wasmesh_e2e::meshery_server), retries what fails, and serves gRPC whatever the server does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use wasmesh_e2e::meshery::Generation;
+use wasmesh_e2e::meshery_server::{Registration, RegistrationServer};
+use wasmesh_e2e::{EVENT_WAIT, client, host_log, init_log, test_config};
+
+/// The design kinds of CONTRACT.md's "What the upstream adapters offer" (Linkerd's TrafficSplit
+/// and Istio's traffic split beside them), by model.
+const ISTIO: &[&str] = &[
+    "IstioMesh",
+    "PrometheusIstioAddon",
+    "GrafanaIstioAddon",
+    "KialiIstioAddon",
+    "JaegerIstioAddon",
+    "ZipkinIstioAddon",
+    "AuthorizationPolicy",
+    "DestinationRule",
+    "EnvoyFilter",
+    "Gateway",
+    "PeerAuthentication",
+    "RequestAuthentication",
+    "ServiceEntry",
+    "Sidecar",
+    "Telemetry",
+    "VirtualService",
+    "WorkloadEntry",
+    "WorkloadGroup",
+    "WasmPlugin",
+    "ProxyConfig",
+    "TrafficSplit",
+];
+const LINKERD: &[&str] = &[
+    "LinkerdMesh",
+    "VizLinkerdAddon",
+    "JaegerLinkerdAddon",
+    "MultiClusterLinkerdAddon",
+    "SMILinkerdAddon",
+    "AuthorizationPolicy",
+    "MeshTLSAuthentication",
+    "NetworkAuthentication",
+    "Server",
+    "ServerAuthorization",
+    "ServiceProfile",
+    "HTTPRoute",
+    "TrafficSplit",
+];
+
+fn model(r: &Registration) -> &str {
+    r.definition["model"]["name"].as_str().unwrap_or_default()
+}
+
+fn kind(r: &Registration) -> &str {
+    r.definition["component"]["kind"].as_str().unwrap_or_default()
+}
+
+fn registered_kinds<'a>(accepted: &'a [Registration], mesh: &str) -> BTreeSet<&'a str> {
+    accepted.iter().filter(|r| model(r) == mesh).map(kind).collect()
+}
+
+fn set<'a>(kinds: &[&'a str]) -> BTreeSet<&'a str> {
+    kinds.iter().copied().collect()
+}
+
+/// How many times each kind of `mesh` was registered.
+fn rounds_of(accepted: &[Registration], mesh: &str) -> BTreeMap<String, usize> {
+    let mut n = BTreeMap::new();
+    for r in accepted.iter().filter(|r| model(r) == mesh) {
+        *n.entry(kind(r).to_string()).or_default() += 1;
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_design_kind_of_both_plugins_is_registered_with_the_advertised_host_and_port() {
+    init_log();
+    let server = RegistrationServer::start().await;
+    let mut config = test_config();
+    config.meshery_server = Some(server.url());
+    config.advertise_host = Some("wasmesh.meshery.svc".into());
+    config.registration_interval_seconds = 1;
+    let host = wasmesh::start(config).await.expect("host starts");
+
+    // Two rounds of every kind: the second shows what an interval's registration sends again.
+    let accepted = server
+        .wait_for("two rounds of both plugins", |a| {
+            [("istio", ISTIO), ("linkerd", LINKERD)].iter().all(|(mesh, kinds)| {
+                let n = rounds_of(a, mesh);
+                kinds.iter().all(|k| n.get(*k).copied().unwrap_or(0) >= 2)
+            })
+        })
+        .await;
+    assert_eq!(registered_kinds(&accepted, "istio"), set(ISTIO));
+    assert_eq!(registered_kinds(&accepted, "linkerd"), set(LINKERD));
+    assert!(server.rejected().is_empty(), "{:?}", server.rejected());
+
+    for (mesh, adapter) in [("istio", "ISTIO"), ("linkerd", "LINKERD")] {
+        let port = host.listener(adapter).unwrap().addr.port();
+        let connections: BTreeSet<String> = accepted
+            .iter()
+            .filter(|r| model(r) == mesh)
+            .map(|r| r.connection.to_string())
+            .collect();
+        // One registrant per plugin: the server hashes the connection JSON.
+        assert_eq!(connections.len(), 1, "{mesh}: {connections:?}");
+        let c: Value = serde_json::from_str(connections.first().unwrap()).unwrap();
+        assert_eq!(c["metadata"]["host_name"], "wasmesh.meshery.svc");
+        assert_eq!(c["metadata"]["hostname"], "wasmesh.meshery.svc");
+        assert_eq!(c["metadata"]["port"], port, "{mesh}: {c}");
+        assert_eq!(c["kind"], format!("meshery-{mesh}"));
+        assert_eq!((&c["type"], &c["subType"]), (&"platform".into(), &"adapter".into()));
+        assert!(uuid::Uuid::parse_str(c["id"].as_str().unwrap()).is_ok(), "{c}");
+        if mesh == "linkerd" {
+            // Derived from the plugin's name and the advertised host: the same in every release,
+            // or a Meshery server would gain a registrant at each upgrade (README's example).
+            assert_eq!(c["id"], "a4c54183-b896-8256-a78f-c48f2832ef4c");
+        }
+    }
+
+    // What the server routes a design by: kind, apiVersion and model; the schema is the kind's.
+    let vs = accepted.iter().find(|r| kind(r) == "VirtualService").unwrap();
+    assert_eq!(vs.definition["component"]["version"], "networking.istio.io/v1");
+    let schema: Value = serde_json::from_str(vs.definition["component"]["schema"].as_str().unwrap()).unwrap();
+    assert!(
+        schema["properties"]["spec"]["properties"]["http"].is_object(),
+        "{schema}"
+    );
+    let mesh = accepted.iter().find(|r| kind(r) == "LinkerdMesh").unwrap();
+    let schema: Value = serde_json::from_str(mesh.definition["component"]["schema"].as_str().unwrap()).unwrap();
+    assert_eq!(schema["properties"]["version"]["enum"][0], "stable-2.14.10", "{schema}");
+    assert_eq!(mesh.definition["model"]["model"]["version"], "stable-2.14.10");
+
+    // The hostile plugin's usable kind is registered; the ones meant to break the body are not.
+    assert_eq!(
+        registered_kinds(&accepted, "hostile"),
+        set(&["HostileWidget"]),
+        "{:?}",
+        registered_kinds(&accepted, "hostile")
+    );
+    let log = host_log();
+    for refused in [
+        "../../api/system/users",
+        "NotJson",
+        "EmptySchema",
+        "NoVersion",
+        "Spaced Kind",
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains("not registered") && l.contains(refused)),
+            "no log line refusing {refused}:\n{log}"
+        );
+    }
+
+    let stats = host
+        .adapters
+        .iter()
+        .find(|a| a.name == "linkerd")
+        .unwrap()
+        .registration
+        .snapshot();
+    assert!(stats.rounds >= 2, "{stats:?}");
+    assert_eq!(stats.last_round_definitions, LINKERD.len() as u64);
+    assert_eq!(stats.last_round_registered, LINKERD.len() as u64);
+    assert_eq!((stats.failures, stats.given_up), (0, 0), "{stats:?}");
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_registrations_are_retried_until_the_server_takes_them() {
+    init_log();
+    let server = RegistrationServer::start().await;
+    server.fail_next(3);
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.meshery_server = Some(server.url());
+    let host = wasmesh::start(config).await.expect("host starts");
+    let accepted = server
+        .wait_for("every Linkerd kind", |a| registered_kinds(a, "linkerd") == set(LINKERD))
+        .await;
+    assert_eq!(server.failed(), 3);
+    // Each kind once: the retried ones were not sent twice.
+    assert!(
+        rounds_of(&accepted, "linkerd").values().all(|n| *n == 1),
+        "{:?}",
+        rounds_of(&accepted, "linkerd")
+    );
+    let adapter = host.adapters.iter().find(|a| a.name == "linkerd").unwrap();
+    let stats = adapter.registration.snapshot();
+    assert_eq!(stats.failures, 3, "{stats:?}");
+    assert_eq!(stats.successes, LINKERD.len() as u64, "{stats:?}");
+    assert_eq!(stats.attempts, LINKERD.len() as u64 + 3, "{stats:?}");
+    // Without advertise_host, the connection names localhost.
+    assert_eq!(accepted[0].connection["metadata"]["host_name"], "localhost");
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_is_served_while_the_meshery_server_is_unreachable() {
+    init_log();
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "istio");
+    config.meshery_server = Some(format!("http://{closed}"));
+    let host = wasmesh::start(config).await.expect("host starts");
+    let mut c = client(&host, "ISTIO", Generation::Adapter).await;
+    let adapter = host.adapters[0].clone();
+    // Registration is failing (and retrying) while the adapter answers.
+    tokio::time::timeout(EVENT_WAIT, async {
+        while adapter.registration.snapshot().failures < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("registration tries the unreachable server");
+    assert_eq!(c.name().await.unwrap(), "ISTIO");
+    assert!(c.operation_keys().await.contains(&"istio".to_string()));
+    let stats = adapter.registration.snapshot();
+    assert_eq!((stats.successes, stats.rounds), (0, 0), "{stats:?}");
+    // Shutting down ends the retries too.
+    tokio::time::timeout(EVENT_WAIT, host.shutdown())
+        .await
+        .expect("shutdown does not wait for the registration's retries");
+}
