@@ -10,9 +10,13 @@ use serde_json::Value;
 use wasmesh_test_apiserver::TestCluster;
 
 fn run(args: &[&str]) -> Output {
+    // One compile cache for every run here: each run loads the plugins (for the RBAC), and
+    // compiling them at every run would take most of the tests' time.
+    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/wasmesh-deploy-cache");
     Command::new(env!("CARGO_BIN_EXE_wasmesh"))
         .args(args)
-        .arg("--no-cache")
+        .arg("--cache-dir")
+        .arg(cache)
         .env("RUST_LOG", "error")
         .env_remove("WASMESH_CONFIG")
         .output()
