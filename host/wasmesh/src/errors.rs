@@ -22,6 +22,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `wasmesh deploy` was asked for manifests that could not run; the message says what to change.
+    #[error("wasmesh deploy: {0}")]
+    Deploy(String),
+
     #[error("no plugin could be loaded; the host has nothing to serve: {reasons}")]
     NothingToServe { reasons: String },
 }

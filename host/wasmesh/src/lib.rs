@@ -5,6 +5,7 @@ pub mod adapter;
 pub mod builtin;
 pub mod config;
 mod convert;
+pub mod deploy;
 pub mod errors;
 pub mod events;
 pub mod grpc;

@@ -51,20 +51,104 @@ enum Command {
     /// Print Kubernetes RBAC (YAML) for a restricted cluster: a ServiceAccount and Roles per
     /// plugin from its effective grant, and a host account that may only impersonate them.
     Rbac {
-        /// Namespace of the host's and the plugins' ServiceAccounts.
-        #[arg(long, default_value = "wasmesh")]
-        namespace: String,
-        /// The host's own ServiceAccount.
-        #[arg(long, default_value = "wasmesh-host")]
-        host_service_account: String,
-        /// A namespace requests may target (repeat it); grants scoped to the request's
-        /// namespace become Roles there.
-        #[arg(long = "request-namespace")]
-        request_namespaces: Vec<String>,
+        #[command(flatten)]
+        rbac: RbacArgs,
     },
     /// Check or write a configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print Kubernetes manifests (YAML) that run the host: the RBAC of `wasmesh rbac`, a
+    /// ConfigMap with the configuration, a Deployment, a Service with session affinity, a
+    /// PodDisruptionBudget and a NetworkPolicy admitting only the Meshery server.
+    Deploy {
+        #[command(flatten)]
+        rbac: RbacArgs,
+        /// Pods running the host.
+        #[arg(long, default_value_t = 2)]
+        replicas: u32,
+        /// The host's container image (built from deploy/Containerfile).
+        #[arg(long, default_value = concat!("wasmesh:", env!("CARGO_PKG_VERSION")))]
+        image: String,
+        /// The Meshery server's URL for registration (e.g. http://meshery.meshery.svc:9081).
+        #[arg(long)]
+        meshery_server: Option<String>,
+        /// Port of the metrics HTTP endpoint.
+        #[arg(long, default_value_t = 9464)]
+        metrics_port: u16,
+        /// Labels of the Meshery server's pods, the only callers admitted to the adapter ports.
+        #[arg(long, default_value = "app.kubernetes.io/name=meshery")]
+        meshery_selector: String,
+        /// Namespace of the Meshery server (no namespace selector when it is --namespace).
+        #[arg(long, default_value = "meshery")]
+        meshery_namespace: String,
+        /// Labels of the namespaces admitted to the metrics port (where Prometheus runs).
+        #[arg(long, default_value = "kubernetes.io/metadata.name=monitoring")]
+        metrics_namespace_selector: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct RbacArgs {
+    /// Namespace of the host's and the plugins' ServiceAccounts.
+    #[arg(long, default_value = "wasmesh")]
+    namespace: String,
+    /// The host's own ServiceAccount.
+    #[arg(long, default_value = "wasmesh-host")]
+    host_service_account: String,
+    /// A namespace requests may target (repeat it); grants scoped to the request's
+    /// namespace become Roles there.
+    #[arg(long = "request-namespace")]
+    request_namespaces: Vec<String>,
+}
+
+/// `wasmesh rbac`'s YAML for the configuration's plugins.
+async fn rbac_yaml(config: &Config, args: &RbacArgs) -> anyhow::Result<String> {
+    let RbacArgs {
+        namespace,
+        host_service_account,
+        request_namespaces,
+    } = args;
+    let (_rt, loaded, skipped) = wasmesh::load_plugins(config).await?;
+    if let Some(s) = skipped.first() {
+        anyhow::bail!(
+            "plugin {} is not loaded, so its RBAC cannot be written: {}",
+            s.plugin,
+            s.reason
+        );
+    }
+    let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
+    let accounts: Vec<String> = loaded
+        .iter()
+        .map(|(pc, _, _)| match &pc.identity {
+            Some(id) if &id.namespace == namespace => Ok(id.service_account.clone()),
+            Some(id) => anyhow::bail!(
+                "plugin {}'s identity is in namespace {}, but --namespace is {namespace}",
+                pc.name,
+                id.namespace
+            ),
+            None => Ok(format!("wasmesh-{}", pc.name)),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let plugins: Vec<rbac::PluginRbac> = loaded
+        .iter()
+        .zip(&effective)
+        .zip(&accounts)
+        .map(|(((pc, _, _), rules), sa)| rbac::PluginRbac {
+            plugin: &pc.name,
+            service_account: sa,
+            rules,
+        })
+        .collect();
+    let options = rbac::RbacOptions {
+        namespace,
+        host_service_account,
+        request_namespaces,
+    };
+    let problems = rbac::problems(&options, &plugins);
+    if !problems.is_empty() {
+        anyhow::bail!("cannot write usable RBAC: {}", problems.join("; "));
+    }
+    Ok(rbac::render(&options, &plugins))
 }
 
 #[derive(Subcommand)]
@@ -365,52 +449,48 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
                 anyhow::bail!("not registrable: {}", problems.join("; "));
             }
         }
-        Command::Rbac {
-            namespace,
-            host_service_account,
-            request_namespaces,
+        Command::Rbac { rbac } => print!("{}", rbac_yaml(&config, &rbac).await?),
+        Command::Deploy {
+            rbac,
+            replicas,
+            image,
+            meshery_server,
+            metrics_port,
+            meshery_selector,
+            meshery_namespace,
+            metrics_namespace_selector,
         } => {
-            let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
-            if let Some(s) = skipped.first() {
-                anyhow::bail!(
-                    "plugin {} is not loaded, so its RBAC cannot be written: {}",
-                    s.plugin,
-                    s.reason
-                );
-            }
-            let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
-            let accounts: Vec<String> = loaded
-                .iter()
-                .map(|(pc, _, _)| match &pc.identity {
-                    Some(id) if id.namespace == namespace => Ok(id.service_account.clone()),
-                    Some(id) => anyhow::bail!(
-                        "plugin {}'s identity is in namespace {}, but --namespace is {namespace}",
-                        pc.name,
-                        id.namespace
-                    ),
-                    None => Ok(format!("wasmesh-{}", pc.name)),
-                })
-                .collect::<anyhow::Result<_>>()?;
-            let plugins: Vec<rbac::PluginRbac> = loaded
-                .iter()
-                .zip(&effective)
-                .zip(&accounts)
-                .map(|(((pc, _, _), rules), sa)| rbac::PluginRbac {
-                    plugin: &pc.name,
-                    service_account: sa,
-                    rules,
-                })
-                .collect();
-            let options = rbac::RbacOptions {
-                namespace: &namespace,
-                host_service_account: &host_service_account,
-                request_namespaces: &request_namespaces,
+            use wasmesh::deploy;
+            let config_text = match &cli.common.config {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+                None => deploy::default_config_text(),
             };
-            let problems = rbac::problems(&options, &plugins);
+            // What the pod will run with: the file as written, whatever flags this command got.
+            let pod_config = wasmesh::Config::from_yaml(&config_text)?;
+            let meshery_selector = deploy::parse_selector("--meshery-selector", &meshery_selector)?;
+            let metrics_namespace_selector =
+                deploy::parse_selector("--metrics-namespace-selector", &metrics_namespace_selector)?;
+            let options = deploy::DeployOptions {
+                namespace: &rbac.namespace,
+                host_service_account: &rbac.host_service_account,
+                replicas,
+                image: &image,
+                meshery_server: meshery_server.as_deref(),
+                metrics_port,
+                meshery_selector: &meshery_selector,
+                meshery_namespace: Some(meshery_namespace.as_str()),
+                metrics_namespace_selector: &metrics_namespace_selector,
+                strict: config.strict,
+            };
+            let problems = deploy::problems(&options, &pod_config);
             if !problems.is_empty() {
-                anyhow::bail!("cannot write usable RBAC: {}", problems.join("; "));
+                return Err(wasmesh::Error::Deploy(problems.join("; ")).into());
             }
-            print!("{}", rbac::render(&options, &plugins));
+            let rbac = rbac_yaml(&config, &rbac).await?;
+            print!(
+                "{}",
+                deploy::render(&rbac, &deploy::objects(&options, &pod_config, &config_text))
+            );
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

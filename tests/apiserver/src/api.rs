@@ -935,32 +935,45 @@ impl Ctx<'_> {
 
     /// A server-side apply builds a typed object from the schema of a built-in kind and refuses
     /// a field the schema does not declare (a create or update drops it instead). Checked for
-    /// the core kinds whose top-level fields are few and fixed.
+    /// the core kinds whose top-level fields are few and fixed, and through the whole object for
+    /// the kinds `wasmesh deploy` writes (their schema is k8s-openapi's type).
     fn check_declared_fields(&self, applied: &Value) -> Result<(), ApiError> {
         const COMMON: &[&str] = &["apiVersion", "kind", "metadata"];
-        let declared: &[&str] = match (self.rt.group.as_str(), self.rt.plural.as_str()) {
-            ("", "configmaps") => &["data", "binaryData", "immutable"],
-            ("", "secrets") => &["data", "stringData", "type", "immutable"],
-            ("", "serviceaccounts") => &["secrets", "imagePullSecrets", "automountServiceAccountToken"],
-            _ => return Ok(()),
+        let top_level = |declared: &[&str]| {
+            applied
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .find(|k| !COMMON.contains(&k.as_str()) && !declared.contains(&k.as_str()))
+                .map(|k| format!(".{k}"))
         };
-        let Some(unknown) = applied
-            .as_object()
-            .into_iter()
-            .flat_map(|m| m.keys())
-            .find(|k| !COMMON.contains(&k.as_str()) && !declared.contains(&k.as_str()))
-        else {
+        use k8s_openapi::api::{apps, core, networking, policy};
+        let unknown = match (self.rt.group.as_str(), self.rt.plural.as_str()) {
+            ("", "configmaps") => top_level(&["data", "binaryData", "immutable"]),
+            ("", "secrets") => top_level(&["data", "stringData", "type", "immutable"]),
+            ("", "serviceaccounts") => top_level(&["secrets", "imagePullSecrets", "automountServiceAccountToken"]),
+            ("", "services") => undeclared::<core::v1::Service>(applied),
+            ("apps", "deployments") => undeclared::<apps::v1::Deployment>(applied),
+            ("policy", "poddisruptionbudgets") => undeclared::<policy::v1::PodDisruptionBudget>(applied),
+            ("networking.k8s.io", "networkpolicies") => undeclared::<networking::v1::NetworkPolicy>(applied),
+            _ => None,
+        };
+        let Some(unknown) = unknown else {
             return Ok(());
         };
         let s = |p: &str| applied.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        // The real server writes the core group as the empty string before the slash.
+        let gv = match self.rt.group.as_str() {
+            "" => format!("/{}", self.target.version),
+            g => format!("{g}/{}", self.target.version),
+        };
         Err(ApiError::new(
             500,
             "",
             format!(
-                "failed to create typed patch object ({}/{}; /{}, Kind={}): .{unknown}: field not declared in schema",
+                "failed to create typed patch object ({}/{}; {gv}, Kind={}): {unknown}: field not declared in schema",
                 s("/metadata/namespace"),
                 s("/metadata/name"),
-                self.rt.api_version(&self.target.version),
                 self.rt.kind
             ),
         ))
@@ -1042,6 +1055,34 @@ impl Ctx<'_> {
 }
 
 /// Everything but metadata and status: what `generation` tracks.
+/// The first field of `applied` that type `T` does not declare, written as the real server
+/// writes it (`.spec.containers[name="x"].foo`). None when all are declared, or when the object
+/// does not even decode (the real server's other checks answer that).
+fn undeclared<T: serde::de::DeserializeOwned + serde::Serialize>(applied: &Value) -> Option<String> {
+    let typed: T = serde_json::from_value(applied.clone()).ok()?;
+    let typed = serde_json::to_value(typed).ok()?;
+    first_missing(applied, &typed, String::new())
+}
+
+fn first_missing(applied: &Value, typed: &Value, path: String) -> Option<String> {
+    match (applied, typed) {
+        (Value::Object(a), Value::Object(t)) => a.iter().find_map(|(k, v)| match t.get(k) {
+            // `creationTimestamp: null` and the like: an unset field, declared or not.
+            _ if v.is_null() => None,
+            None => Some(format!("{path}.{k}")),
+            Some(tv) => first_missing(v, tv, format!("{path}.{k}")),
+        }),
+        (Value::Array(a), Value::Array(t)) => a.iter().zip(t).enumerate().find_map(|(i, (v, tv))| {
+            let at = match v.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{path}[name={name:?}]"),
+                None => format!("{path}[{i}]"),
+            };
+            first_missing(v, tv, at)
+        }),
+        _ => None,
+    }
+}
+
 fn spec_of(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {

@@ -300,6 +300,60 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// `/openapi/v3`: where each group version's document is.
+    pub fn openapi_v3_root(&self) -> Value {
+        let paths: serde_json::Map<String, Value> = self
+            .group_versions()
+            .into_iter()
+            .map(|(g, v)| {
+                let path = if g.is_empty() {
+                    format!("api/{v}")
+                } else {
+                    format!("apis/{g}/{v}")
+                };
+                let url = json!({"serverRelativeURL": format!("/openapi/v3/{path}")});
+                (path, url)
+            })
+            .collect();
+        json!({"paths": paths})
+    }
+
+    /// `/openapi/v3/apis/{group}/{version}`: only what kubectl reads before an apply, a PATCH
+    /// per kind that takes `fieldValidation`, so it leaves the field checks to the server (as it
+    /// does with a real one) instead of failing to find a schema.
+    pub fn openapi_v3(&self, group: &str, version: &str) -> Option<Value> {
+        let prefix = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let mut paths = serde_json::Map::new();
+        for t in self
+            .types
+            .values()
+            .filter(|t| t.group == group && t.versions.iter().any(|v| v == version))
+        {
+            let scope = if t.namespaced { "/namespaces/{namespace}" } else { "" };
+            paths.insert(
+                format!("{prefix}{scope}/{}/{{name}}", t.plural),
+                json!({"patch": {
+                    "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": t.kind},
+                    "parameters": [
+                        {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
+                        {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
+                        {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
+                        {"name": "force", "in": "query", "schema": {"type": "boolean"}},
+                    ],
+                    "responses": {"200": {"description": "OK"}},
+                }}),
+            );
+        }
+        (!paths.is_empty())
+            .then(|| json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.35.0"}, "paths": paths}))
+    }
+}
+
 /// Reads a CustomResourceDefinition into the type it serves (None when it is malformed or serves nothing).
 pub fn type_from_crd(crd: &Value) -> Option<ResourceType> {
     let spec = crd.get("spec")?;

@@ -545,7 +545,7 @@ fn impersonate(
     Ok(effective)
 }
 
-/// /version, /api, /apis, /api/v1, /apis/{group}[/{version}]. Discovery is open to every
+/// /version, /api, /apis, /api/v1, /apis/{group}[/{version}], /openapi/v3[/...]. Discovery is open to every
 /// authenticated identity, like the system:discovery ClusterRole grants on a real cluster.
 /// The aggregated discovery format kubectl asks for first is not served: the plain JSON
 /// content-type makes kubectl fall back to these legacy documents.
@@ -563,6 +563,9 @@ fn discovery(shared: &Shared, path: &str) -> Result<Reply, ApiError> {
         ["api", version] => state.registry.resource_list("", version),
         ["apis", group] => state.registry.group(group),
         ["apis", group, version] => state.registry.resource_list(group, version),
+        ["openapi", "v3"] => Some(state.registry.openapi_v3_root()),
+        ["openapi", "v3", "api", version] => state.registry.openapi_v3("", version),
+        ["openapi", "v3", "apis", group, version] => state.registry.openapi_v3(group, version),
         _ => None,
     };
     doc.map(|d| Reply::Json(200, d)).ok_or_else(ApiError::unknown_resource)

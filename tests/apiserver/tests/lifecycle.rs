@@ -289,3 +289,94 @@ async fn server_side_apply_refuses_a_field_a_built_in_kind_does_not_declare() {
     .await
     .unwrap();
 }
+
+/// What `wasmesh deploy`'s objects meet on a dry run (`kubectl apply --server-side
+/// --dry-run=server`): a valid object is accepted and nothing is written, an object in a missing
+/// namespace is refused as on a real apply, and a field the kind does not declare, however deep,
+/// is refused with the path the real server names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_apply_writes_nothing_and_refuses_what_a_real_apply_refuses() {
+    use kube::api::{ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
+    let cluster = TestCluster::start().await;
+    let ns = cluster.namespace("dryrun").await;
+    let client = cluster.client().await;
+    let labels = json!({"app": "dry"});
+    // (kind, plural, valid object, where an undeclared field goes, how the server names it)
+    let cases = [
+        (
+            GroupVersionKind::gvk("apps", "v1", "Deployment"),
+            "deployments",
+            json!({"spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels, "creationTimestamp": null},
+                "spec": {"containers": [{"name": "c", "image": "x:1", "securityContext": {"readOnlyRootFilesystem": true}}]}}}}),
+            "/spec/template/spec/containers/0/securityContext",
+            ".spec.template.spec.containers[name=\"c\"].securityContext.readOnlyRootFS",
+        ),
+        (
+            GroupVersionKind::gvk("", "v1", "Service"),
+            "services",
+            json!({"spec": {"selector": labels, "ports": [{"name": "grpc", "port": 10000}], "sessionAffinity": "ClientIP",
+                "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}}}}),
+            "/spec/sessionAffinityConfig/clientIP",
+            ".spec.sessionAffinityConfig.clientIP.readOnlyRootFS",
+        ),
+        (
+            GroupVersionKind::gvk("policy", "v1", "PodDisruptionBudget"),
+            "poddisruptionbudgets",
+            json!({"spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}}),
+            "/spec/selector",
+            ".spec.selector.readOnlyRootFS",
+        ),
+        (
+            GroupVersionKind::gvk("networking.k8s.io", "v1", "NetworkPolicy"),
+            "networkpolicies",
+            json!({"spec": {"podSelector": {"matchLabels": labels}, "policyTypes": ["Ingress"]}}),
+            "/spec/podSelector",
+            ".spec.podSelector.readOnlyRootFS",
+        ),
+    ];
+    let dry = PatchParams::apply("lifecycle-test").force().dry_run();
+    for (gvk, plural, body, at, path) in cases {
+        let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+        let mut obj = body.clone();
+        obj["apiVersion"] = json!(ar.api_version);
+        obj["kind"] = json!(ar.kind);
+        obj["metadata"] = json!({"name": "dry", "namespace": ns.name()});
+        let accepted = api.patch("dry", &dry, &Patch::Apply(&obj)).await;
+        assert!(accepted.is_ok(), "{plural}: {accepted:?}");
+        assert!(
+            api.get_opt("dry").await.unwrap().is_none(),
+            "{plural}: a dry run wrote it"
+        );
+
+        let mut bad = obj.clone();
+        bad.pointer_mut(at).unwrap()["readOnlyRootFS"] = json!(true);
+        let refused = status(api.patch("dry", &dry, &Patch::Apply(&bad)).await.unwrap_err());
+        let gv = match gvk.group.as_str() {
+            "" => "/v1".to_string(),
+            g => format!("{g}/v1"),
+        };
+        assert_eq!(
+            (refused.code, refused.message),
+            (
+                500,
+                format!(
+                    "failed to create typed patch object ({ns}/dry; {gv}, Kind={}): {path}: field not declared in schema",
+                    gvk.kind
+                )
+            ),
+            "{plural}"
+        );
+
+        let gone = format!("{ns}-missing");
+        let elsewhere: Api<DynamicObject> = Api::namespaced_with(client.clone(), &gone, &ar);
+        obj["metadata"]["namespace"] = json!(gone);
+        let refused = status(elsewhere.patch("dry", &dry, &Patch::Apply(&obj)).await.unwrap_err());
+        assert_eq!(
+            (refused.code, refused.message),
+            (404, format!("namespaces \"{gone}\" not found")),
+            "{plural}"
+        );
+    }
+}

@@ -163,6 +163,12 @@ impl Client {
             .connect()
             .await
             .expect("connect to the adapter");
+        Client::over(channel, generation)
+    }
+
+    /// A client on a channel the test made itself (its own connector, e.g. a given source
+    /// address).
+    pub fn over(channel: Channel, generation: Generation) -> Client {
         Client {
             grpc: tonic::client::Grpc::new(channel)
                 .max_decoding_message_size(64 << 20)
