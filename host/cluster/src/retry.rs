@@ -70,8 +70,9 @@ fn transient(e: &kube::Error) -> Option<(String, Option<Duration>)> {
             };
             Some((why, asked))
         }
-        kube::Error::HyperError(e) => Some((format!("the connection failed ({e})"), None)),
-        kube::Error::Service(e) => Some((format!("the request failed ({e})"), None)),
+        // A refused or lost connection, or a timeout: the request got no answer.
+        kube::Error::HyperError(e) => Some((format!("no answer ({e})"), None)),
+        kube::Error::Service(e) => Some((format!("no answer ({e})"), None)),
         _ => None,
     }
 }
