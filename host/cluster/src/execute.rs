@@ -198,7 +198,7 @@ impl Cluster {
     ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
         let placed = self.placed(step, default_namespace);
         let tell = |note: &str| progress.step_retrying(&placed, note);
-        let retries = Retries::observed(options.deadline, &tell);
+        let retries = Retries::observed(options.deadline, &tell).about(placed.to_string());
         // Discovery, reads and waits included: nothing of a step outlives the deadline.
         let r = match tokio::time::timeout_at(
             options.deadline,

@@ -89,6 +89,8 @@ pub struct Retries<'a> {
     notes: Mutex<Vec<String>>,
     gave_up: Mutex<Option<u32>>,
     observer: Option<&'a (dyn Fn(&str) + Send + Sync)>,
+    /// What the requests are about (a step's object), for the host log.
+    about: String,
 }
 
 impl<'a> Retries<'a> {
@@ -100,6 +102,7 @@ impl<'a> Retries<'a> {
             notes: Mutex::default(),
             gave_up: Mutex::default(),
             observer: None,
+            about: String::new(),
         }
     }
 
@@ -115,6 +118,12 @@ impl<'a> Retries<'a> {
             observer: Some(observer),
             ..Retries::until(deadline)
         }
+    }
+
+    /// Names what the requests are about in the host's log lines.
+    pub fn about(mut self, what: String) -> Self {
+        self.about = what;
+        self
     }
 
     /// One sentence per retry and per give-up, in order.
@@ -140,7 +149,11 @@ impl<'a> Retries<'a> {
     }
 
     fn note(&self, text: String) {
-        tracing::warn!("{text}");
+        if self.about.is_empty() {
+            tracing::warn!("{text}");
+        } else {
+            tracing::warn!("{}: {text}", self.about);
+        }
         if let Some(o) = self.observer {
             o(&text);
         }
