@@ -757,6 +757,46 @@ mod tests {
     }
 
     #[test]
+    fn a_tally_lists_done_failed_and_not_attempted_under_their_headings() {
+        let plan = Plan {
+            stages: vec![
+                Stage {
+                    name: "objects".into(),
+                    steps: vec![cm("a"), cm("b")],
+                },
+                Stage {
+                    name: "more".into(),
+                    steps: vec![cm("c")],
+                },
+            ],
+            ..Plan::default()
+        };
+        let a = StepReport {
+            target: cm("a").target(),
+            outcome: StepOutcome::Applied,
+            waited_for_termination: None,
+            retries: vec!["apply: 503 ServiceUnavailable, retry 1 of 4 after 0.2 s".into()],
+        };
+        let failed = [(
+            cm("b").target(),
+            wasmesh_cluster::Error::InvalidObject {
+                reason: "refused".into(),
+            },
+        )];
+        let tally = Tally::new(&plan, 0, &failed, &[a]);
+        assert_eq!(tally.counts(), "1 done, 1 failed, 1 not attempted");
+        let lines = tally.lines();
+        assert_eq!(lines[0], "done (1):");
+        assert!(lines[1].ends_with("[retried: apply: 503 ServiceUnavailable, retry 1 of 4 after 0.2 s]"));
+        assert_eq!(lines[2], "failed (1):");
+        assert!(
+            lines[3].starts_with("not applied (failed): ConfigMap \"b\""),
+            "{lines:?}"
+        );
+        assert_eq!(lines[4..], ["not attempted (1):", "not applied: ConfigMap \"c\""]);
+    }
+
+    #[test]
     fn a_failed_step_is_named_as_what_it_was_meant_to_do() {
         let (a, x) = (cm("a").target(), cm("x").target());
         let plan = Plan {
