@@ -233,8 +233,14 @@ impl Cluster {
             auth.impersonate_uid = None;
             auth.impersonate_user_extra = None;
         }
+        // Retries are the host's own (crate::retry), within the operation's deadline and told in
+        // its events; kube's would retry unseen, for up to 1000 s.
+        config.default_retry = false;
         let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-        let client = kube::Client::try_from(config).map_err(|e| invalid(format!("cannot build a client: {e}")))?;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| invalid(format!("cannot build a client: {e}")))?
+            .with_layer(&tower::util::MapResponseLayer::new(keep_retry_after))
+            .build();
         Ok(Cluster {
             id: short_hash(yaml),
             context,
@@ -247,6 +253,53 @@ impl Cluster {
     pub fn client(&self) -> &kube::Client {
         &self.client
     }
+}
+
+type Answer = http::Response<Box<kube::client::DynBody>>;
+
+/// kube-rs keeps only the body of a failed answer, so the Retry-After header of an answer whose
+/// body is no Status (the API Priority and Fairness filter sends its 429 as plain text) would be
+/// lost. Such an answer becomes a Status that carries the wait as `details.retryAfterSeconds`
+/// (where kube-apiserver puts it in its own Statuses), and not the body, which is never shown
+/// (see `Error::from_kube`).
+fn keep_retry_after(answer: Answer) -> Answer {
+    use http::header::{CONTENT_TYPE, RETRY_AFTER};
+    use http_body_util::BodyExt;
+    let code = answer.status();
+    if !(code.is_client_error() || code.is_server_error()) {
+        return answer;
+    }
+    let header = |name| {
+        answer
+            .headers()
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+    };
+    let Some(seconds) = header(RETRY_AFTER).and_then(|v| v.trim().parse::<u32>().ok()) else {
+        return answer;
+    };
+    if header(CONTENT_TYPE).is_some_and(|c| c.starts_with("application/json")) {
+        return answer;
+    }
+    let reason = match code.as_u16() {
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "NotAStatus",
+    };
+    let status = serde_json::json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code.as_u16(), "reason": reason,
+        "message": format!("the server answered HTTP {} with a body that is not a Kubernetes Status (not shown) and asked to retry after {seconds} s", code.as_u16()),
+        "details": {"retryAfterSeconds": seconds},
+    });
+    let (mut parts, _) = answer.into_parts();
+    parts
+        .headers
+        .insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    let body = http_body_util::Full::new(bytes::Bytes::from(status.to_string()))
+        .map_err(|never: std::convert::Infallible| -> tower::BoxError { match never {} });
+    http::Response::from_parts(parts, Box::new(body))
 }
 
 /// Refuses what would make the host act outside the API call itself.

@@ -51,6 +51,17 @@ pub enum Error {
 
     #[error("the operation ran out of time: it may take at most {seconds} s")]
     Deadline { seconds: u64 },
+
+    /// A failure that may pass (429, 5xx, a lost connection) that lasted through the retries.
+    #[error("{last} ({})", tried(*.attempts))]
+    Retried { attempts: u32, last: Box<Error> },
+}
+
+fn tried(attempts: u32) -> String {
+    match attempts {
+        1 => "tried once: no time was left for a retry".into(),
+        n => format!("tried {n} times"),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -74,7 +85,7 @@ fn clip(text: &str) -> String {
 
 /// Whether an error is a Status an API server wrote: kube's stand-in for an unparsable body says
 /// "Failed to parse error data", and an API server always sets `status: Failure`.
-fn is_api_status(s: &kube::core::Status) -> bool {
+pub(crate) fn is_api_status(s: &kube::core::Status) -> bool {
     s.status == Some(kube::core::response::StatusSummary::Failure) && s.reason != "Failed to parse error data"
 }
 
@@ -133,11 +144,16 @@ impl Error {
             Error::NamespaceTerminating { .. } => "WASMESH-CLUSTER-1013",
             Error::StillBeingDeleted { .. } => "WASMESH-CLUSTER-1014",
             Error::Deadline { .. } => "WASMESH-CLUSTER-1015",
+            Error::Retried { last, .. } => last.code(),
         }
     }
 
     pub fn probable_cause(&self) -> String {
         match self {
+            Error::Retried { last, .. } => format!(
+                "{}; the failure lasted through every retry",
+                last.probable_cause()
+            ),
             Error::InvalidKubeconfig { .. } => {
                 "the kubeconfig Meshery sent is empty, not YAML, or has no usable context, cluster or user".into()
             }
@@ -179,6 +195,10 @@ impl Error {
 
     pub fn suggested_remediation(&self) -> String {
         match self {
+            Error::Retried { last, .. } => format!(
+                "{}; what was applied stays, so running the operation again once the API server answers finishes it",
+                last.suggested_remediation()
+            ),
             Error::InvalidKubeconfig { .. } => {
                 "upload a valid kubeconfig for this cluster in Meshery (Settings > Environment)".into()
             }

@@ -12,6 +12,7 @@ use crate::errors::{Error, Result};
 use crate::names::{check_name, check_namespace};
 use crate::plan::{Condition, NamespaceChange, ObjectRef, Plan, Step, WaitFor};
 use crate::resolve::Resolved;
+use crate::retry::Retries;
 
 /// The field manager of what the API server writes itself (bootstrap RBAC, default objects).
 const API_SERVER_MANAGER: &str = "kube-apiserver";
@@ -61,6 +62,8 @@ pub struct StepReport {
     /// Seconds a namespace step waited for an earlier deletion of the namespace to finish before
     /// it could create the namespace again.
     pub waited_for_termination: Option<u32>,
+    /// The requests of the step that were sent again, one sentence each (see [`Retries`]).
+    pub retries: Vec<String>,
 }
 
 impl StepReport {
@@ -69,6 +72,7 @@ impl StepReport {
             target,
             outcome,
             waited_for_termination: None,
+            retries: Vec::new(),
         }
     }
 }
@@ -106,7 +110,11 @@ impl std::fmt::Display for StepReport {
             } => {
                 write!(f, "{t} is not ready: still not {condition} after {waited_seconds} s")
             }
+        }?;
+        if !self.retries.is_empty() {
+            write!(f, " [retried: {}]", self.retries.join("; "))?;
         }
+        Ok(())
     }
 }
 
@@ -116,6 +124,9 @@ pub trait Progress: Send + Sync {
     fn step_finished(&self, _result: &std::result::Result<StepReport, (ObjectRef, Error)>) {}
     /// A step waits for the cluster before it can go on; `why` says for what, in a sentence.
     fn step_waiting(&self, _target: &ObjectRef, _why: &str) {}
+    /// A request of the step failed in a way that may pass and is sent again, or is given up;
+    /// `note` says which request, why and when.
+    fn step_retrying(&self, _target: &ObjectRef, _note: &str) {}
 }
 
 impl Progress for () {}
@@ -185,10 +196,13 @@ impl Cluster {
         options: &Options,
         progress: &dyn Progress,
     ) -> std::result::Result<StepReport, (ObjectRef, Error)> {
+        let placed = self.placed(step, default_namespace);
+        let tell = |note: &str| progress.step_retrying(&placed, note);
+        let retries = Retries::observed(options.deadline, &tell).about(placed.to_string());
         // Discovery, reads and waits included: nothing of a step outlives the deadline.
         let r = match tokio::time::timeout_at(
             options.deadline,
-            self.run_step(step, plan, default_namespace, options, progress),
+            self.run_step(step, plan, default_namespace, options, progress, &retries),
         )
         .await
         {
@@ -196,8 +210,15 @@ impl Cluster {
             Err(_) => Err(Error::Deadline {
                 seconds: options.limit_seconds,
             }),
-        }
-        .map_err(|e| (self.placed(step, default_namespace), e));
+        };
+        let r = match r {
+            Ok(mut report) => {
+                report.retries = retries.notes();
+                Ok(report)
+            }
+            // The error is the last of several tries: say so.
+            Err(e) => Err((placed.clone(), retries.explain(e))),
+        };
         progress.step_finished(&r);
         r
     }
@@ -214,6 +235,16 @@ impl Cluster {
     /// Resolves the step's target: the REST resource and the namespace it really uses (the
     /// default namespace for a namespaced object that names none, none for cluster-scoped ones).
     pub async fn locate(&self, step: &Step, default_namespace: &str) -> Result<(Resolved, ObjectRef)> {
+        self.locate_with(step, default_namespace, &Retries::reads()).await
+    }
+
+    /// [`Cluster::locate`], its discovery retried as `retries` allow.
+    pub async fn locate_with(
+        &self,
+        step: &Step,
+        default_namespace: &str,
+        retries: &Retries<'_>,
+    ) -> Result<(Resolved, ObjectRef)> {
         let mut target = step.target();
         if target.name.is_empty() {
             return Err(Error::InvalidObject {
@@ -230,7 +261,7 @@ impl Cluster {
             check_namespace(ns)?;
         }
         check_namespace(default_namespace)?;
-        let resolved = self.resolve(&target.api_version, &target.kind).await?;
+        let resolved = self.resolve_with(&target.api_version, &target.kind, retries).await?;
         if resolved.namespaced {
             if target.namespace.as_deref().unwrap_or("").is_empty() {
                 target.namespace = Some(default_namespace.to_string());
@@ -255,6 +286,7 @@ impl Cluster {
         default_namespace: &str,
         options: &Options,
         progress: &dyn Progress,
+        retries: &Retries<'_>,
     ) -> Result<StepReport> {
         let target = step.target();
         if plan
@@ -281,12 +313,22 @@ impl Cluster {
         }
         match step {
             Step::Apply(object) => {
-                self.apply(object, step, default_namespace, &options.field_manager, progress)
+                self.apply(
+                    object,
+                    step,
+                    default_namespace,
+                    &options.field_manager,
+                    progress,
+                    retries,
+                )
+                .await
+            }
+            Step::Delete(_) => self.delete(step, default_namespace, progress, retries).await,
+            Step::NamespaceMetadata(change) => {
+                self.namespace_metadata(change, &options.field_manager, progress, retries)
                     .await
             }
-            Step::Delete(_) => self.delete(step, default_namespace, progress).await,
-            Step::NamespaceMetadata(change) => self.namespace_metadata(change, &options.field_manager, progress).await,
-            Step::Wait(wait) => self.wait(wait, step, default_namespace).await,
+            Step::Wait(wait) => self.wait(wait, step, default_namespace, retries).await,
         }
     }
 
@@ -297,8 +339,9 @@ impl Cluster {
         default_namespace: &str,
         manager: &str,
         progress: &dyn Progress,
+        retries: &Retries<'_>,
     ) -> Result<StepReport> {
-        let (resolved, target) = self.locate(step, default_namespace).await?;
+        let (resolved, target) = self.locate_with(step, default_namespace, retries).await?;
         let mut object = object.clone();
         let metadata = object
             .get_mut("metadata")
@@ -318,7 +361,7 @@ impl Cluster {
         // a later stage puts into it would be refused: wait for it to go, then create it anew.
         let api = self.api(&resolved, &target);
         let waited = if is_namespace(&target) || is_crd(&target) {
-            self.await_gone(&api, &target, progress).await?
+            self.await_gone(&api, &target, progress, retries).await?
         } else {
             None
         };
@@ -329,7 +372,8 @@ impl Cluster {
             let (name, object) = (target.name.clone(), object.clone());
             async move { api.patch(&name, &params, &Patch::Apply(&object)).await }
         };
-        let outcome = match apply(false).await {
+        // Server-side apply is idempotent: the same request, sent again, leaves the same object.
+        let outcome = match retries.run("apply", || apply(false)).await {
             Ok(_) => StepOutcome::Applied,
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 let managers = conflicting_managers(&s.message);
@@ -342,15 +386,17 @@ impl Cluster {
                 {
                     return Err(self.write_error("apply", &target, kube::Error::Api(s)));
                 }
-                apply(true).await.map_err(|e| self.write_error("apply", &target, e))?;
+                retries
+                    .run("apply (taking over)", || apply(true))
+                    .await
+                    .map_err(|e| self.write_error("apply", &target, e))?;
                 StepOutcome::AppliedOver { managers }
             }
             Err(e) => return Err(self.write_error("apply", &target, e)),
         };
         Ok(StepReport {
-            target,
-            outcome,
             waited_for_termination: waited,
+            ..StepReport::new(target, outcome)
         })
     }
 
@@ -374,9 +420,10 @@ impl Cluster {
         api: &Api<DynamicObject>,
         target: &ObjectRef,
         progress: &dyn Progress,
+        retries: &Retries<'_>,
     ) -> Result<Option<u32>> {
-        let found = api
-            .get_opt(&target.name)
+        let found = retries
+            .run("get", || api.get_opt(&target.name))
             .await
             .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
         if !found.is_some_and(|o| o.metadata.deletion_timestamp.is_some()) {
@@ -389,7 +436,7 @@ impl Cluster {
                 DELETION_WAIT.as_secs()
             ),
         );
-        match self.gone_within(api, target, DELETION_WAIT).await? {
+        match self.gone_within(api, target, DELETION_WAIT, retries).await? {
             Some(seconds) => Ok(Some(seconds)),
             None => Err(Error::StillBeingDeleted {
                 what: target.to_string(),
@@ -399,12 +446,18 @@ impl Cluster {
     }
 
     /// Polls until the object is gone; the whole seconds it took, or None when `limit` passed.
-    async fn gone_within(&self, api: &Api<DynamicObject>, target: &ObjectRef, limit: Duration) -> Result<Option<u32>> {
+    async fn gone_within(
+        &self,
+        api: &Api<DynamicObject>,
+        target: &ObjectRef,
+        limit: Duration,
+        retries: &Retries<'_>,
+    ) -> Result<Option<u32>> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
-            let found = api
-                .get_opt(&target.name)
+            let found = retries
+                .run("get", || api.get_opt(&target.name))
                 .await
                 .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
             if found.is_none() {
@@ -418,13 +471,19 @@ impl Cluster {
         }
     }
 
-    async fn namespaces(&self) -> Result<Api<DynamicObject>> {
-        let resolved = self.resolve("v1", "Namespace").await?;
+    async fn namespaces(&self, retries: &Retries<'_>) -> Result<Api<DynamicObject>> {
+        let resolved = self.resolve_with("v1", "Namespace", retries).await?;
         Ok(Api::all_with(self.client.clone(), &resolved.resource))
     }
 
-    async fn delete(&self, step: &Step, default_namespace: &str, progress: &dyn Progress) -> Result<StepReport> {
-        let (resolved, target) = match self.locate(step, default_namespace).await {
+    async fn delete(
+        &self,
+        step: &Step,
+        default_namespace: &str,
+        progress: &dyn Progress,
+        retries: &Retries<'_>,
+    ) -> Result<StepReport> {
+        let (resolved, target) = match self.locate_with(step, default_namespace, retries).await {
             Ok(x) => x,
             // A kind the cluster does not serve has no objects left to delete.
             Err(Error::UnknownKind { .. }) => {
@@ -436,7 +495,9 @@ impl Cluster {
             Err(e) => return Err(e),
         };
         let api = self.api(&resolved, &target);
-        let stays = match api.delete(&target.name, &DeleteParams::background()).await {
+        // A delete sent again finds the object gone (404) or going: the same end.
+        let params = DeleteParams::background();
+        let stays = match retries.run("delete", || api.delete(&target.name, &params)).await {
             // The object answered back is still there, being finalized: a namespace the
             // namespace controller is emptying, a CRD whose objects are being removed.
             Ok(answer) => answer.left().is_some_and(|o| o.metadata.deletion_timestamp.is_some()),
@@ -450,7 +511,12 @@ impl Cluster {
         // Until it is gone, such an object blocks what comes next (nothing can be created in a
         // Terminating namespace; a CRD applied again would vanish with the old one), so "deleted"
         // is reported when it is gone, or it is said to be still terminating.
-        if !stays || self.gone_within(&api, &target, Duration::ZERO).await?.is_some() {
+        if !stays
+            || self
+                .gone_within(&api, &target, Duration::ZERO, retries)
+                .await?
+                .is_some()
+        {
             return Ok(StepReport::new(target, StepOutcome::Deleted));
         }
         progress.step_waiting(
@@ -460,7 +526,7 @@ impl Cluster {
                 DELETION_WAIT.as_secs()
             ),
         );
-        let outcome = match self.gone_within(&api, &target, DELETION_WAIT).await? {
+        let outcome = match self.gone_within(&api, &target, DELETION_WAIT, retries).await? {
             Some(_) => StepOutcome::Deleted,
             None => StepOutcome::StillTerminating {
                 waited_seconds: DELETION_WAIT.as_secs() as u32,
@@ -474,13 +540,14 @@ impl Cluster {
         change: &NamespaceChange,
         manager: &str,
         progress: &dyn Progress,
+        retries: &Retries<'_>,
     ) -> Result<StepReport> {
         check_namespace(&change.namespace)?;
         let target = namespace_ref(&change.namespace);
-        let api = self.namespaces().await?;
+        let api = self.namespaces(retries).await?;
         let what = || target.to_string();
-        let mut existing = api
-            .get_opt(&change.namespace)
+        let mut existing = retries
+            .run("get", || api.get_opt(&change.namespace))
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
         // Labels put on a namespace that is going would go with it, and nothing could be created
@@ -491,7 +558,7 @@ impl Cluster {
                 .as_ref()
                 .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
         {
-            waited = self.await_gone(&api, &target, progress).await?;
+            waited = self.await_gone(&api, &target, progress, retries).await?;
             existing = None;
         }
         let pairs = |xs: &[(String, String)]| -> Map<String, Value> {
@@ -510,13 +577,14 @@ impl Cluster {
                     "annotations": pairs(&change.set_annotations),
                 },
             });
-            api.patch(&change.namespace, &PatchParams::apply(manager), &Patch::Apply(&object))
+            let (params, object) = (PatchParams::apply(manager), Patch::Apply(&object));
+            retries
+                .run("create", || api.patch(&change.namespace, &params, &object))
                 .await
                 .map_err(|e| Error::from_kube("create", what(), &self.server, e))?;
             return Ok(StepReport {
-                target,
-                outcome: StepOutcome::NamespaceUpdated { created: true },
                 waited_for_termination: waited,
+                ..StepReport::new(target, StepOutcome::NamespaceUpdated { created: true })
             });
         }
         // A merge patch never conflicts: look first whether another plugin set one of the keys.
@@ -561,7 +629,10 @@ impl Cluster {
             field_manager: Some(manager.to_string()),
             ..PatchParams::default()
         };
-        api.patch(&change.namespace, &params, &Patch::Merge(&patch))
+        // Sets fixed values and removes fixed keys: sent again, it leaves the same namespace.
+        let patch = Patch::Merge(&patch);
+        retries
+            .run("patch", || api.patch(&change.namespace, &params, &patch))
             .await
             .map_err(|e| Error::from_kube("patch", what(), &self.server, e))?;
         Ok(StepReport::new(
@@ -570,16 +641,22 @@ impl Cluster {
         ))
     }
 
-    async fn wait(&self, wait: &WaitFor, step: &Step, default_namespace: &str) -> Result<StepReport> {
+    async fn wait(
+        &self,
+        wait: &WaitFor,
+        step: &Step,
+        default_namespace: &str,
+        retries: &Retries<'_>,
+    ) -> Result<StepReport> {
         let started = Instant::now();
         let limit = Duration::from_secs(wait.timeout_seconds.into());
         let mut pause = Duration::from_millis(50);
         loop {
-            let state = match self.locate(step, default_namespace).await {
+            let state = match self.locate_with(step, default_namespace, retries).await {
                 Ok((resolved, target)) => {
-                    let found = self
-                        .api(&resolved, &target)
-                        .get_opt(&target.name)
+                    let api = self.api(&resolved, &target);
+                    let found = retries
+                        .run("get", || api.get_opt(&target.name))
                         .await
                         .map_err(|e| Error::from_kube("get", target.to_string(), &self.server, e))?;
                     Some((target, found))
@@ -819,13 +896,14 @@ mod tests {
                 .starts_with("deleted Namespace \"linkerd\"; it is still terminating after 120 s")
         );
         let recreated = StepReport {
-            target: ns,
-            outcome: StepOutcome::Applied,
             waited_for_termination: Some(4),
+            retries: vec!["apply: 503 ServiceUnavailable, retry 1 of 4 after 0.2 s".into()],
+            ..StepReport::new(ns, StepOutcome::Applied)
         };
         assert_eq!(
             recreated.to_string(),
-            "after 4 s waiting for the earlier deletion of Namespace \"linkerd\" to finish, applied Namespace \"linkerd\""
+            "after 4 s waiting for the earlier deletion of Namespace \"linkerd\" to finish, applied Namespace \"linkerd\" \
+             [retried: apply: 503 ServiceUnavailable, retry 1 of 4 after 0.2 s]"
         );
     }
 

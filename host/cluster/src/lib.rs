@@ -12,6 +12,7 @@ mod names;
 mod plan;
 mod read;
 mod resolve;
+mod retry;
 
 pub use client::{AllowedServer, Cluster, ClusterPool, Impersonation, ServerPolicy};
 pub use errors::{Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
@@ -19,6 +20,7 @@ pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};
 pub use names::{check_group, check_name, check_namespace, check_type, is_dns_label, is_dns_subdomain};
 pub use plan::{Condition, NamespaceChange, ObjectRef, Plan, Stage, Step, WaitFor};
 pub use resolve::Resolved;
+pub use retry::{RETRY_POLICY, Retries, RetryPolicy};
 
 /// The prefix of every field manager wasmesh applies with: `wasmesh-<plugin>`. Fields held by
 /// another manager with this prefix belong to another plugin and are never taken over.

@@ -7,6 +7,7 @@ use crate::client::Cluster;
 use crate::errors::{Error, Result};
 use crate::names::{check_name, check_namespace};
 use crate::resolve::Resolved;
+use crate::retry::Retries;
 
 impl Cluster {
     fn read_api(&self, resolved: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
@@ -18,14 +19,25 @@ impl Cluster {
 
     /// One object as JSON, or None when it does not exist.
     pub async fn get_json(&self, resolved: &Resolved, namespace: Option<&str>, name: &str) -> Result<Option<Value>> {
+        self.get_json_with(resolved, namespace, name, &Retries::reads()).await
+    }
+
+    /// [`Cluster::get_json`], retried as `retries` allow.
+    pub async fn get_json_with(
+        &self,
+        resolved: &Resolved,
+        namespace: Option<&str>,
+        name: &str,
+        retries: &Retries<'_>,
+    ) -> Result<Option<Value>> {
         check_name(name)?;
         if let Some(ns) = namespace {
             check_namespace(ns)?;
         }
         let what = || format!("{} \"{name}\"", resolved.resource.kind);
-        let found = self
-            .read_api(resolved, namespace)
-            .get_opt(name)
+        let api = self.read_api(resolved, namespace);
+        let found = retries
+            .run(&format!("get {}", what()), || api.get_opt(name))
             .await
             .map_err(|e| Error::from_kube("get", what(), &self.server, e))?;
         found
@@ -41,6 +53,18 @@ impl Cluster {
         namespace: Option<&str>,
         label_selector: &str,
     ) -> Result<Vec<Value>> {
+        self.list_json_with(resolved, namespace, label_selector, &Retries::reads())
+            .await
+    }
+
+    /// [`Cluster::list_json`], retried as `retries` allow.
+    pub async fn list_json_with(
+        &self,
+        resolved: &Resolved,
+        namespace: Option<&str>,
+        label_selector: &str,
+        retries: &Retries<'_>,
+    ) -> Result<Vec<Value>> {
         if let Some(ns) = namespace {
             check_namespace(ns)?;
         }
@@ -48,9 +72,9 @@ impl Cluster {
         if !label_selector.is_empty() {
             params = params.labels(label_selector);
         }
-        let list = self
-            .read_api(resolved, namespace)
-            .list(&params)
+        let api = self.read_api(resolved, namespace);
+        let list = retries
+            .run(&format!("list {}", resolved.resource.plural), || api.list(&params))
             .await
             .map_err(|e| Error::from_kube("list", resolved.resource.plural.clone(), &self.server, e))?;
         list.items

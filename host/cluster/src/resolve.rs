@@ -9,6 +9,7 @@ use kube::discovery::Scope;
 use crate::client::Cluster;
 use crate::errors::{Error, Result};
 use crate::names::{check_group, check_type, is_resource_name};
+use crate::retry::Retries;
 
 /// A kind as the cluster serves it.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +41,11 @@ pub(crate) struct Resolver {
 impl Cluster {
     /// How the cluster serves `kind` in `api_version`.
     pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved> {
+        self.resolve_with(api_version, kind, &Retries::reads()).await
+    }
+
+    /// [`Cluster::resolve`], its discovery request retried as `retries` allow.
+    pub async fn resolve_with(&self, api_version: &str, kind: &str, retries: &Retries<'_>) -> Result<Resolved> {
         let key = (api_version.to_string(), kind.to_string());
         if let Some(r) = self.resolver.cache.lock().unwrap().get(&key) {
             return Ok(r.clone());
@@ -47,7 +53,10 @@ impl Cluster {
         // Checked before any request: group and version become the discovery URL's path.
         let (group, version) = check_type(api_version, kind)?;
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (resource, caps) = match kube::discovery::pinned_kind(&self.client, &gvk).await {
+        let (resource, caps) = match retries
+            .run("discover", || kube::discovery::pinned_kind(&self.client, &gvk))
+            .await
+        {
             Ok(x) => x,
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 return Err(self.unknown(api_version, kind));
@@ -103,7 +112,10 @@ impl Cluster {
         if let Some(n) = self.resolver.scopes.lock().unwrap().get(&key) {
             return Ok(Some(*n));
         }
-        let found = match kube::discovery::group(&self.client, group).await {
+        let found = match Retries::reads()
+            .run("discover", || kube::discovery::group(&self.client, group))
+            .await
+        {
             Ok(g) => g
                 .recommended_resources()
                 .into_iter()

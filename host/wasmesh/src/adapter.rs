@@ -151,6 +151,68 @@ impl From<Failure> for Interrupted {
     }
 }
 
+/// What a plan that stopped at stage number `failed_stage` did: the steps done, the steps that
+/// failed (the failed stage's other steps ran), and the changes of the later stages that were
+/// never attempted (waits are not changes, so not listed).
+struct Tally {
+    done: Vec<String>,
+    failed: Vec<String>,
+    not_attempted: Vec<String>,
+}
+
+impl Tally {
+    fn new(
+        plan: &Plan,
+        failed_stage: usize,
+        failures: &[(ObjectRef, wasmesh_cluster::Error)],
+        reports: &[StepReport],
+    ) -> Tally {
+        let done: Vec<String> = reports.iter().map(ToString::to_string).collect();
+        let lines = progress_lines(plan, failed_stage, failures, &done);
+        let (mut done, mut failed, mut not_attempted) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, line) in lines.into_iter().enumerate() {
+            if i < reports.len() {
+                done.push(line);
+            } else if i < reports.len() + failures.len() {
+                failed.push(line);
+            } else {
+                not_attempted.push(line);
+            }
+        }
+        Tally {
+            done,
+            failed,
+            not_attempted,
+        }
+    }
+
+    /// "3 done, 1 failed, 12 not attempted".
+    fn counts(&self) -> String {
+        format!(
+            "{} done, {} failed, {} not attempted",
+            self.done.len(),
+            self.failed.len(),
+            self.not_attempted.len()
+        )
+    }
+
+    /// The three lists under their headings (an empty one is left out).
+    fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (heading, lines) in [
+            ("done", &self.done),
+            ("failed", &self.failed),
+            ("not attempted", &self.not_attempted),
+        ] {
+            if !lines.is_empty() {
+                out.push(format!("{heading} ({}):", lines.len()));
+                out.extend(lines.iter().cloned());
+            }
+        }
+        out
+    }
+}
+
 /// The lines of a plan that stopped at stage number `failed_stage`: done steps, failed steps (the
 /// failed stage's other steps ran), and the changes of the later stages that were never made (waits
 /// are not changes, so not listed).
@@ -260,6 +322,7 @@ impl Adapter {
             events: self.events.clone(),
             metrics: self.metrics.clone(),
             denied: Vec::new(),
+            reads_until: Instant::now() + self.limits.call_timeout() / 2,
         }
     }
 
@@ -335,6 +398,8 @@ impl Adapter {
                     Ok(Err(e)) => Err(self.plugin_failure(e, &host, &request.key)),
                     Ok(Ok(plan)) => Ok(plan),
                 };
+                // The final event's details say what was done, what failed and what was not
+                // attempted (Interrupted::failure carries them).
                 let outcome = match plan {
                     Ok(plan) => self
                         .carry_out(cluster, plan, &host.call, deadline)
@@ -504,22 +569,14 @@ impl Adapter {
             .await;
         if let Some((stage_index, stage, failures)) = execution.failed {
             let (target, first) = &failures[0];
-            let mut f = self.cluster_failure(first, format!("{}: {first}", plan.summary_failed()));
-            let done: Vec<String> = execution.reports.iter().map(ToString::to_string).collect();
-            f.details = format!(
-                "stage \"{stage}\" failed at {target}{}{}",
-                failures
-                    .iter()
-                    .skip(1)
-                    .map(|(t, e)| format!("\nalso failed: {t}: {e}"))
-                    .collect::<String>(),
-                if done.is_empty() {
-                    String::new()
-                } else {
-                    format!("\ndone before the failure:\n{}", done.join("\n"))
-                }
+            let tally = Tally::new(&plan, stage_index, &failures, &execution.reports);
+            // Never worded as the success it was meant to be: it failed, and says how far it got.
+            let mut f = self.cluster_failure(
+                first,
+                format!("{} failed ({}): {first}", plan.summary_failed(), tally.counts()),
             );
-            let lines = progress_lines(&plan, stage_index, &failures, &done);
+            let lines = tally.lines();
+            f.details = format!("stage \"{stage}\" failed at {target}\n{}", lines.join("\n"));
             return Err(Interrupted { failure: f, lines });
         }
         Ok(Outcome {
@@ -650,6 +707,11 @@ impl wasmesh_cluster::Progress for StepEvents<'_> {
         self.events.publish(Event::info(self.operation_id, why, ""));
     }
 
+    fn step_retrying(&self, target: &ObjectRef, note: &str) {
+        self.events
+            .publish(Event::info(self.operation_id, format!("{target}: {note}"), ""));
+    }
+
     fn step_finished(&self, result: &Result<StepReport, (ObjectRef, wasmesh_cluster::Error)>) {
         if let Ok(report) = result {
             if let StepOutcome::AppliedOver { managers } = &report.outcome {
@@ -736,6 +798,46 @@ mod tests {
             ]
         );
         assert_eq!(progress_lines(&plan, 1, &[], &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_tally_lists_done_failed_and_not_attempted_under_their_headings() {
+        let plan = Plan {
+            stages: vec![
+                Stage {
+                    name: "objects".into(),
+                    steps: vec![cm("a"), cm("b")],
+                },
+                Stage {
+                    name: "more".into(),
+                    steps: vec![cm("c")],
+                },
+            ],
+            ..Plan::default()
+        };
+        let a = StepReport {
+            target: cm("a").target(),
+            outcome: StepOutcome::Applied,
+            waited_for_termination: None,
+            retries: vec!["apply: 503 ServiceUnavailable, retry 1 of 4 after 0.2 s".into()],
+        };
+        let failed = [(
+            cm("b").target(),
+            wasmesh_cluster::Error::InvalidObject {
+                reason: "refused".into(),
+            },
+        )];
+        let tally = Tally::new(&plan, 0, &failed, &[a]);
+        assert_eq!(tally.counts(), "1 done, 1 failed, 1 not attempted");
+        let lines = tally.lines();
+        assert_eq!(lines[0], "done (1):");
+        assert!(lines[1].ends_with("[retried: apply: 503 ServiceUnavailable, retry 1 of 4 after 0.2 s]"));
+        assert_eq!(lines[2], "failed (1):");
+        assert!(
+            lines[3].starts_with("not applied (failed): ConfigMap \"b\""),
+            "{lines:?}"
+        );
+        assert_eq!(lines[4..], ["not attempted (1):", "not applied: ConfigMap \"c\""]);
     }
 
     #[test]

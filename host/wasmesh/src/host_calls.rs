@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use wasmesh_cluster::{Cluster, Resolved};
+use wasmesh_cluster::{Cluster, Resolved, Retries};
 use wasmesh_grant::{Action, Call};
 use wasmesh_runtime::types::{self, Level as WitLevel};
 use wasmesh_runtime::{HostCalls, ListQuery};
@@ -22,6 +22,9 @@ pub struct CallHost {
     pub metrics: PluginMetrics,
     /// Actions refused during the call, for the operation's error event.
     pub denied: Vec<String>,
+    /// Until when a read that fails in a way that may pass is retried: well within the call's
+    /// time limit, so the plugin keeps time to use what it read.
+    pub reads_until: tokio::time::Instant,
 }
 
 impl CallHost {
@@ -33,6 +36,7 @@ impl CallHost {
             events: Arc::new(EventHub::new(plugin)),
             metrics: PluginMetrics::detached(plugin),
             denied: Vec::new(),
+            reads_until: tokio::time::Instant::now(),
         }
     }
 
@@ -43,6 +47,12 @@ impl CallHost {
             probable_cause: "the plugin read the cluster from describe, which has no cluster".into(),
             suggested_remediation: "read the cluster only from plan or provision".into(),
         })
+    }
+
+    /// Tells each retry of a read as an event of the operation.
+    fn retry_teller(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let (events, operation_id) = (self.events.clone(), self.call.ctx.operation_id.clone());
+        move |note: &str| events.publish(Event::info(&operation_id, format!("reading the cluster: {note}"), ""))
     }
 
     fn check(&mut self, action: Action, name: &str) -> Result<(), types::Error> {
@@ -93,11 +103,13 @@ impl HostCalls for CallHost {
         if let Some(ns) = namespace.as_deref().filter(|n| !n.is_empty()) {
             wasmesh_cluster::check_namespace(ns).map_err(plugin_error)?;
         }
-        let resolved: Resolved = match cluster.resolve(&api_version, &kind).await {
+        let tell = self.retry_teller();
+        let retries = Retries::observed(self.reads_until, &tell);
+        let resolved: Resolved = match cluster.resolve_with(&api_version, &kind, &retries).await {
             Ok(r) => r,
             // A kind the cluster does not serve has no objects: "is X installed?" is answered no.
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(None),
-            Err(e) => return Err(self.cluster_error(e)),
+            Err(e) => return Err(self.cluster_error(retries.explain(e))),
         };
         let ns = resolved.namespaced.then(|| {
             namespace
@@ -116,9 +128,9 @@ impl HostCalls for CallHost {
             &name,
         )?;
         let found = cluster
-            .get_json(&resolved, ns.as_deref(), &name)
+            .get_json_with(&resolved, ns.as_deref(), &name, &retries)
             .await
-            .map_err(|e| self.cluster_error(e))?;
+            .map_err(|e| self.cluster_error(retries.explain(e)))?;
         Ok(found.map(|v| v.to_string()))
     }
 
@@ -127,10 +139,12 @@ impl HostCalls for CallHost {
         if let Some(ns) = query.namespace.as_deref().filter(|n| !n.is_empty()) {
             wasmesh_cluster::check_namespace(ns).map_err(plugin_error)?;
         }
-        let resolved = match cluster.resolve(&query.api_version, &query.kind).await {
+        let tell = self.retry_teller();
+        let retries = Retries::observed(self.reads_until, &tell);
+        let resolved = match cluster.resolve_with(&query.api_version, &query.kind, &retries).await {
             Ok(r) => r,
             Err(wasmesh_cluster::Error::UnknownKind { .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(self.cluster_error(e)),
+            Err(e) => return Err(self.cluster_error(retries.explain(e))),
         };
         let ns = if resolved.namespaced {
             query.namespace.clone().filter(|n| !n.is_empty())
@@ -148,9 +162,9 @@ impl HostCalls for CallHost {
             "",
         )?;
         let items = cluster
-            .list_json(&resolved, ns.as_deref(), &query.label_selector)
+            .list_json_with(&resolved, ns.as_deref(), &query.label_selector, &retries)
             .await
-            .map_err(|e| self.cluster_error(e))?;
+            .map_err(|e| self.cluster_error(retries.explain(e)))?;
         Ok(items.into_iter().map(|v| v.to_string()).collect())
     }
 

@@ -39,6 +39,17 @@ impl TestCluster {
         }
     }
 
+    /// The built-in API server, whatever WASMESH_TEST_KUBECONFIG says: for tests that need its
+    /// fault injection.
+    pub fn built_in() -> TestCluster {
+        let server = ApiServer::start();
+        let kubeconfig = server.kubeconfig().to_string();
+        TestCluster {
+            server: Some(server),
+            kubeconfig,
+        }
+    }
+
     /// A self-contained, single-context kubeconfig YAML with inline credentials.
     pub fn kubeconfig(&self) -> &str {
         &self.kubeconfig

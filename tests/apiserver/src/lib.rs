@@ -6,6 +6,7 @@ mod api;
 mod cluster;
 mod discovery;
 mod errors;
+mod faults;
 mod patch;
 mod proto;
 mod rbac;
@@ -14,8 +15,9 @@ mod storage;
 
 pub use cluster::{KUBECONFIG_ENV, TestCluster, TestNamespace, cleanup};
 pub use errors::ApiError;
+pub use faults::{Fault, FaultAction};
 pub use rbac::UserInfo;
-pub use server::{ApiServer, NAMESPACE_DELETION_DELAY, RequestRecord};
+pub use server::{ApiServer, FaultId, NAMESPACE_DELETION_DELAY, RequestRecord};
 
 /// A kube client for a kubeconfig YAML (its current context).
 pub async fn client_from_kubeconfig(kubeconfig: &str) -> kube::Client {

@@ -3,6 +3,7 @@
 
 use crate::api::{self, Options, Reply};
 use crate::errors::ApiError;
+use crate::faults::{Armed, Fault, FaultAction, conflict_error, status_error};
 use crate::rbac::{self, Attributes, UserInfo};
 use crate::storage::State;
 use base64::Engine;
@@ -45,7 +46,14 @@ struct Faults {
     fail_code: u16,
     drop_next: u32,
     delay: Duration,
+    /// Faults aimed at particular requests, in the order injected; the first that hits a request
+    /// acts on it.
+    armed: Vec<Armed>,
 }
+
+/// Names one injected fault, to ask how often it hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultId(usize);
 
 struct Shared {
     state: Arc<Mutex<State>>,
@@ -255,6 +263,28 @@ impl ApiServer {
         self.shared.faults.lock().expect("faults").drop_next = n;
     }
 
+    /// Arms a fault aimed at particular requests (see [`Fault`]); it stays until
+    /// [`ApiServer::clear_faults`].
+    pub fn inject(&self, fault: Fault) -> FaultId {
+        let mut f = self.shared.faults.lock().expect("faults");
+        f.armed.push(Armed {
+            fault,
+            matched: 0,
+            hit: 0,
+        });
+        FaultId(f.armed.len() - 1)
+    }
+
+    /// How many requests the fault has hit so far.
+    pub fn hits(&self, id: FaultId) -> u32 {
+        self.shared.faults.lock().expect("faults").armed[id.0].hit
+    }
+
+    /// Removes every fault injected with [`ApiServer::inject`]: the server answers normally again.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().expect("faults").armed.clear();
+    }
+
     /// Whether the simulated controllers mark deployments/statefulsets/daemonsets ready (default true).
     pub fn set_deployments_become_available(&self, on: bool) {
         self.shared.deployments_become_available.store(on, Ordering::SeqCst);
@@ -383,9 +413,51 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
         effective_user: None,
         status: 0,
     };
-    let delay = shared.faults.lock().expect("faults").delay;
+    let (delay, aimed) = {
+        let mut f = shared.faults.lock().expect("faults");
+        let method = record.method.clone();
+        let aimed = f.armed.iter_mut().find_map(|a| a.take(&method, &record.path));
+        (f.delay, aimed)
+    };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    let aimed_reply = match aimed {
+        None => None,
+        Some(FaultAction::Delay(by)) => {
+            tokio::time::sleep(by).await;
+            None
+        }
+        Some(FaultAction::Drop) => {
+            shared.log.lock().expect("log").push(record);
+            return Err(Dropped);
+        }
+        Some(FaultAction::Status { code, retry_after }) => {
+            let e = status_error(code, retry_after);
+            let mut r = json_response(e.code, &e.to_status());
+            if let Some(s) = retry_after {
+                r.headers_mut().insert("retry-after", s.into());
+            }
+            Some(r)
+        }
+        // As the API Priority and Fairness filter answers: text, not a Status.
+        Some(FaultAction::Throttle { retry_after }) => Some(
+            Response::builder()
+                .status(429)
+                .header("content-type", "text/plain; charset=utf-8")
+                .header("retry-after", retry_after)
+                .body(Full::new(Bytes::from_static(b"Too many requests, please try again later.\n")).boxed())
+                .expect("response"),
+        ),
+        Some(FaultAction::Conflict { manager }) => {
+            let e = conflict_error(&manager);
+            Some(json_response(e.code, &e.to_status()))
+        }
+    };
+    if let Some(response) = aimed_reply {
+        record.status = response.status().as_u16();
+        shared.log.lock().expect("log").push(record);
+        return Ok(response);
     }
     let resource_request = api::parse_target(&record.path).is_some();
     let outcome = respond(&shared, &parts, &body, &header, &mut record, resource_request);

@@ -85,3 +85,83 @@ async fn set_delay_delays_responses() {
     assert!(api.get("default").await.is_err());
     server.set_delay(Duration::ZERO);
 }
+
+/// A client without kube-rs's own retries, to see each answer the server gives.
+async fn no_retry_client(server: &ApiServer) -> kube::Client {
+    let mut config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::from_yaml(server.kubeconfig()).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    config.default_retry = false;
+    kube::Client::try_from(config).unwrap()
+}
+
+#[tokio::test]
+async fn aimed_faults_hit_the_nth_matching_request_the_given_number_of_times() {
+    use wasmesh_test_apiserver::Fault;
+    let server = ApiServer::start();
+    let client = no_retry_client(&server).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let throttle = server.inject(Fault::on("GET", "/api/v1/namespaces/*/configmaps").nth(2).throttle(3));
+    let busy = server.inject(
+        Fault::on("*", "/api/v1/namespaces/default/configmaps/c")
+            .times(2)
+            .status_retry_after(503, 1),
+    );
+    assert_eq!(get(&client, path).await.0, 200, "the first match passes");
+    // The APF filter's 429: a text body, the wait in the header.
+    let answer = client
+        .send(http::Request::get(path).body(kube::client::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 429);
+    assert_eq!(answer.headers()["retry-after"], "3");
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(get(&client, path).await.0, 200, "hit once only");
+    assert_eq!(server.hits(throttle), 1);
+    assert_eq!(get(&client, "/api/v1/namespaces").await.0, 200, "other paths pass");
+
+    for _ in 0..2 {
+        let (code, body) = get(&client, &format!("{path}/c")).await;
+        assert_eq!(code, 503);
+        assert_eq!(body["details"]["retryAfterSeconds"], 1);
+        assert_eq!(body["reason"], "ServiceUnavailable");
+    }
+    assert_eq!(
+        get(&client, &format!("{path}/c")).await.0,
+        404,
+        "answered again after two"
+    );
+    assert_eq!(server.hits(busy), 2);
+
+    let dropped = server.inject(Fault::on("DELETE", "/api/v1/namespaces/default/configmaps/*").drop_connection());
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &configmaps());
+    api.create(&PostParams::default(), &configmap("d", json!({}), json!({})))
+        .await
+        .unwrap();
+    assert!(!matches!(
+        api.delete("d", &Default::default()).await.unwrap_err(),
+        kube::Error::Api(_)
+    ));
+    assert_eq!(server.hits(dropped), 1);
+    assert!(
+        api.get_opt("d").await.unwrap().is_some(),
+        "a dropped request is not carried out"
+    );
+
+    server.inject(Fault::on("PATCH", "/api/v1/namespaces/*/configmaps/d").conflict("kubectl"));
+    let apply = kube::api::PatchParams::apply("wasmesh-test");
+    let cm = configmap("d", json!({}), json!({"k": "v"}));
+    let e = status(api.patch("d", &apply, &kube::api::Patch::Apply(&cm)).await.unwrap_err());
+    assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
+    assert!(e.message.contains("conflict with \"kubectl\""), "{}", e.message);
+    server.clear_faults();
+    api.patch("d", &apply, &kube::api::Patch::Apply(&cm)).await.unwrap();
+}

@@ -9,6 +9,7 @@ mod e2e {
     mod custom;
     mod escape;
     mod events;
+    mod faults;
     mod grant_bypass;
     mod grants;
     mod hostile;
