@@ -395,6 +395,17 @@ impl Config {
             return Ok(None);
         };
         let url = crate::registration::register_url(server)?;
+        let local = |h: &str| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        };
+        // A Meshery server elsewhere would dial "localhost", its own machine, for Provision.
+        if self.advertise_host.is_none() && !url.host().is_some_and(local) {
+            return Err(Error::Config(format!(
+                "meshery_server {server} is not on this machine, so advertise_host must say how it reaches \
+                 this host (e.g. wasmesh.meshery.svc; env WASMESH_ADVERTISE_HOST or SERVICE_ADDR)"
+            )));
+        }
         let host = self
             .advertise_host
             .as_deref()
@@ -544,6 +555,22 @@ plugins:
     }
 
     #[test]
+    fn a_remote_meshery_server_needs_an_advertised_host() {
+        let e = Config::from_yaml("meshery_server: http://meshery.meshery.svc:9081\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("advertise_host must say"), "{e}");
+        for local in ["http://localhost:9081", "http://127.0.0.1:9081", "http://[::1]:9081"] {
+            let c = Config::from_yaml(&format!("meshery_server: {local}\n")).unwrap();
+            assert_eq!(
+                c.registration().unwrap().unwrap().advertise_host,
+                "localhost",
+                "{local}"
+            );
+        }
+    }
+
+    #[test]
     fn registration_comes_from_the_file_and_the_environment_over_it() {
         let mut c = Config::from_yaml("meshery_server: http://meshery:9081\nadvertise_host: a.example\n").unwrap();
         let r = c.registration().unwrap().unwrap();
@@ -636,7 +663,7 @@ plugins:
                 "advertise_host \"http://wasmesh\" is not a host name",
             ),
             (
-                "meshery_server: http://meshery:9081\nregistration_interval_seconds: 0",
+                "meshery_server: http://meshery:9081\nadvertise_host: a.example\nregistration_interval_seconds: 0",
                 "must be above 0",
             ),
         ];

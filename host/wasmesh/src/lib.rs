@@ -285,7 +285,7 @@ pub async fn start(config: Config) -> Result<RunningHost> {
     let running = Arc::new(shutdown::InFlight::default());
     let mut health = Vec::new();
     let mut listeners = Vec::new();
-    let mut adapters = Vec::new();
+    let mut adapters: Vec<Arc<Adapter>> = Vec::new();
     let mut tasks = Vec::new();
     let audit =
         Arc::new(AuditLog::open(config.audit_log.as_deref()).map_err(|e| Error::Config(format!("audit log: {e}")))?);
@@ -381,14 +381,27 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             addr: local,
         });
         if let Some((settings, client)) = &registration {
-            // Its own task: serving never waits for the Meshery server.
-            tasks.push(tokio::spawn(registration::serve(
-                adapter.clone(),
-                local.port(),
-                settings.clone(),
-                client.clone(),
-                shutdown_rx.clone(),
-            )));
+            // One plugin per mesh: Meshery routes a design component by its mesh's model name,
+            // so a second plugin claiming it would take the first one's designs.
+            if let Some(first) = adapters.iter().find(|a| a.plugin.info().mesh == info.mesh) {
+                tracing::error!(
+                    plugin = %pc.name,
+                    "not registered with the Meshery server: it reports mesh \"{}\", which plugin {} registers \
+                     already; serve one plugin per mesh",
+                    info.mesh,
+                    first.name
+                );
+            } else {
+                // Its own task: serving never waits for the Meshery server.
+                tasks.push(tokio::spawn(registration::serve(
+                    adapter.clone(),
+                    local.port(),
+                    pc.builtin.is_some(),
+                    settings.clone(),
+                    client.clone(),
+                    shutdown_rx.clone(),
+                )));
+            }
         }
         adapters.push(adapter);
     }

@@ -31,6 +31,14 @@ use crate::errors::{Error, Result};
 pub const REGISTER_PATH: &str = "/api/meshmodel/components/register";
 /// The host name advertised when neither `advertise_host` nor the environment names one.
 pub const DEFAULT_ADVERTISE_HOST: &str = "localhost";
+/// Design kinds one plugin may register (the built-in ones list about twenty).
+pub const MAX_KINDS: usize = 500;
+/// Registration POSTs in flight at once per plugin.
+const CONCURRENT_POSTS: usize = 4;
+/// Bytes read of a refusal's body.
+const MAX_READ_BODY: usize = 4096;
+/// Failed definitions named in a round's log line.
+const MAX_LOGGED_FAILURES: usize = 5;
 /// Rounds run this often by default (the upstream adapters' interval).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 /// One POST may take this long before it counts as failed.
@@ -186,6 +194,15 @@ fn stable_id(name: &str) -> uuid::Uuid {
     uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
+/// Whether an apiVersion is in one of Kubernetes' own API groups (the core group, `*.k8s.io`
+/// and the unsuffixed built-in groups).
+pub fn kubernetes_group(api_version: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    group.is_empty()
+        || group.ends_with(".k8s.io")
+        || matches!(group, "apps" | "batch" | "policy" | "autoscaling" | "extensions")
+}
+
 /// Whether `s` is a plain slug, as the server wants kinds and model names.
 fn slug(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
@@ -237,11 +254,23 @@ pub fn definition(info: &Info, kind: &DesignKind) -> std::result::Result<Value, 
     }))
 }
 
-/// The definitions of a plugin's kinds; a kind that cannot be one is left out and said why.
+/// The definitions of a plugin's kinds; a kind that cannot be one is left out and said why. A
+/// kind listed twice is registered once, and at most MAX_KINDS are: the plugin decides how many
+/// POSTs the host sends to the Meshery server.
 pub fn definitions(info: &Info, kinds: &[DesignKind]) -> (Vec<Value>, Vec<String>) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    for k in kinds {
+    let mut seen = std::collections::HashSet::new();
+    if kinds.len() > MAX_KINDS {
+        bad.push(format!(
+            "the plugin lists {} design kinds, over the limit of {MAX_KINDS}: only the first {MAX_KINDS} are registered",
+            kinds.len()
+        ));
+    }
+    for k in kinds.iter().take(MAX_KINDS) {
+        if !seen.insert((k.kind.clone(), k.api_version.clone())) {
+            continue;
+        }
         match definition(info, k) {
             Ok(d) => good.push(d),
             Err(e) => bad.push(e),
@@ -316,7 +345,12 @@ impl Registrant {
     }
 
     async fn round(&self, settings: &Settings, client: &HttpClient) {
-        let tries = self.definitions.iter().map(|d| self.register(settings, client, d));
+        // A few at a time: the Meshery server and the host's file descriptors are shared.
+        let permits = tokio::sync::Semaphore::new(CONCURRENT_POSTS);
+        let tries = self.definitions.iter().map(|d| async {
+            let _permit = permits.acquire().await.expect("never closed");
+            self.register(settings, client, d).await
+        });
         let outcomes = futures::future::join_all(tries).await;
         let registered = outcomes.iter().filter(|o| matches!(o, Outcome::Registered)).count();
         let failed: Vec<&str> = outcomes
@@ -339,7 +373,12 @@ impl Registrant {
                 plugin = %self.plugin,
                 "registered {registered} of {total} component definitions with the Meshery server ({url}); \
                  failed, retried next round: {}",
-                failed.join("; ")
+                failed.iter().take(MAX_LOGGED_FAILURES).copied().collect::<Vec<_>>().join("; ")
+                    + &if failed.len() > MAX_LOGGED_FAILURES {
+                        format!("; and {} more", failed.len() - MAX_LOGGED_FAILURES)
+                    } else {
+                        String::new()
+                    }
             );
         }
     }
@@ -390,12 +429,13 @@ pub async fn plugin_definitions(
 pub async fn serve(
     adapter: Arc<crate::adapter::Adapter>,
     port: u16,
+    builtin: bool,
     settings: Arc<Settings>,
     client: HttpClient,
     stop: watch::Receiver<bool>,
 ) {
     let plugin = adapter.name.clone();
-    let (definitions, problems) = match plugin_definitions(&plugin, &adapter.plugin).await {
+    let (mut definitions, mut problems) = match plugin_definitions(&plugin, &adapter.plugin).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(
@@ -405,6 +445,21 @@ pub async fn serve(
             return;
         }
     };
+    if !builtin {
+        // Meshery would send every design component of a registered kind here: a plugin the
+        // operator loaded from a file does not get Kubernetes' own kinds.
+        definitions.retain(|d| {
+            let version = d.pointer("/component/version").and_then(Value::as_str).unwrap_or("");
+            let own = !kubernetes_group(version);
+            if !own {
+                let kind = d.pointer("/component/kind").and_then(Value::as_str).unwrap_or("?");
+                problems.push(format!(
+                    "kind {kind} ({version}) is one of Kubernetes' own; only built-in plugins register those"
+                ));
+            }
+            own
+        });
+    }
     for p in &problems {
         tracing::error!(plugin, "not registered with the Meshery server: {p}");
     }
@@ -457,15 +512,17 @@ async fn post(client: &HttpClient, url: &hyper::Uri, body: Bytes) -> std::result
             format!("no answer: {text}")
         })?;
         let status = response.status();
-        let bytes = response
-            .into_body()
+        if matches!(status.as_u16(), 200..=202) {
+            // The body is not read: the server's answer to a success carries nothing.
+            return Ok(());
+        }
+        // Only as much of a refusal as the log shows: a hostile or broken server cannot make
+        // the host hold more.
+        let bytes = http_body_util::Limited::new(response.into_body(), MAX_READ_BODY)
             .collect()
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        if matches!(status.as_u16(), 200..=202) {
-            return Ok(());
-        }
         let text = String::from_utf8_lossy(&bytes);
         let text: String = text.trim().chars().take(MAX_LOGGED_BODY).collect();
         Err(format!(
@@ -533,5 +590,27 @@ mod tests {
         assert_eq!(stable_id("a@h"), stable_id("a@h"));
         assert_ne!(stable_id("a@h"), stable_id("b@h"));
         assert_eq!(stable_id("a@h").get_version_num(), 8);
+    }
+
+    #[test]
+    fn kubernetes_own_groups_are_told_apart_from_a_mesh_s() {
+        for own in [
+            "v1",
+            "apps/v1",
+            "batch/v1",
+            "rbac.authorization.k8s.io/v1",
+            "networking.k8s.io/v1",
+            "policy/v1",
+        ] {
+            assert!(kubernetes_group(own), "{own}");
+        }
+        for mesh in [
+            "networking.istio.io/v1",
+            "policy.linkerd.io/v1beta1",
+            "core.oam.dev/v1alpha1",
+            "kuma.io/v1alpha1",
+        ] {
+            assert!(!kubernetes_group(mesh), "{mesh}");
+        }
     }
 }
