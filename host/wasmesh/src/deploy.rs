@@ -48,27 +48,34 @@ pub struct DeployOptions<'a> {
     pub meshery_namespace: Option<&'a str>,
     /// Labels of the namespaces allowed to scrape the metrics port.
     pub metrics_namespace_selector: &'a BTreeMap<String, String>,
-    /// `--strict` given to the deploy command: the pod's host runs strict too.
-    pub strict: bool,
 }
 
 /// The config file put in the ConfigMap when none is given: the built-in plugins on the ports
-/// Meshery expects, the audit trail in the pod's log.
-pub fn default_config_text() -> String {
+/// Meshery expects, each acting as its own ServiceAccount in `namespace` (the host's own may
+/// only impersonate them), strict, the audit trail in the pod's log. Their grants are
+/// cluster-admin equivalent (a mesh install writes webhooks, CRDs and ClusterRoles), which
+/// strict mode refuses unless `accept_cluster_admin` writes `grant.clusterAdmin: true`.
+pub fn default_config_text(namespace: &str, accept_cluster_admin: bool) -> String {
     let config = Config::default();
     let mut out = String::from(
         "# The host's configuration, written by `wasmesh deploy` (give your own with --config).\n\
          listen: 0.0.0.0\n\
+         strict: true\n\
          # Every capability decision as one JSON line, in the pod's log (`kubectl logs`).\n\
          audit_log: /dev/stdout\n\
          plugins:\n",
     );
     for p in &config.plugins {
+        let grant = if accept_cluster_admin {
+            ", grant: {clusterAdmin: true}"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "  - {{name: {}, builtin: {}, port: {}}}\n",
-            p.name,
+            "  - {{name: {name}, builtin: {}, port: {}, identity: {{serviceAccount: wasmesh-{name}, namespace: {namespace}}}{grant}}}\n",
             p.builtin.as_deref().unwrap_or_default(),
-            p.port
+            p.port,
+            name = p.name,
         ));
     }
     out
@@ -148,6 +155,14 @@ pub fn problems(options: &DeployOptions, config: &Config) -> Vec<String> {
         ));
     }
     for p in &config.plugins {
+        match &p.identity {
+            Some(id) if id.namespace == options.namespace => {}
+            _ => out.push(format!(
+                "plugin {:?} has no identity in namespace {}: in the pod the host runs as {}, which may only \
+                 impersonate the plugins' ServiceAccounts; give it identity: {{serviceAccount: wasmesh-{}, namespace: {}}}",
+                p.name, options.namespace, options.host_service_account, p.name, options.namespace
+            )),
+        }
         if p.port == 0 {
             out.push(format!(
                 "plugin {:?} has port 0 (a free one at start): the Service needs fixed ports",
@@ -256,7 +271,9 @@ pub fn objects(options: &DeployOptions, config: &Config, config_text: &str) -> V
         "--cache-dir".to_string(),
         CACHE_DIR.to_string(),
     ];
-    if options.strict {
+    // Always strict: a plugin whose grant is cluster-admin equivalent runs only when the
+    // configuration says so (grant.clusterAdmin).
+    {
         args.push("--strict".into());
     }
     args.push("serve".into());
@@ -417,9 +434,17 @@ mod tests {
 
     #[test]
     fn the_default_config_is_one_the_host_accepts_and_deploy_can_run() {
-        let text = default_config_text();
+        let text = default_config_text("wasmesh", true);
         let config = Config::from_yaml(&text).unwrap();
-        assert_eq!(config.plugins, Config::default().plugins);
+        assert!(config.strict);
+        let names = |c: &Config| c.plugins.iter().map(|p| (p.name.clone(), p.port)).collect::<Vec<_>>();
+        assert_eq!(names(&config), names(&Config::default()));
+        assert!(
+            config
+                .plugins
+                .iter()
+                .all(|p| p.identity.is_some() && p.grant.as_ref().is_some_and(|g| g.cluster_admin))
+        );
         let none = BTreeMap::new();
         let options = DeployOptions {
             namespace: "wasmesh",
@@ -431,7 +456,6 @@ mod tests {
             meshery_selector: &none,
             meshery_namespace: None,
             metrics_namespace_selector: &none,
-            strict: false,
         };
         assert_eq!(problems(&options, &config), Vec::<String>::new());
     }

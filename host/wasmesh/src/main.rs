@@ -69,9 +69,6 @@ enum Command {
         /// The host's container image (built from deploy/Containerfile).
         #[arg(long, default_value = concat!("wasmesh:", env!("CARGO_PKG_VERSION")))]
         image: String,
-        /// The Meshery server's URL for registration (e.g. http://meshery.meshery.svc:9081).
-        #[arg(long)]
-        meshery_server: Option<String>,
         /// Port of the metrics HTTP endpoint.
         #[arg(long, default_value_t = 9464)]
         metrics_port: u16,
@@ -84,6 +81,10 @@ enum Command {
         /// Labels of the namespaces admitted to the metrics port (where Prometheus runs).
         #[arg(long, default_value = "kubernetes.io/metadata.name=monitoring")]
         metrics_namespace_selector: String,
+        /// With the default configuration: accept that the built-in plugins' grants are
+        /// cluster-admin equivalent (grant.clusterAdmin: true); the pod runs strict.
+        #[arg(long)]
+        accept_cluster_admin: bool,
     },
 }
 
@@ -229,7 +230,11 @@ fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<V
 }
 
 /// The configuration, and the guarding settings the environment or flags changed.
-fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<(Config, Vec<String>)> {
+fn load_config(
+    common: &Common,
+    matches: &ArgMatches,
+    advertised: Option<String>,
+) -> anyhow::Result<(Config, Vec<String>)> {
     let mut config = match &common.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -240,6 +245,9 @@ fn load_config(common: &Common, matches: &ArgMatches) -> anyhow::Result<(Config,
     // The upstream adapters' variable names, below WASMESH_* and flags.
     config.apply_registration_env(|k| std::env::var(k).ok());
     let changed = apply_settings(&mut config, matches)?;
+    if config.advertise_host.is_none() {
+        config.advertise_host = advertised;
+    }
     if common.no_cache {
         config.cache_dir = None;
     } else if config.cache_dir.is_none() {
@@ -320,7 +328,13 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         }
         _ => {}
     }
-    let (config, changed) = load_config(&cli.common, &matches)?;
+    // `deploy` writes a pod that advertises its Service's name; that is the host name a
+    // --meshery-server given to it is reached on.
+    let advertised = match &cli.command {
+        Some(Command::Deploy { rbac, .. }) => Some(format!("wasmesh.{}.svc", rbac.namespace)),
+        _ => None,
+    };
+    let (config, changed) = load_config(&cli.common, &matches, advertised)?;
     init_log(config.log_format);
     for line in changed {
         tracing::warn!("security setting from outside the configuration file: {line}");
@@ -454,19 +468,21 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             rbac,
             replicas,
             image,
-            meshery_server,
             metrics_port,
             meshery_selector,
             meshery_namespace,
             metrics_namespace_selector,
+            accept_cluster_admin,
         } => {
             use wasmesh::deploy;
             let config_text = match &cli.common.config {
                 Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-                None => deploy::default_config_text(),
+                None => deploy::default_config_text(&rbac.namespace, accept_cluster_admin),
             };
             // What the pod will run with: the file as written, whatever flags this command got.
-            let pod_config = wasmesh::Config::from_yaml(&config_text)?;
+            let mut pod_config = wasmesh::Config::from_yaml(&config_text)?;
+            // The pod runs strict (deploy passes --strict): its RBAC is written as it will load.
+            pod_config.strict = true;
             let meshery_selector = deploy::parse_selector("--meshery-selector", &meshery_selector)?;
             let metrics_namespace_selector =
                 deploy::parse_selector("--metrics-namespace-selector", &metrics_namespace_selector)?;
@@ -475,18 +491,26 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
                 host_service_account: &rbac.host_service_account,
                 replicas,
                 image: &image,
-                meshery_server: meshery_server.as_deref(),
+                // The global setting (flag --meshery-server, env, or the file).
+                meshery_server: config.meshery_server.as_deref(),
                 metrics_port,
                 meshery_selector: &meshery_selector,
                 meshery_namespace: Some(meshery_namespace.as_str()),
                 metrics_namespace_selector: &metrics_namespace_selector,
-                strict: config.strict,
             };
             let problems = deploy::problems(&options, &pod_config);
             if !problems.is_empty() {
                 return Err(wasmesh::Error::Deploy(problems.join("; ")).into());
             }
-            let rbac = rbac_yaml(&config, &rbac).await?;
+            let rbac = rbac_yaml(&pod_config, &rbac).await.map_err(|e| {
+                let hint = if cli.common.config.is_none() && !accept_cluster_admin {
+                    "; the built-in plugins install meshes (webhooks, CRDs, ClusterRoles): pass \
+                     --accept-cluster-admin to accept that, or give a --config whose grants are narrower"
+                } else {
+                    ""
+                };
+                anyhow::anyhow!("{e}{hint}")
+            })?;
             print!(
                 "{}",
                 deploy::render(&rbac, &deploy::objects(&options, &pod_config, &config_text))

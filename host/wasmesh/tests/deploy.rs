@@ -24,7 +24,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn deploy(args: &[&str]) -> String {
-    let out = run(&[&["deploy"], args].concat());
+    let out = run(&[&["deploy", "--accept-cluster-admin"], args].concat());
     assert!(
         out.status.success(),
         "wasmesh deploy {args:?}: {}",
@@ -118,7 +118,20 @@ fn deploy_follows_its_flags_and_says_the_same_at_every_run() {
     );
     let cm = find(&docs, "ConfigMap").expect("a ConfigMap");
     let config = wasmesh::Config::from_yaml(cm["data"]["config.yaml"].as_str().unwrap()).unwrap();
-    assert_eq!(config.plugins, wasmesh::Config::default().plugins);
+    // The built-in plugins, each as its own ServiceAccount (the host's may only impersonate
+    // them), strict, their cluster-admin-equivalent grants accepted by --accept-cluster-admin.
+    assert!(config.strict);
+    let defaults = wasmesh::Config::default().plugins;
+    assert_eq!(config.plugins.len(), defaults.len());
+    for (p, d) in config.plugins.iter().zip(&defaults) {
+        assert_eq!((&p.name, &p.builtin, p.port), (&d.name, &d.builtin, d.port));
+        let id = p.identity.as_ref().expect("an identity");
+        assert_eq!(
+            (id.service_account.as_str(), id.namespace.as_str()),
+            (format!("wasmesh-{}", p.name).as_str(), "mesh-adapters")
+        );
+        assert!(p.grant.as_ref().is_some_and(|g| g.cluster_admin));
+    }
 
     let svc = find(&docs, "Service").expect("a Service");
     assert_eq!(svc["spec"]["sessionAffinity"], "ClientIP");
@@ -166,7 +179,9 @@ fn deploy_refuses_what_could_not_run_and_prints_nothing() {
     let free_port = config("port0.yaml", "plugins: [{name: linkerd, builtin: linkerd, port: 0}]\n");
     let audit = config("audit.yaml", "audit_log: /var/log/audit.jsonl\n");
     let token = config("token.yaml", "token_file: /etc/wasmesh/token\n");
-    let cases: [(Vec<&str>, &str); 8] = [
+    let cases: [(Vec<&str>, &str); 9] = [
+        // The built-in plugins' grants are cluster-admin equivalent: not deployed unasked.
+        (vec!["deploy"], "pass --accept-cluster-admin"),
         (vec!["deploy", "--replicas", "0"], "--replicas must be at least 1"),
         (
             vec!["deploy", "--meshery-selector", "meshery"],
@@ -176,10 +191,7 @@ fn deploy_refuses_what_could_not_run_and_prints_nothing() {
             vec!["deploy", "--metrics-namespace-selector", "a=-b"],
             "is not a valid label value",
         ),
-        (
-            vec!["deploy", "--meshery-server", "meshery:9081"],
-            "is not an http(s) URL",
-        ),
+        (vec!["deploy", "--meshery-server", "meshery:9081"], "has no scheme"),
         (vec!["--config", &loopback, "deploy"], "must listen on 0.0.0.0"),
         (vec!["--config", &free_port, "deploy"], "the Service needs fixed ports"),
         (vec!["--config", &audit, "deploy"], "read-only root filesystem"),
