@@ -132,3 +132,6 @@ fn object_ref(r: types::ObjectRef) -> cluster::ObjectRef {
         name: r.name,
     }
 }
+
+#[cfg(test)]
+mod props;
