@@ -29,48 +29,41 @@ pub fn parse_objects(body: &str, code_prefix: &str) -> Result<Vec<Value>, Error>
         ));
     }
     let mut objects = Vec::new();
-    let budget = Budget::for_body(body);
-    for (index, doc) in serde_yaml::Deserializer::from_str(body).enumerate() {
-        let value = budget.read(doc).map_err(|e| match e {
-            Unreadable::Expands => error(
-                format!("{code_prefix}-1002"),
-                format!(
-                    "YAML document {} expands past the limit: its aliases (*name) repeat anchored (&name) content to more than {} times the body's size",
-                    index + 1,
-                    EXPANSION_FACTOR
+    if let Some(documents) = json_documents(body) {
+        for (index, value) in documents.into_iter().enumerate() {
+            push_document(&mut objects, value, index, code_prefix)?;
+        }
+    } else {
+        let budget = Budget::for_body(body);
+        for (index, doc) in serde_yaml::Deserializer::from_str(body).enumerate() {
+            let value = budget.read(doc).map_err(|e| match e {
+                Unreadable::Expands => error(
+                    format!("{code_prefix}-1002"),
+                    format!(
+                        "YAML document {} expands past the limit: its aliases (*name) repeat anchored (&name) content to more than {} times the body's size",
+                        index + 1,
+                        EXPANSION_FACTOR
+                    ),
+                    "the custom body uses YAML anchors and aliases to repeat content far beyond its own size (a \"YAML bomb\")",
+                    "write the repeated content out instead of aliasing it, or split the manifests into several operations",
                 ),
-                "the custom body uses YAML anchors and aliases to repeat content far beyond its own size (a \"YAML bomb\")",
-                "write the repeated content out instead of aliasing it, or split the manifests into several operations",
-            ),
-            Unreadable::TooDeep(why) => error(
-                format!("{code_prefix}-1002"),
-                format!(
-                    "YAML document {} nests lists or mappings deeper than {MAX_DEPTH} levels: {why}",
-                    index + 1
+                Unreadable::TooDeep(why) => error(
+                    format!("{code_prefix}-1002"),
+                    format!(
+                        "YAML document {} nests lists or mappings deeper than {MAX_DEPTH} levels: {why}",
+                        index + 1
+                    ),
+                    "the custom body nests far deeper than any Kubernetes object does",
+                    "flatten the document; Kubernetes objects nest a few dozen levels at most",
                 ),
-                "the custom body nests far deeper than any Kubernetes object does",
-                "flatten the document; Kubernetes objects nest a few dozen levels at most",
-            ),
-            Unreadable::Yaml(why) => error(
-                format!("{code_prefix}-1001"),
-                format!("YAML document {} is not valid YAML: {why}", index + 1),
-                "the custom body has a syntax error",
-                "fix the YAML (check indentation and quoting) and run the operation again",
-            ),
-        })?;
-        match value {
-            Value::Null => continue,
-            Value::Object(_) if value.get("kind").and_then(Value::as_str) == Some("List") => {
-                for item in value
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-                {
-                    objects.push(check_object(item, index, code_prefix)?);
-                }
-            }
-            other => objects.push(check_object(other, index, code_prefix)?),
+                Unreadable::Yaml(why) => error(
+                    format!("{code_prefix}-1001"),
+                    format!("YAML document {} is not valid YAML: {why}", index + 1),
+                    "the custom body has a syntax error",
+                    "fix the YAML (check indentation and quoting) and run the operation again",
+                ),
+            })?;
+            push_document(&mut objects, value, index, code_prefix)?;
         }
     }
     if objects.is_empty() {
@@ -84,6 +77,40 @@ pub fn parse_objects(body: &str, code_prefix: &str) -> Result<Vec<Value>, Error>
     Ok(objects)
 }
 
+/// One document of a body: nothing (empty), the items of a `kind: List`, or one object.
+fn push_document(objects: &mut Vec<Value>, value: Value, index: usize, code_prefix: &str) -> Result<(), Error> {
+    match value {
+        Value::Null => {}
+        Value::Object(_) if value.get("kind").and_then(Value::as_str) == Some("List") => {
+            for item in value
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
+                objects.push(check_object(item, index, code_prefix)?);
+            }
+        }
+        other => objects.push(check_object(other, index, code_prefix)?),
+    }
+    Ok(())
+}
+
+/// The documents of a body that is JSON (one value, or several one after another), read as
+/// JSON. serde_yaml reads YAML 1.1, where U+0085, U+2028 and U+2029 are line breaks: a JSON
+/// string holding one would be changed (U+0085 became a space) or refused (in a key). None
+/// when the body is not all JSON; it is then read as YAML.
+fn json_documents(body: &str) -> Option<Vec<Value>> {
+    let start = body.trim_start();
+    if !(start.starts_with('{') || start.starts_with('[')) {
+        return None;
+    }
+    serde_json::Deserializer::from_str(body)
+        .into_iter::<Value>()
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+}
+
 /// Operation options in a custom body: empty or blank (no options), or one YAML mapping (JSON is
 /// YAML). Errors are messages a person can act on; the translator wraps them in its own error
 /// code, since what the options are for is its business.
@@ -93,6 +120,14 @@ pub fn parse_mapping(body: &str) -> Result<serde_json::Map<String, Value>, Strin
             "the options are {} bytes, over the limit of {MAX_BODY_BYTES} bytes",
             body.len()
         ));
+    }
+    if let Some(json) = json_documents(body) {
+        let mut documents = json.into_iter();
+        let value = documents.next().unwrap_or_default();
+        if documents.next().is_some() {
+            return Err("the options must be one JSON document, not several".into());
+        }
+        return mapping(value);
     }
     let mut documents = serde_yaml::Deserializer::from_str(body);
     let Some(first) = documents.next() else {
@@ -110,6 +145,10 @@ pub fn parse_mapping(body: &str) -> Result<serde_json::Map<String, Value>, Strin
     if documents.next().is_some() {
         return Err("the options must be one YAML document, not several".into());
     }
+    mapping(value)
+}
+
+fn mapping(value: Value) -> Result<serde_json::Map<String, Value>, String> {
     match value {
         Value::Null => Ok(serde_json::Map::new()),
         Value::Object(map) => Ok(map),

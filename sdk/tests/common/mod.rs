@@ -100,7 +100,11 @@ pub fn value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        (-1e15f64..1e15).prop_map(Value::from),
+        // Floats with short decimal forms: serde_json without its `float_roundtrip` feature
+        // (as the workspace builds it) may read a 17-digit float one unit in the last place off,
+        // in the host (plan objects) as here (JSON bodies). See the README, "Fuzzing and
+        // property tests".
+        any::<i32>().prop_map(|i| Value::from(f64::from(i) / 8.0)),
         "\\PC{0,12}".prop_map(Value::from),
         // Strings YAML would read as something else unless quoted.
         prop::sample::select(

@@ -27,4 +27,5 @@ mod e2e {
     mod review;
     mod terminating;
     mod undo;
+    mod yaml_bombs;
 }
