@@ -152,7 +152,7 @@ proptest! {
                 prop_assert!(PROFILES.contains(&o.profile.name()));
                 prop_assert!(o.wait_seconds <= MAX_WAIT_SECONDS);
                 if let Some(hub) = &o.hub {
-                    prop_assert_eq!(wasmesh_sdk::options::image_repository(hub).as_deref(), Ok(hub.as_str()));
+                    prop_assert_eq!(wasmesh_sdk::options::image_repository(hub), Ok(hub.clone()));
                 }
             }
             Err(e) => check_error(&e),
@@ -200,4 +200,51 @@ proptest! {
             Err(e) => check_error(&e),
         }
     }
+}
+
+// Found by traffic_splits_never_panic_and_route_each_version_to_its_own_subset: a version made
+// of punctuation gave the subset name "" (the API server refused the DestinationRule only after
+// the VirtualService was applied), and versions differing only in punctuation shared a subset,
+// so the routes of one reached the pods of the other.
+
+fn split(backends: Value) -> Component {
+    Component {
+        kind: "TrafficSplit".into(),
+        api_version: "split.smi-spec.io/v1alpha4".into(),
+        name: "split".into(),
+        namespace: Some("shop".into()),
+        spec: json!({"service": "reviews", "backends": backends}),
+        fields: Map::new(),
+        labels: Map::new(),
+        annotations: Map::new(),
+        model: None,
+        version: None,
+    }
+}
+
+#[test]
+fn a_version_without_letters_or_digits_is_refused_naming_it() {
+    let e = crate::design::traffic_split(&split(json!([{"version": ":", "weight": 100}]))).unwrap_err();
+    assert_eq!(e.code, "WASMESH-ISTIO-2110");
+    assert!(
+        e.message
+            .contains("backend 1 names version \":\", which gives no subset name"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn versions_that_differ_only_in_punctuation_are_refused() {
+    let e = crate::design::traffic_split(&split(
+        json!([{"version": "1.0", "weight": 50}, {"version": "1-0", "weight": 50}]),
+    ))
+    .unwrap_err();
+    assert_eq!(e.code, "WASMESH-ISTIO-2110");
+    assert!(
+        e.message
+            .contains("versions \"1.0\" and \"1-0\" would share the subset name \"1-0\""),
+        "{}",
+        e.message
+    );
 }
