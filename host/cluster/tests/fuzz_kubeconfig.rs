@@ -148,16 +148,19 @@ fn kubeconfig() -> impl Strategy<Value = Value> {
         })
 }
 
-/// The text of a kubeconfig: YAML or JSON, whole or with a few bytes changed, YAML-ish soup,
-/// or anything.
-fn kubeconfig_text() -> impl Strategy<Value = String> {
-    let written = (kubeconfig(), any::<bool>()).prop_map(|(kc, json)| {
+fn written() -> impl Strategy<Value = String> {
+    (kubeconfig(), any::<bool>()).prop_map(|(kc, json)| {
         if json {
             kc.to_string()
         } else {
             serde_yaml::to_string(&kc).unwrap()
         }
-    });
+    })
+}
+
+/// The text of a kubeconfig: YAML or JSON, whole or with a few bytes changed, YAML-ish soup,
+/// or anything.
+fn kubeconfig_text() -> impl Strategy<Value = String> {
     let soup = prop::collection::vec(
         prop::sample::select(
             &[
@@ -194,8 +197,8 @@ fn kubeconfig_text() -> impl Strategy<Value = String> {
     )
     .prop_map(|t| t.concat());
     prop_oneof![
-        5 => written.clone(),
-        2 => (written, any::<prop::sample::Index>(), "\\PC{0,6}").prop_map(|(mut s, at, insert)| {
+        5 => written(),
+        2 => (written(), any::<prop::sample::Index>(), "\\PC{0,6}").prop_map(|(mut s, at, insert)| {
             let mut i = at.index(s.len() + 1);
             while !s.is_char_boundary(i) {
                 i -= 1;
@@ -231,6 +234,7 @@ proptest! {
         match rt.block_on(Cluster::from_kubeconfig_with(&text, None, &ServerPolicy::default())) {
             Ok(cluster) => {
                 prop_assert!(cluster.server.starts_with("https://"), "{}", cluster.server);
+                prop_assert!(!cluster.server.contains('@'), "{}", cluster.server);
                 // What passed holds nothing that runs, reads a file or goes through a proxy.
                 let kc = kube::config::Kubeconfig::from_yaml(&text).unwrap();
                 for u in kc.auth_infos.iter().filter_map(|u| u.auth_info.as_ref()) {
@@ -286,4 +290,63 @@ fn kubeconfig_bombs_and_deep_nesting_are_refused() {
         assert!(matches!(e, Error::InvalidKubeconfig { .. }), "{what}: {e}");
         assert!(e.to_string().len() < 2000, "{what}: the refusal stays short: {e}");
     }
+}
+
+/// Found by kubeconfigs_never_panic_and_only_self_contained_https_ones_pass: a kubeconfig that
+/// did not parse was refused with serde-saphyr's message, which quotes the lines around the
+/// error, credentials included, into the ERROR event every subscriber receives.
+#[test]
+fn a_kubeconfig_that_does_not_parse_is_refused_without_quoting_it() {
+    let text = format!(
+        "{{\"users\":[{{\"name\":\"u0\",\"user\":{{\"client-key-data\":\"x\"%%4\",\"token\":\"{TOKEN}\"}}}}]}}"
+    );
+    let e = runtime()
+        .block_on(Cluster::from_kubeconfig_with(&text, None, &ServerPolicy::default()))
+        .unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.starts_with("the kubeconfig is not usable: it is not valid YAML: ")
+            && message.contains("at line 1, column "),
+        "{message}"
+    );
+    assert!(!message.contains(TOKEN) && !message.contains('\n'), "{message}");
+}
+
+/// Found by the same property: a server of another scheme was refused with a Rust Debug dump,
+/// `the scheme Some("ftp") is not https`.
+#[test]
+fn a_server_of_another_scheme_is_refused_naming_the_scheme() {
+    let text = "clusters:\n- name: k\n  cluster: {server: 'ftp://10.0.0.1'}\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: t}\n";
+    let e = runtime()
+        .block_on(Cluster::from_kubeconfig_with(text, None, &ServerPolicy::default()))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the kubeconfig's API server ftp://10.0.0.1 is not allowed: its scheme \"ftp\" is not https"
+    );
+}
+
+/// The generators' shape is one the host accepts when nothing hostile is switched on, so the
+/// properties above see kubeconfigs that pass, not only refusals.
+#[test]
+fn a_self_contained_https_kubeconfig_of_the_generated_shape_passes() {
+    let text = "clusters:\n- name: k0\n  cluster: {server: 'https://10.1.2.3'}\ncontexts:\n- name: c0\n  context: {cluster: k0, user: u0}\ncurrent-context: c0\nusers:\n- name: u0\n  user: {token: t}\n";
+    let cluster = runtime()
+        .block_on(Cluster::from_kubeconfig_with(text, None, &ServerPolicy::default()))
+        .unwrap();
+    assert_eq!(cluster.server, "https://10.1.2.3");
+}
+
+/// Found by servers_outside_the_allowed_networks_are_refused: a server URL with a user name and
+/// password (`https://user:pw@10.0.0.1`) was accepted, and every event names the server.
+#[test]
+fn a_server_url_with_credentials_is_refused_without_showing_them() {
+    let text = "clusters:\n- name: k\n  cluster: {server: 'https://user:pw@10.0.0.1'}\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: t}\n";
+    let e = runtime()
+        .block_on(Cluster::from_kubeconfig_with(text, None, &ServerPolicy::default()))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the kubeconfig's API server https://10.0.0.1 is not allowed: its URL carries a user name or password; give credentials in the kubeconfig's user entry"
+    );
 }

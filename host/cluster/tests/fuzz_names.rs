@@ -33,7 +33,7 @@ proptest! {
         if check_namespace(&ns).is_ok() && check_name(&n).is_ok() {
             let path = format!("/api/v1/namespaces/{ns}/configmaps/{n}");
             let segments: Vec<&str> = path.split('/').collect();
-            prop_assert_eq!(segments.len(), 6, "{}", path);
+            prop_assert_eq!(segments.len(), 7, "{}", path);
             prop_assert!(segments.iter().all(|s| *s != "." && *s != ".."), "{}", path);
             prop_assert!(!path.contains(['?', '#', '%', '\\']) && !path.chars().any(|c| c.is_whitespace() || c.is_control()), "{}", path);
         }
