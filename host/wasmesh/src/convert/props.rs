@@ -116,11 +116,11 @@ fn object_ref() -> impl Strategy<Value = types::ObjectRef> {
 }
 
 fn step() -> impl Strategy<Value = types::Step> {
-    let pairs = prop::collection::vec((text(), text()), 0..3);
+    let pairs = || prop::collection::vec((text(), text()), 0..3);
     prop_oneof![
         4 => object_json().prop_map(types::Step::Apply),
         1 => object_ref().prop_map(types::Step::Delete),
-        1 => (text(), pairs.clone(), prop::collection::vec(text(), 0..3), pairs, prop::collection::vec(text(), 0..3), any::<bool>())
+        1 => (text(), pairs(), prop::collection::vec(text(), 0..3), pairs(), prop::collection::vec(text(), 0..3), any::<bool>())
             .prop_map(|(namespace, set_labels, remove_labels, set_annotations, remove_annotations, create)| {
                 types::Step::NamespaceMetadata(types::NamespaceChange {
                     namespace,
@@ -213,9 +213,9 @@ proptest! {
                 let message = e.to_string();
                 no_debug_dump(&message);
                 match e {
-                    PlanError::BadObject { stage, step, reason } => {
-                        let s = original.stages.iter().find(|s| s.name == stage);
-                        prop_assert!(s.is_some_and(|s| step >= 1 && step <= s.steps.len()), "{message}");
+                    PlanError::BadObject { number, stage, step, reason } => {
+                        let s = original.stages.get(number.wrapping_sub(1));
+                        prop_assert!(s.is_some_and(|s| s.name == stage && step >= 1 && step <= s.steps.len()), "{message}");
                         prop_assert!(reason.starts_with("not JSON: ") || reason.ends_with(" is missing"), "{message}");
                     }
                     PlanError::TooLarge { bytes, limit } => prop_assert!(bytes > limit),
@@ -287,6 +287,31 @@ fn deeply_nested_objects_are_refused_with_where() {
     let e = plan(p, &limits).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "step 1 of stage \"objects\" is not a usable object: not JSON: recursion limit exceeded at line 1 column 129"
+        "step 1 of stage 1 (\"objects\") is not a usable object: not JSON: recursion limit exceeded at line 1 column 128"
+    );
+}
+
+/// Found by plans_from_a_plugin_never_panic_and_what_passes_is_bounded_checked_and_unchanged: a
+/// refusal named the stage only by its name, which several stages may share (or leave empty),
+/// so "step 1 of stage \"\"" pointed at the wrong stage.
+#[test]
+fn a_bad_object_is_located_by_stage_number_when_stages_share_a_name() {
+    let p = types::Plan {
+        stages: vec![
+            types::Stage {
+                name: String::new(),
+                steps: vec![],
+            },
+            types::Stage {
+                name: String::new(),
+                steps: vec![types::Step::Apply("{\"metadata\":{}}".into())],
+            },
+        ],
+        summary: String::new(),
+    };
+    let e = plan(p, &Limits::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "step 1 of stage 2 (\"\") is not a usable object: apiVersion is missing"
     );
 }
