@@ -87,6 +87,18 @@ impl ServerPolicy {
     /// Refuses a server the policy does not allow, before any connection to it.
     async fn check(&self, config: &kube::Config) -> Result<()> {
         let url = &config.cluster_url;
+        // A user name or password in the URL would reach every event that names the server.
+        if let Some(authority) = url.authority().map(|a| a.as_str()).filter(|a| a.contains('@')) {
+            return Err(Error::ServerNotAllowed {
+                server: format!(
+                    "{}://{}",
+                    url.scheme_str().unwrap_or_default(),
+                    authority.rsplit('@').next().unwrap_or_default()
+                ),
+                reason: "its URL carries a user name or password; give credentials in the kubeconfig's user entry"
+                    .into(),
+            });
+        }
         let server = url.to_string().trim_end_matches('/').to_string();
         let refuse = |reason: String| {
             Err(Error::ServerNotAllowed {
@@ -103,7 +115,10 @@ impl ServerPolicy {
                         .into(),
                 );
             }
-            other => return refuse(format!("the scheme {other:?} is not https")),
+            Some(other) => {
+                return refuse(format!("its scheme \"{}\" is not https", other.escape_debug()));
+            }
+            None => return refuse("it names no scheme; write it as https://host:port".into()),
         }
         let Some(allowed) = &self.allowed else {
             return Ok(());
@@ -205,7 +220,7 @@ impl Cluster {
                 yaml.len()
             )));
         }
-        let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|e| invalid(format!("{e}")))?;
+        let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|e| invalid(unparsable(&e)))?;
         check_self_contained(&kubeconfig)?;
         ServerPolicy::check_proxies(&kubeconfig)?;
         let context = kubeconfig
@@ -300,6 +315,15 @@ fn keep_retry_after(answer: Answer) -> Answer {
     let body = http_body_util::Full::new(bytes::Bytes::from(status.to_string()))
         .map_err(|never: std::convert::Infallible| -> tower::BoxError { match never {} });
     http::Response::from_parts(parts, Box::new(body))
+}
+
+/// Why a kubeconfig does not parse, without quoting it: serde-saphyr's message shows the lines
+/// around the error, which hold the credentials, and the message reaches every event subscriber.
+fn unparsable(e: &kube::config::KubeconfigError) -> String {
+    match e {
+        kube::config::KubeconfigError::Parse(p) => format!("it is not valid YAML: {}", p.without_snippet()),
+        other => other.to_string(),
+    }
 }
 
 /// Refuses what would make the host act outside the API call itself.

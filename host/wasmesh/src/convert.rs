@@ -9,8 +9,14 @@ use crate::config::Limits;
 /// Why a plugin's plan cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("step {step} of stage \"{stage}\" is not a usable object: {reason}")]
-    BadObject { stage: String, step: usize, reason: String },
+    /// Stages are named by number too: a plugin may give several stages one name.
+    #[error("step {step} of stage {number} (\"{stage}\") is not a usable object: {reason}")]
+    BadObject {
+        number: usize,
+        stage: String,
+        step: usize,
+        reason: String,
+    },
     #[error("the plan is {bytes} bytes, over the limit of {limit} bytes")]
     TooLarge { bytes: usize, limit: usize },
     #[error("the plan has {count} {what}, over the limit of {limit}")]
@@ -72,10 +78,11 @@ pub fn plan(p: types::Plan, limits: &Limits) -> Result<cluster::Plan, PlanError>
         });
     }
     let mut stages = Vec::with_capacity(p.stages.len());
-    for s in p.stages {
+    for (number, s) in p.stages.into_iter().enumerate() {
         let mut steps = Vec::with_capacity(s.steps.len());
         for (i, step) in s.steps.into_iter().enumerate() {
             let bad = |reason: String| PlanError::BadObject {
+                number: number + 1,
                 stage: s.name.clone(),
                 step: i + 1,
                 reason,
@@ -132,3 +139,6 @@ fn object_ref(r: types::ObjectRef) -> cluster::ObjectRef {
         name: r.name,
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -432,8 +432,25 @@ pub fn traffic_split(c: &Component) -> Result<(Vec<Value>, String), Error> {
         let (destination, key) = match (text("version"), text("service")) {
             (Some(v), s) if s.is_none_or(|s| s == service) => {
                 let subset = subset_name(v);
-                if !subsets.iter().any(|x| x["name"] == subset) {
-                    subsets.push(json!({"name": subset, "labels": {label: v}}));
+                if !wasmesh_sdk::plan::is_namespace_name(&subset) {
+                    return Err(bad(format!(
+                        "backend {} names version \"{}\", which gives no subset name Istio accepts (letters, digits and '-', at most 63)",
+                        i + 1,
+                        v.escape_debug()
+                    )));
+                }
+                // Two versions that differ only in punctuation ("1.0", "1-0") must not share a
+                // subset: the routes of one would reach the pods of the other.
+                match subsets.iter().find(|x| x["name"] == subset) {
+                    None => subsets.push(json!({"name": subset, "labels": {label: v}})),
+                    Some(x) if x["labels"][label] == v => {}
+                    Some(x) => {
+                        return Err(bad(format!(
+                            "versions \"{}\" and \"{}\" would share the subset name \"{subset}\"",
+                            x["labels"][label].as_str().unwrap_or_default().escape_debug(),
+                            v.escape_debug()
+                        )));
+                    }
                 }
                 (json!({"host": service, "subset": subset}), format!("{service} {v}"))
             }

@@ -45,7 +45,7 @@ mod ambient;
 mod crds;
 mod gateways;
 mod istiod;
-mod options;
+pub(crate) mod options;
 mod release;
 
 use serde_json::{Map, Value, json};

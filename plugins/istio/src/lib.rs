@@ -5,6 +5,8 @@
 mod addons;
 mod design;
 mod envoy_filter;
+#[cfg(test)]
+mod fuzz_tests;
 mod install;
 mod installed;
 mod namespace;

@@ -431,7 +431,7 @@ fn removal(addon: Addon, log_level: &str) -> Plan {
 /// The log level from the settings body: empty, `null` or a mapping (YAML or JSON, as the
 /// README promises for every option body) whose optional `logLevel` is one of trace, debug,
 /// info, warn, error.
-fn settings(body: &str) -> Result<String, Error> {
+pub(crate) fn settings(body: &str) -> Result<String, Error> {
     let default = || Ok("info".to_string());
     let map = wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| {
         wasmesh_sdk::error(

@@ -16,7 +16,7 @@
 mod certs;
 mod control_plane;
 mod crds;
-mod options;
+pub(crate) mod options;
 mod versions;
 
 use serde_json::Value;

@@ -5,6 +5,8 @@
 mod addons;
 mod check;
 mod design;
+#[cfg(test)]
+mod fuzz_tests;
 mod identity;
 mod install;
 mod installed;

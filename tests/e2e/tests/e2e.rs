@@ -32,4 +32,5 @@ mod e2e {
     mod terminating;
     mod undo;
     mod warnings;
+    mod yaml_bombs;
 }
