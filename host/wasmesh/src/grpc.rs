@@ -273,7 +273,7 @@ impl Service {
         let adapter = self.adapter.clone();
         let span = tracing::info_span!(
             "operation",
-            operation_id = ?operation_id,
+            operation_id = %crate::logging::id_field(&operation_id),
             plugin = %adapter.name,
             key = %request.key
         );
@@ -311,7 +311,7 @@ impl Service {
         let operation_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!(
             "operation",
-            operation_id = ?operation_id,
+            operation_id = %crate::logging::id_field(&operation_id),
             plugin = %self.adapter.name,
             key = crate::DESIGN_OPERATION
         );

@@ -6,6 +6,16 @@ use std::io::{self, Write};
 
 use tracing_subscriber::fmt::MakeWriter;
 
+/// A caller's id as a log field: as it is when it is a plain token (a UUID, as Meshery sends),
+/// quoted and escaped otherwise, so it cannot pose as other fields of a text line.
+pub fn id_field(id: &str) -> std::borrow::Cow<'_, str> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        id.into()
+    } else {
+        format!("{id:?}").into()
+    }
+}
+
 /// Wraps where the log goes so that each event's text stays on its line: line breaks and
 /// control characters inside an event are written escaped (`\n`, `\r`, `\x07`, `\u{2028}`), and
 /// only the newline that ends the event is kept. tracing-subscriber escapes ANSI sequences in
@@ -139,5 +149,18 @@ mod tests {
         );
         assert_eq!(out.matches('\n').count(), 1);
         assert_eq!(escape(b"\x1b[33mWARN\x1b[0m ok\n"), b"\x1b[33mWARN\x1b[0m ok\n");
+    }
+
+    #[test]
+    fn an_id_that_is_not_a_plain_token_is_quoted() {
+        assert_eq!(
+            super::id_field("734a2c39-f9b7-4712-9e85-53cdff7ea660"),
+            "734a2c39-f9b7-4712-9e85-53cdff7ea660"
+        );
+        assert_eq!(
+            super::id_field("x plugin=istio key=istio}: y"),
+            "\"x plugin=istio key=istio}: y\""
+        );
+        assert_eq!(super::id_field(""), "\"\"");
     }
 }

@@ -65,6 +65,12 @@ struct LevelLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegistrationLabels {
+    plugin: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     plugin: String,
     reason: &'static str,
@@ -103,6 +109,7 @@ pub struct Metrics {
     cluster_api_errors: Family<CodeLabels, Counter>,
     compile_cache_hits: Family<PluginLabels, Counter>,
     compile_cache_misses: Family<PluginLabels, Counter>,
+    registrations: Family<RegistrationLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -127,6 +134,7 @@ impl Metrics {
             cluster_api_errors: Family::default(),
             compile_cache_hits: Family::default(),
             compile_cache_misses: Family::default(),
+            registrations: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -193,6 +201,11 @@ impl Metrics {
             "compile_cache_misses",
             "Plugins compiled because the compile cache had no usable entry",
             m.compile_cache_misses.clone(),
+        );
+        r.register(
+            "registrations",
+            "Component definitions sent to the Meshery server, by outcome: registered, failed (one try), given_up (its retry window ran out)",
+            m.registrations.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -347,6 +360,17 @@ impl PluginMetrics {
             .get_or_create(&CodeLabels {
                 plugin: self.plugin.clone(),
                 code: e.code().to_string(),
+            })
+            .inc();
+    }
+
+    /// One registration try's outcome: registered, failed or given_up.
+    pub fn registration(&self, outcome: &'static str) {
+        self.metrics
+            .registrations
+            .get_or_create(&RegistrationLabels {
+                plugin: self.plugin.clone(),
+                outcome,
             })
             .inc();
     }

@@ -320,6 +320,7 @@ pub struct Registrant {
     pub connection: Value,
     pub definitions: Vec<Value>,
     pub stats: Arc<RegistrationStats>,
+    pub metrics: crate::metrics::PluginMetrics,
 }
 
 /// The outcome of one definition in one round.
@@ -398,15 +399,18 @@ impl Registrant {
             let why = match post(client, &settings.url, body.clone()).await {
                 Ok(()) => {
                     self.stats.successes.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.registration("registered");
                     return Outcome::Registered;
                 }
                 Err(why) => why,
             };
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            self.metrics.registration("failed");
             let wait = settings.backoff.delay(tries, random());
             tracing::debug!(plugin = %self.plugin, kind, "registration try {tries} failed: {why}; next in {wait:?}");
             if started.elapsed() + wait > settings.backoff.give_up_after {
                 self.stats.given_up.fetch_add(1, Ordering::Relaxed);
+                self.metrics.registration("given_up");
                 return Outcome::GaveUp(format!("{kind} after {tries} tries: {why}"));
             }
             tokio::time::sleep(wait).await;
@@ -484,6 +488,7 @@ pub async fn serve(
         connection,
         definitions,
         stats: adapter.registration.clone(),
+        metrics: adapter.metrics.clone(),
     };
     registrant.run(settings, client, stop).await;
 }

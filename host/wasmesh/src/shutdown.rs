@@ -67,7 +67,7 @@ impl InFlight {
             let task = tokio::spawn(std::future::pending::<T>());
             task.abort();
             metrics.operation(&key, Outcome::CutOff);
-            tracing::warn!(operation_id = ?op.operation_id, "not started: the adapter is shutting down");
+            tracing::warn!(operation_id = %crate::logging::id_field(op.operation_id), "not started: the adapter is shutting down");
             op.events.publish(cut_off_event(op.operation_id, op.key, None));
             return task;
         }
@@ -130,7 +130,7 @@ impl InFlight {
         for r in &cut {
             r.abort.abort();
             r.metrics.operation_ended(&r.key, r.started.elapsed(), Outcome::CutOff);
-            tracing::warn!(operation_id = ?r.operation_id, "cut off at shutdown after {} s", grace.as_secs());
+            tracing::warn!(operation_id = %crate::logging::id_field(&r.operation_id), "cut off at shutdown after {} s", grace.as_secs());
             r.events.publish(cut_off_event(&r.operation_id, &r.key, Some(grace)));
         }
         cut.len()

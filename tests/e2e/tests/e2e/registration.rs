@@ -177,6 +177,7 @@ async fn failed_registrations_are_retried_until_the_server_takes_them() {
     let mut config = test_config();
     config.plugins.retain(|p| p.name == "linkerd");
     config.meshery_server = Some(server.url());
+    config.metrics_addr = Some("127.0.0.1:0".into());
     let host = wasmesh::start(config).await.expect("host starts");
     let accepted = server
         .wait_for("every Linkerd kind", |a| registered_kinds(a, "linkerd") == set(LINKERD))
@@ -193,6 +194,19 @@ async fn failed_registrations_are_retried_until_the_server_takes_them() {
     assert_eq!(stats.failures, 3, "{stats:?}");
     assert_eq!(stats.successes, LINKERD.len() as u64, "{stats:?}");
     assert_eq!(stats.attempts, LINKERD.len() as u64 + 3, "{stats:?}");
+    // The same outcomes on /metrics.
+    let scrape = super::operable::http_get(host.metrics_addr.unwrap(), "/metrics")
+        .await
+        .1;
+    for line in [
+        "wasmesh_registrations_total{plugin=\"linkerd\",outcome=\"failed\"} 3".to_string(),
+        format!(
+            "wasmesh_registrations_total{{plugin=\"linkerd\",outcome=\"registered\"}} {}",
+            LINKERD.len()
+        ),
+    ] {
+        assert!(scrape.lines().any(|l| l == line), "{line} not in:\n{scrape}");
+    }
     // Without advertise_host, the connection names localhost.
     assert_eq!(accepted[0].connection["metadata"]["host_name"], "localhost");
     host.shutdown().await;
