@@ -865,13 +865,21 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
 }
 
 /// Whether the namespace asks for proxy injection.
+/// A namespace being deleted is not checked: its pods are going with it (on a real cluster it
+/// stays Terminating, pods and all, for a while after the delete).
 pub fn is_meshed_namespace(ns: &Value) -> bool {
-    matches!(
-        ns.pointer("/metadata/annotations")
-            .and_then(|a| a.get(INJECT_ANNOTATION))
-            .and_then(Value::as_str),
-        Some("enabled" | "ingress")
-    )
+    !being_deleted(ns)
+        && matches!(
+            ns.pointer("/metadata/annotations")
+                .and_then(|a| a.get(INJECT_ANNOTATION))
+                .and_then(Value::as_str),
+            Some("enabled" | "ingress")
+        )
+}
+
+/// Whether an object is marked for deletion (finalizers or a namespace controller still at it).
+pub fn being_deleted(o: &Value) -> bool {
+    o.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
 }
 
 /// A meshed namespace: every running pod that can be injected should have the proxy.
@@ -1293,6 +1301,8 @@ mod tests {
             &json!({"metadata": {"annotations": {"linkerd.io/inject": "disabled"}}})
         ));
         assert!(!is_meshed_namespace(&json!({"metadata": {"name": "x"}})));
+        assert!(!is_meshed_namespace(&json!({"metadata": {
+            "annotations": {"linkerd.io/inject": "enabled"}, "deletionTimestamp": "2026-12-03T16:20:00Z"}})));
 
         let sidecar = pod("web-1", &["web", "linkerd-proxy"], &["linkerd-init"]);
         let native = pod("web-2", &["web"], &["linkerd-init", "linkerd-proxy"]);

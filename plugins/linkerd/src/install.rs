@@ -298,7 +298,7 @@ fn webhook_tls(index: usize, service: &str, now: u64) -> Result<certs::WebhookTl
 fn installed_extensions(namespaces: &[Value]) -> Vec<String> {
     namespaces
         .iter()
-        .filter(|ns| ns.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null))
+        .filter(|ns| !crate::check::being_deleted(ns))
         .filter_map(|ns| {
             let name = ns.pointer("/metadata/name")?.as_str()?;
             let ext = ns
