@@ -190,6 +190,15 @@ async fn failed_registrations_are_retried_until_the_server_takes_them() {
         rounds_of(&accepted, "linkerd")
     );
     let adapter = host.adapters.iter().find(|a| a.name == "linkerd").unwrap();
+    // The server has every kind; the host counts the last answer a moment later, and a round's
+    // counters are final when the round ends.
+    tokio::time::timeout(EVENT_WAIT, async {
+        while adapter.registration.snapshot().rounds == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the first round ends");
     let stats = adapter.registration.snapshot();
     assert_eq!(stats.failures, 3, "{stats:?}");
     assert_eq!(stats.successes, LINKERD.len() as u64, "{stats:?}");
