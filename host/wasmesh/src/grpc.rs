@@ -271,12 +271,7 @@ impl Service {
         };
         // Meshery reads only the status; the outcome reaches it as events.
         let adapter = self.adapter.clone();
-        let span = tracing::info_span!(
-            "operation",
-            operation_id = %crate::logging::id_field(&operation_id),
-            plugin = %adapter.name,
-            key = %request.key
-        );
+        let span = operation_span(&operation_id, &adapter.name, &request.key);
         let key = request.key.clone();
         let op = Tracked {
             operation_id: &operation_id,
@@ -309,12 +304,7 @@ impl Service {
         kubeconfigs: Vec<String>,
     ) -> Result<String, Status> {
         let operation_id = uuid::Uuid::new_v4().to_string();
-        let span = tracing::info_span!(
-            "operation",
-            operation_id = %crate::logging::id_field(&operation_id),
-            plugin = %self.adapter.name,
-            key = crate::DESIGN_OPERATION
-        );
+        let span = operation_span(&operation_id, &self.adapter.name, crate::DESIGN_OPERATION);
         let task = self
             .start_design(username, delete, components, config, kubeconfigs, operation_id)
             .instrument(span)
@@ -559,4 +549,14 @@ impl AdapterService for Service {
     ) -> Result<Response<ComponentInfoResponse>, Status> {
         Ok(Response::new(self.component_info()))
     }
+}
+
+/// The span every log line of one operation or design carries.
+fn operation_span(operation_id: &str, plugin: &str, key: &str) -> tracing::Span {
+    tracing::info_span!(
+        "operation",
+        operation_id = %crate::logging::id_field(operation_id),
+        plugin = %plugin,
+        key = %key
+    )
 }
