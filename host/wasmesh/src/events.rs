@@ -181,15 +181,11 @@ impl Event {
         cause: impl Into<String>,
         remediation: impl Into<String>,
     ) -> Self {
-        let remediation = remediation.into();
+        let failure = Self::error(operation_id, summary, details, code, cause, remediation);
         Self {
             level: Level::Warn,
-            summary: with_action(summary.into(), &remediation),
-            details: details.into(),
-            operation_id: operation_id.to_string(),
-            error_code: code.into(),
-            probable_cause: cause.into(),
-            suggested_remediation: remediation,
+            summary: with_action(failure.summary.clone(), &failure.suggested_remediation),
+            ..failure
         }
     }
 

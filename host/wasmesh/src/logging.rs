@@ -83,31 +83,29 @@ impl<W: Write> Write for Escaping<W> {
 
 /// `buf` with every line break and control character but a final newline escaped.
 pub fn escape(buf: &[u8]) -> Vec<u8> {
-    let (body, end) = match buf.strip_suffix(b"\n") {
-        Some(body) => (body, &b"\n"[..]),
-        None => (buf, &b""[..]),
-    };
-    let text = String::from_utf8_lossy(body);
-    let mut out = String::with_capacity(text.len() + end.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            // Tabs are harmless; ESC is the formatter's colouring (it escapes ESC in values).
-            '\t' | '\x1b' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    let mut out = out.into_bytes();
-    out.extend_from_slice(end);
-    out
+    escape_line(buf, |c, out| match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        // Tabs are harmless; ESC is the formatter's colouring (it escapes ESC in values).
+        '\t' | '\x1b' => out.push(c),
+        c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+        '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    })
 }
 
 /// `buf` (a JSON line) with every character serde_json leaves raw that could break or disguise
 /// a line written as a JSON `\uXXXX` escape; JSON text keeps them only inside strings.
 pub fn escape_json(buf: &[u8]) -> Vec<u8> {
+    escape_line(buf, |c, out| match c {
+        c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push(c),
+    })
+}
+
+/// One formatted line, its body passed through `rule` a character at a time; the final newline
+/// (the line's own end) is kept as it is.
+fn escape_line(buf: &[u8], rule: impl Fn(char, &mut String)) -> Vec<u8> {
     let (body, end) = match buf.strip_suffix(b"\n") {
         Some(body) => (body, &b"\n"[..]),
         None => (buf, &b""[..]),
@@ -115,10 +113,7 @@ pub fn escape_json(buf: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(body);
     let mut out = String::with_capacity(text.len() + end.len());
     for c in text.chars() {
-        match c {
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
+        rule(c, &mut out);
     }
     let mut out = out.into_bytes();
     out.extend_from_slice(end);

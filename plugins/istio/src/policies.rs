@@ -133,8 +133,8 @@ fn undo(policy: Policy, namespace: &str, api_version: &str) -> Result<Plan, Erro
         let current = wasmesh_sdk::cluster::get(api_version, policy.kind(), Some(namespace), policy.name())?;
         if let Some(found) = current.as_ref().and_then(current_mode).filter(|m| *m != mode.as_str()) {
             let summary = format!(
-                "mTLS {} policy not removed from namespace {namespace}: the namespace's PeerAuthentication \
-                 \"default\" now says {found}, set by another operation; undo that operation to remove it",
+                "mTLS {} policy left in place in namespace {namespace}: the namespace's PeerAuthentication \
+                 \"default\" now says {found}, set by another operation; undo that operation instead",
                 mode.as_str()
             );
             progress::report(
