@@ -84,8 +84,11 @@ impl ServerPolicy {
         Ok(())
     }
 
-    /// Refuses a server the policy does not allow, before any connection to it.
-    async fn check(&self, config: &kube::Config) -> Result<()> {
+    /// Refuses a server the policy does not allow, before any connection to it. A name that was
+    /// allowed because of the addresses it resolved to comes back with the address checked, so
+    /// that the connection goes there and not wherever the name resolves to next (a name whose
+    /// DNS answer changes after the check would otherwise lead the host anywhere).
+    async fn check(&self, config: &kube::Config) -> Result<Option<IpAddr>> {
         let url = &config.cluster_url;
         // A user name or password in the URL would reach every event that names the server.
         if let Some(authority) = url.authority().map(|a| a.as_str()).filter(|a| a.contains('@')) {
@@ -121,7 +124,7 @@ impl ServerPolicy {
             None => return refuse("it names no scheme; write it as https://host:port".into()),
         }
         let Some(allowed) = &self.allowed else {
-            return Ok(());
+            return Ok(None);
         };
         let host = url.host().unwrap_or_default();
         let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -132,7 +135,7 @@ impl ServerPolicy {
         };
         if let Ok(ip) = host.parse::<IpAddr>() {
             if in_nets(ip) {
-                return Ok(());
+                return Ok(None);
             }
             return refuse(format!("{ip} is not inside allowed_api_servers"));
         }
@@ -141,7 +144,7 @@ impl ServerPolicy {
             .iter()
             .any(|a| matches!(a, AllowedServer::Host(h) if *h == name))
         {
-            return Ok(());
+            return Ok(None);
         }
         let port = url.port_u16().unwrap_or(443);
         let addrs: Vec<IpAddr> =
@@ -159,13 +162,37 @@ impl ServerPolicy {
                 }
             };
         match addrs.iter().find(|ip| !in_nets(**ip)) {
-            None if !addrs.is_empty() => Ok(()),
+            None if !addrs.is_empty() => Ok(Some(addrs[0])),
             None => refuse(format!("{name} resolves to no address")),
             Some(ip) => refuse(format!(
                 "{name} resolves to {ip}, which is not inside allowed_api_servers"
             )),
         }
     }
+}
+
+/// Sends `config`'s requests to `ip`, still verifying the server's certificate against the name
+/// the kubeconfig gave (unless it names a tls-server-name of its own).
+fn pin(config: &mut kube::Config, ip: IpAddr) -> Result<()> {
+    let url = &config.cluster_url;
+    let name = url.host().unwrap_or_default().to_string();
+    let host = match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    let authority = match url.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    let mut parts = url.clone().into_parts();
+    parts.authority = Some(authority.parse().map_err(|e| Error::InvalidKubeconfig {
+        reason: format!("cannot address {name} by {ip}: {e}"),
+    })?);
+    config.cluster_url = http::Uri::from_parts(parts).map_err(|e| Error::InvalidKubeconfig {
+        reason: format!("cannot address {name} by {ip}: {e}"),
+    })?;
+    config.tls_server_name.get_or_insert(name);
+    Ok(())
 }
 
 /// Whose identity requests are sent with (Impersonate-User / Impersonate-Group).
@@ -235,7 +262,11 @@ impl Cluster {
         let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| invalid(format!("{e}")))?;
-        policy.check(&config).await?;
+        // The server as the kubeconfig names it, for events and logs, whatever address is used.
+        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        if let Some(ip) = policy.check(&config).await? {
+            pin(&mut config, ip)?;
+        }
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
         if let Some(who) = impersonate {
@@ -251,7 +282,6 @@ impl Cluster {
         // Retries are the host's own (crate::retry), within the operation's deadline and told in
         // its events; kube's would retry unseen, for up to 1000 s.
         config.default_retry = false;
-        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| invalid(format!("cannot build a client: {e}")))?
             .with_layer(&tower::util::MapResponseLayer::new(keep_retry_after))
@@ -428,5 +458,33 @@ impl ClusterPool {
         let now = inner.clock;
         inner.clusters.insert(key, (cluster.clone(), now));
         Ok(cluster)
+    }
+}
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    fn config(url: &str) -> kube::Config {
+        kube::Config::new(url.parse().unwrap())
+    }
+
+    #[test]
+    fn a_pinned_server_is_addressed_by_the_checked_address_and_verified_by_its_name() {
+        let mut c = config("https://api.example.com:6443/");
+        pin(&mut c, "10.1.2.3".parse().unwrap()).unwrap();
+        assert_eq!(c.cluster_url.to_string(), "https://10.1.2.3:6443/");
+        assert_eq!(c.tls_server_name.as_deref(), Some("api.example.com"));
+
+        let mut c = config("https://api.example.com");
+        pin(&mut c, "fd00::1".parse().unwrap()).unwrap();
+        assert_eq!(c.cluster_url.host(), Some("[fd00::1]"));
+        assert_eq!(c.cluster_url.port_u16(), None);
+
+        // The kubeconfig's own tls-server-name is what the certificate must match.
+        let mut c = config("https://api.example.com:443");
+        c.tls_server_name = Some("kubernetes.default".into());
+        pin(&mut c, "10.1.2.3".parse().unwrap()).unwrap();
+        assert_eq!(c.tls_server_name.as_deref(), Some("kubernetes.default"));
     }
 }

@@ -379,6 +379,28 @@ async fn a_kubeconfig_cannot_send_the_host_elsewhere_nor_echo_a_foreign_body() {
     .await;
     host.shutdown().await;
 
+    // A name allowed because it resolves inside a listed network is reached at the address that
+    // was checked (a DNS answer that changes after the check cannot move the host), and the
+    // server's certificate is still verified against the name.
+    let by_name = cluster.kubeconfig().replace("https://127.0.0.1:", "https://localhost:");
+    assert_ne!(
+        by_name,
+        cluster.kubeconfig(),
+        "the test cluster is addressed as 127.0.0.1"
+    );
+    let mut config = test_config();
+    config.allowed_api_servers = Some(vec!["127.0.0.0/8".into()]);
+    let host = wasmesh::start(config).await.expect("host starts");
+    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
+    let events = Events::subscribe(&c).await;
+    let ok = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: resolved-server\n";
+    let done = run_ok(&mut c, &events, request("custom", ns.name(), ok, &[&by_name])).await;
+    assert!(
+        done.details.contains("(https://localhost:"),
+        "events name the server as the kubeconfig does: {done:#?}"
+    );
+    host.shutdown().await;
+
     // A server that is not an API server answers with a secret: the body reaches no event and
     // no log line, whether it is text or JSON that kube reads as a Status.
     let json = decoy(
