@@ -98,20 +98,6 @@ impl Addon {
         Addon::Zipkin,
     ];
 
-    pub fn from_key(key: &str) -> Option<Addon> {
-        Addon::ALL.into_iter().find(|a| a.key() == key)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Addon::Prometheus => "prometheus-addon",
-            Addon::Grafana => "grafana-addon",
-            Addon::Kiali => "kiali-addon",
-            Addon::Jaeger => "jaeger-addon",
-            Addon::Zipkin => "zipkin-addon",
-        }
-    }
-
     pub fn title(self) -> &'static str {
         match self {
             Addon::Prometheus => "Prometheus",
@@ -182,15 +168,7 @@ pub fn release_for(version: &str) -> (&'static Release, bool) {
     (fallback, false)
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let addon = Addon::from_key(key).ok_or_else(|| {
-        error(
-            "WASMESH-ISTIO-1203",
-            format!("\"{key}\" is not an Istio add-on"),
-            "the translator dispatched an operation key to the add-on module that it does not handle",
-            "use one of prometheus-addon, grafana-addon, kiali-addon, jaeger-addon or zipkin-addon",
-        )
-    })?;
+pub fn plan(addon: Addon, request: &OperationRequest) -> Result<Plan, Error> {
     let control_plane = installed::control_plane()?;
     if request.delete {
         let version = control_plane.as_ref().map(|c| c.version.as_str()).unwrap_or("");
@@ -324,14 +302,6 @@ mod tests {
 
     fn by_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
         objects.iter().filter(|o| o["kind"] == kind).collect()
-    }
-
-    #[test]
-    fn every_key_names_an_addon() {
-        for a in Addon::ALL {
-            assert_eq!(Addon::from_key(a.key()), Some(a));
-        }
-        assert_eq!(Addon::from_key("istio"), None);
     }
 
     #[test]

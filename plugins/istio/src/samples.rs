@@ -39,15 +39,7 @@ pub enum Mode {
     Ambient,
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let app = App::from_key(key).ok_or_else(|| {
-        error(
-            "WASMESH-ISTIO-1401",
-            format!("\"{key}\" is not a sample application"),
-            "the translator dispatched an operation key to the samples module that it does not handle",
-            "use one of bookinfo, httpbin, imagehub or emojivoto",
-        )
-    })?;
+pub fn plan(app: App, request: &OperationRequest) -> Result<Plan, Error> {
     let namespace = request.namespace.trim();
     if namespace.is_empty() {
         return Err(error(

@@ -59,7 +59,7 @@ pub fn crds() -> Vec<Value> {
 
 /// The error code `WASMESH-LINKERD-<n>`.
 pub(crate) fn code(n: u16) -> String {
-    format!("{}-{n}", crate::CODE)
+    format!("{}-{n}", crate::LINKERD.code_prefix)
 }
 
 /// One of the extensions.
@@ -73,19 +73,6 @@ pub enum Addon {
 
 impl Addon {
     pub const ALL: [Addon; 4] = [Addon::Viz, Addon::Jaeger, Addon::Multicluster, Addon::Smi];
-
-    pub fn from_key(key: &str) -> Option<Addon> {
-        Addon::ALL.into_iter().find(|a| a.key() == key)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Addon::Viz => "viz-addon",
-            Addon::Jaeger => "jaeger-addon",
-            Addon::Multicluster => "multicluster-addon",
-            Addon::Smi => "smi-addon",
-        }
-    }
 
     /// The extension's own namespace.
     pub fn namespace(self) -> &'static str {
@@ -187,10 +174,10 @@ impl InstalledConfig {
             },
         };
         let text = |pointer: &str| values.pointer(pointer).and_then(Value::as_str).map(str::trim);
-        if let Some(td) = text("/identityTrustDomain").filter(|d| is_dns_name(d)) {
+        if let Some(td) = text("/identityTrustDomain").filter(|d| wasmesh_sdk::options::is_dns_name(d)) {
             out.trust_domain = td.to_string();
         }
-        if let Some(cd) = text("/clusterDomain").filter(|d| is_dns_name(d)) {
+        if let Some(cd) = text("/clusterDomain").filter(|d| wasmesh_sdk::options::is_dns_name(d)) {
             out.cluster_domain = cd.to_string();
         }
         let recorded = [
@@ -207,20 +194,6 @@ impl InstalledConfig {
         }
         out
     }
-}
-
-/// A lowercase DNS name (what the install accepts as a trust domain).
-fn is_dns_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
 }
 
 /// A registry host with an optional port and path, without scheme, tag or digest.
@@ -290,15 +263,7 @@ pub fn line_of(version: &str) -> Option<Line> {
     None
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let addon = Addon::from_key(key).ok_or_else(|| {
-        wasmesh_sdk::error(
-            code(1200),
-            format!("\"{key}\" is not a Linkerd extension"),
-            "the operation was routed to the add-on module by mistake",
-            "pick one of viz-addon, jaeger-addon, multicluster-addon, smi-addon",
-        )
-    })?;
+pub fn plan(addon: Addon, request: &OperationRequest) -> Result<Plan, Error> {
     let log_level = settings(&request.custom_body)?;
     if request.delete {
         return Ok(removal(addon, &log_level));

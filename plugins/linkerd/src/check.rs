@@ -111,7 +111,12 @@ impl Finding {
     }
 
     fn problem(level: Level, number: u16, message: String, cause: &str, remediation: &str) -> Self {
-        let error = wasmesh_sdk::error(format!("{}-{number}", crate::CODE), message, cause, remediation);
+        let error = wasmesh_sdk::error(
+            format!("{}-{number}", crate::LINKERD.code_prefix),
+            message,
+            cause,
+            remediation,
+        );
         Finding {
             level,
             summary: error.message.clone(),
@@ -219,7 +224,7 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
         return Ok(wasmesh_sdk::plan::plan(summary, Vec::new()));
     }
     Err(wasmesh_sdk::error(
-        format!("{}-1499", crate::CODE),
+        format!("{}-1499", crate::LINKERD.code_prefix),
         summary,
         format!("failed: {}", failed_checks.join(", ")),
         "each failed check has its own ERROR event of this operation with the cause and the \

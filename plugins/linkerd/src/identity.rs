@@ -260,7 +260,7 @@ pub fn issue_issuer(
 
 fn anchor_error(number: &str, message: String) -> Error {
     wasmesh_sdk::error(
-        format!("{}-{number}", crate::CODE),
+        format!("{}-{number}", crate::LINKERD.code_prefix),
         message,
         "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with \
          its own private key",
@@ -879,7 +879,7 @@ fn check_trust_domain(trust_domain: &str) -> Result<(), Error> {
     match problem {
         None => Ok(()),
         Some(problem) => Err(wasmesh_sdk::error(
-            format!("{}-3001", crate::CODE),
+            format!("{}-3001", crate::LINKERD.code_prefix),
             format!(
                 "invalid Linkerd trust domain \"{}\": {problem}",
                 trust_domain.escape_debug()
@@ -894,7 +894,7 @@ fn check_trust_domain(trust_domain: &str) -> Result<(), Error> {
 
 fn validity_error(anchor_days: u32, issuer_days: u32) -> Error {
     wasmesh_sdk::error(
-        format!("{}-3002", crate::CODE),
+        format!("{}-3002", crate::LINKERD.code_prefix),
         format!("invalid certificate lifetimes: trust anchor {anchor_days} days, issuer {issuer_days} days"),
         "a lifetime is zero, or the certificates would end after the year 9999, which X.509 \
          cannot express",
@@ -905,7 +905,7 @@ fn validity_error(anchor_days: u32, issuer_days: u32) -> Error {
 
 fn random_error(reason: String) -> Error {
     wasmesh_sdk::error(
-        format!("{}-3003", crate::CODE),
+        format!("{}-3003", crate::LINKERD.code_prefix),
         format!("no random numbers for the identity keys: {reason}"),
         "the plugin's random source (wasi:random, provided by the wasmesh host) failed",
         "retry; if it keeps failing, check the host's logs and report it as a wasmesh bug",
@@ -914,7 +914,7 @@ fn random_error(reason: String) -> Error {
 
 fn build_error(reason: String) -> Error {
     wasmesh_sdk::error(
-        format!("{}-3004", crate::CODE),
+        format!("{}-3004", crate::LINKERD.code_prefix),
         reason,
         "the identity certificates could not be encoded; this is a bug in the Linkerd translator",
         "report it as a wasmesh bug with the trust domain and lifetimes used; meanwhile create \

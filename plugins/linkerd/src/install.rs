@@ -228,7 +228,7 @@ fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Er
                 && subject != expected
             {
                 return Err(wasmesh_sdk::error(
-                    format!("{}-1108", crate::CODE),
+                    format!("{}-1108", crate::LINKERD.code_prefix),
                     format!(
                         "the installed Linkerd issuer is {subject}, but trust domain \"{}\" was asked for",
                         options.trust_domain
@@ -249,7 +249,7 @@ fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Er
             ))
         }
         _ => Err(wasmesh_sdk::error(
-            format!("{}-1106", crate::CODE),
+            format!("{}-1106", crate::LINKERD.code_prefix),
             format!(
                 "the Linkerd identity in namespace {NAMESPACE} is incomplete: trust roots {}, issuer \
                  certificate {}, issuer key {}",
@@ -315,7 +315,7 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
     let extensions = installed_extensions(&wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?);
     if !extensions.is_empty() {
         return Err(wasmesh_sdk::error(
-            format!("{}-1105", crate::CODE),
+            format!("{}-1105", crate::LINKERD.code_prefix),
             format!(
                 "Linkerd extensions are still installed in namespaces: {}; uninstall them before the control plane",
                 extensions.join(", ")

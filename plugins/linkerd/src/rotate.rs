@@ -66,7 +66,12 @@ impl std::fmt::Debug for Options {
 }
 
 fn err(number: u16, message: impl Into<String>, cause: &str, remediation: &str) -> Error {
-    wasmesh_sdk::error(format!("{}-{number}", crate::CODE), message, cause, remediation)
+    wasmesh_sdk::error(
+        format!("{}-{number}", crate::LINKERD.code_prefix),
+        message,
+        cause,
+        remediation,
+    )
 }
 
 const BODY_HELP: &str = "give JSON such as {\"newTrustAnchor\": true} or {\"trustAnchorCertPEM\": \"...\", \

@@ -17,18 +17,10 @@ use crate::installed::control_plane;
 pub const READY_TIMEOUT_SECONDS: u32 = 300;
 
 fn code(n: u16) -> String {
-    format!("{}-{n}", crate::CODE)
+    format!("{}-{n}", crate::LINKERD.code_prefix)
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let app = App::from_key(key).ok_or_else(|| {
-        wasmesh_sdk::error(
-            code(1300),
-            format!("\"{key}\" is not a sample application"),
-            "the operation was routed to the sample module by mistake",
-            "pick one of bookinfo, httpbin, imagehub, emojivoto",
-        )
-    })?;
+pub fn plan(app: App, request: &OperationRequest) -> Result<Plan, Error> {
     let ns = request.namespace.trim();
     if !is_namespace_name(ns) {
         return Err(wasmesh_sdk::error(

@@ -71,7 +71,7 @@ pub fn still_good(cert_b64: &str, now_unix: u64) -> bool {
 
 fn cert_error(reason: String) -> Error {
     wasmesh_sdk::error(
-        format!("{}-1107", crate::CODE),
+        format!("{}-1107", crate::LINKERD.code_prefix),
         format!("the admission webhook certificates could not be made: {reason}"),
         "building the webhook TLS certificates inside the Linkerd translator failed (a bug, or \
          the host's random source failed)",

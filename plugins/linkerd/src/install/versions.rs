@@ -86,7 +86,7 @@ fn unknown(wanted: &str) -> Error {
         .collect::<Vec<_>>()
         .join("; ");
     wasmesh_sdk::error(
-        format!("{}-1101", crate::CODE),
+        format!("{}-1101", crate::LINKERD.code_prefix),
         format!(
             "unknown Linkerd version \"{}\"; this adapter installs: {known}",
             wanted.escape_debug()
