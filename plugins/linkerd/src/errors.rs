@@ -3,6 +3,11 @@
 
 wasmesh_sdk::errors! {
     pub enum LinkerdError in "WASMESH-LINKERD" {
+        UnknownVersion { wanted: String, known: String, default: &'static str } = 1101 => {
+            message: "unknown Linkerd version \"{wanted}\"; this adapter installs: {known}",
+            cause: "the requested version is not one the Linkerd translator embeds (every manifest is built into the adapter; nothing is downloaded)",
+            remedy: "pick one of the listed versions in Meshery (leave it empty for {default}), or run an adapter release that embeds the version you need",
+        },
         OptionsSyntax { why: String, keys: String } = 1102 => {
             message: "install options: {why}",
             cause: "the custom body of the linkerd operation holds install options and could not be read",
@@ -17,6 +22,66 @@ wasmesh_sdk::errors! {
             message: "invalid install option {key}: {problem}",
             cause: "an install option has the wrong type or an unusable value",
             remedy: "{fix}",
+        },
+        ExtensionsInstalled { namespaces: String } = 1105 => {
+            message: "Linkerd extensions are still installed in namespaces: {namespaces}; uninstall them before the control plane",
+            cause: "the extensions' proxies and controllers depend on the control plane; removing it first would leave them broken, so `linkerd uninstall` refuses too",
+            remedy: "uninstall each add-on first (in Meshery, run its add-on operation, e.g. viz-addon, with delete; or `linkerd viz uninstall | kubectl delete -f -`), then uninstall Linkerd",
+        },
+        IdentityIncomplete { anchors: &'static str, crt: &'static str, key: &'static str } = 1106 => {
+            message: "the Linkerd identity in namespace linkerd is incomplete: trust roots {anchors}, issuer certificate {crt}, issuer key {key}",
+            cause: "the ConfigMap linkerd-identity-trust-roots (ca-bundle.crt) and the Secret linkerd-identity-issuer (crt.pem, key.pem) must both be there to be kept; another tool may have removed one, or the issuer uses the kubernetes.io/tls scheme of an external CA, which this adapter does not manage",
+            remedy: "restore the missing object, or uninstall Linkerd completely (the linkerd operation with delete) and install again to mint a new identity",
+        },
+        WebhookCerts { reason: String } = 1107 => {
+            message: "the admission webhook certificates could not be made: {reason}",
+            cause: "building the webhook TLS certificates inside the Linkerd translator failed (a bug, or the host's random source failed)",
+            remedy: "retry the operation; if it fails again, report it as a wasmesh bug with the message above",
+        },
+        OtherTrustDomain { subject: String, asked: String } = 1108 => {
+            message: "the installed Linkerd issuer is {subject}, but trust domain \"{asked}\" was asked for",
+            cause: "a re-install keeps the existing identity so running proxies keep working, and that identity belongs to another trust domain",
+            remedy: "re-install with the trust domain the control plane already uses, or uninstall Linkerd (and re-inject workloads) to change it",
+        },
+        NoControlPlane { addon: &'static str } = 1201 => {
+            message: "the {addon} needs Linkerd, and no Linkerd control plane is installed in this cluster",
+            cause: "ConfigMap linkerd/linkerd-config was not found",
+            remedy: "install Linkerd first (operation \"linkerd\"), then add the extension",
+        },
+        NoExtensionsFor { addon: &'static str, version: String } = 1202 => {
+            message: "the {addon} cannot be added to Linkerd {version}: this adapter has the extensions for stable-2.14.x and edge-25.x.y",
+            cause: "the installed control plane is a release the adapter does not carry extension manifests for",
+            remedy: "install Linkerd stable-2.14.10 or edge-25.4.4 with this adapter, or add the extension with the linkerd CLI of the installed release",
+        },
+        AddonSettings { why: String } = 1203 => {
+            message: "the add-on settings are not usable: {why}",
+            cause: "an extension takes no body, or a YAML or JSON mapping of settings such as logLevel: debug",
+            remedy: "send an empty body, or a mapping such as logLevel: debug (YAML) or {{\"logLevel\": \"debug\"}} (JSON)",
+        },
+        LogLevel { given: String } = 1204 => {
+            message: "invalid logLevel {given} in the add-on settings",
+            cause: "the extensions' components accept trace, debug, info, warn or error",
+            remedy: "set logLevel to one of trace, debug, info, warn, error (or leave it out for info)",
+        },
+        NoRandom { reason: String } = 1210 => {
+            message: "no random numbers for an extension's serving certificate: {reason}",
+            cause: "the plugin's random source (wasi:random, provided by the wasmesh host) failed",
+            remedy: "retry; if it keeps failing, check the host's logs and report it as a wasmesh bug",
+        },
+        ServingCert { host: String, reason: String } = 1211 => {
+            message: "the serving certificate for {host} could not be built: {reason}",
+            cause: "a bug in the Linkerd translator's certificate code",
+            remedy: "report it as a wasmesh bug; meanwhile install the extension with the linkerd CLI",
+        },
+        SampleNamespace { namespace: String } = 1301 => {
+            message: "\"{namespace}\" is not a namespace name",
+            cause: "sample applications go into the namespace the request names, and this one is empty or not a lowercase DNS label",
+            remedy: "pick a namespace such as \"default\" or \"bookinfo\" (lowercase letters, digits and '-', at most 63 characters)",
+        },
+        SampleWithoutProxies { app: &'static str } = 1302 => {
+            message: "{app} is deployed without Linkerd proxies: no Linkerd control plane is installed",
+            cause: "the pods ask for injection (linkerd.io/inject: enabled), but there is no proxy injector to answer",
+            remedy: "install Linkerd (operation \"linkerd\"), then restart the application's deployments to mesh them",
         },
     }
 }
