@@ -128,6 +128,24 @@ impl Drop for Harness {
     }
 }
 
+/// An operation request as the host sends it: `key` in `namespace` with `custom_body`, to
+/// deploy (set `delete` on it for the undo).
+pub fn request(key: &str, namespace: &str, custom_body: &str) -> crate::OperationRequest {
+    crate::OperationRequest {
+        key: key.into(),
+        namespace: namespace.into(),
+        version: String::new(),
+        custom_body: custom_body.into(),
+        delete: false,
+        operation_id: "op".into(),
+        username: "u".into(),
+        cluster: crate::ClusterInfo {
+            name: "c".into(),
+            server: "s".into(),
+        },
+    }
+}
+
 fn with<T>(f: impl FnOnce(&mut State) -> T) -> T {
     CURRENT.with(|c| f(c.borrow_mut().as_mut().expect("the harness is dropped")))
 }

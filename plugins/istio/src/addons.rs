@@ -24,9 +24,10 @@ mod prometheus;
 mod zipkin;
 
 use serde_json::{Value, json};
-use wasmesh_sdk::plan::{apply_all, delete_all, deployments_available, mesh_not_installed, plan as make_plan};
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, error, progress};
+use wasmesh_sdk::plan::{apply_all, delete_all, deployments_available, plan as make_plan};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, progress};
 
+use crate::errors::IstioError;
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use crate::policies::minor_version;
 
@@ -175,35 +176,17 @@ pub fn plan(addon: Addon, request: &OperationRequest) -> Result<Plan, Error> {
         return remove(addon, release_for(version).0);
     }
     let Some(control_plane) = control_plane else {
-        return Err(mesh_not_installed(
-            "WASMESH-ISTIO-1200",
-            format_args!("the {} add-on cannot be installed", addon.title()),
-            "Istio",
-            "istio",
-            "no Istio control plane was found (istiod in istio-system); the add-ons are built for the \
-             installed Istio release and live beside it",
-        ));
+        return Err(IstioError::AddonWithoutMesh { addon: addon.title() }.into());
     };
     if let Some(rival) = addon.rival()
         && deployment_exists(rival.deployment())?
     {
-        return Err(error(
-            "WASMESH-ISTIO-1201",
-            format!(
-                "the {} add-on cannot be installed while the {} add-on is installed",
-                addon.title(),
-                rival.title()
-            ),
-            format!(
-                "both tracing back ends serve the Services {} in istio-system; installing one would take them \
-                 over from the other",
-                SHARED_TRACING_SERVICES.join(" and ")
-            ),
-            format!(
-                "remove the {} add-on first (its operation with delete), then run this one again",
-                rival.title()
-            ),
-        ));
+        return Err(IstioError::RivalAddon {
+            addon: addon.title(),
+            rival: rival.title(),
+            services: SHARED_TRACING_SERVICES.join(" and "),
+        }
+        .into());
     }
     let (release, exact) = release_for(&control_plane.version);
     if !exact {

@@ -28,6 +28,46 @@ wasmesh_sdk::errors! {
             cause: "the custom body names an option this adapter does not know (a typo, or a Helm or IstioOperator value)",
             remedy: "remove it, or use one of: {keys}",
         },
+        AddonWithoutMesh { addon: &'static str } = 1200 => {
+            message: "the {addon} add-on cannot be installed: Istio is not installed in this cluster",
+            cause: "no Istio control plane was found (istiod in istio-system); the add-ons are built for the installed Istio release and live beside it",
+            remedy: "install Istio first (the \"istio\" operation), then run this operation again",
+        },
+        RivalAddon { addon: &'static str, rival: &'static str, services: String } = 1201 => {
+            message: "the {addon} add-on cannot be installed while the {rival} add-on is installed",
+            cause: "both tracing back ends serve the Services {services} in istio-system; installing one would take them over from the other",
+            remedy: "remove the {rival} add-on first (its operation with delete), then run this one again",
+        },
+        PolicyWithoutMesh { policy: String } = 1300 => {
+            message: "the {policy} cannot be applied: Istio is not installed in this cluster",
+            cause: "no Istio control plane was found (istiod in istio-system), so the cluster does not serve security.istio.io policies",
+            remedy: "install Istio first (the \"istio\" operation), then run this operation again",
+        },
+        PolicyNamespace { policy: String } = 1302 => {
+            message: "{policy} needs a namespace",
+            cause: "the request named no namespace",
+            remedy: "choose the namespace the policy is for and run the operation again",
+        },
+        FilterWithoutMesh = 1350 => {
+            message: "the image hub rate-limit filter cannot be applied: Istio is not installed in this cluster",
+            cause: "no Istio control plane was found (istiod in istio-system), so the cluster does not serve networking.istio.io EnvoyFilters and no proxy would run the filter",
+            remedy: "install Istio first (the \"istio\" operation), deploy the image hub (the \"imagehub\" operation), then run this operation again",
+        },
+        FilterNamespace = 1351 => {
+            message: "the image hub rate-limit filter needs a namespace",
+            cause: "the request named no namespace",
+            remedy: "choose the namespace the image hub runs in and run the operation again",
+        },
+        SampleWithoutMesh { app: &'static str } = 1400 => {
+            message: "{app} cannot be deployed: Istio is not installed in this cluster",
+            cause: "no Istio control plane was found (istiod in istio-system): nothing would inject the application's proxies, and the cluster does not serve the Gateway and VirtualService that expose it",
+            remedy: "install Istio first (the \"istio\" operation), then run this operation again",
+        },
+        SampleNamespace { app: &'static str } = 1402 => {
+            message: "{app} needs a namespace",
+            cause: "the request named no namespace",
+            remedy: "choose the namespace to deploy the application into and run the operation again",
+        },
         BadTrafficSplit { name: String, why: String } = 2110 => {
             message: "traffic split \"{name}\" cannot be used: {why}",
             cause: "the TrafficSplit component's spec is not of the expected shape",

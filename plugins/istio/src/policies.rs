@@ -15,8 +15,9 @@
 
 use serde_json::{Value, json};
 use wasmesh_sdk::plan::{apply, object_ref, plan as make_plan, stage};
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, Step, error, progress};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, Step, progress};
 
+use crate::errors::IstioError;
 use crate::installed;
 
 /// Name of the namespace-wide PeerAuthentication the mTLS operations share.
@@ -77,12 +78,10 @@ impl Policy {
 pub fn plan(policy: Policy, request: &OperationRequest) -> Result<Plan, Error> {
     let namespace = request.namespace.trim();
     if namespace.is_empty() {
-        return Err(error(
-            "WASMESH-ISTIO-1302",
-            format!("{} needs a namespace", policy.describe()),
-            "the request named no namespace",
-            "choose the namespace the policy is for and run the operation again",
-        ));
+        return Err(IstioError::PolicyNamespace {
+            policy: policy.describe(),
+        }
+        .into());
     }
     let installed = installed::control_plane()?;
     if request.delete {
@@ -183,16 +182,10 @@ pub fn policy_object(policy: Policy, namespace: &str, api_version: &str) -> Valu
 }
 
 fn not_installed(policy: Policy) -> Error {
-    error(
-        "WASMESH-ISTIO-1300",
-        format!(
-            "the {} cannot be applied: Istio is not installed in this cluster",
-            policy.describe()
-        ),
-        "no Istio control plane was found (istiod in istio-system), so the cluster does not serve \
-         security.istio.io policies",
-        "install Istio first (the \"istio\" operation), then run this operation again",
-    )
+    IstioError::PolicyWithoutMesh {
+        policy: policy.describe(),
+    }
+    .into()
 }
 
 #[cfg(test)]

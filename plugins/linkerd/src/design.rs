@@ -343,4 +343,34 @@ mod tests {
         assert_eq!(p.rejected[0].error.code, "WASMESH-LINKERD-1104", "{:?}", p.rejected);
         assert!(p.rejected[0].error.message.contains("waitSeconds"));
     }
+
+    #[test]
+    fn a_linkerd_mesh_component_plans_the_install_reading_the_cluster_as_designs_may() {
+        let h = wasmesh_sdk::testing::Harness::new(LINKERD.manifest, "design", "default");
+        let r = request(
+            vec![oam(
+                "LinkerdMesh",
+                "",
+                "l",
+                "linkerd",
+                json!({"version": "stable-2.14.10"}),
+            )],
+            None,
+        );
+        let p = provision(&r).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        assert!(
+            p.plan
+                .summary
+                .contains("LinkerdMesh \"l\" in \"linkerd\": install stable-2.14.10"),
+            "{}",
+            p.plan.summary
+        );
+        assert!(
+            applied(&p.plan)
+                .iter()
+                .any(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "linkerd-destination")
+        );
+        assert!(!h.reads().is_empty(), "the install reads what is installed");
+    }
 }
