@@ -83,5 +83,45 @@ wasmesh_sdk::errors! {
             cause: "the pods ask for injection (linkerd.io/inject: enabled), but there is no proxy injector to answer",
             remedy: "install Linkerd (operation \"linkerd\"), then restart the application's deployments to mesh them",
         },
+        BadTrustDomain { trust_domain: String, max: usize } = 3001 => {
+            message: "invalid Linkerd trust domain \"{trust_domain}\": it is not a lowercase DNS name of at most {max} characters (dot-separated labels of letters, digits and '-', none starting or ending with '-')",
+            cause: "the trust domain names the certificates (root.<trust domain>, identity.linkerd.<trust domain>) and must be a lowercase DNS name",
+            remedy: "use the cluster's DNS domain, cluster.local unless the cluster was set up with another one, or a lowercase DNS name such as mesh.example.com",
+        },
+        Lifetimes { anchor_days: u32, issuer_days: u32 } = 3002 => {
+            message: "invalid certificate lifetimes: trust anchor {anchor_days} days, issuer {issuer_days} days",
+            cause: "a lifetime is zero, or the certificates would end after the year 9999, which X.509 cannot express",
+            remedy: "give both lifetimes at least 1 day (Linkerd's documentation uses 87600 days for the trust anchor and 8760 for the issuer)",
+        },
+        IdentityRandom { reason: String } = 3003 => {
+            message: "no random numbers for the identity keys: {reason}",
+            cause: "the plugin's random source (wasi:random, provided by the wasmesh host) failed",
+            remedy: "retry; if it keeps failing, check the host's logs and report it as a wasmesh bug",
+        },
+        IdentityEncoding { reason: String } = 3004 => {
+            message: "{reason}",
+            cause: "the identity certificates could not be encoded; this is a bug in the Linkerd translator",
+            remedy: "report it as a wasmesh bug with the trust domain and lifetimes used; meanwhile create the certificates with `step certificate create` as Linkerd's documentation shows",
+        },
+        AnchorCertificate { problem: String } = 3005 => {
+            message: "{problem}",
+            cause: "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with its own private key",
+            remedy: "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
+        AnchorKey { reason: String } = 3006 => {
+            message: "the trust anchor private key cannot be used: {reason}",
+            cause: "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with its own private key",
+            remedy: "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
+        AnchorKeyMismatch = 3007 => {
+            message: "the trust anchor private key does not belong to the trust anchor certificate",
+            cause: "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with its own private key",
+            remedy: "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
+        AnchorNotUsable { problem: String } = 3008 => {
+            message: "{problem}",
+            cause: "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with its own private key",
+            remedy: "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
     }
 }

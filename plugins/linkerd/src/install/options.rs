@@ -16,9 +16,8 @@ pub const DEFAULT_REGISTRY: &str = "cr.l5d.io/linkerd";
 pub const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
 pub use wasmesh_sdk::options::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS};
 
-/// Identity names append `<sa>.<ns>.serviceaccount.identity.linkerd.` to the trust domain and
-/// must stay DNS names (253 characters).
-const MAX_TRUST_DOMAIN: usize = 236;
+/// Identity names are made from the trust domain and must stay DNS names.
+use crate::identity::MAX_TRUST_DOMAIN_LEN as MAX_TRUST_DOMAIN;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "camelCase")]
