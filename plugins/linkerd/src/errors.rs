@@ -1,6 +1,11 @@
 //! The Linkerd translator's errors: each with its number (the code is `WASMESH-LINKERD-<n>`),
 //! message, probable cause and remediation in one place. A number given twice does not compile.
 
+/// How a rotate-identity-issuer body is written, said when it is not.
+pub(crate) const BODY_HELP: &str = "give JSON such as {\"newTrustAnchor\": true} or {\"trustAnchorCertPEM\": \"...\", \
+     \"trustAnchorKeyPEM\": \"...\"}, or paste the trust anchor's PEM certificate and private key, with option \
+     lines like `issuerValidityDays: 365`; or leave the body empty";
+
 wasmesh_sdk::errors! {
     pub enum LinkerdError in "WASMESH-LINKERD" {
         UnknownVersion { wanted: String, known: String, default: &'static str } = 1101 => {
@@ -122,6 +127,93 @@ wasmesh_sdk::errors! {
             message: "{problem}",
             cause: "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with its own private key",
             remedy: "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
+        RotateNotInstalled { message: String } = 1500 => {
+            message: "{message}",
+            cause: "there is no Linkerd control plane in this cluster whose issuer could be rotated",
+            remedy: "install Linkerd first (the linkerd operation); it makes a trust anchor and an issuer",
+        },
+        IssuerMissing { message: String } = 1501 => {
+            message: "{message}",
+            cause: "the control plane is installed but its issuer secret was deleted",
+            remedy: "run the linkerd install operation again to restore it, then rotate",
+        },
+        IssuerExternal { message: String } = 1502 => {
+            message: "{message}",
+            cause: "the issuer secret holds tls.crt/tls.key, as cert-manager or another external CA writes it; a \
+             rotation here would be overwritten",
+            remedy: "rotate the issuer where it is made (e.g. cert-manager renews it: `cmctl renew`)",
+        },
+        IssuerMalformed { message: String } = 1503 => {
+            message: "{message}",
+            cause: "the secret does not hold a readable issuer certificate and key (crt.pem, key.pem), so the trust \
+             domain and the current state cannot be told",
+            remedy: "restore the issuer (e.g. run the linkerd install operation again), then rotate",
+        },
+        IssuerMisnamed { message: String } = 1504 => {
+            message: "{message}",
+            cause: "the trust domain of the mesh cannot be told from the current issuer, and Linkerd's identity \
+             controller expects that name",
+            remedy: "restore an issuer named identity.linkerd.<trust domain> (e.g. by reinstalling), then rotate",
+        },
+        TrustRootsMissing { message: String } = 1505 => {
+            message: "{message}",
+            cause: "the control plane is installed but its trust roots were deleted",
+            remedy: "run the linkerd install operation again to restore them, then rotate",
+        },
+        TrustRootsUnreadable { message: String } = 1506 => {
+            message: "{message}",
+            cause: "the trust roots ConfigMap does not hold PEM certificates under ca-bundle.crt",
+            remedy: "restore the trust anchor bundle, then rotate",
+        },
+        AnchorConflict { message: String } = 1507 => {
+            message: "{message}",
+            cause: "the body asks both to sign with an existing anchor and to make a new one",
+            remedy: "drop newTrustAnchor to sign with the given anchor, or drop the anchor to make a new one",
+        },
+        AnchorNotTrusted { message: String } = 1508 => {
+            message: "{message}",
+            cause: "an issuer signed by it would be refused by the identity controller and not trusted by the proxies",
+            remedy: "give the certificate and key of an anchor in linkerd-identity-trust-roots, or leave them out to \
+                 make a new trust anchor (kept alongside the old ones)",
+        },
+        NoAnchorKey { message: String } = 1509 => {
+            message: "{message}",
+            cause: "a normal Linkerd install does not keep the trust anchor's private key in the cluster",
+            remedy: "give the anchor's certificate and key (trustAnchorCertPEM, trustAnchorKeyPEM), or allow a new \
+                 trust anchor",
+        },
+        HalfAnchor { message: String } = 1510 => {
+            message: "{message}",
+            cause: "signing a new issuer needs the anchor's private key, and checking it needs its certificate",
+            remedy: "give both trustAnchorCertPEM and trustAnchorKeyPEM (or paste both PEM blocks), or neither to \
+                 make a new trust anchor",
+        },
+        RotateUnknownOption { message: String } = 1511 => {
+            message: "{message}",
+            cause: "rotate-identity-issuer reads trustAnchorCertPEM, trustAnchorKeyPEM, newTrustAnchor, \
+                 issuerValidityDays and anchorValidityDays only",
+            remedy: "remove the option or fix its spelling",
+        },
+        RotateBadOption { message: String, cause: String, remedy: String } = 1512 => {
+            message: "{message}",
+            cause: "{cause}",
+            remedy: "{remedy}",
+        },
+        RotateBody { message: String } = 1513 => {
+            message: "{message}",
+            cause: "the custom body of rotate-identity-issuer is not in a form this operation reads",
+            remedy: "{BODY_HELP}",
+        },
+        RotateNoUndo { message: String } = 1514 => {
+            message: "{message}",
+            cause: "the previous issuer's key is replaced and not kept anywhere",
+            remedy: "run rotate-identity-issuer again (without delete) to issue another new issuer",
+        },
+        RotateBug { message: String } = 1515 => {
+            message: "{message}",
+            cause: "a bug in the plugin",
+            remedy: "report it",
         },
     }
 }
