@@ -61,6 +61,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value};
 
 use crate::plan::{apply_all, delete_all, object_ref, plan, stage};
+use crate::translator::{Addon, Translator};
 use crate::{
     DesignPlan, DesignRequest, Error, NamespaceChange, OperationRequest, RejectedComponent, Stage, Step, error,
 };
@@ -623,7 +624,7 @@ impl ServedKinds {
     }
 
     /// The versions the CRD `<plural>.<group>` serves: empty when it is absent, None when it
-    /// cannot be read (and always natively, where there is no cluster: unit tests).
+    /// cannot be read.
     pub fn versions(&mut self, group: &str, plural: &str) -> Option<&[String]> {
         let name = format!("{plural}.{group}");
         self.crds
@@ -687,7 +688,6 @@ impl ServedKinds {
 }
 
 /// The versions a CRD serves: Some([]) when it is absent, None when it cannot be read.
-#[cfg(target_arch = "wasm32")]
 fn served_versions(crd: &str) -> Option<Vec<String>> {
     match crate::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, crd) {
         Ok(None) => Some(Vec::new()),
@@ -702,12 +702,6 @@ fn served_versions(crd: &str) -> Option<Vec<String>> {
         ),
         Err(_) => None,
     }
-}
-
-/// Natively (unit tests) there is no cluster to read.
-#[cfg(not(target_arch = "wasm32"))]
-fn served_versions(_crd: &str) -> Option<Vec<String>> {
-    None
 }
 
 /// The error for a component whose settings cannot be used (`<code_prefix>-2104`): `why` says
@@ -1076,10 +1070,7 @@ fn warn_unapplied(t: &Trait, mesh: &str) {
 }
 
 fn report_warning(e: &Error) {
-    #[cfg(target_arch = "wasm32")]
     crate::progress::report_error(crate::Level::Warn, e);
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = e;
 }
 
 /// Best-effort name of an entry that could not be parsed, for the error message.
@@ -1092,6 +1083,263 @@ fn component_name(json: &str) -> String {
                 .find_map(|p| v.pointer(p).and_then(Value::as_str).map(str::to_string))
         })
         .unwrap_or_default()
+}
+
+/// The shared design flow of a translator described by a [`Translator`]: what every
+/// translator does with a design, with the translator's own parts as [`Hooks`].
+///
+/// For each component, in order:
+///
+/// 1. the control-plane kind ([`ControlPlane::kind`](crate::translator::ControlPlane)): the
+///    first is [`Hooks::control_plane`], a second is refused (`<prefix>-2105`);
+/// 2. an add-on kind (matched without regard to case): [`Hooks::addon`];
+/// 3. [`Hooks::component`], for kinds the translator makes objects from (Istio's TrafficSplit);
+/// 4. a kind of the translator's table of pass-through kinds: its apiVersion is checked
+///    (`-2101`, `-2102`) and, on deploy when the design does not bring its CRDs
+///    ([`Hooks::provider`]), whether the cluster serves it (`-2103`); then it is applied as given;
+/// 5. a control-plane or add-on type of another mesh is refused (`-2106`);
+/// 6. anything else is applied as given.
+///
+/// Traits go to [`Hooks::on_trait`]. The order of the plan and its summary are
+/// [`plan_design_with`]'s.
+///
+/// ```ignore
+/// struct MyHooks;
+/// impl wasmesh_sdk::design::Hooks for MyHooks {
+///     fn on_trait(&mut self, d: &Design, t: &Trait) -> Option<Result<TraitEffect, Error>> {
+///         t.is("automaticSidecarInjection").then(|| {
+///             Ok(TraitEffect::label_namespaces(&d.namespaces(t)?, "mymesh-injection", "enabled"))
+///         })
+///     }
+/// }
+/// pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
+///     Design::new(&crate::MYMESH, request).plan(MyHooks)
+/// }
+/// ```
+pub struct Design<'a> {
+    pub translator: &'static Translator,
+    pub request: &'a DesignRequest,
+    /// The components that parse, in the design's order.
+    pub components: Vec<Component>,
+    served: std::cell::RefCell<ServedKinds>,
+}
+
+/// What a translator adds to the shared design flow ([`Design`]). Every method has a default.
+pub trait Hooks {
+    /// The control-plane component (a second one never gets here). Default:
+    /// [`Design::control_plane`] with nothing added.
+    fn control_plane(&mut self, d: &Design, c: &Component) -> Result<Expansion, Error> {
+        d.control_plane(c, |_| Ok(String::new()))
+    }
+
+    /// An add-on component. Default: [`Design::addon`].
+    fn addon(&mut self, d: &Design, c: &Component, addon: &Addon) -> Result<Expansion, Error> {
+        d.addon(c, addon)
+    }
+
+    /// A component the translator turns into objects itself; None: not one of those.
+    fn component(&mut self, d: &Design, c: &Component) -> Option<Result<Expansion, Error>> {
+        let _ = (d, c);
+        None
+    }
+
+    /// Whether the design itself brings the CRDs of `group` (so the cluster is not asked), and
+    /// what installs them otherwise (None: the SDK's words for another API). Default: the
+    /// control-plane component brings them, and the mesh installs them.
+    fn provider(&self, d: &Design, group: &str) -> (bool, Option<Provider<'static>>) {
+        let _ = group;
+        (d.brings(d.translator.control_plane.kind), Some(d.default_provider()))
+    }
+
+    /// What an OAM trait does; None: not a trait this translator applies (reported as a WARN).
+    fn on_trait(&mut self, d: &Design, t: &Trait) -> Option<Result<TraitEffect, Error>> {
+        let _ = (d, t);
+        None
+    }
+}
+
+impl<'a> Design<'a> {
+    pub fn new(translator: &'static Translator, request: &'a DesignRequest) -> Design<'a> {
+        Design {
+            translator,
+            request,
+            components: request
+                .components
+                .iter()
+                .filter_map(|j| parse_component(j, translator.code_prefix).ok())
+                .collect(),
+            served: std::cell::RefCell::new(ServedKinds::new(translator.code_prefix, translator.display)),
+        }
+    }
+
+    /// Whether the design has a component of `kind` (ASCII case ignored).
+    pub fn brings(&self, kind: &str) -> bool {
+        self.components.iter().any(|c| c.kind.eq_ignore_ascii_case(kind))
+    }
+
+    /// The design's control-plane component, if any.
+    pub fn control_plane_component(&self) -> Option<&Component> {
+        self.components
+            .iter()
+            .find(|c| c.kind == self.translator.control_plane.kind)
+    }
+
+    /// The version a control-plane or add-on component asks for ([`settings_version`]).
+    pub fn version(&self, c: &Component) -> Result<String, Error> {
+        settings_version(
+            c,
+            self.translator.code_prefix,
+            self.translator.control_plane.settings_remedy,
+        )
+    }
+
+    /// The settings among `keys` that a component sets ([`settings`]).
+    pub fn settings(&self, c: &Component, keys: &[&str]) -> Result<Map<String, Value>, Error> {
+        settings(
+            c,
+            keys,
+            self.translator.code_prefix,
+            self.translator.control_plane.settings_remedy,
+        )
+    }
+
+    /// The error for settings that cannot be used (`<prefix>-2104`).
+    pub fn bad_settings(&self, c: &Component, why: impl std::fmt::Display) -> Error {
+        bad_settings(
+            c,
+            self.translator.code_prefix,
+            self.translator.control_plane.settings_remedy,
+            why,
+        )
+    }
+
+    /// Checks a component's apiVersion against groups and versions ([`check_api_version`]).
+    pub fn check_api_version(
+        &self,
+        c: &Component,
+        groups: &[(&'static str, &'static str, &'static [&'static str])],
+    ) -> Result<(&'static str, &'static str), Error> {
+        check_api_version(c, groups, self.translator.code_prefix, self.translator.display)
+    }
+
+    /// Rejects `c` when the cluster does not serve `kind` in `api_version` ([`ServedKinds::check`]).
+    pub fn check_served(
+        &self,
+        c: &Component,
+        api_version: &str,
+        kind: &str,
+        plural: &str,
+        provider: Option<Provider>,
+    ) -> Result<(), Error> {
+        self.served.borrow_mut().check(c, api_version, kind, plural, provider)
+    }
+
+    /// A trait's `namespaces` property ([`Trait::namespaces`]).
+    pub fn namespaces(&self, t: &Trait) -> Result<Vec<String>, Error> {
+        t.namespaces(self.translator.code_prefix)
+    }
+
+    /// The error for a trait whose properties cannot be used ([`Trait::invalid`]).
+    pub fn invalid_trait(&self, t: &Trait, why: impl std::fmt::Display) -> Error {
+        t.invalid(self.translator.code_prefix, why)
+    }
+
+    /// The stages of the translator's operation `key` for this design (its delete flag,
+    /// operation id, user and cluster).
+    pub fn operation(&self, key: &str, namespace: &str, version: &str, body: &str) -> Result<Vec<Stage>, Error> {
+        let op = operation_request(self.request, key, namespace, version, body);
+        Ok(self.translator.plan(&op)?.stages)
+    }
+
+    /// The component's namespace, else the control plane's.
+    fn namespace_of(&self, c: &Component) -> String {
+        c.namespace
+            .clone()
+            .unwrap_or_else(|| self.translator.control_plane.namespace.to_string())
+    }
+
+    /// The control-plane install for a component: the control plane's operation with the
+    /// component's version and the settings [`ControlPlane::settings`](crate::translator::ControlPlane)
+    /// lists as its body. `adjust` may change the body and returns what the summary adds after
+    /// "install <version>" (e.g. " with profile minimal").
+    pub fn control_plane(
+        &self,
+        c: &Component,
+        adjust: impl FnOnce(&mut Map<String, Value>) -> Result<String, Error>,
+    ) -> Result<Expansion, Error> {
+        let cp = &self.translator.control_plane;
+        let version = self.version(c)?;
+        let mut body = self.settings(c, cp.settings)?;
+        let more = adjust(&mut body)?;
+        let stages = self.operation(cp.operation, &self.namespace_of(c), &version, &settings_body(body))?;
+        let shown = if version.is_empty() {
+            (self.translator.versions)().first().cloned().unwrap_or_default()
+        } else {
+            version
+        };
+        Ok(Expansion::control_plane(
+            self.request.delete,
+            stages,
+            format!("install {shown}{more}"),
+        ))
+    }
+
+    /// An add-on: its operation with the component's version and the settings the add-on lists.
+    pub fn addon(&self, c: &Component, addon: &Addon) -> Result<Expansion, Error> {
+        let version = self.version(c)?;
+        let body = settings_body(self.settings(c, addon.settings)?);
+        let stages = self.operation(addon.operation, &self.namespace_of(c), &version, &body)?;
+        Ok(Expansion::addon(self.request.delete, addon.operation, stages))
+    }
+
+    /// "install <Mesh> first, or add its component (<Kind>) to the design".
+    pub fn default_provider(&self) -> Provider<'static> {
+        Provider {
+            name: self.translator.display,
+            remedy: self.translator.control_plane.install_first,
+        }
+    }
+
+    /// Plans the design with the translator's hooks.
+    pub fn plan(self, hooks: impl Hooks) -> Result<DesignPlan, Error> {
+        let t = self.translator;
+        let hooks = std::cell::RefCell::new(hooks);
+        let mut meshes = 0;
+        plan_design_with(
+            self.request,
+            t.code_prefix,
+            t.mesh,
+            |c| {
+                let mut h = hooks.borrow_mut();
+                if c.kind == t.control_plane.kind {
+                    meshes += 1;
+                    if meshes > 1 {
+                        return Err(second_control_plane(c, t.code_prefix, t.display));
+                    }
+                    return h.control_plane(&self, c);
+                }
+                if let Some(addon) = t.addon(&c.kind) {
+                    return h.addon(&self, c, addon);
+                }
+                if let Some(r) = h.component(&self, c) {
+                    return r;
+                }
+                if let Some(groups) = known_kind(t.kinds, &c.kind) {
+                    let (group, plural) = self.check_api_version(c, groups)?;
+                    let (brought, provider) = h.provider(&self, group);
+                    if !self.request.delete && !brought {
+                        self.check_served(c, &c.api_version, &c.kind, plural, provider)?;
+                    }
+                    return Expansion::as_given(c, t.code_prefix);
+                }
+                if is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
+                    return Err(foreign_component(c, t.code_prefix, t.display));
+                }
+                Expansion::as_given(c, t.code_prefix)
+            },
+            |tr| hooks.borrow_mut().on_trait(&self, tr),
+        )
+    }
 }
 
 /// Aids for a translator's unit tests of its designs: what Meshery sends, and what a plan applies.

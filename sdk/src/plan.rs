@@ -161,13 +161,7 @@ pub fn mesh_not_installed(
 /// neither first nor last) of at most 63 characters. Check a namespace the request names before
 /// planning into it, so that a bad name is a clear error and nothing is written.
 pub fn is_namespace_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
+    !name.contains('.') && crate::options::is_dns_name(name)
 }
 
 fn kind(o: &Value) -> &str {

@@ -24,9 +24,10 @@ mod prometheus;
 mod zipkin;
 
 use serde_json::{Value, json};
-use wasmesh_sdk::plan::{apply_all, delete_all, deployments_available, mesh_not_installed, plan as make_plan};
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, error, progress};
+use wasmesh_sdk::plan::{apply_all, delete_all, deployments_available, plan as make_plan};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, progress};
 
+use crate::errors::IstioError;
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use crate::policies::minor_version;
 
@@ -98,20 +99,6 @@ impl Addon {
         Addon::Zipkin,
     ];
 
-    pub fn from_key(key: &str) -> Option<Addon> {
-        Addon::ALL.into_iter().find(|a| a.key() == key)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Addon::Prometheus => "prometheus-addon",
-            Addon::Grafana => "grafana-addon",
-            Addon::Kiali => "kiali-addon",
-            Addon::Jaeger => "jaeger-addon",
-            Addon::Zipkin => "zipkin-addon",
-        }
-    }
-
     pub fn title(self) -> &'static str {
         match self {
             Addon::Prometheus => "Prometheus",
@@ -182,50 +169,24 @@ pub fn release_for(version: &str) -> (&'static Release, bool) {
     (fallback, false)
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let addon = Addon::from_key(key).ok_or_else(|| {
-        error(
-            "WASMESH-ISTIO-1203",
-            format!("\"{key}\" is not an Istio add-on"),
-            "the translator dispatched an operation key to the add-on module that it does not handle",
-            "use one of prometheus-addon, grafana-addon, kiali-addon, jaeger-addon or zipkin-addon",
-        )
-    })?;
+pub fn plan(addon: Addon, request: &OperationRequest) -> Result<Plan, Error> {
     let control_plane = installed::control_plane()?;
     if request.delete {
         let version = control_plane.as_ref().map(|c| c.version.as_str()).unwrap_or("");
         return remove(addon, release_for(version).0);
     }
     let Some(control_plane) = control_plane else {
-        return Err(mesh_not_installed(
-            "WASMESH-ISTIO-1200",
-            format_args!("the {} add-on cannot be installed", addon.title()),
-            "Istio",
-            "istio",
-            "no Istio control plane was found (istiod in istio-system); the add-ons are built for the \
-             installed Istio release and live beside it",
-        ));
+        return Err(IstioError::AddonWithoutMesh { addon: addon.title() }.into());
     };
     if let Some(rival) = addon.rival()
         && deployment_exists(rival.deployment())?
     {
-        return Err(error(
-            "WASMESH-ISTIO-1201",
-            format!(
-                "the {} add-on cannot be installed while the {} add-on is installed",
-                addon.title(),
-                rival.title()
-            ),
-            format!(
-                "both tracing back ends serve the Services {} in istio-system; installing one would take them \
-                 over from the other",
-                SHARED_TRACING_SERVICES.join(" and ")
-            ),
-            format!(
-                "remove the {} add-on first (its operation with delete), then run this one again",
-                rival.title()
-            ),
-        ));
+        return Err(IstioError::RivalAddon {
+            addon: addon.title(),
+            rival: rival.title(),
+            services: SHARED_TRACING_SERVICES.join(" and "),
+        }
+        .into());
     }
     let (release, exact) = release_for(&control_plane.version);
     if !exact {
@@ -324,14 +285,6 @@ mod tests {
 
     fn by_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
         objects.iter().filter(|o| o["kind"] == kind).collect()
-    }
-
-    #[test]
-    fn every_key_names_an_addon() {
-        for a in Addon::ALL {
-            assert_eq!(Addon::from_key(a.key()), Some(a));
-        }
-        assert_eq!(Addon::from_key("istio"), None);
     }
 
     #[test]

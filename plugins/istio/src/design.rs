@@ -34,12 +34,12 @@
 //! Error codes WASMESH-ISTIO-2100..2199.
 
 use serde_json::{Map, Value, json};
-use wasmesh_sdk::design::{self, Component, Expansion, KindGroups, Provider, ServedKinds, Trait, TraitEffect};
+use wasmesh_sdk::design::{Component, Design, Expansion, Hooks, KindGroups, Provider, Trait, TraitEffect};
 use wasmesh_sdk::registry::{self, DesignKind};
-use wasmesh_sdk::{DesignPlan, DesignRequest, Error, Step, error};
+use wasmesh_sdk::{DesignPlan, DesignRequest, Error, Step};
 
-use crate::CODE;
-use crate::installed::CONTROL_PLANE_NAMESPACE;
+use crate::ISTIO;
+use crate::errors::IstioError;
 
 const NET: &[&str] = &["v1", "v1beta1", "v1alpha3"];
 const SEC: &[&str] = &["v1", "v1beta1"];
@@ -84,15 +84,6 @@ pub const KINDS: &[(&str, KindGroups)] = &[
 /// Settings of an IstioMesh component passed to the install (JSON body).
 pub const INSTALL_OPTIONS: &[&str] = &["profile", "version", "waitSeconds", "autoscale", "hub"];
 
-/// Meshery's add-on component types (lower case) and the operation each one runs.
-const ADDONS: &[(&str, &str)] = &[
-    ("PrometheusIstioAddon", "prometheus-addon"),
-    ("GrafanaIstioAddon", "grafana-addon"),
-    ("KialiIstioAddon", "kiali-addon"),
-    ("JaegerIstioAddon", "jaeger-addon"),
-    ("ZipkinIstioAddon", "zipkin-addon"),
-];
-
 /// Every kind this translator handles in designs, as it registers them with the Meshery server:
 /// IstioMesh and the add-ons with the schema of their settings, the kinds of [`KINDS`] with their
 /// CRD's schema, and TrafficSplit with the schema [`traffic_split`] reads.
@@ -101,20 +92,21 @@ pub fn design_kinds() -> Vec<DesignKind> {
     let version = json!({"type": "string", "enum": versions, "default": versions.first(),
         "description": "the Istio release to install"});
     let mut kinds = vec![registry::settings_kind(
-        "IstioMesh",
+        ISTIO.control_plane.kind,
         json!({
             "version": version,
             "profile": {"type": "string", "enum": crate::install::PROFILES, "default": "default"},
-            "waitSeconds": {"type": "integer", "minimum": 0, "maximum": crate::install::MAX_WAIT_SECONDS,
-                "default": 300, "description": "how long to wait for availability (0: no wait)"},
+            "waitSeconds": {"type": "integer", "minimum": wasmesh_sdk::options::MIN_WAIT_SECONDS,
+                "maximum": wasmesh_sdk::options::MAX_WAIT_SECONDS,
+                "default": wasmesh_sdk::options::DEFAULT_WAIT_SECONDS, "description": "how long to wait for availability"},
             "autoscale": {"type": "boolean", "default": true,
                 "description": "HorizontalPodAutoscalers for istiod and the gateways"},
             "hub": {"type": "string", "description": "image repository of the control plane and proxies (a mirror)"},
         }),
         &[],
     )];
-    for (kind, _) in ADDONS {
-        kinds.push(registry::settings_kind(kind, json!({"version": version}), &[]));
+    for addon in ISTIO.addons {
+        kinds.push(registry::settings_kind(addon.kind, json!({"version": version}), &[]));
     }
     kinds.extend(registry::kinds_from_crds(KINDS, &crate::install::default_crds()));
     let backend = json!({"type": "object", "required": ["weight"], "properties": {
@@ -138,22 +130,73 @@ pub fn design_kinds() -> Vec<DesignKind> {
 }
 
 /// What the settings of an IstioMesh or add-on component should be, said when they are not.
-const SETTINGS_REMEDY: &str = "set settings.version to an Istio release such as \"1.27.3\" and settings.profile to default, minimal, demo or ambient";
+pub const SETTINGS_REMEDY: &str = "set settings.version to an Istio release such as \"1.27.3\" and settings.profile to default, minimal, demo or ambient";
 
 const SPLIT_GROUP: &str = "split.smi-spec.io";
 const SPLIT_VERSIONS: &[&str] = &["v1alpha4", "v1alpha3", "v1alpha2", "v1alpha1"];
 
+/// Istio's part of the SDK's design flow: the control plane's profile, TrafficSplit, and the
+/// mTLS and injection traits.
+struct IstioHooks {
+    /// The design installs Istio: its CRDs need no check against the cluster.
+    mesh_in_design: bool,
+    /// The injection trait follows the mode of the control plane: the design's, or the installed one.
+    ambient: bool,
+    /// The apiVersion of the mTLS trait's PeerAuthentications.
+    security_api: String,
+}
+
+impl Hooks for IstioHooks {
+    fn control_plane(&mut self, d: &Design, c: &Component) -> Result<Expansion, Error> {
+        let version = d.version(c)?;
+        d.control_plane(c, |body| {
+            if !version.is_empty() {
+                body.insert("version".into(), version.clone().into());
+            }
+            match body.get("profile") {
+                None => Ok(" with profile default".into()),
+                Some(Value::String(p)) => Ok(format!(" with profile {p}")),
+                Some(other) => Err(d.bad_settings(c, format!("settings.profile is {other}, not a string"))),
+            }
+        })
+    }
+
+    fn component(&mut self, d: &Design, c: &Component) -> Option<Result<Expansion, Error>> {
+        (c.kind == "TrafficSplit").then(|| {
+            d.check_api_version(c, &[(SPLIT_GROUP, "trafficsplits", SPLIT_VERSIONS)])?;
+            let (objects, what) = traffic_split(c)?;
+            if !d.request.delete && !self.mesh_in_design {
+                d.check_served(
+                    c,
+                    "networking.istio.io/v1",
+                    "VirtualService",
+                    "virtualservices",
+                    provider(d, "networking.istio.io"),
+                )?;
+            }
+            Ok(Expansion::Objects { objects, what })
+        })
+    }
+
+    fn provider(&self, d: &Design, group: &str) -> (bool, Option<Provider<'static>>) {
+        (self.mesh_in_design && group.ends_with(".istio.io"), provider(d, group))
+    }
+
+    fn on_trait(&mut self, d: &Design, t: &Trait) -> Option<Result<TraitEffect, Error>> {
+        if t.is("mTLS") {
+            return Some(mtls(d, t, &self.security_api));
+        }
+        if t.is("automaticSidecarInjection") {
+            return Some(injection(d, t, self.ambient));
+        }
+        None
+    }
+}
+
 pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
-    let parsed: Vec<Component> = request
-        .components
-        .iter()
-        .filter_map(|j| design::parse_component(j, CODE).ok())
-        .collect();
-    let mesh_in_design = parsed.iter().find(|c| c.kind == "IstioMesh");
-    let mut served = ServedKinds::new(CODE, "Istio");
-    let mut meshes = 0;
-    // The injection trait follows the mode of the control plane: the design's, or the installed one.
-    let ambient = match mesh_in_design {
+    let d = Design::new(&ISTIO, request);
+    let mesh = d.control_plane_component();
+    let ambient = match mesh {
         Some(m) => m.spec.get("profile").and_then(Value::as_str) == Some("ambient"),
         None if request
             .config
@@ -164,130 +207,24 @@ pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
         }
         None => false,
     };
-    let security_api = security_api_version(match mesh_in_design {
-        Some(m) => version(m).ok().filter(|v| !v.is_empty()),
-        None => None,
-    });
-    design::plan_design_with(
-        request,
-        CODE,
-        "istio",
-        |c| {
-            if c.kind == "IstioMesh" {
-                meshes += 1;
-                if meshes > 1 {
-                    return Err(design::second_control_plane(c, CODE, "Istio"));
-                }
-                return mesh(request, c);
-            }
-            if let Some((_, key)) = ADDONS.iter().find(|(t, _)| c.kind.eq_ignore_ascii_case(t)) {
-                return addon(request, c, key);
-            }
-            if c.kind == "TrafficSplit" {
-                design::check_api_version(c, &[(SPLIT_GROUP, "trafficsplits", SPLIT_VERSIONS)], CODE, "Istio")?;
-                let (objects, what) = traffic_split(c)?;
-                if !request.delete && mesh_in_design.is_none() {
-                    served.check(
-                        c,
-                        "networking.istio.io/v1",
-                        "VirtualService",
-                        "virtualservices",
-                        provider("networking.istio.io"),
-                    )?;
-                }
-                return Ok(Expansion::Objects { objects, what });
-            }
-            if let Some(groups) = design::known_kind(KINDS, &c.kind) {
-                let (group, plural) = design::check_api_version(c, groups, CODE, "Istio")?;
-                let brought = mesh_in_design.is_some() && group.ends_with(".istio.io");
-                if !request.delete && !brought {
-                    served.check(c, &c.api_version, &c.kind, plural, provider(group))?;
-                }
-                return Expansion::as_given(c, CODE);
-            }
-            if design::is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
-                return Err(design::foreign_component(c, CODE, "Istio"));
-            }
-            Expansion::as_given(c, CODE)
-        },
-        |t| {
-            if t.is("mTLS") {
-                return Some(mtls(t, &security_api));
-            }
-            if t.is("automaticSidecarInjection") {
-                return Some(injection(t, ambient));
-            }
-            None
-        },
-    )
+    let security_api = security_api_version(mesh.and_then(|m| d.version(m).ok()).filter(|v| !v.is_empty()));
+    let hooks = IstioHooks {
+        mesh_in_design: mesh.is_some(),
+        ambient,
+        security_api,
+    };
+    d.plan(hooks)
 }
 
 /// What installs the CRDs of `group`: Istio for its own groups; for another API (the Gateway
 /// API) the SDK's words.
-fn provider(group: &str) -> Option<Provider<'static>> {
-    group.ends_with(".istio.io").then_some(Provider {
-        name: "Istio",
-        remedy: "install Istio first, or add an IstioMesh component to the design",
-    })
+fn provider(d: &Design, group: &str) -> Option<Provider<'static>> {
+    group.ends_with(".istio.io").then(|| d.default_provider())
 }
 
 /// The installed control plane's profile, when it can be read.
-#[cfg(target_arch = "wasm32")]
 fn installed_profile() -> Option<String> {
     crate::installed::control_plane().ok().flatten().map(|cp| cp.profile)
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn installed_profile() -> Option<String> {
-    None
-}
-
-/// The `istio` operation for an IstioMesh component.
-fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
-    let version = version(c)?;
-    let mut body = design::settings(c, INSTALL_OPTIONS, CODE, SETTINGS_REMEDY)?;
-    if !version.is_empty() {
-        body.insert("version".into(), version.clone().into());
-    }
-    let profile = match body.get("profile") {
-        None => "default".to_string(),
-        Some(Value::String(p)) => p.clone(),
-        Some(other) => {
-            return Err(design::bad_settings(
-                c,
-                CODE,
-                SETTINGS_REMEDY,
-                format!("settings.profile is {other}, not a string"),
-            ));
-        }
-    };
-    let body = design::settings_body(body);
-    let op = design::operation_request(request, "istio", CONTROL_PLANE_NAMESPACE, &version, &body);
-    let plan = crate::install::plan(&op)?;
-    let shown = if version.is_empty() {
-        crate::install::versions().first().cloned().unwrap_or_default()
-    } else {
-        version
-    };
-    Ok(Expansion::control_plane(
-        request.delete,
-        plan.stages,
-        format!("install {shown} with profile {profile}"),
-    ))
-}
-
-/// The add-on operation `key` for an add-on component.
-fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion, Error> {
-    let version = version(c)?;
-    let body = design::settings_body(design::settings(c, &[], CODE, SETTINGS_REMEDY)?);
-    let op = design::operation_request(request, key, CONTROL_PLANE_NAMESPACE, &version, &body);
-    let plan = crate::addons::plan(key, &op)?;
-    Ok(Expansion::addon(request.delete, key, plan.stages))
-}
-
-/// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
-fn version(c: &Component) -> Result<String, Error> {
-    design::settings_version(c, CODE, SETTINGS_REMEDY)
 }
 
 /// `security.istio.io/v1` from Istio 1.22 on (and when the release is unknown), `v1beta1` before.
@@ -304,23 +241,20 @@ fn security_api_version(release: Option<String>) -> String {
 }
 
 /// The mTLS trait: a PeerAuthentication `default` per namespace.
-fn mtls(t: &Trait, api_version: &str) -> Result<TraitEffect, Error> {
-    let namespaces = t.namespaces(CODE)?;
+fn mtls(d: &Design, t: &Trait, api_version: &str) -> Result<TraitEffect, Error> {
+    let namespaces = d.namespaces(t)?;
     let policy = t.string("policy").unwrap_or_default();
     let mode = match policy.to_ascii_lowercase().as_str() {
         "strict" => "STRICT",
         "mutual" | "permissive" => "PERMISSIVE",
         "disable" | "disabled" => "DISABLE",
         _ => {
-            return Err(error(
-                format!("{CODE}-2120"),
-                format!(
-                    "trait {} of component \"{}\" names policy \"{policy}\", not strict, mutual or disable",
-                    t.name, t.component
-                ),
-                "the mTLS trait's policy property is missing or unknown",
-                "set policy to strict (mTLS required), mutual (mTLS and plain text) or disable",
-            ));
+            return Err(IstioError::UnknownMtlsPolicy {
+                name: t.name.clone(),
+                component: t.component.clone(),
+                policy: policy.to_string(),
+            }
+            .into());
         }
     };
     let objects = namespaces
@@ -342,8 +276,8 @@ fn mtls(t: &Trait, api_version: &str) -> Result<TraitEffect, Error> {
 }
 
 /// The injection trait: each namespace labelled as `label-namespace` labels it.
-fn injection(t: &Trait, ambient: bool) -> Result<TraitEffect, Error> {
-    let namespaces = t.namespaces(CODE)?;
+fn injection(d: &Design, t: &Trait, ambient: bool) -> Result<TraitEffect, Error> {
+    let namespaces = d.namespaces(t)?;
     let mut changes = Vec::new();
     for ns in &namespaces {
         let plan = crate::namespace::build(ns, false, ambient);
@@ -382,13 +316,12 @@ fn injection(t: &Trait, ambient: bool) -> Result<TraitEffect, Error> {
 /// version, a DestinationRule `<name>` with one subset per version, both in the component's
 /// namespace and with its labels and annotations.
 pub fn traffic_split(c: &Component) -> Result<(Vec<Value>, String), Error> {
-    let bad = |why: String| {
-        error(
-            format!("{CODE}-2110"),
-            format!("traffic split \"{}\" cannot be used: {why}", c.name),
-            "the TrafficSplit component's spec is not of the expected shape",
-            "give spec.service and spec.backends as [{version: v1, weight: 80}, {version: v2, weight: 20}]",
-        )
+    let bad = |why: String| -> Error {
+        IstioError::BadTrafficSplit {
+            name: c.name.clone(),
+            why,
+        }
+        .into()
     };
     let spec = &c.spec;
     let service = spec
@@ -472,12 +405,11 @@ pub fn traffic_split(c: &Component) -> Result<(Vec<Value>, String), Error> {
         routes.push(json!({"destination": destination, "weight": weight}));
     }
     if total != 100 {
-        return Err(error(
-            format!("{CODE}-2111"),
-            format!("traffic split \"{}\" has weights adding up to {total}, not 100", c.name),
-            "the backends' weights are percentages of the traffic and must cover all of it",
-            "change the weights so that they add up to 100",
-        ));
+        return Err(IstioError::SplitWeights {
+            name: c.name.clone(),
+            total,
+        }
+        .into());
     }
     let metadata = |kind: &str| {
         let mut m = Map::new();
@@ -533,7 +465,7 @@ mod tests {
     use wasmesh_sdk::design::testing::{design_request as request, oam_component as oam};
 
     fn split(backends: Value) -> Component {
-        design::parse_component(
+        wasmesh_sdk::design::parse_component(
             &oam(
                 "TrafficSplit",
                 "split.smi-spec.io/v1alpha2",
@@ -541,7 +473,7 @@ mod tests {
                 "shop",
                 json!({"service": "reviews", "backends": backends}),
             ),
-            CODE,
+            ISTIO.code_prefix,
         )
         .unwrap()
     }
@@ -551,7 +483,7 @@ mod tests {
         let kinds = design_kinds();
         let names: Vec<&str> = kinds.iter().map(|k| k.kind.as_str()).collect();
         let mut want = vec!["IstioMesh"];
-        want.extend(ADDONS.iter().map(|(k, _)| *k));
+        want.extend(ISTIO.addons.iter().map(|a| a.kind));
         want.extend(KINDS.iter().map(|(k, _)| *k));
         want.push("TrafficSplit");
         assert_eq!(names, want);

@@ -15,8 +15,9 @@
 use serde_json::{Value, json};
 use wasmesh_samples::App;
 use wasmesh_sdk::plan::{apply, object_ref, plan as make_plan, stage};
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, Step, cluster, error, progress};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, Step, cluster, progress};
 
+use crate::errors::IstioError;
 use crate::installed;
 
 /// Name of the EnvoyFilter in the request namespace.
@@ -31,12 +32,7 @@ const API_SERVICE: &str = "api";
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     let namespace = request.namespace.trim();
     if namespace.is_empty() {
-        return Err(error(
-            "WASMESH-ISTIO-1351",
-            "the image hub rate-limit filter needs a namespace",
-            "the request named no namespace",
-            "choose the namespace the image hub runs in and run the operation again",
-        ));
+        return Err(IstioError::FilterNamespace.into());
     }
     let object = filter(namespace, api_port());
     if request.delete {
@@ -47,14 +43,7 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     }
     let control_plane = installed::control_plane()?;
     if control_plane.is_none() {
-        return Err(error(
-            "WASMESH-ISTIO-1350",
-            "the image hub rate-limit filter cannot be applied: Istio is not installed in this cluster",
-            "no Istio control plane was found (istiod in istio-system), so the cluster does not serve \
-             networking.istio.io EnvoyFilters and no proxy would run the filter",
-            "install Istio first (the \"istio\" operation), deploy the image hub (the \"imagehub\" operation), \
-             then run this operation again",
-        ));
+        return Err(IstioError::FilterWithoutMesh.into());
     }
     if control_plane.is_some_and(|cp| cp.profile == "ambient") {
         // The filter patches the api pod's own Envoy (SIDECAR_INBOUND); ambient pods have none.

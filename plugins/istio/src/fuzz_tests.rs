@@ -10,7 +10,7 @@ use proptest::test_runner::Config;
 use serde_json::{Map, Value, json};
 use wasmesh_sdk::design::Component;
 
-use crate::install::options::{self, KEYS, MAX_WAIT_SECONDS, PROFILES};
+use crate::install::options::{self, MAX_WAIT_SECONDS, PROFILES};
 
 fn config() -> Config {
     Config {
@@ -49,7 +49,7 @@ fn scalar() -> impl Strategy<Value = Value> {
 }
 
 fn body() -> impl Strategy<Value = String> {
-    let key = prop_oneof![4 => prop::sample::select(KEYS).prop_map(str::to_string), 1 => "\\PC{0,10}"];
+    let key = prop_oneof![4 => prop::sample::select(options::keys()).prop_map(str::to_string), 1 => "\\PC{0,10}"];
     let mapping = (prop::collection::btree_map(key, scalar(), 0..5), any::<bool>()).prop_map(|(m, json)| {
         if json {
             serde_json::to_string(&m).unwrap()

@@ -10,7 +10,8 @@
 //!     (istiod for ambient + istio-cni + ztunnel, no gateway). Default: `default`.
 //!   - `version`: as above.
 //!   - `waitSeconds`: how long to wait for the Deployments and DaemonSets to become available,
-//!     0 to 3600, 0 = do not wait (default 300). A timeout is a WARN naming what is not ready;
+//!     1 to 3600 seconds, the range every translator shares (`wasmesh_sdk::options`), default
+//!     300. A timeout is a WARN naming what is not ready;
 //!     the install itself has succeeded.
 //!   - `hub`: the image repository of the control plane and the injected proxies, for a mirror
 //!     in an air-gapped cluster (default `docker.io/istio`; no scheme, no tag).
@@ -76,8 +77,6 @@ pub fn default_crds() -> Vec<Value> {
     crds::objects(&cx)
 }
 
-/// Longest availability wait an install accepts.
-pub use options::MAX_WAIT_SECONDS;
 /// The profiles the install offers.
 pub use options::PROFILES;
 

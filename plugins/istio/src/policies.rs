@@ -15,8 +15,9 @@
 
 use serde_json::{Value, json};
 use wasmesh_sdk::plan::{apply, object_ref, plan as make_plan, stage};
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, Step, error, progress};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, Step, progress};
 
+use crate::errors::IstioError;
 use crate::installed;
 
 /// Name of the namespace-wide PeerAuthentication the mTLS operations share.
@@ -52,16 +53,6 @@ impl Mode {
 }
 
 impl Policy {
-    pub fn from_key(key: &str) -> Option<Policy> {
-        Some(match key {
-            "strict-mtls-policy-operation" => Policy::Mtls(Mode::Strict),
-            "mutual-mtls-policy-operation" => Policy::Mtls(Mode::Permissive),
-            "disable-mtls-policy-operation" => Policy::Mtls(Mode::Disable),
-            "deny-all-policy-operation" => Policy::DenyAll,
-            _ => return None,
-        })
-    }
-
     fn kind(self) -> &'static str {
         match self {
             Policy::Mtls(_) => "PeerAuthentication",
@@ -84,24 +75,13 @@ impl Policy {
     }
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let policy = Policy::from_key(key).ok_or_else(|| {
-        error(
-            "WASMESH-ISTIO-1301",
-            format!("\"{key}\" is not a policy operation"),
-            "the translator dispatched an operation key to the policy module that it does not handle",
-            "use one of strict-mtls-policy-operation, mutual-mtls-policy-operation, \
-             disable-mtls-policy-operation or deny-all-policy-operation",
-        )
-    })?;
+pub fn plan(policy: Policy, request: &OperationRequest) -> Result<Plan, Error> {
     let namespace = request.namespace.trim();
     if namespace.is_empty() {
-        return Err(error(
-            "WASMESH-ISTIO-1302",
-            format!("{} needs a namespace", policy.describe()),
-            "the request named no namespace",
-            "choose the namespace the policy is for and run the operation again",
-        ));
+        return Err(IstioError::PolicyNamespace {
+            policy: policy.describe(),
+        }
+        .into());
     }
     let installed = installed::control_plane()?;
     if request.delete {
@@ -202,16 +182,10 @@ pub fn policy_object(policy: Policy, namespace: &str, api_version: &str) -> Valu
 }
 
 fn not_installed(policy: Policy) -> Error {
-    error(
-        "WASMESH-ISTIO-1300",
-        format!(
-            "the {} cannot be applied: Istio is not installed in this cluster",
-            policy.describe()
-        ),
-        "no Istio control plane was found (istiod in istio-system), so the cluster does not serve \
-         security.istio.io policies",
-        "install Istio first (the \"istio\" operation), then run this operation again",
-    )
+    IstioError::PolicyWithoutMesh {
+        policy: policy.describe(),
+    }
+    .into()
 }
 
 #[cfg(test)]
@@ -219,31 +193,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_key_has_its_policy() {
-        let keys = [
-            ("strict-mtls-policy-operation", "PeerAuthentication", Some("STRICT")),
-            ("mutual-mtls-policy-operation", "PeerAuthentication", Some("PERMISSIVE")),
-            ("disable-mtls-policy-operation", "PeerAuthentication", Some("DISABLE")),
-            ("deny-all-policy-operation", "AuthorizationPolicy", None),
+    fn every_policy_has_its_object() {
+        let policies = [
+            (Policy::Mtls(Mode::Strict), "PeerAuthentication", Some("STRICT")),
+            (Policy::Mtls(Mode::Permissive), "PeerAuthentication", Some("PERMISSIVE")),
+            (Policy::Mtls(Mode::Disable), "PeerAuthentication", Some("DISABLE")),
+            (Policy::DenyAll, "AuthorizationPolicy", None),
         ];
-        for (key, kind, mode) in keys {
-            let p = Policy::from_key(key).unwrap();
+        for (p, kind, mode) in policies {
             let o = policy_object(p, "shop", "security.istio.io/v1");
-            assert_eq!(o["kind"], kind, "{key}");
+            assert_eq!(o["kind"], kind, "{p:?}");
             assert_eq!(o["metadata"]["namespace"], "shop");
-            assert_eq!(current_mode(&o), mode, "{key}");
+            assert_eq!(current_mode(&o), mode, "{p:?}");
         }
-        assert!(Policy::from_key("istio").is_none());
     }
 
     #[test]
     fn mtls_operations_share_one_object_and_deny_all_is_empty() {
-        let names: Vec<_> = ["strict", "mutual", "disable"]
-            .iter()
-            .map(|m| {
-                let p = Policy::from_key(&format!("{m}-mtls-policy-operation")).unwrap();
-                policy_object(p, "ns", "v")["metadata"]["name"].clone()
-            })
+        let names: Vec<_> = [Mode::Strict, Mode::Permissive, Mode::Disable]
+            .into_iter()
+            .map(|m| policy_object(Policy::Mtls(m), "ns", "v")["metadata"]["name"].clone())
             .collect();
         assert!(names.iter().all(|n| n == "default"), "{names:?}");
         let deny = policy_object(Policy::DenyAll, "ns", "v");

@@ -19,11 +19,10 @@
 
 use serde_json::{Value, json};
 use wasmesh_samples::{App, Entry, PathMatch};
-use wasmesh_sdk::plan::{
-    apply_all, create_namespace, delete_all, deployments_available, mesh_not_installed, plan as make_plan,
-};
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, error, progress};
+use wasmesh_sdk::plan::{apply_all, create_namespace, delete_all, deployments_available, plan as make_plan};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, progress};
 
+use crate::errors::IstioError;
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use crate::policies::minor_version;
 
@@ -39,23 +38,10 @@ pub enum Mode {
     Ambient,
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let app = App::from_key(key).ok_or_else(|| {
-        error(
-            "WASMESH-ISTIO-1401",
-            format!("\"{key}\" is not a sample application"),
-            "the translator dispatched an operation key to the samples module that it does not handle",
-            "use one of bookinfo, httpbin, imagehub or emojivoto",
-        )
-    })?;
+pub fn plan(app: App, request: &OperationRequest) -> Result<Plan, Error> {
     let namespace = request.namespace.trim();
     if namespace.is_empty() {
-        return Err(error(
-            "WASMESH-ISTIO-1402",
-            format!("{} needs a namespace", app.title()),
-            "the request named no namespace",
-            "choose the namespace to deploy the application into and run the operation again",
-        ));
+        return Err(IstioError::SampleNamespace { app: app.title() }.into());
     }
     let control_plane = installed::control_plane()?;
     let api_version = networking_api_version(control_plane.as_ref().map(|c| c.version.as_str()));
@@ -63,15 +49,7 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
         return Ok(remove(app, namespace, &api_version));
     }
     let Some(control_plane) = control_plane else {
-        return Err(mesh_not_installed(
-            "WASMESH-ISTIO-1400",
-            format_args!("{} cannot be deployed", app.title()),
-            "Istio",
-            "istio",
-            "no Istio control plane was found (istiod in istio-system): nothing would inject the \
-             application's proxies, and the cluster does not serve the Gateway and VirtualService that \
-             expose it",
-        ));
+        return Err(IstioError::SampleWithoutMesh { app: app.title() }.into());
     };
     let mode = if control_plane.profile == "ambient" {
         Mode::Ambient

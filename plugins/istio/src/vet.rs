@@ -32,7 +32,7 @@ mod snapshot;
 mod versions;
 
 use serde_json::Value;
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, progress};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster};
 
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use report::{Check, namespaces_phrase, tally};
@@ -145,52 +145,8 @@ fn run(scope: &Scope, snap: &Snapshot) -> (Vec<Check>, String) {
     (checks, summary)
 }
 
-/// Findings one check reports one by one; the rest are counted in one more event, so that all
-/// checks together stay below the host's limit of reports per call.
-const MAX_EVENTS_PER_CHECK: usize = 100;
-
-/// One event to report.
-enum Event<'a> {
-    Info(String, String),
-    Finding(&'a report::Finding),
-    More(String),
-}
-
-/// One event per finding (at most [`MAX_EVENTS_PER_CHECK`]); an INFO "no problems found" for a
-/// clean check.
-fn events(check: &Check) -> Vec<Event<'_>> {
-    if check.findings.is_empty() {
-        let summary = format!("istio-vet: {}: no problems found", check.name);
-        return vec![Event::Info(summary, check.details.clone())];
-    }
-    let mut out = Vec::new();
-    if check.always_inform {
-        out.push(Event::Info(
-            format!("istio-vet: {}: {}", check.name, check.details),
-            String::new(),
-        ));
-    }
-    out.extend(check.findings.iter().take(MAX_EVENTS_PER_CHECK).map(Event::Finding));
-    let rest = check.findings.len().saturating_sub(MAX_EVENTS_PER_CHECK);
-    if rest > 0 {
-        out.push(Event::More(format!(
-            "istio-vet: {}: {rest} more findings not shown one by one ({} in all); fix the ones shown and run \
-             istio-vet again to see the rest",
-            check.name,
-            check.findings.len()
-        )));
-    }
-    out
-}
-
 fn emit(check: &Check) {
-    for e in events(check) {
-        match e {
-            Event::Info(summary, details) => progress::report(Level::Info, &summary, &details),
-            Event::Finding(f) => progress::report_error(f.level, &f.error),
-            Event::More(summary) => progress::report(Level::Warn, &summary, &check.details),
-        }
-    }
+    check.report("istio-vet");
 }
 
 #[cfg(test)]
@@ -288,7 +244,7 @@ mod tests {
         checks
             .iter()
             .flat_map(|c| &c.findings)
-            .map(|f| f.error.code.clone())
+            .filter_map(|f| f.code().map(str::to_string))
             .collect()
     }
 
@@ -296,7 +252,7 @@ mod tests {
         checks
             .iter()
             .flat_map(|c| &c.findings)
-            .map(|f| f.error.message.clone())
+            .map(|f| f.summary.clone())
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -556,7 +512,7 @@ mod tests {
         let error = checks
             .iter()
             .flat_map(|c| &c.findings)
-            .find(|f| f.error.code.ends_with("1570"))
+            .find(|f| f.code().is_some_and(|c| c.ends_with("1570")))
             .unwrap();
         assert_eq!(error.level, Level::Error);
     }
@@ -578,38 +534,37 @@ mod tests {
     fn events_per_check_are_bounded() {
         let many = Check::new(
             "service port names",
-            "d".into(),
+            "d",
             (0..250)
                 .map(|i| report::warn(1540, format!("m{i}"), "c", "r".into()))
                 .collect(),
         );
-        let out = events(&many);
-        assert_eq!(out.len(), MAX_EVENTS_PER_CHECK + 1);
-        match out.last() {
-            Some(Event::More(s)) => assert_eq!(
-                s,
-                "istio-vet: service port names: 150 more findings not shown one by one (250 in all); fix the ones \
-                 shown and run istio-vet again to see the rest"
-            ),
-            _ => panic!("the last event counts the rest"),
-        }
-        let clean = Check::new("x", "looked at 3".into(), Vec::new());
-        match events(&clean).as_slice() {
-            [Event::Info(s, d)] => assert_eq!(
-                (s.as_str(), d.as_str()),
-                ("istio-vet: x: no problems found", "looked at 3")
-            ),
-            _ => panic!("one INFO"),
-        }
+        let out = many.events("istio-vet");
+        assert_eq!(out.len(), wasmesh_sdk::checks::MAX_EVENTS_PER_CHECK + 1);
+        assert_eq!(
+            out.last().unwrap().summary,
+            "istio-vet: service port names: 150 more findings not shown one by one (250 in all); fix the ones \
+             shown and run istio-vet again to see the rest"
+        );
+        let clean = Check::new("x", "looked at 3", Vec::new());
+        let e = clean.events("istio-vet");
+        assert_eq!(
+            (e.len(), e[0].summary.as_str(), e[0].details.as_str()),
+            (1, "istio-vet: x: no problems found", "looked at 3")
+        );
         let cp = Check {
             always_inform: true,
             ..Check::new(
                 "control plane",
-                "istiod".into(),
+                "istiod",
                 vec![report::fail(1502, "m".into(), "c", "r".into())],
             )
         };
-        assert!(matches!(events(&cp).as_slice(), [Event::Info(..), Event::Finding(_)]));
+        let e = cp.events("istio-vet");
+        assert_eq!(
+            e.iter().map(|f| (f.level, f.code())).collect::<Vec<_>>(),
+            [(Level::Info, None), (Level::Error, Some("WASMESH-ISTIO-1502"))]
+        );
     }
 
     #[test]

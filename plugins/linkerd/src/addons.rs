@@ -36,6 +36,7 @@ use serde_json::{Map, Value, json};
 use wasmesh_sdk::plan::{apply_all, deployments_available, object_ref, plan as make_plan, stage};
 use wasmesh_sdk::{Condition, Error, OperationRequest, Plan, Step, WaitFor};
 
+use crate::errors::LinkerdError;
 use crate::identity::{self, CertFailure, ServingSigner};
 use crate::installed::{CONTROL_PLANE_NAMESPACE, version_of};
 
@@ -57,11 +58,6 @@ pub fn crds() -> Vec<Value> {
     vec![smi::trafficsplit_crd()]
 }
 
-/// The error code `WASMESH-LINKERD-<n>`.
-pub(crate) fn code(n: u16) -> String {
-    format!("{}-{n}", crate::CODE)
-}
-
 /// One of the extensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Addon {
@@ -73,19 +69,6 @@ pub enum Addon {
 
 impl Addon {
     pub const ALL: [Addon; 4] = [Addon::Viz, Addon::Jaeger, Addon::Multicluster, Addon::Smi];
-
-    pub fn from_key(key: &str) -> Option<Addon> {
-        Addon::ALL.into_iter().find(|a| a.key() == key)
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Addon::Viz => "viz-addon",
-            Addon::Jaeger => "jaeger-addon",
-            Addon::Multicluster => "multicluster-addon",
-            Addon::Smi => "smi-addon",
-        }
-    }
 
     /// The extension's own namespace.
     pub fn namespace(self) -> &'static str {
@@ -187,10 +170,10 @@ impl InstalledConfig {
             },
         };
         let text = |pointer: &str| values.pointer(pointer).and_then(Value::as_str).map(str::trim);
-        if let Some(td) = text("/identityTrustDomain").filter(|d| is_dns_name(d)) {
+        if let Some(td) = text("/identityTrustDomain").filter(|d| wasmesh_sdk::options::is_dns_name(d)) {
             out.trust_domain = td.to_string();
         }
-        if let Some(cd) = text("/clusterDomain").filter(|d| is_dns_name(d)) {
+        if let Some(cd) = text("/clusterDomain").filter(|d| wasmesh_sdk::options::is_dns_name(d)) {
             out.cluster_domain = cd.to_string();
         }
         let recorded = [
@@ -207,20 +190,6 @@ impl InstalledConfig {
         }
         out
     }
-}
-
-/// A lowercase DNS name (what the install accepts as a trust domain).
-fn is_dns_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
 }
 
 /// A registry host with an optional port and path, without scheme, tag or digest.
@@ -290,43 +259,15 @@ pub fn line_of(version: &str) -> Option<Line> {
     None
 }
 
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let addon = Addon::from_key(key).ok_or_else(|| {
-        wasmesh_sdk::error(
-            code(1200),
-            format!("\"{key}\" is not a Linkerd extension"),
-            "the operation was routed to the add-on module by mistake",
-            "pick one of viz-addon, jaeger-addon, multicluster-addon, smi-addon",
-        )
-    })?;
+pub fn plan(addon: Addon, request: &OperationRequest) -> Result<Plan, Error> {
     let log_level = settings(&request.custom_body)?;
     if request.delete {
         return Ok(removal(addon, &log_level));
     }
-    let installed = InstalledConfig::read()?.ok_or_else(|| {
-        wasmesh_sdk::error(
-            code(1201),
-            format!(
-                "the {} needs Linkerd, and no Linkerd control plane is installed in this cluster",
-                addon.title()
-            ),
-            format!("ConfigMap {CONTROL_PLANE_NAMESPACE}/linkerd-config was not found"),
-            "install Linkerd first (operation \"linkerd\"), then add the extension",
-        )
-    })?;
-    let line = line_of(&installed.version).ok_or_else(|| {
-        wasmesh_sdk::error(
-            code(1202),
-            format!(
-                "the {} cannot be added to Linkerd {}: this adapter has the extensions for \
-                 stable-2.14.x and edge-25.x.y",
-                addon.title(),
-                installed.version
-            ),
-            "the installed control plane is a release the adapter does not carry extension manifests for",
-            "install Linkerd stable-2.14.10 or edge-25.4.4 with this adapter, or add the extension \
-             with the linkerd CLI of the installed release",
-        )
+    let installed = InstalledConfig::read()?.ok_or(LinkerdError::NoControlPlane { addon: addon.title() })?;
+    let line = line_of(&installed.version).ok_or_else(|| LinkerdError::NoExtensionsFor {
+        addon: addon.title(),
+        version: installed.version.clone(),
     })?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -433,23 +374,14 @@ fn removal(addon: Addon, log_level: &str) -> Plan {
 /// info, warn, error.
 pub(crate) fn settings(body: &str) -> Result<String, Error> {
     let default = || Ok("info".to_string());
-    let map = wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| {
-        wasmesh_sdk::error(
-            code(1203),
-            format!("the add-on settings are not usable: {e}"),
-            "an extension takes no body, or a YAML or JSON mapping of settings such as logLevel: debug",
-            "send an empty body, or a mapping such as logLevel: debug (YAML) or {\"logLevel\": \"debug\"} (JSON)",
-        )
-    })?;
+    let map = wasmesh_sdk::yaml::parse_mapping(body).map_err(|why| LinkerdError::AddonSettings { why })?;
     match map.get("logLevel") {
         None | Some(Value::Null) => default(),
         Some(Value::String(l)) if LOG_LEVELS.contains(&l.as_str()) => Ok(l.clone()),
-        Some(other) => Err(wasmesh_sdk::error(
-            code(1204),
-            format!("invalid logLevel {other} in the add-on settings"),
-            "the extensions' components accept trace, debug, info, warn or error",
-            "set logLevel to one of trace, debug, info, warn, error (or leave it out for info)",
-        )),
+        Some(other) => Err(LinkerdError::LogLevel {
+            given: other.to_string(),
+        }
+        .into()),
     }
 }
 
@@ -646,18 +578,11 @@ pub(crate) fn tls_secret(
             let c =
                 identity::serving_cert(&names, ServingSigner::SelfSigned, now, SERVING_CERT_DAYS).map_err(
                     |f| match f {
-                        CertFailure::Random(reason) => wasmesh_sdk::error(
-                            code(1210),
-                            format!("no random numbers for an extension's serving certificate: {reason}"),
-                            "the plugin's random source (wasi:random, provided by the wasmesh host) failed",
-                            "retry; if it keeps failing, check the host's logs and report it as a wasmesh bug",
-                        ),
-                        CertFailure::Build(reason) => wasmesh_sdk::error(
-                            code(1211),
-                            format!("the serving certificate for {host} could not be built: {reason}"),
-                            "a bug in the Linkerd translator's certificate code",
-                            "report it as a wasmesh bug; meanwhile install the extension with the linkerd CLI",
-                        ),
+                        CertFailure::Random(reason) => LinkerdError::NoRandom { reason },
+                        CertFailure::Build(reason) => LinkerdError::ServingCert {
+                            host: host.clone(),
+                            reason,
+                        },
                     },
                 )?;
             let crt = identity::base64_encode(c.cert_pem.as_bytes());

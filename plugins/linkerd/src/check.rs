@@ -26,7 +26,8 @@
 //! Codes: WASMESH-LINKERD-1400..1499 (see the `code` calls below; 1499 is the failed summary).
 
 use serde_json::Value;
-use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, progress};
+use wasmesh_sdk::checks::{Finding, Tally};
+use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster};
 use x509_cert::Certificate;
 
 use crate::identity::{self, Signature};
@@ -90,90 +91,25 @@ const PROXY_CONTAINER: &str = "linkerd-proxy";
 /// Pods named in one finding, at most.
 const MAX_PODS_NAMED: usize = 10;
 
-/// The result of one check.
-#[derive(Clone, Debug)]
-pub struct Finding {
-    pub level: Level,
-    /// For INFO: the event's summary; WARN and ERROR carry theirs in `error.message`.
-    pub summary: String,
-    pub details: String,
-    pub error: Option<Error>,
+/// A problem with its number (`WASMESH-LINKERD-<number>`): a WARN or an ERROR finding.
+fn problem(level: Level, number: u16, message: String, cause: &str, remediation: &str) -> Finding {
+    Finding::problem(
+        level,
+        wasmesh_sdk::error(
+            format!("{}-{number}", crate::LINKERD.code_prefix),
+            message,
+            cause,
+            remediation,
+        ),
+    )
 }
 
-impl Finding {
-    fn pass(summary: impl Into<String>, details: impl Into<String>) -> Self {
-        Finding {
-            level: Level::Info,
-            summary: summary.into(),
-            details: details.into(),
-            error: None,
-        }
-    }
-
-    fn problem(level: Level, number: u16, message: String, cause: &str, remediation: &str) -> Self {
-        let error = wasmesh_sdk::error(format!("{}-{number}", crate::CODE), message, cause, remediation);
-        Finding {
-            level,
-            summary: error.message.clone(),
-            details: String::new(),
-            error: Some(error),
-        }
-    }
-
-    fn fail(number: u16, message: String, cause: &str, remediation: &str) -> Self {
-        Self::problem(Level::Error, number, message, cause, remediation)
-    }
-
-    fn warn(number: u16, message: String, cause: &str, remediation: &str) -> Self {
-        Self::problem(Level::Warn, number, message, cause, remediation)
-    }
-
-    /// A check that could not read what it needs (e.g. a read outside the plugin's grant).
-    /// Keeps the error's own code (e.g. WASMESH-CAP-DENIED).
-    fn unreadable(what: &str, e: Error) -> Self {
-        let message = format!("{what}: {}", e.message);
-        Finding {
-            level: Level::Error,
-            summary: message.clone(),
-            details: String::new(),
-            error: Some(Error { message, ..e }),
-        }
-    }
-
-    fn with_summary(mut self) -> Self {
-        if let Some(e) = &self.error {
-            self.summary = e.message.clone();
-        }
-        self
-    }
+fn fail(number: u16, message: String, cause: &str, remediation: &str) -> Finding {
+    problem(Level::Error, number, message, cause, remediation)
 }
 
-/// Counts of passed, warned and failed checks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub passed: usize,
-    pub warnings: usize,
-    pub failed: usize,
-}
-
-impl Tally {
-    fn add(&mut self, f: &Finding) {
-        match f.level {
-            Level::Info => self.passed += 1,
-            Level::Warn => self.warnings += 1,
-            Level::Error => self.failed += 1,
-        }
-    }
-
-    pub fn summary(&self) -> String {
-        format!(
-            "linkerd-check: {} passed, {} warning{}, {} failed",
-            self.passed,
-            self.warnings,
-            if self.warnings == 1 { "" } else { "s" },
-            self.failed
-        )
-    }
+fn warn(number: u16, message: String, cause: &str, remediation: &str) -> Finding {
+    problem(Level::Warn, number, message, cause, remediation)
 }
 
 /// The request's namespace plays no part: the checks cover the control plane and every
@@ -190,10 +126,7 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
         if f.level == Level::Error {
             failed_checks.push(name.to_string());
         }
-        match &f.error {
-            None => progress::report(f.level, &f.summary, &f.details),
-            Some(e) => progress::report_error(f.level, e),
-        }
+        f.report();
     };
 
     match installed::control_plane() {
@@ -214,12 +147,12 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
         }
     }
 
-    let summary = tally.summary();
+    let summary = tally.checks("linkerd-check");
     if tally.failed == 0 {
         return Ok(wasmesh_sdk::plan::plan(summary, Vec::new()));
     }
     Err(wasmesh_sdk::error(
-        format!("{}-1499", crate::CODE),
+        format!("{}-1499", crate::LINKERD.code_prefix),
         summary,
         format!("failed: {}", failed_checks.join(", ")),
         "each failed check has its own ERROR event of this operation with the cause and the \
@@ -327,7 +260,7 @@ fn run_checks(version: &str, now: u64, emit: &mut impl FnMut(Finding, &str)) {
 }
 
 fn not_installed() -> Finding {
-    Finding::fail(
+    fail(
         1400,
         format!("Linkerd is not installed: ConfigMap {NS}/linkerd-config was not found"),
         "the Linkerd control plane has not been installed in this cluster, or it was removed",
@@ -384,7 +317,7 @@ pub fn crd_check(set: CrdSet, crds: &[(&str, Option<Value>)]) -> Finding {
                  route kinds and cannot serve policy without them"
             }
         };
-        let mut f = Finding::fail(
+        let mut f = fail(
             missing_code,
             format!("{title} missing: {}", missing.join(", ")),
             cause,
@@ -393,11 +326,12 @@ pub fn crd_check(set: CrdSet, crds: &[(&str, Option<Value>)]) -> Finding {
         );
         if !not_established.is_empty() {
             f.error.as_mut().expect("error").message += &format!("; not established: {}", not_established.join(", "));
+            f.summary = f.error.as_ref().expect("error").message.clone();
         }
-        return f.with_summary();
+        return f;
     }
     if !not_established.is_empty() {
-        return Finding::fail(
+        return fail(
             pending_code,
             format!("{title} not established: {}", not_established.join(", ")),
             "the API server has not accepted the CRDs' names (a conflict with another CRD, or they were just \
@@ -426,7 +360,7 @@ fn is_linkerds(obj: &Value) -> bool {
 
 pub fn deployment_check(name: &str, deployment: Option<&Value>) -> Finding {
     let Some(d) = deployment else {
-        return Finding::fail(
+        return fail(
             1403,
             format!("control-plane Deployment {NS}/{name} is missing"),
             "it was deleted, or the install did not finish",
@@ -439,7 +373,7 @@ pub fn deployment_check(name: &str, deployment: Option<&Value>) -> Finding {
         .and_then(Value::as_i64)
         .unwrap_or(0);
     if !condition_true(d, "Available") {
-        return Finding::fail(
+        return fail(
             1404,
             format!(
                 "control-plane Deployment {NS}/{name} is not available ({available}/{replicas} replicas available)"
@@ -466,7 +400,7 @@ pub fn webhook_check(
     now: u64,
 ) -> Finding {
     let Some(config) = config else {
-        return Finding::fail(
+        return fail(
             1405,
             format!("{kind} {name} is missing"),
             "the webhook configuration was deleted or the install did not finish",
@@ -475,7 +409,7 @@ pub fn webhook_check(
     };
     let serving = match secret.map(|s| secret_text(s, &["tls.crt"])) {
         None => {
-            return Finding::fail(
+            return fail(
                 1407,
                 format!("the webhook serving Secret {NS}/{secret_name} of {name} is missing"),
                 "the secret holding the webhook's TLS certificate was deleted",
@@ -483,7 +417,7 @@ pub fn webhook_check(
             );
         }
         Some(Err(e)) => {
-            return Finding::fail(
+            return fail(
                 1407,
                 format!("the webhook serving Secret {NS}/{secret_name} of {name} is unusable: {e}"),
                 "the secret does not hold a PEM certificate under tls.crt",
@@ -493,7 +427,7 @@ pub fn webhook_check(
         Some(Ok((_, pem))) => match identity::certificates(&pem) {
             Ok(certs) => certs.into_iter().next().expect("at least one certificate"),
             Err(e) => {
-                return Finding::fail(
+                return fail(
                     1407,
                     format!("the webhook serving certificate in {NS}/{secret_name} cannot be read: {e}"),
                     "tls.crt is not a valid PEM certificate",
@@ -508,7 +442,7 @@ pub fn webhook_check(
         .cloned()
         .unwrap_or_default();
     if webhooks.is_empty() {
-        return Finding::fail(
+        return fail(
             1405,
             format!("{kind} {name} has no webhooks"),
             "the configuration was edited or only partly applied",
@@ -523,7 +457,7 @@ pub fn webhook_check(
             .and_then(Value::as_str)
             .unwrap_or_default();
         if bundle.is_empty() {
-            return Finding::fail(
+            return fail(
                 1406,
                 format!("webhook {hook_name} of {kind} {name} has no caBundle"),
                 "the API server cannot verify the webhook's TLS certificate, so every admission call fails",
@@ -538,7 +472,7 @@ pub fn webhook_check(
         let cas = match cas {
             Ok(cas) => cas,
             Err(e) => {
-                return Finding::fail(
+                return fail(
                     1406,
                     format!("webhook {hook_name} of {kind} {name} has a caBundle that cannot be read: {e}"),
                     "the caBundle is not base64 of PEM certificates",
@@ -550,7 +484,7 @@ pub fn webhook_check(
             Chain::Signed(_) => {}
             Chain::NameOnly(ca, why) => unverified = Some((hook_name.to_string(), ca, why)),
             Chain::None => {
-                return Finding::fail(
+                return fail(
                     1408,
                     format!(
                         "webhook {hook_name} of {kind} {name}: the caBundle does not match the serving certificate \
@@ -568,7 +502,7 @@ pub fn webhook_check(
     }
     let (start, end) = identity::validity_unix(&serving);
     if now < start || now >= end {
-        return Finding::fail(
+        return fail(
             1409,
             format!(
                 "the serving certificate of {name} ({NS}/{secret_name}) is not valid now: valid from {} to {}",
@@ -581,7 +515,7 @@ pub fn webhook_check(
         );
     }
     if end - now < EXPIRY_WARNING_SECONDS {
-        return Finding::warn(
+        return warn(
             1410,
             format!(
                 "the serving certificate of {name} ({NS}/{secret_name}) expires in less than 30 days, on {}",
@@ -592,7 +526,7 @@ pub fn webhook_check(
         );
     }
     if let Some((hook, ca, why)) = unverified {
-        return Finding::warn(
+        return warn(
             1421,
             format!(
                 "webhook {hook} of {name}: the caBundle names the serving certificate's issuer ({ca}) but its \
@@ -646,7 +580,7 @@ fn chain_to(cert: &Certificate, cas: &[Certificate]) -> Chain {
 /// The trust anchors check, and the anchors found (for the issuer check).
 pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certificate>) {
     let Some(cm) = cm else {
-        let f = Finding::fail(
+        let f = fail(
             1411,
             format!("ConfigMap {NS}/{TRUST_ROOTS} with the trust anchors is missing"),
             "the trust roots were deleted or the install did not finish; the identity controller and new proxies \
@@ -663,7 +597,7 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
     let anchors = match identity::certificates(pem) {
         Ok(a) => a,
         Err(e) => {
-            let f = Finding::fail(
+            let f = fail(
                 1412,
                 format!("the trust anchors in {NS}/{TRUST_ROOTS} ({TRUST_ROOTS_KEY}) cannot be read: {e}"),
                 "the trust roots ConfigMap does not hold PEM certificates",
@@ -673,7 +607,7 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
         }
     };
     if let Some(not_ca) = anchors.iter().find(|a| !identity::is_ca(a)) {
-        let f = Finding::fail(
+        let f = fail(
             1412,
             format!(
                 "trust anchor {} in {NS}/{TRUST_ROOTS} is not a CA certificate",
@@ -701,7 +635,7 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
         })
         .collect();
     if valid.is_empty() {
-        let f = Finding::fail(
+        let f = fail(
             1413,
             format!(
                 "no trust anchor in {NS}/{TRUST_ROOTS} is valid now: {}",
@@ -733,7 +667,7 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
                 anchors.len()
             ));
         }
-        let f = Finding::warn(
+        let f = warn(
             1414,
             format!("trust anchors in {NS}/{TRUST_ROOTS}: {}", problems.join("; ")),
             "a trust anchor is at (or past) the end of its validity",
@@ -752,7 +686,7 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
 pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -> Finding {
     let remedy_new = "run rotate-identity-issuer to issue a new issuer certificate";
     let Some(secret) = secret else {
-        return Finding::fail(
+        return fail(
             1415,
             format!("Secret {NS}/{ISSUER_SECRET} with the identity issuer is missing"),
             "the issuer secret was deleted or the install did not finish; the identity controller cannot sign \
@@ -761,7 +695,7 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         );
     };
     let malformed = |e: String| {
-        Finding::fail(
+        fail(
             1416,
             format!("the identity issuer in {NS}/{ISSUER_SECRET} is malformed: {e}"),
             "the secret does not hold an issuer certificate and key Linkerd can read (crt.pem and key.pem, or \
@@ -792,7 +726,7 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         Ok(identity::KeyCheck::Matches) => "key matches the certificate".to_string(),
         Ok(identity::KeyCheck::Unchecked(why)) => format!("key not compared ({why})"),
         Err(e) => {
-            return Finding::fail(
+            return fail(
                 1420,
                 format!("the identity issuer key in {NS}/{ISSUER_SECRET} ({key_name}) is unusable: {e}"),
                 "the identity controller cannot load the issuer and stops signing proxy certificates",
@@ -805,7 +739,7 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         Chain::Signed(a) => a.clone(),
         Chain::NameOnly(a, _) => a.clone(),
         Chain::None => {
-            return Finding::fail(
+            return fail(
                 1417,
                 format!(
                     "the identity issuer {name} is not signed by any trust anchor in {NS}/{TRUST_ROOTS} (it names \
@@ -822,7 +756,7 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
     let (start, end) = identity::validity_unix(&issuer);
     if now < start || now >= end {
         let state = if now < start { "is not valid yet" } else { "has expired" };
-        return Finding::fail(
+        return fail(
             1418,
             format!(
                 "the identity issuer {name} {state}: valid from {} to {}",
@@ -835,7 +769,7 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         );
     }
     if end - now < EXPIRY_WARNING_SECONDS {
-        return Finding::warn(
+        return warn(
             1419,
             format!(
                 "the identity issuer {name} expires in less than 30 days, on {}",
@@ -846,7 +780,7 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         );
     }
     if let Chain::NameOnly(_, why) = chain {
-        return Finding::warn(
+        return warn(
             1421,
             format!(
                 "the identity issuer {name} names trust anchor {anchor} but its signature could not be checked ({why})"
@@ -906,7 +840,7 @@ pub fn namespace_check(namespace: &str, pods: &[Value]) -> Finding {
     if !missing.is_empty() {
         let named: Vec<&str> = missing.iter().take(MAX_PODS_NAMED).map(String::as_str).collect();
         let more = missing.len() - named.len();
-        return Finding::warn(
+        return warn(
             1430,
             format!(
                 "namespace {namespace} is annotated for injection but {} pod(s) run without the Linkerd proxy: {}{}",
@@ -1342,12 +1276,36 @@ mod tests {
         let mut t = Tally::default();
         t.add(&Finding::pass("a", ""));
         t.add(&Finding::pass("b", ""));
-        t.add(&Finding::warn(1419, "w".into(), "c", "r"));
-        assert_eq!(t.summary(), "linkerd-check: 2 passed, 1 warning, 0 failed");
-        t.add(&Finding::fail(1401, "f".into(), "c", "r"));
-        t.add(&Finding::warn(1419, "w".into(), "c", "r"));
-        assert_eq!(t.summary(), "linkerd-check: 2 passed, 2 warnings, 1 failed");
+        t.add(&warn(1419, "w".into(), "c", "r"));
+        assert_eq!(
+            t.checks("linkerd-check"),
+            "linkerd-check: 2 passed, 1 warning, 0 failed"
+        );
+        t.add(&fail(1401, "f".into(), "c", "r"));
+        t.add(&warn(1419, "w".into(), "c", "r"));
+        assert_eq!(
+            t.checks("linkerd-check"),
+            "linkerd-check: 2 passed, 2 warnings, 1 failed"
+        );
         assert_eq!(not_installed().level, Level::Error);
         assert_eq!(code(&not_installed()), "WASMESH-LINKERD-1400");
+    }
+
+    #[test]
+    fn without_a_control_plane_the_check_fails_with_one_finding() {
+        use wasmesh_sdk::testing::{Harness, request};
+        let h = Harness::new(crate::LINKERD.manifest, "linkerd-check", "default");
+        let e = crate::LINKERD
+            .plan(&request("linkerd-check", "default", ""))
+            .unwrap_err();
+        assert_eq!(e.code, "WASMESH-LINKERD-1499");
+        assert_eq!(e.message, "linkerd-check: 0 passed, 0 warnings, 1 failed");
+        let events = h.events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(
+            events[0].error.as_ref().map(|e| e.code.as_str()),
+            Some("WASMESH-LINKERD-1400")
+        );
+        assert_eq!(h.reads(), ["get v1 ConfigMap linkerd/linkerd-config"]);
     }
 }

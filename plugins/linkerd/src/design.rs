@@ -29,11 +29,11 @@
 //! Error codes WASMESH-LINKERD-2100..2199.
 
 use serde_json::json;
-use wasmesh_sdk::design::{self, Component, Expansion, KindGroups, Provider, ServedKinds, TraitEffect};
+use wasmesh_sdk::design::{Design, Hooks, KindGroups, Provider, Trait, TraitEffect};
 use wasmesh_sdk::registry::{self, DesignKind};
 use wasmesh_sdk::{DesignPlan, DesignRequest, Error};
 
-use crate::CODE;
+use crate::LINKERD;
 
 /// The Linkerd kinds checked and passed through: kind, then (group, plural, versions) it may use,
 /// the version suggested in errors first (one every supported release serves).
@@ -98,19 +98,11 @@ pub const INSTALL_OPTIONS: &[&str] = &["registry", "trustDomain", "waitSeconds"]
 pub const ADDON_OPTIONS: &[&str] = &["logLevel"];
 
 /// What the settings of a LinkerdMesh or add-on component should be, said when they are not.
-const SETTINGS_REMEDY: &str =
+pub const SETTINGS_REMEDY: &str =
     "set settings.version to a Linkerd release such as \"stable-2.14.10\" and other settings as an object";
 
 /// The group of TrafficSplit, served by the SMI extension rather than by the control plane.
 const SMI_GROUP: &str = "split.smi-spec.io";
-
-/// Meshery's add-on component types (lower case) and the operation each one runs.
-const ADDONS: &[(&str, &str)] = &[
-    ("VizLinkerdAddon", "viz-addon"),
-    ("JaegerLinkerdAddon", "jaeger-addon"),
-    ("MultiClusterLinkerdAddon", "multicluster-addon"),
-    ("SMILinkerdAddon", "smi-addon"),
-];
 
 /// Every kind this translator handles in designs, as it registers them with the Meshery server:
 /// LinkerdMesh and the add-ons with the schema of their settings, the kinds of [`KINDS`] with
@@ -120,21 +112,22 @@ pub fn design_kinds() -> Vec<DesignKind> {
     let version = json!({"type": "string", "enum": versions, "default": versions.first(),
         "description": "the Linkerd release to install"});
     let mut kinds = vec![registry::settings_kind(
-        "LinkerdMesh",
+        LINKERD.control_plane.kind,
         json!({
             "version": version,
             "registry": {"type": "string", "default": "cr.l5d.io/linkerd",
                 "description": "image registry of the Linkerd images (a mirror for air-gapped clusters)"},
             "trustDomain": {"type": "string", "default": "cluster.local",
                 "description": "identity trust domain of the mesh"},
-            "waitSeconds": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 300,
+            "waitSeconds": {"type": "integer", "minimum": wasmesh_sdk::options::MIN_WAIT_SECONDS,
+                "maximum": wasmesh_sdk::options::MAX_WAIT_SECONDS, "default": wasmesh_sdk::options::DEFAULT_WAIT_SECONDS,
                 "description": "how long to wait for the control plane to become available"},
         }),
         &[],
     )];
-    for (kind, _) in ADDONS {
+    for addon in LINKERD.addons {
         kinds.push(registry::settings_kind(
-            kind,
+            addon.kind,
             json!({
                 "version": version,
                 "logLevel": {"type": "string", "enum": crate::addons::LOG_LEVELS, "default": "info"},
@@ -148,115 +141,35 @@ pub fn design_kinds() -> Vec<DesignKind> {
     kinds
 }
 
+/// Linkerd's part of the SDK's design flow: TrafficSplit's CRD comes with the SMI extension,
+/// and the injection trait annotates namespaces.
+struct LinkerdHooks;
+
+impl Hooks for LinkerdHooks {
+    fn provider(&self, d: &Design, group: &str) -> (bool, Option<Provider<'static>>) {
+        if group != SMI_GROUP {
+            return (d.brings(LINKERD.control_plane.kind), Some(d.default_provider()));
+        }
+        let smi = Provider {
+            name: "the Linkerd SMI extension",
+            remedy: "install the Linkerd SMI extension first, or add its component (SMILinkerdAddon) to the design",
+        };
+        (d.brings("SMILinkerdAddon"), Some(smi))
+    }
+
+    fn on_trait(&mut self, d: &Design, t: &Trait) -> Option<Result<TraitEffect, Error>> {
+        t.is("automaticSidecarInjection").then(|| {
+            Ok(TraitEffect::annotate_namespaces(
+                &d.namespaces(t)?,
+                crate::INJECT_ANNOTATION,
+                "enabled",
+            ))
+        })
+    }
+}
+
 pub fn provision(request: &DesignRequest) -> Result<DesignPlan, Error> {
-    // What the design itself installs: kinds it brings need no check against the cluster.
-    let types: Vec<String> = request
-        .components
-        .iter()
-        .filter_map(|j| design::parse_component(j, CODE).ok())
-        .map(|c| c.kind.to_ascii_lowercase())
-        .collect();
-    let installs_mesh = types.iter().any(|t| t == "linkerdmesh");
-    let installs_smi = types.iter().any(|t| t == "smilinkerdaddon");
-    let mut served = ServedKinds::new(CODE, "Linkerd");
-    let mut meshes = 0;
-    design::plan_design_with(
-        request,
-        CODE,
-        "linkerd",
-        |c| {
-            if c.kind == "LinkerdMesh" {
-                meshes += 1;
-                if meshes > 1 {
-                    return Err(design::second_control_plane(c, CODE, "Linkerd"));
-                }
-                return mesh(request, c);
-            }
-            if let Some((_, key)) = ADDONS.iter().find(|(t, _)| c.kind.eq_ignore_ascii_case(t)) {
-                return addon(request, c, key);
-            }
-            if let Some(groups) = design::known_kind(KINDS, &c.kind) {
-                let (group, plural) = design::check_api_version(c, groups, CODE, "Linkerd")?;
-                let smi = group == SMI_GROUP;
-                let brought = if smi { installs_smi } else { installs_mesh };
-                if !request.delete && !brought {
-                    let provider = if smi {
-                        Provider {
-                            name: "the Linkerd SMI extension",
-                            remedy: "install the Linkerd SMI extension first, or add its component (SMILinkerdAddon) to the design",
-                        }
-                    } else {
-                        Provider {
-                            name: "Linkerd",
-                            remedy: "install Linkerd first, or add its component (LinkerdMesh) to the design",
-                        }
-                    };
-                    served.check(c, &c.api_version, &c.kind, plural, Some(provider))?;
-                }
-                return Expansion::as_given(c, CODE);
-            }
-            if design::is_mesh_or_addon(&c.kind) && c.api_version.is_empty() {
-                return Err(design::foreign_component(c, CODE, "Linkerd"));
-            }
-            Expansion::as_given(c, CODE)
-        },
-        |t| {
-            t.is("automaticSidecarInjection").then(|| {
-                let namespaces = t.namespaces(CODE)?;
-                Ok(TraitEffect::annotate_namespaces(
-                    &namespaces,
-                    crate::INJECT_ANNOTATION,
-                    "enabled",
-                ))
-            })
-        },
-    )
-}
-
-/// The `linkerd` operation for a LinkerdMesh component.
-fn mesh(request: &DesignRequest, c: &Component) -> Result<Expansion, Error> {
-    let version = version(c)?;
-    let body = options(c, INSTALL_OPTIONS)?;
-    let namespace = namespace(c);
-    let op = design::operation_request(request, "linkerd", &namespace, &version, &body);
-    let plan = crate::install::plan(&op)?;
-    let shown = if version.is_empty() {
-        crate::install::versions().first().cloned().unwrap_or_default()
-    } else {
-        version
-    };
-    Ok(Expansion::control_plane(
-        request.delete,
-        plan.stages,
-        format!("install {shown}"),
-    ))
-}
-
-/// The add-on operation `key` for an add-on component.
-fn addon(request: &DesignRequest, c: &Component, key: &str) -> Result<Expansion, Error> {
-    let version = version(c)?;
-    let body = options(c, ADDON_OPTIONS)?;
-    let namespace = namespace(c);
-    let op = design::operation_request(request, key, &namespace, &version, &body);
-    let plan = crate::addons::plan(key, &op)?;
-    Ok(Expansion::addon(request.delete, key, plan.stages))
-}
-
-/// The component's namespace, else the control plane's.
-fn namespace(c: &Component) -> String {
-    c.namespace
-        .clone()
-        .unwrap_or_else(|| crate::installed::CONTROL_PLANE_NAMESPACE.to_string())
-}
-
-/// `settings.version`, else an OAM Component's `spec.version`, else "" (the default).
-fn version(c: &Component) -> Result<String, Error> {
-    design::settings_version(c, CODE, SETTINGS_REMEDY)
-}
-
-/// The settings an operation knows, as its JSON body ("" when none is set).
-fn options(c: &Component, keys: &[&str]) -> Result<String, Error> {
-    design::settings(c, keys, CODE, SETTINGS_REMEDY).map(design::settings_body)
+    Design::new(&LINKERD, request).plan(LinkerdHooks)
 }
 
 #[cfg(test)]
@@ -278,7 +191,7 @@ mod tests {
         let kinds = design_kinds();
         let names: Vec<&str> = kinds.iter().map(|k| k.kind.as_str()).collect();
         let mut want = vec!["LinkerdMesh"];
-        want.extend(ADDONS.iter().map(|(k, _)| *k));
+        want.extend(LINKERD.addons.iter().map(|a| a.kind));
         want.extend(KINDS.iter().map(|(k, _)| *k));
         assert_eq!(names, want);
         for k in &kinds {
@@ -420,20 +333,44 @@ mod tests {
 
     #[test]
     fn mesh_settings_are_checked_and_filtered() {
-        let c = design::parse_component(
-            &oam(
+        let mesh = |settings: Value| request(vec![oam("LinkerdMesh", "", "l", "linkerd", settings)], None);
+        let p = provision(&mesh(json!({"version": 2}))).unwrap();
+        assert_eq!(p.rejected[0].error.code, "WASMESH-LINKERD-2104");
+        // The install's options refuse an unknown key (1103) before a bad value (1104): "color"
+        // was left out and waitSeconds passed on.
+        let r = mesh(json!({"version": "stable-2.14.10", "waitSeconds": 0, "color": "x"}));
+        let p = provision(&r).unwrap();
+        assert_eq!(p.rejected[0].error.code, "WASMESH-LINKERD-1104", "{:?}", p.rejected);
+        assert!(p.rejected[0].error.message.contains("waitSeconds"));
+    }
+
+    #[test]
+    fn a_linkerd_mesh_component_plans_the_install_reading_the_cluster_as_designs_may() {
+        let h = wasmesh_sdk::testing::Harness::new(LINKERD.manifest, "design", "default");
+        let r = request(
+            vec![oam(
                 "LinkerdMesh",
                 "",
                 "l",
                 "linkerd",
-                json!({"version": "stable-2.14.10", "waitSeconds": 5, "color": "x"}),
-            ),
-            CODE,
-        )
-        .unwrap();
-        assert_eq!(version(&c).unwrap(), "stable-2.14.10");
-        assert_eq!(options(&c, INSTALL_OPTIONS).unwrap(), "{\"waitSeconds\":5}");
-        let c = design::parse_component(&oam("LinkerdMesh", "", "l", "linkerd", json!({"version": 2})), CODE).unwrap();
-        assert_eq!(version(&c).unwrap_err().code, "WASMESH-LINKERD-2104");
+                json!({"version": "stable-2.14.10"}),
+            )],
+            None,
+        );
+        let p = provision(&r).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        assert!(
+            p.plan
+                .summary
+                .contains("LinkerdMesh \"l\" in \"linkerd\": install stable-2.14.10"),
+            "{}",
+            p.plan.summary
+        );
+        assert!(
+            applied(&p.plan)
+                .iter()
+                .any(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "linkerd-destination")
+        );
+        assert!(!h.reads().is_empty(), "the install reads what is installed");
     }
 }

@@ -195,7 +195,7 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn install_options_never_panic_and_accept_only_valid_values(body in body(options::KEYS)) {
+    fn install_options_never_panic_and_accept_only_valid_values(body in body(options::keys())) {
         match options::parse(&body) {
             Ok(o) => {
                 prop_assert!((1..=options::MAX_WAIT_SECONDS).contains(&o.wait_seconds));

@@ -46,6 +46,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
 
+use crate::errors::LinkerdError;
 use wasmesh_sdk::Error;
 
 /// How far back both certificates start, for clocks a little behind ours.
@@ -55,7 +56,7 @@ const DAY_SECONDS: u64 = 24 * 60 * 60;
 
 /// The longest trust domain whose derived names (`identity.linkerd.<trust domain>`) are still
 /// DNS names (253 characters at most).
-const MAX_TRUST_DOMAIN_LEN: usize = 253 - "identity.linkerd.".len();
+pub(crate) const MAX_TRUST_DOMAIN_LEN: usize = 253 - "identity.linkerd.".len();
 
 /// What Linkerd needs to start its identity service: the trust anchor every proxy trusts, and
 /// the issuer that signs proxy certificates, with its private key.
@@ -207,48 +208,44 @@ pub fn issue_issuer(
     let anchor = match certificates(anchor_cert_pem) {
         Ok(certs) if certs.len() == 1 => certs.into_iter().next().expect("one certificate"),
         Ok(certs) => {
-            return Err(anchor_error(
-                "3005",
-                format!("the trust anchor PEM holds {} certificates, not one", certs.len()),
-            ));
+            return Err(LinkerdError::AnchorCertificate {
+                problem: format!("the trust anchor PEM holds {} certificates, not one", certs.len()),
+            }
+            .into());
         }
         Err(e) => {
-            return Err(anchor_error(
-                "3005",
-                format!("the trust anchor certificate cannot be read: {e}"),
-            ));
+            return Err(LinkerdError::AnchorCertificate {
+                problem: format!("the trust anchor certificate cannot be read: {e}"),
+            }
+            .into());
         }
     };
-    let secret = parse_private_key(anchor_key_pem)
-        .map_err(|e| anchor_error("3006", format!("the trust anchor private key cannot be used: {e}")))?;
+    let secret = parse_private_key(anchor_key_pem).map_err(|e| LinkerdError::AnchorKey { reason: e.to_string() })?;
     let anchor_key = SigningKey::from(&secret);
     drop(secret);
     if public_key(&anchor).as_ref() != Some(anchor_key.verifying_key()) {
-        return Err(anchor_error(
-            "3007",
-            "the trust anchor private key does not belong to the trust anchor certificate".into(),
-        ));
+        return Err(LinkerdError::AnchorKeyMismatch.into());
     }
     let (anchor_start, anchor_end) = validity_unix(&anchor);
     if !is_ca(&anchor) {
-        return Err(anchor_error(
-            "3008",
-            format!(
+        return Err(LinkerdError::AnchorNotUsable {
+            problem: format!(
                 "the certificate {} is not a CA (basicConstraints CA is not set)",
                 common_name(&anchor)
             ),
-        ));
+        }
+        .into());
     }
     if now_unix < anchor_start || now_unix >= anchor_end {
-        return Err(anchor_error(
-            "3008",
-            format!(
+        return Err(LinkerdError::AnchorNotUsable {
+            problem: format!(
                 "the trust anchor {} is not valid now (valid from {} to {})",
                 common_name(&anchor),
                 format_unix(anchor_start),
                 format_unix(anchor_end)
             ),
-        ));
+        }
+        .into());
     }
     let not_after = now_unix
         .saturating_add(u64::from(issuer_days) * DAY_SECONDS)
@@ -256,18 +253,6 @@ pub fn issue_issuer(
     let issuer_validity = validity(now_unix.saturating_sub(CLOCK_SKEW_SECONDS).max(anchor_start), not_after)
         .ok_or_else(|| validity_error(1, issuer_days))?;
     signed_issuer(trust_domain, &anchor, &anchor_key, issuer_validity)
-}
-
-fn anchor_error(number: &str, message: String) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-{number}", crate::CODE),
-        message,
-        "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with \
-         its own private key",
-        "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" \
-         or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local \
-         ca.crt ca.key --profile root-ca`",
-    )
 }
 
 /// The PEM blocks of `text` as (label, base64 body) pairs, in order. Lines are trimmed, so
@@ -852,74 +837,33 @@ pub fn serving_cert(
     })
 }
 
-/// Linkerd's trust domain is a DNS name: lowercase labels of letters, digits and '-', dot
-/// separated, each 1 to 63 characters not starting or ending with '-'.
+/// Linkerd's trust domain is a DNS name (the SDK's check) short enough for the identity names
+/// made from it.
 fn check_trust_domain(trust_domain: &str) -> Result<(), Error> {
-    let problem = if trust_domain.is_empty() {
-        Some("it is empty".to_string())
-    } else if trust_domain.len() > MAX_TRUST_DOMAIN_LEN {
-        Some(format!("it is longer than {MAX_TRUST_DOMAIN_LEN} characters"))
-    } else {
-        trust_domain.split('.').find_map(|label| {
-            if label.is_empty() {
-                Some("it has an empty label (two dots in a row, or a dot at an end)".to_string())
-            } else if label.len() > 63 {
-                Some(format!("its label \"{label}\" is longer than 63 characters"))
-            } else if let Some(c) = label.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')) {
-                Some(format!(
-                    "it contains {c:?}; only lowercase letters, digits, '-' and '.' are allowed"
-                ))
-            } else if label.starts_with('-') || label.ends_with('-') {
-                Some(format!("its label \"{label}\" starts or ends with '-'"))
-            } else {
-                None
-            }
-        })
-    };
-    match problem {
-        None => Ok(()),
-        Some(problem) => Err(wasmesh_sdk::error(
-            format!("{}-3001", crate::CODE),
-            format!(
-                "invalid Linkerd trust domain \"{}\": {problem}",
-                trust_domain.escape_debug()
-            ),
-            "the trust domain names the certificates (root.<trust domain>, identity.linkerd.<trust \
-             domain>) and must be a lowercase DNS name",
-            "use the cluster's DNS domain, cluster.local unless the cluster was set up with another \
-             one, or a lowercase DNS name such as mesh.example.com",
-        )),
+    if trust_domain.len() <= MAX_TRUST_DOMAIN_LEN && wasmesh_sdk::options::is_dns_name(trust_domain) {
+        return Ok(());
     }
+    Err(LinkerdError::BadTrustDomain {
+        trust_domain: trust_domain.escape_debug().to_string(),
+        max: MAX_TRUST_DOMAIN_LEN,
+    }
+    .into())
 }
 
 fn validity_error(anchor_days: u32, issuer_days: u32) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-3002", crate::CODE),
-        format!("invalid certificate lifetimes: trust anchor {anchor_days} days, issuer {issuer_days} days"),
-        "a lifetime is zero, or the certificates would end after the year 9999, which X.509 \
-         cannot express",
-        "give both lifetimes at least 1 day (Linkerd's documentation uses 87600 days for the \
-         trust anchor and 8760 for the issuer)",
-    )
+    LinkerdError::Lifetimes {
+        anchor_days,
+        issuer_days,
+    }
+    .into()
 }
 
 fn random_error(reason: String) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-3003", crate::CODE),
-        format!("no random numbers for the identity keys: {reason}"),
-        "the plugin's random source (wasi:random, provided by the wasmesh host) failed",
-        "retry; if it keeps failing, check the host's logs and report it as a wasmesh bug",
-    )
+    LinkerdError::IdentityRandom { reason }.into()
 }
 
 fn build_error(reason: String) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-3004", crate::CODE),
-        reason,
-        "the identity certificates could not be encoded; this is a bug in the Linkerd translator",
-        "report it as a wasmesh bug with the trust domain and lifetimes used; meanwhile create \
-         the certificates with `step certificate create` as Linkerd's documentation shows",
-    )
+    LinkerdError::IdentityEncoding { reason }.into()
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use wasmesh_sdk::plan::{apply, object_ref, plan as make_plan, stage};
 use wasmesh_sdk::progress::report;
 use wasmesh_sdk::{Condition, Error, Level, ObjectRef, OperationRequest, Plan, Step, WaitFor};
 
+use crate::errors::LinkerdError;
 use control_plane::{Context, Identity, Webhooks};
 use versions::Release;
 
@@ -227,17 +228,11 @@ fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Er
                 .map(|c| c.tbs_certificate.subject.to_string())
                 && subject != expected
             {
-                return Err(wasmesh_sdk::error(
-                    format!("{}-1108", crate::CODE),
-                    format!(
-                        "the installed Linkerd issuer is {subject}, but trust domain \"{}\" was asked for",
-                        options.trust_domain
-                    ),
-                    "a re-install keeps the existing identity so running proxies keep working, and \
-                     that identity belongs to another trust domain",
-                    "re-install with the trust domain the control plane already uses, or uninstall \
-                     Linkerd (and re-inject workloads) to change it",
-                ));
+                return Err(LinkerdError::OtherTrustDomain {
+                    subject,
+                    asked: options.trust_domain.clone(),
+                }
+                .into());
             }
             Ok((
                 Identity {
@@ -248,22 +243,12 @@ fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Er
                 true,
             ))
         }
-        _ => Err(wasmesh_sdk::error(
-            format!("{}-1106", crate::CODE),
-            format!(
-                "the Linkerd identity in namespace {NAMESPACE} is incomplete: trust roots {}, issuer \
-                 certificate {}, issuer key {}",
-                present(anchors),
-                present(crt),
-                present(key)
-            ),
-            "the ConfigMap linkerd-identity-trust-roots (ca-bundle.crt) and the Secret \
-             linkerd-identity-issuer (crt.pem, key.pem) must both be there to be kept; another \
-             tool may have removed one, or the issuer uses the kubernetes.io/tls scheme of an \
-             external CA, which this adapter does not manage",
-            "restore the missing object, or uninstall Linkerd completely (the linkerd operation \
-             with delete) and install again to mint a new identity",
-        )),
+        _ => Err(LinkerdError::IdentityIncomplete {
+            anchors: present(anchors),
+            crt: present(crt),
+            key: present(key),
+        }
+        .into()),
     }
 }
 
@@ -314,17 +299,10 @@ fn installed_extensions(namespaces: &[Value]) -> Vec<String> {
 fn uninstall(options: &options::Options) -> Result<Plan, Error> {
     let extensions = installed_extensions(&wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?);
     if !extensions.is_empty() {
-        return Err(wasmesh_sdk::error(
-            format!("{}-1105", crate::CODE),
-            format!(
-                "Linkerd extensions are still installed in namespaces: {}; uninstall them before the control plane",
-                extensions.join(", ")
-            ),
-            "the extensions' proxies and controllers depend on the control plane; removing it \
-             first would leave them broken, so `linkerd uninstall` refuses too",
-            "uninstall each add-on first (in Meshery, run its add-on operation, e.g. viz-addon, \
-             with delete; or `linkerd viz uninstall | kubectl delete -f -`), then uninstall Linkerd",
-        ));
+        return Err(LinkerdError::ExtensionsInstalled {
+            namespaces: extensions.join(", "),
+        }
+        .into());
     }
 
     // Every object any release installs (the newest release's set is the superset), as refs.

@@ -34,6 +34,7 @@ use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster, progress};
 use x509_cert::Certificate;
 
 use crate::check::{ISSUER_SECRET, TRUST_ROOTS, TRUST_ROOTS_KEY, now_unix, secret_text};
+use crate::errors::{BODY_HELP, LinkerdError};
 use crate::identity::{self, Issuer};
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE as NS};
 
@@ -65,21 +66,8 @@ impl std::fmt::Debug for Options {
     }
 }
 
-fn err(number: u16, message: impl Into<String>, cause: &str, remediation: &str) -> Error {
-    wasmesh_sdk::error(format!("{}-{number}", crate::CODE), message, cause, remediation)
-}
-
-const BODY_HELP: &str = "give JSON such as {\"newTrustAnchor\": true} or {\"trustAnchorCertPEM\": \"...\", \
-     \"trustAnchorKeyPEM\": \"...\"}, or paste the trust anchor's PEM certificate and private key, with option \
-     lines like `issuerValidityDays: 365`; or leave the body empty";
-
 fn body_error(message: String) -> Error {
-    err(
-        1513,
-        message,
-        "the custom body of rotate-identity-issuer is not in a form this operation reads",
-        BODY_HELP,
-    )
+    LinkerdError::RotateBody { message: message }.into()
 }
 
 /// Reads the custom body (see the module documentation).
@@ -106,13 +94,13 @@ pub fn parse_options(body: &str) -> Result<Options, Error> {
 }
 
 fn set_option(opts: &mut Options, key: &str, value: &Value) -> Result<(), Error> {
-    let bad = |what: &str| {
-        err(
-            1512,
-            format!("option {key} must be {what}"),
-            "an option of rotate-identity-issuer has a value of the wrong type",
-            BODY_HELP,
-        )
+    let bad = |what: &str| -> Error {
+        LinkerdError::RotateBadOption {
+            message: format!("option {key} must be {what}"),
+            cause: "an option of rotate-identity-issuer has a value of the wrong type".into(),
+            remedy: BODY_HELP.into(),
+        }
+        .into()
     };
     match key {
         "trustAnchorCertPEM" => opts.anchor_cert_pem = Some(value.as_str().ok_or_else(|| bad("a PEM string"))?.into()),
@@ -131,13 +119,10 @@ fn set_option(opts: &mut Options, key: &str, value: &Value) -> Result<(), Error>
             }
         }
         other => {
-            return Err(err(
-                1511,
-                format!("unknown option {other:?}"),
-                "rotate-identity-issuer reads trustAnchorCertPEM, trustAnchorKeyPEM, newTrustAnchor, \
-                 issuerValidityDays and anchorValidityDays only",
-                "remove the option or fix its spelling",
-            ));
+            return Err(LinkerdError::RotateUnknownOption {
+                message: format!("unknown option {other:?}"),
+            }
+            .into());
         }
     }
     Ok(())
@@ -208,40 +193,34 @@ fn validate(opts: &Options) -> Result<(), Error> {
         if let Some(d) = days
             && !(1..=MAX_DAYS).contains(&d)
         {
-            return Err(err(
-                1512,
-                format!("option {name} is {d}; it must be between 1 and {MAX_DAYS} days"),
-                "a certificate lifetime is out of range",
-                "Linkerd's documentation uses 8760 hours (365 days) for the issuer and 10 years for the anchor",
-            ));
+            return Err(LinkerdError::RotateBadOption {
+                message: format!("option {name} is {d}; it must be between 1 and {MAX_DAYS} days"),
+                cause: "a certificate lifetime is out of range".into(),
+                remedy: "Linkerd's documentation uses 8760 hours (365 days) for the issuer and 10 years for the anchor"
+                    .into(),
+            }
+            .into());
         }
     }
     match (&opts.anchor_cert_pem, &opts.anchor_key_pem) {
         (Some(_), None) | (None, Some(_)) => {
-            return Err(err(
-                1510,
-                "only half of the trust anchor was given: both its certificate and its private key are needed",
-                "signing a new issuer needs the anchor's private key, and checking it needs its certificate",
-                "give both trustAnchorCertPEM and trustAnchorKeyPEM (or paste both PEM blocks), or neither to \
-                 make a new trust anchor",
-            ));
+            return Err(LinkerdError::HalfAnchor {
+                message: "only half of the trust anchor was given: both its certificate and its private key are needed"
+                    .into(),
+            }
+            .into());
         }
         (Some(_), Some(_)) if opts.new_trust_anchor == Some(true) => {
-            return Err(err(
-                1507,
-                "newTrustAnchor: true conflicts with the trust anchor that was given",
-                "the body asks both to sign with an existing anchor and to make a new one",
-                "drop newTrustAnchor to sign with the given anchor, or drop the anchor to make a new one",
-            ));
+            return Err(LinkerdError::AnchorConflict {
+                message: "newTrustAnchor: true conflicts with the trust anchor that was given".into(),
+            }
+            .into());
         }
         (None, None) if opts.new_trust_anchor == Some(false) => {
-            return Err(err(
-                1509,
-                "newTrustAnchor: false, but no trust anchor key was given to sign a new issuer with",
-                "a normal Linkerd install does not keep the trust anchor's private key in the cluster",
-                "give the anchor's certificate and key (trustAnchorCertPEM, trustAnchorKeyPEM), or allow a new \
-                 trust anchor",
-            ));
+            return Err(LinkerdError::NoAnchorKey {
+                message: "newTrustAnchor: false, but no trust anchor key was given to sign a new issuer with".into(),
+            }
+            .into());
         }
         _ => {}
     }
@@ -276,12 +255,10 @@ pub fn rotation(opts: &Options, anchors: &[Certificate], trust_domain: &str, now
             _ => {
                 let e = identity::issue_issuer(trust_domain, cert_pem, key_pem, now, issuer_days).err();
                 return Err(e.unwrap_or_else(|| {
-                    err(
-                        1515,
-                        "the trust anchor certificate cannot be read",
-                        "a bug in the plugin",
-                        "report it",
-                    )
+                    LinkerdError::RotateBug {
+                        message: "the trust anchor certificate cannot be read".into(),
+                    }
+                    .into()
                 }));
             }
         };
@@ -291,16 +268,13 @@ pub fn rotation(opts: &Options, anchors: &[Certificate], trust_domain: &str, now
                     && a.tbs_certificate.subject_public_key_info == given.tbs_certificate.subject_public_key_info)
         });
         if !trusted {
-            return Err(err(
-                1508,
-                format!(
+            return Err(LinkerdError::AnchorNotTrusted {
+                message: format!(
                     "the given trust anchor {} is not one of the trust anchors in {NS}/{TRUST_ROOTS}",
                     identity::common_name(&given)
                 ),
-                "an issuer signed by it would be refused by the identity controller and not trusted by the proxies",
-                "give the certificate and key of an anchor in linkerd-identity-trust-roots, or leave them out to \
-                 make a new trust anchor (kept alongside the old ones)",
-            ));
+            }
+            .into());
         }
         let issuer = identity::issue_issuer(trust_domain, cert_pem, key_pem, now, issuer_days)?;
         return Ok(Rotation {
@@ -389,77 +363,48 @@ pub fn updated(existing: &Value, data: Value) -> Value {
 
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     if request.delete {
-        return Err(err(
-            1514,
-            "rotate-identity-issuer cannot be undone",
-            "the previous issuer's key is replaced and not kept anywhere",
-            "run rotate-identity-issuer again (without delete) to issue another new issuer",
-        ));
+        return Err(LinkerdError::RotateNoUndo {
+            message: "rotate-identity-issuer cannot be undone".into(),
+        }
+        .into());
     }
     let opts = parse_options(&request.custom_body)?;
     let now = now_unix();
     if installed::control_plane()?.is_none() {
-        return Err(err(
-            1500,
-            format!("Linkerd is not installed: ConfigMap {NS}/linkerd-config was not found"),
-            "there is no Linkerd control plane in this cluster whose issuer could be rotated",
-            "install Linkerd first (the linkerd operation); it makes a trust anchor and an issuer",
-        ));
+        return Err(LinkerdError::RotateNotInstalled {
+            message: format!("Linkerd is not installed: ConfigMap {NS}/linkerd-config was not found"),
+        }
+        .into());
     }
-    let secret = cluster::get("v1", "Secret", Some(NS), ISSUER_SECRET)?.ok_or_else(|| {
-        err(
-            1501,
-            format!("Secret {NS}/{ISSUER_SECRET} with the identity issuer is missing"),
-            "the control plane is installed but its issuer secret was deleted",
-            "run the linkerd install operation again to restore it, then rotate",
-        )
+    let secret = cluster::get("v1", "Secret", Some(NS), ISSUER_SECRET)?.ok_or_else(|| LinkerdError::IssuerMissing {
+        message: format!("Secret {NS}/{ISSUER_SECRET} with the identity issuer is missing"),
     })?;
     let current = current_issuer(&secret)?;
-    let trust_domain = trust_domain_of(&current).ok_or_else(|| {
-        err(
-            1504,
-            format!(
-                "the current issuer {} in {NS}/{ISSUER_SECRET} is not named identity.linkerd.<trust domain>",
-                identity::common_name(&current)
-            ),
-            "the trust domain of the mesh cannot be told from the current issuer, and Linkerd's identity \
-             controller expects that name",
-            "restore an issuer named identity.linkerd.<trust domain> (e.g. by reinstalling), then rotate",
-        )
+    let trust_domain = trust_domain_of(&current).ok_or_else(|| LinkerdError::IssuerMisnamed {
+        message: format!(
+            "the current issuer {} in {NS}/{ISSUER_SECRET} is not named identity.linkerd.<trust domain>",
+            identity::common_name(&current)
+        ),
     })?;
-    let roots = cluster::get("v1", "ConfigMap", Some(NS), TRUST_ROOTS)?.ok_or_else(|| {
-        err(
-            1505,
-            format!("ConfigMap {NS}/{TRUST_ROOTS} with the trust anchors is missing"),
-            "the control plane is installed but its trust roots were deleted",
-            "run the linkerd install operation again to restore them, then rotate",
-        )
-    })?;
+    let roots =
+        cluster::get("v1", "ConfigMap", Some(NS), TRUST_ROOTS)?.ok_or_else(|| LinkerdError::TrustRootsMissing {
+            message: format!("ConfigMap {NS}/{TRUST_ROOTS} with the trust anchors is missing"),
+        })?;
     let bundle_pem = roots
         .get("data")
         .and_then(|d| d.get(TRUST_ROOTS_KEY))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let anchors = identity::certificates(bundle_pem).map_err(|e| {
-        err(
-            1506,
-            format!("the trust anchors in {NS}/{TRUST_ROOTS} cannot be read: {e}"),
-            "the trust roots ConfigMap does not hold PEM certificates under ca-bundle.crt",
-            "restore the trust anchor bundle, then rotate",
-        )
+    let anchors = identity::certificates(bundle_pem).map_err(|e| LinkerdError::TrustRootsUnreadable {
+        message: format!("the trust anchors in {NS}/{TRUST_ROOTS} cannot be read: {e}"),
     })?;
 
     let rotation = rotation(&opts, &anchors, &trust_domain, now)?;
     let new_issuer = identity::certificates(&rotation.issuer.cert_pem)
         .ok()
         .and_then(|c| c.into_iter().next())
-        .ok_or_else(|| {
-            err(
-                1515,
-                "the new issuer could not be read back",
-                "a bug in the plugin",
-                "report it",
-            )
+        .ok_or_else(|| LinkerdError::RotateBug {
+            message: "the new issuer could not be read back".into(),
         })?;
     let (_, until) = identity::validity_unix(&new_issuer);
     let until = identity::format_unix(until);
@@ -547,22 +492,18 @@ fn current_issuer(secret: &Value) -> Result<Certificate, Error> {
     let data = secret.get("data");
     let has = |k: &str| data.and_then(|d| d.get(k)).is_some();
     if !has("crt.pem") && has("tls.crt") {
-        return Err(err(
-            1502,
-            format!("the issuer in {NS}/{ISSUER_SECRET} is managed outside Linkerd (kubernetes.io/tls scheme)"),
-            "the issuer secret holds tls.crt/tls.key, as cert-manager or another external CA writes it; a \
-             rotation here would be overwritten",
-            "rotate the issuer where it is made (e.g. cert-manager renews it: `cmctl renew`)",
-        ));
+        return Err(LinkerdError::IssuerExternal {
+            message: format!(
+                "the issuer in {NS}/{ISSUER_SECRET} is managed outside Linkerd (kubernetes.io/tls scheme)"
+            ),
+        }
+        .into());
     }
     let malformed = |e: String| {
-        err(
-            1503,
-            format!("the identity issuer secret {NS}/{ISSUER_SECRET} is malformed: {e}"),
-            "the secret does not hold a readable issuer certificate and key (crt.pem, key.pem), so the trust \
-             domain and the current state cannot be told",
-            "restore the issuer (e.g. run the linkerd install operation again), then rotate",
-        )
+        LinkerdError::IssuerMalformed {
+            message: format!("the identity issuer secret {NS}/{ISSUER_SECRET} is malformed: {e}"),
+        }
+        .into()
     };
     let (_, cert_pem) = secret_text(secret, &["crt.pem"]).map_err(malformed)?;
     secret_text(secret, &["key.pem"]).map_err(malformed)?;

@@ -11,34 +11,19 @@ use wasmesh_sdk::plan::{
 use wasmesh_sdk::{Error, Level, OperationRequest, Plan};
 
 use crate::INJECT_ANNOTATION;
+use crate::errors::LinkerdError;
 use crate::installed::control_plane;
 
 /// Seconds each Deployment gets to become Available before a WARN says which is not.
 pub const READY_TIMEOUT_SECONDS: u32 = 300;
 
-fn code(n: u16) -> String {
-    format!("{}-{n}", crate::CODE)
-}
-
-pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
-    let app = App::from_key(key).ok_or_else(|| {
-        wasmesh_sdk::error(
-            code(1300),
-            format!("\"{key}\" is not a sample application"),
-            "the operation was routed to the sample module by mistake",
-            "pick one of bookinfo, httpbin, imagehub, emojivoto",
-        )
-    })?;
+pub fn plan(app: App, request: &OperationRequest) -> Result<Plan, Error> {
     let ns = request.namespace.trim();
     if !is_namespace_name(ns) {
-        return Err(wasmesh_sdk::error(
-            code(1301),
-            format!("\"{}\" is not a namespace name", ns.escape_debug()),
-            "sample applications go into the namespace the request names, and this one is empty or \
-             not a lowercase DNS label",
-            "pick a namespace such as \"default\" or \"bookinfo\" (lowercase letters, digits and '-', \
-             at most 63 characters)",
-        ));
+        return Err(LinkerdError::SampleNamespace {
+            namespace: ns.escape_debug().to_string(),
+        }
+        .into());
     }
     let objects = objects(app, ns);
     if request.delete {
@@ -50,17 +35,7 @@ pub fn plan(key: &str, request: &OperationRequest) -> Result<Plan, Error> {
     if control_plane()?.is_none() {
         wasmesh_sdk::progress::report_error(
             Level::Warn,
-            &wasmesh_sdk::error(
-                code(1302),
-                format!(
-                    "{} is deployed without Linkerd proxies: no Linkerd control plane is installed",
-                    app.title()
-                ),
-                "the pods ask for injection (linkerd.io/inject: enabled), but there is no proxy \
-                 injector to answer",
-                "install Linkerd (operation \"linkerd\"), then restart the application's \
-                 deployments to mesh them",
-            ),
+            &LinkerdError::SampleWithoutProxies { app: app.title() }.into(),
         );
     }
     let mut stages = vec![create_namespace(ns)];

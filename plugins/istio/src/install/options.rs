@@ -1,8 +1,12 @@
 //! What an `istio` request asks for: version, profile and tuning, read from the request and its
 //! custom body (JSON or a flat YAML mapping).
 
-use serde_json::{Map, Value};
-use wasmesh_sdk::{Error, OperationRequest, error};
+use serde::Deserialize;
+use serde_json::Value;
+use wasmesh_sdk::options::{self, OptionsError, valid};
+use wasmesh_sdk::{Error, OperationRequest};
+
+use crate::errors::IstioError;
 
 use super::release::{self, Release};
 
@@ -12,14 +16,7 @@ pub const PROFILES: &[&str] = &["default", "minimal", "demo", "ambient"];
 /// The profile used when the request names none.
 pub const DEFAULT_PROFILE: &str = "default";
 
-/// Seconds the availability waits get by default (istioctl waits five minutes too).
-pub const DEFAULT_WAIT_SECONDS: u32 = 300;
-
-/// Largest `waitSeconds` accepted.
-pub const MAX_WAIT_SECONDS: u32 = 3600;
-
-/// Keys the custom body may carry.
-pub const KEYS: &[&str] = &["version", "profile", "waitSeconds", "autoscale", "hub"];
+pub use wasmesh_sdk::options::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -74,159 +71,114 @@ impl Profile {
     }
 }
 
+/// The custom body, as the operation reads it (unknown keys refused, null is the default).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
+struct Body {
+    #[serde(deserialize_with = "text")]
+    version: Option<String>,
+    #[serde(deserialize_with = "text")]
+    profile: Option<String>,
+    #[serde(deserialize_with = "valid::wait_seconds")]
+    wait_seconds: u32,
+    /// HorizontalPodAutoscalers for istiod and the gateways, as upstream's profiles have them.
+    autoscale: bool,
+    /// A mirror of the release's images (air-gapped clusters), as `istioctl --set hub=`.
+    #[serde(deserialize_with = "hub")]
+    hub: Option<String>,
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body {
+            version: None,
+            profile: None,
+            wait_seconds: DEFAULT_WAIT_SECONDS,
+            autoscale: true,
+            hub: None,
+        }
+    }
+}
+
+/// Keys the custom body may carry.
+pub fn keys() -> &'static [&'static str] {
+    options::fields::<Body>()
+}
+
+/// A string (a number is taken as its text: `version: 1.27`), trimmed; empty is none.
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(serde::de::Error::custom(format!(
+            "{other} is {}, not a string",
+            options::kind(&other)
+        ))),
+    }
+}
+
+fn hub<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    valid::image_repository(d).map(Some)
+}
+
 /// Reads the request. Nothing is written when this fails.
 pub fn parse(request: &OperationRequest) -> Result<Options, Error> {
-    let body = parse_body(&request.custom_body)?;
     // An option this adapter does not know (a typo, a Helm or IstioOperator value) would not
     // take effect: refused, so the user does not believe it did.
-    if let Some(unknown) = body.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(error(
-            "WASMESH-ISTIO-1105",
-            format!(
-                "unknown install option `{}`; the Istio install accepts: {}",
-                unknown.escape_debug(),
-                KEYS.join(", ")
-            ),
-            "the custom body names an option this adapter does not know (a typo, or a Helm or IstioOperator value)",
-            format!("remove it, or use one of: {}", KEYS.join(", ")),
-        ));
-    }
-    let text = |key: &str| -> Result<Option<String>, Error> {
-        match body.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(bad_value(key, other, "a string")),
+    let body: Body = options::parse(&request.custom_body).map_err(|e| match e {
+        OptionsError::Syntax(what) => IstioError::BadBody {
+            what,
+            keys: keys().join(", "),
+        },
+        OptionsError::UnknownKey { key, .. } => IstioError::UnknownOption {
+            key: key.escape_debug().to_string(),
+            keys: keys().join(", "),
+        },
+        OptionsError::BadValue { key, problem } => {
+            let wanted = match key.as_str() {
+                "waitSeconds" => format!(
+                    "a whole number of seconds from {} to {MAX_WAIT_SECONDS}",
+                    options::MIN_WAIT_SECONDS
+                ),
+                "autoscale" => "true or false".into(),
+                "hub" => "the registry and path that hold the Istio images, without scheme or tag, e.g. \
+                          registry.example.com/istio (default docker.io/istio)"
+                    .into(),
+                "profile" => format!("one of {}", PROFILES.join(", ")),
+                _ => "a string".into(),
+            };
+            IstioError::BadOption { key, problem, wanted }
         }
-    };
+    })?;
 
     let requested = Some(request.version.trim().to_string())
         .filter(|v| !v.is_empty())
-        .or(text("version")?);
+        .or(body.version);
     let release = match requested {
         None => release::default_release(),
-        Some(v) => release::find(&v).ok_or_else(|| unknown_version(&v))?,
+        Some(v) => release::find(&v).ok_or_else(|| IstioError::UnknownVersion {
+            version: v.clone(),
+            versions: release::versions().join(", "),
+            default: release::versions()[0].clone(),
+        })?,
     };
 
-    let profile = match text("profile")? {
+    let profile = match body.profile {
         None => Profile::Default,
-        Some(p) => Profile::parse(&p.to_ascii_lowercase()).ok_or_else(|| unknown_profile(&p))?,
-    };
-
-    let wait_seconds = match body.get("waitSeconds") {
-        None | Some(Value::Null) => DEFAULT_WAIT_SECONDS,
-        Some(v) => {
-            let n = match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            match n {
-                Some(n) if n <= MAX_WAIT_SECONDS as u64 => n as u32,
-                _ => {
-                    return Err(bad_value(
-                        "waitSeconds",
-                        v,
-                        &format!("a whole number from 0 to {MAX_WAIT_SECONDS}"),
-                    ));
-                }
-            }
-        }
-    };
-
-    let autoscale = match body.get("autoscale") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if s == "true" => true,
-        Some(Value::String(s)) if s == "false" => false,
-        Some(v) => return Err(bad_value("autoscale", v, "true or false")),
-    };
-
-    // A mirror of the release's images (air-gapped clusters), as `istioctl --set hub=`.
-    let hub = match body.get("hub") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(wasmesh_sdk::options::image_repository(s).map_err(|problem| {
-            error(
-                "WASMESH-ISTIO-1104",
-                format!(
-                    "the istio operation's `hub` \"{}\" is not usable: {problem}",
-                    s.escape_debug()
-                ),
-                "the custom body gives `hub` a value that is not an image repository",
-                "set `hub` to the registry and path that hold the Istio images, without scheme or tag, e.g. \
-                 registry.example.com/istio (default docker.io/istio)",
-            )
-        })?),
-        Some(v) => {
-            return Err(bad_value(
-                "hub",
-                v,
-                "an image repository such as registry.example.com/istio",
-            ));
-        }
+        Some(p) => Profile::parse(&p.to_ascii_lowercase()).ok_or_else(|| IstioError::UnknownProfile {
+            profile: p.clone(),
+            profiles: PROFILES.join(", "),
+            default: DEFAULT_PROFILE,
+        })?,
     };
 
     Ok(Options {
         release,
         profile,
-        wait_seconds,
-        autoscale,
-        hub,
+        wait_seconds: body.wait_seconds,
+        autoscale: body.autoscale,
+        hub: body.hub,
     })
-}
-
-/// The custom body as a mapping: empty, JSON or YAML.
-pub fn parse_body(body: &str) -> Result<Map<String, Value>, Error> {
-    wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| bad_body(&e))
-}
-
-fn bad_body(what: &str) -> Error {
-    error(
-        "WASMESH-ISTIO-1101",
-        format!("the istio operation's body is not usable: {what}"),
-        "the custom body must be empty, or a YAML or JSON mapping",
-        format!("send e.g. `profile: ambient` (keys: {})", KEYS.join(", ")),
-    )
-}
-
-fn bad_value(key: &str, value: &Value, wanted: &str) -> Error {
-    error(
-        "WASMESH-ISTIO-1104",
-        format!("the istio operation's `{key}` is {value}, expected {wanted}"),
-        format!("the custom body gives `{key}` a value of the wrong type or out of range"),
-        format!("set `{key}` to {wanted}"),
-    )
-}
-
-fn unknown_version(version: &str) -> Error {
-    error(
-        "WASMESH-ISTIO-1102",
-        format!(
-            "Istio version \"{version}\" is not offered; valid versions: {}",
-            release::versions().join(", ")
-        ),
-        "the request names a version this adapter does not embed",
-        format!(
-            "pick one of {} (or leave it empty for {})",
-            release::versions().join(", "),
-            release::versions()[0]
-        ),
-    )
-}
-
-fn unknown_profile(profile: &str) -> Error {
-    error(
-        "WASMESH-ISTIO-1103",
-        format!(
-            "Istio profile \"{profile}\" is not offered; valid profiles: {}",
-            PROFILES.join(", ")
-        ),
-        "the custom body names a profile this adapter does not install",
-        format!(
-            "set `profile:` to one of {} (or leave it out for {DEFAULT_PROFILE})",
-            PROFILES.join(", ")
-        ),
-    )
 }
 
 #[cfg(test)]
@@ -264,8 +216,7 @@ mod tests {
         let yaml = format!(
             "# install\nprofile: ambient  # comment\nversion: \"{second}\"\nwaitSeconds: 30\nautoscale: false\n"
         );
-        let json =
-            format!(r#"{{"profile": "ambient", "version": "{second}", "waitSeconds": "30", "autoscale": false}}"#);
+        let json = format!(r#"{{"profile": "ambient", "version": "{second}", "waitSeconds": 30, "autoscale": false}}"#);
         for body in [yaml, json] {
             let o = parse(&request("", &body)).unwrap();
             assert_eq!(o.profile, Profile::Ambient, "{body}");
@@ -309,6 +260,9 @@ mod tests {
             ("waitSeconds: -1", "WASMESH-ISTIO-1104"),
             ("waitSeconds: 99999", "WASMESH-ISTIO-1104"),
             ("autoscale: maybe", "WASMESH-ISTIO-1104"),
+            ("autoscale: \"true\"", "WASMESH-ISTIO-1104"),
+            ("waitSeconds: 0", "WASMESH-ISTIO-1104"),
+            ("waitSeconds: \"30\"", "WASMESH-ISTIO-1104"),
             (r#"{"profile": ["ambient"]}"#, "WASMESH-ISTIO-1104"),
         ] {
             let e = parse(&request("", body)).unwrap_err();
@@ -355,12 +309,14 @@ mod tests {
     }
 
     #[test]
-    fn quoted_hashes_are_values_and_zero_waits_not() {
-        let o = parse(&request("", "profile: 'minimal' # the smallest\n")).unwrap();
+    fn quoted_hashes_are_values() {
+        let v = &release::versions()[0];
+        let o = parse(&request(
+            "",
+            &format!("profile: 'minimal' # the smallest\nversion: \"{v}\" # z\n"),
+        ))
+        .unwrap();
         assert_eq!(o.profile, Profile::Minimal);
-        let m = parse_body("a: \"x # y\" # z\nb: 0\n").unwrap();
-        assert_eq!(m["a"], "x # y");
-        assert_eq!(m["b"], 0);
-        assert_eq!(parse(&request("", "waitSeconds: 0")).unwrap().wait_seconds, 0);
+        assert_eq!(o.release.version, *v);
     }
 }

@@ -1,19 +1,20 @@
 //! What the checks find, and how the whole analysis is summed up.
 
-use wasmesh_sdk::{Error, Level};
+use wasmesh_sdk::Level;
+use wasmesh_sdk::checks::Tally;
+pub use wasmesh_sdk::checks::{Check, Finding};
 
-/// One problem, with its own code, as a WARN or ERROR event.
-#[derive(Clone, Debug)]
-pub struct Finding {
-    pub level: Level,
-    pub error: Error,
-}
-
+/// One problem, with its own code (`WASMESH-ISTIO-<code>`), as a WARN or ERROR event.
 pub fn finding(level: Level, code: u16, message: String, cause: &str, remediation: String) -> Finding {
-    Finding {
+    Finding::problem(
         level,
-        error: wasmesh_sdk::error(format!("WASMESH-ISTIO-{code}"), message, cause, remediation),
-    }
+        wasmesh_sdk::error(
+            format!("{}-{code}", crate::ISTIO.code_prefix),
+            message,
+            cause,
+            remediation,
+        ),
+    )
 }
 
 pub fn warn(code: u16, message: String, cause: &str, remediation: String) -> Finding {
@@ -24,49 +25,9 @@ pub fn fail(code: u16, message: String, cause: &str, remediation: String) -> Fin
     finding(Level::Error, code, message, cause, remediation)
 }
 
-/// The outcome of one check.
-#[derive(Clone, Debug)]
-pub struct Check {
-    /// Short name, as events show it ("sidecar injection").
-    pub name: &'static str,
-    /// What the check looked at (the details of its INFO event).
-    pub details: String,
-    pub findings: Vec<Finding>,
-    /// Say `details` in an INFO event even when there are findings (the control plane's health).
-    pub always_inform: bool,
-}
-
-impl Check {
-    pub fn new(name: &'static str, details: String, findings: Vec<Finding>) -> Check {
-        Check {
-            name,
-            details,
-            findings,
-            always_inform: false,
-        }
-    }
-
-    #[cfg(test)]
-    pub fn code_count(&self, code: &str) -> usize {
-        self.findings.iter().filter(|f| f.error.code == code).count()
-    }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// "3 findings (1 error, 2 warnings)".
 pub fn tally(checks: &[Check]) -> String {
-    let all: Vec<&Finding> = checks.iter().flat_map(|c| &c.findings).collect();
-    let errors = all.iter().filter(|f| f.level == Level::Error).count();
-    let warnings = all.len() - errors;
-    format!(
-        "{} ({}, {})",
-        plural(all.len(), "finding", "findings"),
-        plural(errors, "error", "errors"),
-        plural(warnings, "warning", "warnings")
-    )
+    Tally::of(checks).findings()
 }
 
 /// "namespace \"a\"", "namespaces a, b and c", with at most 10 names.

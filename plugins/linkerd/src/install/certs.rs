@@ -15,6 +15,8 @@ use x509_cert::der::DecodePem;
 use wasmesh_sdk::Error;
 
 use crate::identity::{CertFailure, ServingSigner, serving_cert};
+
+use crate::errors::LinkerdError;
 pub use crate::identity::{base64_decode as decode, base64_encode as encode};
 
 /// Lifetime of a webhook CA and its serving certificate, as upstream's chart (365 days).
@@ -70,13 +72,7 @@ pub fn still_good(cert_b64: &str, now_unix: u64) -> bool {
 }
 
 fn cert_error(reason: String) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-1107", crate::CODE),
-        format!("the admission webhook certificates could not be made: {reason}"),
-        "building the webhook TLS certificates inside the Linkerd translator failed (a bug, or \
-         the host's random source failed)",
-        "retry the operation; if it fails again, report it as a wasmesh bug with the message above",
-    )
+    LinkerdError::WebhookCerts { reason }.into()
 }
 
 #[cfg(test)]

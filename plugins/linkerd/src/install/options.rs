@@ -4,22 +4,29 @@
 //! |---|---|---|
 //! | `registry` | string: image registry for air-gapped mirrors | `cr.l5d.io/linkerd` |
 //! | `trustDomain` | string: lowercase DNS name of the mesh identities | `cluster.local` |
-//! | `waitSeconds` | integer 1..=3600: how long to wait for the control plane | 300 |
+//! | `waitSeconds` | integer 1..=3600 (the SDK's range): how long to wait for the control plane | 300 |
 
-use serde_json::{Map, Value};
-
+use serde::Deserialize;
 use wasmesh_sdk::Error;
+use wasmesh_sdk::options::{self, OptionsError, valid};
+
+use crate::errors::LinkerdError;
 
 pub const DEFAULT_REGISTRY: &str = "cr.l5d.io/linkerd";
 pub const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
-pub const DEFAULT_WAIT_SECONDS: u32 = 300;
-pub const MAX_WAIT_SECONDS: u32 = 3600;
-pub const KEYS: &[&str] = &["registry", "trustDomain", "waitSeconds"];
+pub use wasmesh_sdk::options::{DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Identity names are made from the trust domain and must stay DNS names.
+use crate::identity::MAX_TRUST_DOMAIN_LEN as MAX_TRUST_DOMAIN;
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "camelCase")]
 pub struct Options {
+    #[serde(deserialize_with = "valid::image_repository")]
     pub registry: String,
+    #[serde(deserialize_with = "trust_domain")]
     pub trust_domain: String,
+    #[serde(deserialize_with = "valid::wait_seconds")]
     pub wait_seconds: u32,
 }
 
@@ -33,128 +40,49 @@ impl Default for Options {
     }
 }
 
-pub fn parse(body: &str) -> Result<Options, Error> {
-    let map = wasmesh_sdk::yaml::parse_mapping(body).map_err(|e| syntax(format!("install options: {e}")))?;
-    from_map(&map)
+/// The keys the install accepts.
+pub fn keys() -> &'static [&'static str] {
+    options::fields::<Options>()
 }
 
-fn from_map(map: &Map<String, Value>) -> Result<Options, Error> {
-    let mut options = Options::default();
-    for (key, value) in map {
-        if value.is_null() {
-            continue;
-        }
-        match key.as_str() {
-            "registry" => options.registry = registry(value)?,
-            "trustDomain" => options.trust_domain = trust_domain(value)?,
-            "waitSeconds" => options.wait_seconds = wait_seconds(value)?,
-            other => {
-                return Err(wasmesh_sdk::error(
-                    format!("{}-1103", crate::CODE),
-                    format!(
-                        "unknown install option \"{}\"; the Linkerd install accepts: {}",
-                        other.escape_debug(),
-                        KEYS.join(", ")
+pub fn parse(body: &str) -> Result<Options, Error> {
+    options::parse(body).map_err(|e| {
+        let keys = keys().join(", ");
+        match e {
+            OptionsError::Syntax(why) => LinkerdError::OptionsSyntax { why, keys },
+            OptionsError::UnknownKey { key, .. } => LinkerdError::UnknownOption {
+                key: key.escape_debug().to_string(),
+                keys,
+            },
+            OptionsError::BadValue { key, problem } => {
+                let fix = match key.as_str() {
+                    "registry" => "give the registry and path that hold the Linkerd images, without scheme or tag, \
+                                   e.g. registry.example.com/linkerd (default cr.l5d.io/linkerd)"
+                        .to_string(),
+                    "trustDomain" => "use the cluster's DNS domain (cluster.local unless the cluster was set up with \
+                                      another) or a lowercase DNS name such as mesh.example.com"
+                        .to_string(),
+                    _ => format!(
+                        "give a whole number of seconds from {} to {MAX_WAIT_SECONDS} (default {DEFAULT_WAIT_SECONDS})",
+                        options::MIN_WAIT_SECONDS
                     ),
-                    "the custom body names an option this adapter does not know (a typo, or an \
-                     option of another tool such as a Helm value)",
-                    format!("remove it or use one of: {}", KEYS.join(", ")),
-                ));
+                };
+                LinkerdError::BadOption { key, problem, fix }
             }
         }
+        .into()
+    })
+}
+
+fn trust_domain<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = valid::dns_name(d)?;
+    if s.len() > MAX_TRUST_DOMAIN {
+        return Err(serde::de::Error::custom(format!(
+            "it is {} characters long; a trust domain has at most {MAX_TRUST_DOMAIN}",
+            s.len()
+        )));
     }
-    Ok(options)
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
-fn syntax(message: String) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-1102", crate::CODE),
-        message,
-        "the custom body of the linkerd operation holds install options and could not be read",
-        format!(
-            "leave the custom body empty for the defaults, or give a mapping such as \
-             `registry: my.mirror/linkerd` (keys: {})",
-            KEYS.join(", ")
-        ),
-    )
-}
-
-fn bad_value(key: &str, problem: String, remediation: &str) -> Error {
-    wasmesh_sdk::error(
-        format!("{}-1104", crate::CODE),
-        format!("invalid install option {key}: {problem}"),
-        "an install option has the wrong type or an unusable value",
-        remediation,
-    )
-}
-
-fn registry(v: &Value) -> Result<String, Error> {
-    let fix = "give the registry and path that hold the Linkerd images, without scheme or tag, e.g. \
-               registry.example.com/linkerd (default cr.l5d.io/linkerd)";
-    let Value::String(s) = v else {
-        return Err(bad_value(
-            "registry",
-            format!("expected a string, got {}", kind(v)),
-            fix,
-        ));
-    };
-    wasmesh_sdk::options::image_repository(s)
-        .map_err(|p| bad_value("registry", format!("\"{}\": {p}", s.escape_debug()), fix))
-}
-
-fn trust_domain(v: &Value) -> Result<String, Error> {
-    let fix = "use the cluster's DNS domain (cluster.local unless the cluster was set up with another) \
-               or a lowercase DNS name such as mesh.example.com";
-    let Value::String(s) = v else {
-        return Err(bad_value(
-            "trustDomain",
-            format!("expected a string, got {}", kind(v)),
-            fix,
-        ));
-    };
-    let ok = !s.is_empty()
-        && s.len() <= 236
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        });
-    if ok {
-        Ok(s.clone())
-    } else {
-        Err(bad_value(
-            "trustDomain",
-            format!("\"{}\" is not a lowercase DNS name", s.escape_debug()),
-            fix,
-        ))
-    }
-}
-
-fn wait_seconds(v: &Value) -> Result<u32, Error> {
-    let fix = format!("give a whole number of seconds from 1 to {MAX_WAIT_SECONDS} (default {DEFAULT_WAIT_SECONDS})");
-    match v.as_u64() {
-        Some(n) if (1..=u64::from(MAX_WAIT_SECONDS)).contains(&n) => Ok(n as u32),
-        Some(n) => Err(bad_value("waitSeconds", format!("{n} is out of range"), &fix)),
-        None => Err(bad_value(
-            "waitSeconds",
-            format!("expected a whole number, got {} ({v})", kind(v)),
-            &fix,
-        )),
-    }
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -218,13 +146,13 @@ mod tests {
             ("a: 1\n---\nb: 2\n", "1102", "one YAML document"),
             ("registy: x\n", "1103", "registy"),
             ("version: stable-2.14.10\n", "1103", "version"),
-            ("registry: 5\n", "1104", "expected a string"),
+            ("registry: 5\n", "1104", "not a string"),
             ("registry: \"\"\n", "1104", "empty"),
             ("registry: https://cr.l5d.io/linkerd\n", "1104", "scheme"),
             ("registry: cr.l5d.io/linkerd/proxy:v1\n", "1104", "tag"),
             ("registry: a b\n", "1104", "contains"),
             ("trustDomain: Cluster.Local\n", "1104", "DNS"),
-            ("trustDomain: 3\n", "1104", "expected a string"),
+            ("trustDomain: 3\n", "1104", "not a string"),
             ("waitSeconds: 0\n", "1104", "out of range"),
             ("waitSeconds: 3601\n", "1104", "out of range"),
             ("waitSeconds: -5\n", "1104", "whole number"),

@@ -4,6 +4,7 @@
 //! `charts/linkerd-crds`, `charts/partials`) of each release. Every image is pinned to an exact
 //! tag; nothing is fetched at run time.
 
+use crate::errors::LinkerdError;
 use wasmesh_sdk::Error;
 
 /// Which shape of the charts a release follows.
@@ -85,20 +86,12 @@ fn unknown(wanted: &str) -> Error {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    wasmesh_sdk::error(
-        format!("{}-1101", crate::CODE),
-        format!(
-            "unknown Linkerd version \"{}\"; this adapter installs: {known}",
-            wanted.escape_debug()
-        ),
-        "the requested version is not one the Linkerd translator embeds (every manifest is built \
-         into the adapter; nothing is downloaded)",
-        format!(
-            "pick one of the listed versions in Meshery (leave it empty for {}), or run an adapter \
-             release that embeds the version you need",
-            default_release().name
-        ),
-    )
+    LinkerdError::UnknownVersion {
+        wanted: wanted.escape_debug().to_string(),
+        known,
+        default: default_release().name,
+    }
+    .into()
 }
 
 #[cfg(test)]
