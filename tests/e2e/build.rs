@@ -37,6 +37,9 @@ fn main() {
             e.lines().next().unwrap_or_default()
         );
         std::fs::write(&error, e).expect("write the Python build's error");
+        // A path that does not exist makes cargo run this script again at every build, until
+        // the component is there (a toolchain restored with old timestamps is then seen too).
+        println!("cargo:rerun-if-changed={}", wasm.display());
     }
     println!("cargo:rustc-env=WASMESH_TEST_PYTHON={}", wasm.display());
     // Compiled components are cached here between test runs.

@@ -47,6 +47,11 @@ pub fn build(root: &Path, work: &Path, out: &Path) -> Result<(), String> {
             install_command()
         )
     };
+    // A failed build leaves no component behind that a test could take for this one.
+    let _ = std::fs::remove_file(out);
+    if !toolchain.join("componentize_py").is_dir() {
+        return Err(missing(format!("componentize-py is not installed in {TOOLCHAIN_DIR}")));
+    }
     let version = componentize_py(&toolchain)
         .arg("--version")
         .output()
@@ -84,7 +89,6 @@ pub fn build(root: &Path, work: &Path, out: &Path) -> Result<(), String> {
     std::fs::write(work.join("manifest_json.py"), format!("TEXT = {}\n", json_string(text)))
         .map_err(|e| format!("cannot write manifest_json.py: {e}"))?;
 
-    let _ = std::fs::remove_file(out);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
