@@ -76,12 +76,10 @@ def stage(name, steps):
     return types.Stage(name, steps)
 
 
-def object_ref(obj, default_namespace=None):
+def object_ref(obj):
+    # No namespace: the host puts a namespaced kind in the request's namespace, as for applies.
     meta = obj.get("metadata") or {}
-    namespace = meta.get("namespace") or default_namespace
-    if obj.get("kind") in ("Namespace", "CustomResourceDefinition"):
-        namespace = None
-    return types.ObjectRef(obj["apiVersion"], obj["kind"], namespace, meta["name"])
+    return types.ObjectRef(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
 
 
 def apply_all(objects):
@@ -105,13 +103,13 @@ def apply_all(objects):
     return stages
 
 
-def delete_all(objects, default_namespace=None):
+def delete_all(objects):
     """The reverse of apply_all."""
     foundation = [o for o in objects if o["kind"] in ("Namespace", "CustomResourceDefinition")]
     rest = [o for o in objects if o not in foundation]
     stages = []
     if rest:
-        stages.append(stage("objects", [types.Step_Delete(object_ref(o, default_namespace)) for o in rest]))
+        stages.append(stage("objects", [types.Step_Delete(object_ref(o)) for o in rest]))
     if foundation:
         stages.append(stage("namespaces and CRDs", [types.Step_Delete(object_ref(o)) for o in foundation]))
     return stages
@@ -202,7 +200,7 @@ def custom(request):
     if not objects:
         raise Failure(1005, "the custom body holds no object", "the body is empty", "send at least one object")
     if request.delete:
-        return types.Plan(delete_all(objects, request.namespace), f"Custom JSON removed ({len(objects)} objects)")
+        return types.Plan(delete_all(objects), f"Custom JSON removed ({len(objects)} objects)")
     return types.Plan(apply_all(objects), f"Custom JSON applied ({len(objects)} objects)")
 
 
