@@ -6,7 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod python;
+
 pub const TARGET: &str = "wasm32-wasip2";
+/// The custom section the host reads a plugin's manifest from (the SDK's `manifest!` writes it
+/// for Rust plugins; [`python`] appends it).
+pub const MANIFEST_SECTION: &str = "wasmesh:manifest";
 
 /// Builds `packages` of the workspace whose manifest is `manifest` in release mode and returns
 /// the path of each package's `.wasm`, in order. Panics with a message saying what to do when

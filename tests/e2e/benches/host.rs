@@ -55,7 +55,7 @@ fn env_runs(name: &str, default: usize) -> usize {
 }
 
 /// Whether a section runs: all of them, or those named in WASMESH_BENCH_ONLY (comma-separated:
-/// overhead, plugin, apply, design, concurrency, fanout, installs, clusters, process).
+/// overhead, plugin, apply, design, concurrency, fanout, installs, clusters, languages, process).
 fn wanted(section: &str) -> bool {
     match std::env::var("WASMESH_BENCH_ONLY") {
         Ok(only) if !only.trim().is_empty() => only.split(',').any(|s| s.trim() == section),
@@ -320,6 +320,9 @@ async fn main() {
     if wanted("clusters") {
         many_clusters(&mut summary, &host, cluster_runs).await;
     }
+    if wanted("languages") {
+        languages(&mut summary, runs).await;
+    }
     host.shutdown().await;
 
     // The real binary: cold start to serving both listeners, idle memory, memory per operation.
@@ -483,6 +486,106 @@ async fn plugin_call(summary: &mut Summary, host: &wasmesh::RunningHost, calls: 
         d,
         Some(("median < 100 µs", d.median < 100.0)),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. The same contract in two languages: the Rust built-ins and the Python translator
+// (plugins/python, componentize-py), each loaded by a runtime of its own with an empty compile
+// cache (what a first start pays: the host compiles the component with Cranelift), then with the
+// warm cache, then called: `custom` with one ConfigMap given as JSON (both parse the body and
+// return one stage; no cluster read).
+
+async fn languages(summary: &mut Summary, calls: usize) {
+    use wasmesh::host_calls::CallHost;
+    use wasmesh_runtime::{Runtime, RuntimeConfig};
+    println!("\n# 10. translators by language");
+    let builtin = |name: &str| {
+        let pc = wasmesh::config::PluginConfig {
+            name: name.into(),
+            builtin: Some(name.into()),
+            path: None,
+            port: 0,
+            sha256: None,
+            grant: None,
+            identity: None,
+        };
+        wasmesh::builtin::component_bytes(&pc).unwrap().into_owned()
+    };
+    let python = std::fs::read(wasmesh_e2e::python_wasm()).expect("read the Python translator");
+    let body =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bench"}, "data": {"k": "v"}}).to_string();
+    for (name, lang, wasm) in [
+        ("linkerd", "Rust", builtin("linkerd")),
+        ("istio", "Rust", builtin("istio")),
+        ("python", "Python", python),
+    ] {
+        let cache = std::env::temp_dir().join(format!("wasmesh-bench-lang-{name}-{}", std::process::id()));
+        let config = RuntimeConfig {
+            cache_dir: Some(cache.clone()),
+            ..RuntimeConfig::default()
+        };
+        let load = |runtime: Runtime<CallHost>| {
+            let wasm = wasm.clone();
+            async move {
+                let t = Instant::now();
+                let plugin = runtime.load(name, &wasm, CallHost::describe(name)).await.unwrap();
+                (ms(t.elapsed()), plugin, runtime)
+            }
+        };
+        let (compile, plugin, runtime) = load(Runtime::new(config.clone()).unwrap()).await;
+        drop((plugin, runtime));
+        let (warm, plugin, _runtime) = load(Runtime::new(config).unwrap()).await;
+        let mut req = operation_request("custom", "bench");
+        req.custom_body = body.clone();
+        let mut xs = Vec::with_capacity(calls);
+        for i in 0..calls + 20 {
+            let t = Instant::now();
+            let (r, _) = plugin.plan(CallHost::describe(name), &req).await;
+            let took = t.elapsed();
+            let p = r.unwrap().unwrap();
+            assert_eq!(p.stages.len(), 1, "{name}: {p:?}");
+            if i >= 20 {
+                xs.push(took.as_secs_f64() * 1e6);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&cache);
+        let kib = wasm.len() as f64 / 1024.0;
+        let extra = json!({"plugin": name, "language": lang});
+        summary.value(
+            &format!("size_{name}"),
+            &format!("{name} ({lang}) component size"),
+            "KiB",
+            kib,
+            1,
+            None,
+            extra.clone(),
+        );
+        summary.value(
+            &format!("load_empty_cache_{name}"),
+            &format!("{name} ({lang}) load with an empty cache (compile + link + describe)"),
+            "ms",
+            compile,
+            1,
+            None,
+            extra.clone(),
+        );
+        summary.value(
+            &format!("load_warm_cache_{name}"),
+            &format!("{name} ({lang}) load with a warm cache"),
+            "ms",
+            warm,
+            1,
+            None,
+            extra,
+        );
+        summary.dist(
+            &format!("call_{name}"),
+            &format!("{name} ({lang}) call: fresh Store + instantiate + plan `custom`"),
+            "µs",
+            dist(xs),
+            None,
+        );
+    }
 }
 
 fn linkerd(host: &wasmesh::RunningHost) -> &wasmesh::adapter::Adapter {

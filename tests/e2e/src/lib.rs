@@ -22,6 +22,19 @@ pub const HOSTILE_WASM: &str = env!("WASMESH_TEST_HOSTILE");
 /// A plugin whose describe traps.
 pub const BROKEN_DESCRIBE_WASM: &str = env!("WASMESH_TEST_BROKEN_DESCRIBE");
 
+/// The Python translator's component (plugins/python), built by this crate's build script with
+/// componentize-py. Panics with the build's error (the install command when the toolchain is
+/// missing): its tests fail rather than skip.
+pub fn python_wasm() -> PathBuf {
+    let wasm = PathBuf::from(env!("WASMESH_TEST_PYTHON"));
+    if !wasm.exists() {
+        let error = std::fs::read_to_string(wasm.with_extension("error.txt"))
+            .unwrap_or_else(|e| format!("{} is missing and so is its build's error ({e})", wasm.display()));
+        panic!("the Python translator was not built:\n{error}");
+    }
+    wasm
+}
+
 /// How long a test waits for an event before it gives up and shows what it saw. A liveness
 /// bound, not a performance assertion: generous for a loaded 2-core machine.
 pub const EVENT_WAIT: Duration = Duration::from_secs(60);

@@ -26,6 +26,7 @@ mod e2e {
     mod many_clusters;
     mod operable;
     mod pool;
+    mod python;
     mod rbac;
     mod registration;
     mod review;
