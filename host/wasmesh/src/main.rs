@@ -275,12 +275,18 @@ fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("wasmesh"))
 }
 
+/// The log target of changes to guarding settings, which RUST_LOG cannot turn off.
+const SECURITY_TARGET: &str = "wasmesh::security";
+
 fn init_log(format: LogFormat) {
     // kube's client logs a response body it cannot parse: never let a cluster's data reach the
     // host's log that way, whatever RUST_LOG says.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info".into())
-        .add_directive("kube_client::client=error".parse().expect("a valid directive"));
+        .add_directive("kube_client::client=error".parse().expect("a valid directive"))
+        // A guarding setting changed from outside the file is always said, whatever RUST_LOG
+        // says: the environment that changes it could otherwise silence it too.
+        .add_directive(format!("{SECURITY_TARGET}=warn").parse().expect("a valid directive"));
     // Untrusted text (operation names, YAML, plugin messages) cannot start a log line, in
     // either format.
     match format {
@@ -337,7 +343,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let (config, changed) = load_config(&cli.common, &matches, advertised)?;
     init_log(config.log_format);
     for line in changed {
-        tracing::warn!("security setting from outside the configuration file: {line}");
+        tracing::warn!(target: SECURITY_TARGET, "security setting from outside the configuration file: {line}");
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config(_) => unreachable!("answered above"),

@@ -308,19 +308,28 @@ fn the_environment_cannot_quietly_loosen_a_guarding_setting() {
     }
     let plain = dir.join("plain.yaml");
     std::fs::write(&plain, "listen: 127.0.0.1\n").unwrap();
-    let out = wasmesh()
-        .env("WASMESH_ALLOW_HTTP_API_SERVERS", "true")
-        .args(["--config", plain.to_str().unwrap(), "rbac"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(
-        err.contains(
-            "environment variable WASMESH_ALLOW_HTTP_API_SERVERS changes allow_http_api_servers from false to true"
-        ),
-        "{err}"
-    );
+    // The environment that loosens a guard cannot also silence the line that says so; `listen`
+    // guards who may call (the file keeps the ports on loopback).
+    for rust_log in [None, Some("off"), Some("error"), Some("wasmesh::security=off")] {
+        let mut cmd = wasmesh();
+        if let Some(level) = rust_log {
+            cmd.env("RUST_LOG", level);
+        }
+        let out = cmd
+            .env("WASMESH_ALLOW_HTTP_API_SERVERS", "true")
+            .env("WASMESH_LISTEN", "0.0.0.0")
+            .args(["--config", plain.to_str().unwrap(), "rbac"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        for want in [
+            "environment variable WASMESH_ALLOW_HTTP_API_SERVERS changes allow_http_api_servers from false to true",
+            "environment variable WASMESH_LISTEN changes listen from \"127.0.0.1\" to \"0.0.0.0\"",
+        ] {
+            assert!(err.contains(want), "RUST_LOG={rust_log:?}: no {want:?} in:\n{err}");
+        }
+    }
 }
 
 /// Operations sent while SIGTERM arrives are each accounted for: a call answered OK gets an event
