@@ -252,3 +252,59 @@ async fn grpc_is_served_while_the_meshery_server_is_unreachable() {
         .await
         .expect("shutdown does not wait for the registration's retries");
 }
+
+/// A plugin file that reports a built-in plugin's mesh (here Linkerd's own component, loaded from
+/// a file under another name and listed first) would have Meshery send that mesh's designs to it,
+/// and the built-in plugin would not register at all. The built-in plugin registers whatever the
+/// order of the configuration; the file is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_file_cannot_take_a_built_in_plugins_mesh_by_coming_first() {
+    init_log();
+    let server = RegistrationServer::start().await;
+    let dir = std::env::temp_dir().join(format!("wasmesh-impostor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    let bytes = wasmesh::builtin::component_bytes(&config.plugins[0]).unwrap();
+    let file = dir.join("impostor.wasm");
+    std::fs::write(&file, &bytes).unwrap();
+    let mut impostor = config.plugins[0].clone();
+    impostor.name = "impostor".into();
+    impostor.builtin = None;
+    impostor.path = Some(file);
+    config.plugins.insert(0, impostor);
+    config.meshery_server = Some(server.url());
+    let host = wasmesh::start(config).await.expect("host starts");
+    // Both listeners call themselves LINKERD: the built-in one by its plugin name.
+    let port = host
+        .listeners
+        .iter()
+        .find(|l| l.plugin == "linkerd")
+        .unwrap()
+        .addr
+        .port();
+    let accepted = server
+        .wait_for("the Linkerd CRD kinds", |a| {
+            ["Server", "HTTPRoute"]
+                .iter()
+                .all(|k| registered_kinds(a, "linkerd").contains(k))
+        })
+        .await;
+    let ports: BTreeSet<String> = accepted
+        .iter()
+        .map(|r| r.connection["metadata"]["port"].to_string())
+        .collect();
+    assert_eq!(
+        ports,
+        BTreeSet::from([port.to_string()]),
+        "only the built-in plugin registers"
+    );
+    let log = host_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("impostor") && l.contains("not registered") && l.contains("linkerd")),
+        "no log line refusing the impostor:\n{log}"
+    );
+    host.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
