@@ -148,6 +148,9 @@ async fn every_design_kind_of_both_plugins_is_registered_with_the_advertised_hos
         "EmptySchema",
         "NoVersion",
         "Spaced Kind",
+        "Deployment",
+        "ClusterRole",
+        "Pod",
     ] {
         assert!(
             log.lines().any(|l| l.contains("not registered") && l.contains(refused)),
