@@ -311,3 +311,111 @@ async fn a_plugin_file_cannot_take_a_built_in_plugins_mesh_by_coming_first() {
     host.shutdown().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A hostile Meshery server: its first answers are a 200 whose body never ends, a 500 whose body
+/// never ends, a redirect elsewhere, and a 1 MiB header; then it takes registrations. The success
+/// counts without its body being read, the refusal's body is read only in part, the redirect is
+/// not followed and the huge header is a failure; each failed definition is sent again and every
+/// kind ends up registered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_meshery_server_cannot_hold_or_redirect_the_registration() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    init_log();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let redirected = Arc::new(AtomicUsize::new(0));
+    let (a, r) = (answered.clone(), redirected.clone());
+    // One request per connection, and each answer says so: the host does not reuse them.
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = tcp.accept().await else { continue };
+            let (a, r) = (a.clone(), r.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 65536];
+                // The request head, then its body (Content-Length).
+                let body_len = loop {
+                    let Ok(n) = s.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                    if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        break len.saturating_sub(head.len() - end - 4);
+                    }
+                };
+                let mut left = body_len;
+                while left > 0 {
+                    let Ok(n) = s.read(&mut buf[..left.min(65536)]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    left -= n;
+                }
+                if head.starts_with(b"POST /elsewhere") {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 4096, "x".repeat(4096));
+                match a.fetch_add(1, Ordering::SeqCst) {
+                    n @ (0 | 1) => {
+                        let status = if n == 0 { "200 OK" } else { "500 Oops" };
+                        let _ = s
+                            .write_all(format!("HTTP/1.1 {status}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n").as_bytes())
+                            .await;
+                        while s.write_all(chunk.as_bytes()).await.is_ok() {}
+                    }
+                    2 => {
+                        let _ = s
+                            .write_all(
+                                format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{addr}/elsewhere\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                    }
+                    3 => {
+                        let _ = s
+                            .write_all(format!("HTTP/1.1 200 OK\r\nConnection: close\r\nX-Big: {}\r\n\r\n", "b".repeat(1 << 20)).as_bytes())
+                            .await;
+                    }
+                    _ => {
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").await;
+                    }
+                }
+            });
+        }
+    });
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.meshery_server = Some(format!("http://{addr}"));
+    let host = wasmesh::start(config).await.expect("host starts");
+    let adapter = host.adapters[0].clone();
+    tokio::time::timeout(EVENT_WAIT, async {
+        while adapter.registration.snapshot().rounds == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the first round ends");
+    let stats = adapter.registration.snapshot();
+    // The endless 200 counted as registered; the endless 500, the redirect and the huge header failed.
+    assert_eq!(stats.failures, 3, "{stats:?}");
+    assert_eq!(stats.successes, LINKERD.len() as u64, "{stats:?}");
+    assert_eq!(stats.last_round_registered, LINKERD.len() as u64, "{stats:?}");
+    assert_eq!(redirected.load(Ordering::SeqCst), 0, "the redirect was followed");
+    tokio::time::timeout(EVENT_WAIT, host.shutdown())
+        .await
+        .expect("shutdown is not held by the server");
+    server.abort();
+}
