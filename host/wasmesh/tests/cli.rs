@@ -158,3 +158,41 @@ fn a_meshery_server_that_is_not_an_http_url_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// Grants that make their holder cluster-admin by other roads than the listed ones: patching a
+/// running pod's image (a privileged DaemonSet's pod then runs other code), a
+/// ReplicationController's pod template, a mutating admission policy. `wasmesh plugins` said
+/// "no", and strict mode (which `wasmesh deploy` always sets) ran them without
+/// grant.clusterAdmin.
+#[test]
+fn disguised_cluster_admin_grants_beyond_the_first_list_are_named() {
+    let dir = std::env::temp_dir().join(format!("wasmesh-cli-admin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (rule, says) in [
+        (
+            "{apiGroups: [''], resources: [pods], verbs: [get, patch], namespaces: all}",
+            "pods in all namespaces",
+        ),
+        (
+            "{apiGroups: [''], resources: [replicationcontrollers], verbs: [create], namespaces: all}",
+            "replicationcontrollers in all namespaces",
+        ),
+        (
+            "{apiGroups: [admissionregistration.k8s.io], resources: [mutatingadmissionpolicies, mutatingadmissionpolicybindings], verbs: [create], namespaces: cluster}",
+            "mutatingadmissionpolicies at cluster scope",
+        ),
+    ] {
+        let path = dir.join("admin.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "plugins: [{{name: linkerd, builtin: linkerd, port: 1, grant: {{operations: [custom], kube: [{rule}]}}}}]\n"
+            ),
+        )
+        .unwrap();
+        let out = wasmesh(&["--config", path.to_str().unwrap(), "plugins"]);
+        assert!(out.contains("cluster-admin equivalent: YES"), "{rule}:\n{out}");
+        assert!(out.contains(says), "{rule}: no {says:?} in:\n{out}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
