@@ -196,3 +196,26 @@ fn disguised_cluster_admin_grants_beyond_the_first_list_are_named() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The environment names a Meshery server on another machine and advertises loopback (as the
+/// upstream adapters' SERVICE_ADDR might): the server would dial itself for Provision, and
+/// whatever listens there would get the kubeconfigs. Refused at start, as is a host with a port.
+#[test]
+fn a_loopback_or_malformed_advertised_host_for_a_remote_meshery_server_is_refused() {
+    for (addr, says) in [
+        ("localhost", "is this machine's own loopback name"),
+        ("127.0.0.1", "is this machine's own loopback name"),
+        ("[::1]", "is this machine's own loopback name"),
+        ("wasmesh.meshery.svc:10000", "is not a host name"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+            .args(["plugins", "--no-cache"])
+            .env("MESHERY_SERVER", "http://meshery.example:9081")
+            .env("SERVICE_ADDR", addr)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{addr} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{addr}: {err}");
+    }
+}
