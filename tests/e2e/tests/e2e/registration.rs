@@ -372,7 +372,10 @@ async fn a_hostile_meshery_server_cannot_hold_or_redirect_the_registration() {
                     n @ (0 | 1) => {
                         let status = if n == 0 { "200 OK" } else { "500 Oops" };
                         let _ = s
-                            .write_all(format!("HTTP/1.1 {status}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n").as_bytes())
+                            .write_all(
+                                format!("HTTP/1.1 {status}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")
+                                    .as_bytes(),
+                            )
                             .await;
                         while s.write_all(chunk.as_bytes()).await.is_ok() {}
                     }
@@ -386,11 +389,19 @@ async fn a_hostile_meshery_server_cannot_hold_or_redirect_the_registration() {
                     }
                     3 => {
                         let _ = s
-                            .write_all(format!("HTTP/1.1 200 OK\r\nConnection: close\r\nX-Big: {}\r\n\r\n", "b".repeat(1 << 20)).as_bytes())
+                            .write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+                                    "b".repeat(1 << 20)
+                                )
+                                .as_bytes(),
+                            )
                             .await;
                     }
                     _ => {
-                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").await;
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                            .await;
                     }
                 }
             });
