@@ -84,6 +84,31 @@ const DANGEROUS: &[(&str, &str, &[&str], &str)] = &[
         "a Pod can mount the node's file system (hostPath) and run privileged",
     ),
     (
+        "",
+        "pods",
+        &["patch", "update"],
+        "a running Pod's image can be changed: any privileged pod in reach (a CNI's, kube-proxy's) runs \
+         other code",
+    ),
+    (
+        "",
+        "replicationcontrollers",
+        &["create", "patch", "update"],
+        "a ReplicationController's pods can mount hostPath and run privileged",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "mutatingadmissionpolicies",
+        WRITE,
+        "a mutating admission policy changes every object it matches (a pod into a privileged one)",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "mutatingadmissionpolicybindings",
+        WRITE,
+        "a binding puts any mutating admission policy to work on every object it matches",
+    ),
+    (
         "apps",
         "deployments",
         &["create", "patch", "update"],
@@ -190,6 +215,8 @@ fn reaches(scope: &NamespaceScope, resource: &str) -> bool {
         "clusterroles"
             | "mutatingwebhookconfigurations"
             | "validatingwebhookconfigurations"
+            | "mutatingadmissionpolicies"
+            | "mutatingadmissionpolicybindings"
             | "apiservices"
             | "customresourcedefinitions"
             | "namespaces"

@@ -411,11 +411,27 @@ impl Config {
             .as_deref()
             .map(str::trim)
             .unwrap_or(crate::registration::DEFAULT_ADVERTISE_HOST);
-        if host.is_empty() || host.contains(['/', ' ', '@', '?', '#']) || host.contains("://") {
+        // A DNS name or an IP address, nothing more: the server appends the port itself.
+        let ip = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .parse::<std::net::IpAddr>()
+            .ok();
+        if ip.is_none() && !wasmesh_cluster::is_dns_subdomain(&host.to_ascii_lowercase()) {
             return Err(Error::Config(format!(
                 "advertise_host \"{}\" is not a host name; write the name or address the Meshery server \
                  reaches this host on (e.g. wasmesh.meshery.svc), without scheme or port",
                 host.escape_debug()
+            )));
+        }
+        // A server elsewhere would dial its own machine, and whatever listens there would get
+        // Provision's kubeconfigs.
+        if !url.host().is_some_and(local) && local(host) {
+            return Err(Error::Config(format!(
+                "advertise_host \"{host}\" is this machine's own loopback name, but meshery_server {server} is \
+                 not on this machine: it would dial itself; write the name or address it reaches this host on \
+                 (e.g. wasmesh.meshery.svc; env WASMESH_ADVERTISE_HOST or SERVICE_ADDR)"
             )));
         }
         if self.registration_interval_seconds == 0 {
@@ -661,6 +677,22 @@ plugins:
             (
                 "meshery_server: http://meshery:9081\nadvertise_host: http://wasmesh",
                 "advertise_host \"http://wasmesh\" is not a host name",
+            ),
+            (
+                "meshery_server: http://meshery:9081\nadvertise_host: wasmesh:10000",
+                "advertise_host \"wasmesh:10000\" is not a host name",
+            ),
+            (
+                "meshery_server: http://meshery:9081\nadvertise_host: \"a\\tb\"",
+                "is not a host name",
+            ),
+            (
+                "meshery_server: http://meshery:9081\nadvertise_host: 127.0.0.1",
+                "is this machine's own loopback name",
+            ),
+            (
+                "meshery_server: http://meshery:9081\nadvertise_host: LocalHost",
+                "is this machine's own loopback name",
             ),
             (
                 "meshery_server: http://meshery:9081\nadvertise_host: a.example\nregistration_interval_seconds: 0",

@@ -127,6 +127,13 @@ fn is_label_value(v: &str) -> bool {
 /// What in the options or the host config would give a pod that cannot run; empty when fine.
 pub fn problems(options: &DeployOptions, config: &Config) -> Vec<String> {
     let mut out = Vec::new();
+    // Checked first: the default configuration is written with it.
+    if !wasmesh_cluster::is_dns_label(options.namespace) {
+        out.push(format!(
+            "--namespace {:?} is not a valid namespace name (lower-case letters, digits and '-', at most 63)",
+            options.namespace
+        ));
+    }
     if options.replicas == 0 {
         out.push("--replicas must be at least 1 (the Service would have no backend)".to_string());
     }

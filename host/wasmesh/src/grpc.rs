@@ -40,6 +40,22 @@ pub struct Service {
     pub git_sha: &'static str,
 }
 
+/// The answer to an operation or design accepted while shutdown stopped the rest: it was not
+/// started, and its caller hears so here (its ERROR event may find no stream left).
+fn not_started(operation_id: &str) -> Status {
+    Status::unavailable(format!(
+        "operation {operation_id} was not started: the adapter is shutting down ({}); run it again once \
+         the adapter is back",
+        crate::shutdown::CUT_OFF_CODE
+    ))
+}
+
+/// Whether a refused call counts as `refused` in the metrics: one not started at shutdown
+/// (UNAVAILABLE) was counted as `cut_off` already.
+fn counts_as_refused(status: &Status) -> bool {
+    status.code() != tonic::Code::Unavailable
+}
+
 fn category(c: types::Category) -> OpCategory {
     match c {
         types::Category::Install => OpCategory::Install,
@@ -174,7 +190,7 @@ impl Service {
             "unknown".to_string()
         };
         let answer = self.start_operation(req).await;
-        if answer.is_err() {
+        if answer.as_ref().is_err_and(counts_as_refused) {
             self.adapter.metrics.operation(&key, Outcome::Refused);
         }
         answer
@@ -279,16 +295,19 @@ impl Service {
             events: &self.adapter.events,
             metrics: &self.adapter.metrics,
         };
-        self.adapter.running.spawn(
-            op,
-            async move {
-                let results = adapter.run_operation(clusters, request).await;
-                drop(permit);
-                results.iter().all(Result::is_ok)
-            }
-            .instrument(span),
-            |ok| *ok,
-        );
+        self.adapter
+            .running
+            .spawn(
+                op,
+                async move {
+                    let results = adapter.run_operation(clusters, request).await;
+                    drop(permit);
+                    results.iter().all(Result::is_ok)
+                }
+                .instrument(span),
+                |ok| *ok,
+            )
+            .map_err(|_| not_started(&operation_id))?;
         Ok(ApplyRuleResponse {
             error: String::new(),
             operation_id,
@@ -309,10 +328,12 @@ impl Service {
             .start_design(username, delete, components, config, kubeconfigs, operation_id)
             .instrument(span)
             .await
-            .inspect_err(|_| {
-                self.adapter
-                    .metrics
-                    .operation(crate::DESIGN_OPERATION, Outcome::Refused)
+            .inspect_err(|status| {
+                if counts_as_refused(status) {
+                    self.adapter
+                        .metrics
+                        .operation(crate::DESIGN_OPERATION, Outcome::Refused)
+                }
             })?;
         let (lines, failed) = task.await.map_err(|_| {
             Status::unavailable(format!(
@@ -412,10 +433,10 @@ impl Service {
             drop(permit);
             out
         };
-        Ok(self
-            .adapter
+        self.adapter
             .running
-            .spawn(op, work.in_current_span(), |(_, failed)| !*failed))
+            .spawn(op, work.in_current_span(), |(_, failed)| !*failed)
+            .map_err(|_| not_started(&operation_id))
     }
 
     /// A slot for one more operation, or a refusal when the adapter is at its limit.

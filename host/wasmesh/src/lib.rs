@@ -296,6 +296,14 @@ pub async fn start(config: Config) -> Result<RunningHost> {
         }
         None => None,
     };
+    // The meshes the built-in plugins serve, and by which: a plugin file reporting one of them
+    // is never registered, whatever the order of the configuration.
+    let builtin_meshes: Vec<(String, String)> = loaded
+        .iter()
+        .filter(|(pc, _, _)| pc.builtin.is_some())
+        .map(|(pc, p, _)| (p.info().mesh.to_ascii_lowercase(), pc.name.clone()))
+        .collect();
+    let mut registering: Vec<(String, String)> = Vec::new();
     for (pc, plugin, grant) in loaded {
         let info = plugin.info().clone();
         // One line per plugin at start; the rules themselves at debug (`wasmesh plugins` lists them).
@@ -382,16 +390,28 @@ pub async fn start(config: Config) -> Result<RunningHost> {
         });
         if let Some((settings, client)) = &registration {
             // One plugin per mesh: Meshery routes a design component by its mesh's model name,
-            // so a second plugin claiming it would take the first one's designs.
-            if let Some(first) = adapters.iter().find(|a| a.plugin.info().mesh == info.mesh) {
+            // so a second plugin claiming it would take the first one's designs. Names are
+            // compared without case, and a built-in plugin's mesh stays the built-in plugin's.
+            let mesh = info.mesh.to_ascii_lowercase();
+            let builtin_owner = builtin_meshes
+                .iter()
+                .find(|(m, owner)| *m == mesh && pc.builtin.is_none() && *owner != pc.name)
+                .map(|(_, owner)| owner.clone());
+            let owner = builtin_owner.or_else(|| {
+                registering
+                    .iter()
+                    .find(|(m, _)| *m == mesh)
+                    .map(|(_, name): &(String, String)| name.clone())
+            });
+            if let Some(owner) = owner {
                 tracing::error!(
                     plugin = %pc.name,
-                    "not registered with the Meshery server: it reports mesh \"{}\", which plugin {} registers \
-                     already; serve one plugin per mesh",
-                    info.mesh,
-                    first.name
+                    "not registered with the Meshery server: it reports mesh \"{}\", which plugin {owner} registers; \
+                     serve one plugin per mesh",
+                    info.mesh.escape_debug(),
                 );
             } else {
+                registering.push((mesh, pc.name.clone()));
                 // Its own task: serving never waits for the Meshery server.
                 tasks.push(tokio::spawn(registration::serve(
                     adapter.clone(),

@@ -200,6 +200,37 @@ fn given<'a>(matches: &'a ArgMatches, key: &str) -> Option<(&'a str, ValueSource
     }
 }
 
+/// "environment variable WASMESH_X" or "flag --x".
+fn source_name(s: &wasmesh::settings::Setting, source: ValueSource) -> String {
+    match source {
+        ValueSource::EnvVariable => format!("environment variable {}", s.env()),
+        _ => format!("flag --{}", s.flag()),
+    }
+}
+
+/// Settings given to `deploy` by flag or environment that the pods would not get: they read the
+/// ConfigMap (and the few variables deploy writes), so a guard given that way would be dropped
+/// without a word. Only settings of the command's own run (its compile cache, its log) and
+/// `meshery_server` (passed on to the pods) may differ.
+fn not_carried_to_pods(matches: &ArgMatches, config: &Config, pod_config: &Config) -> Vec<String> {
+    SETTINGS
+        .iter()
+        .filter(|s| !matches!(s.key, "cache_dir" | "log_format" | "meshery_server"))
+        .filter_map(|s| {
+            let (_, source) = given(matches, s.key)?;
+            let (given_value, pods) = (s.value(config), s.value(pod_config));
+            (given_value != pods).then(|| {
+                format!(
+                    "{} sets {} to {given_value}, which the pods would not get (they read {pods} from the \
+                     configuration): write it in the --config file",
+                    source_name(s, source),
+                    s.key
+                )
+            })
+        })
+        .collect()
+}
+
 /// The file's settings (or the defaults), then the environment's, then the flags'. Returns a
 /// line for each guarding setting (settings::GUARDS) that the environment or a flag changed.
 fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<Vec<String>> {
@@ -208,10 +239,7 @@ fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<V
         let Some((text, source)) = given(matches, s.key) else {
             continue;
         };
-        let from = match source {
-            ValueSource::EnvVariable => format!("environment variable {}", s.env()),
-            _ => format!("flag --{}", s.flag()),
-        };
+        let from = source_name(s, source);
         let before = s.value(config);
         s.apply(config, text)
             .map_err(|e| anyhow::anyhow!("{from} (setting {}): {e}", s.key))?;
@@ -275,12 +303,18 @@ fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("wasmesh"))
 }
 
+/// The log target of changes to guarding settings, which RUST_LOG cannot turn off.
+const SECURITY_TARGET: &str = "wasmesh::security";
+
 fn init_log(format: LogFormat) {
     // kube's client logs a response body it cannot parse: never let a cluster's data reach the
     // host's log that way, whatever RUST_LOG says.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info".into())
-        .add_directive("kube_client::client=error".parse().expect("a valid directive"));
+        .add_directive("kube_client::client=error".parse().expect("a valid directive"))
+        // A guarding setting changed from outside the file is always said, whatever RUST_LOG
+        // says: the environment that changes it could otherwise silence it too.
+        .add_directive(format!("{SECURITY_TARGET}=warn").parse().expect("a valid directive"));
     // Untrusted text (operation names, YAML, plugin messages) cannot start a log line, in
     // either format.
     match format {
@@ -337,7 +371,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let (config, changed) = load_config(&cli.common, &matches, advertised)?;
     init_log(config.log_format);
     for line in changed {
-        tracing::warn!("security setting from outside the configuration file: {line}");
+        tracing::warn!(target: SECURITY_TARGET, "security setting from outside the configuration file: {line}");
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config(_) => unreachable!("answered above"),
@@ -498,7 +532,8 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
                 meshery_namespace: Some(meshery_namespace.as_str()),
                 metrics_namespace_selector: &metrics_namespace_selector,
             };
-            let problems = deploy::problems(&options, &pod_config);
+            let mut problems = not_carried_to_pods(&matches, &config, &pod_config);
+            problems.extend(deploy::problems(&options, &pod_config));
             if !problems.is_empty() {
                 return Err(wasmesh::Error::Deploy(problems.join("; ")).into());
             }

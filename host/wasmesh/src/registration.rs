@@ -222,8 +222,16 @@ pub fn definition(info: &Info, kind: &DesignKind) -> std::result::Result<Value, 
             info.mesh.escape_debug()
         ));
     }
-    if kind.api_version.trim().is_empty() || kind.api_version.chars().any(char::is_whitespace) {
-        return Err(format!("kind {} has no usable apiVersion", kind.kind));
+    // Meshery matches a design component by its apiVersion: it must be one, spelled as
+    // Kubernetes spells it (a group in other letters or with a path in it is none).
+    let (group, version) = kind.api_version.split_once('/').unwrap_or(("", &kind.api_version));
+    let version_ok = wasmesh_cluster::is_dns_label(version) && version.starts_with(|c: char| c.is_ascii_lowercase());
+    if !version_ok || !(group.is_empty() || wasmesh_cluster::is_dns_subdomain(group)) {
+        return Err(format!(
+            "kind {} has no usable apiVersion (\"{}\" is not group/version in lower case, like networking.istio.io/v1)",
+            kind.kind,
+            kind.api_version.escape_debug()
+        ));
     }
     match serde_json::from_str::<Value>(&kind.schema) {
         Ok(Value::Object(m)) if !m.is_empty() => {}

@@ -105,6 +105,8 @@ macro_rules! setting {
 /// them (containers are often configured that way), but never silently: each change is logged
 /// at start, and strict mode set in the file cannot be switched off from outside it.
 pub const GUARDS: &[&str] = &[
+    // Who may call: the gRPC ports carry no authentication by default.
+    "listen",
     "strict",
     "allow_http_api_servers",
     "allowed_api_servers",

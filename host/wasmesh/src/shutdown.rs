@@ -29,6 +29,11 @@ pub struct InFlight {
     closed: std::sync::atomic::AtomicBool,
 }
 
+/// An operation handed over after shutdown stopped the rest: it never runs, and its caller must
+/// be told so in its answer (the event streams may already have ended).
+#[derive(Debug)]
+pub struct NotStarted;
+
 struct Running {
     operation_id: String,
     key: String,
@@ -48,8 +53,15 @@ pub struct Tracked<'a> {
 }
 
 impl InFlight {
-    /// Runs `work` as its own task, counted until it ends; `succeeded` reads its outcome.
-    pub fn spawn<T, F>(self: &Arc<Self>, op: Tracked<'_>, work: F, succeeded: fn(&T) -> bool) -> JoinHandle<T>
+    /// Runs `work` as its own task, counted until it ends; `succeeded` reads its outcome. After
+    /// shutdown stopped the rest, `work` is dropped unrun: an ERROR event goes to whoever still
+    /// subscribes, and the caller gets [`NotStarted`] to answer with.
+    pub fn spawn<T, F>(
+        self: &Arc<Self>,
+        op: Tracked<'_>,
+        work: F,
+        succeeded: fn(&T) -> bool,
+    ) -> Result<JoinHandle<T>, NotStarted>
     where
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
@@ -63,13 +75,11 @@ impl InFlight {
         if self.closed.load(Ordering::SeqCst) {
             drop(running);
             drop(work);
-            // Never runs: the caller sees a cancelled task, as for one cut off.
-            let task = tokio::spawn(std::future::pending::<T>());
-            task.abort();
             metrics.operation(&key, Outcome::CutOff);
             tracing::warn!(operation_id = %crate::logging::id_field(op.operation_id), "not started: the adapter is shutting down");
+            // The streams may have ended already: this event can be lost, the caller's answer not.
             op.events.publish(cut_off_event(op.operation_id, op.key, None));
-            return task;
+            return Err(NotStarted);
         }
         metrics.operation_started();
         let started = tokio::time::Instant::now();
@@ -98,7 +108,7 @@ impl InFlight {
             },
         );
         self.count.send_replace(running.len());
-        task
+        Ok(task)
     }
 
     fn finished(&self, id: u64) -> bool {

@@ -158,3 +158,64 @@ fn a_meshery_server_that_is_not_an_http_url_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// Grants that make their holder cluster-admin by other roads than the listed ones: patching a
+/// running pod's image (a privileged DaemonSet's pod then runs other code), a
+/// ReplicationController's pod template, a mutating admission policy. `wasmesh plugins` said
+/// "no", and strict mode (which `wasmesh deploy` always sets) ran them without
+/// grant.clusterAdmin.
+#[test]
+fn disguised_cluster_admin_grants_beyond_the_first_list_are_named() {
+    let dir = std::env::temp_dir().join(format!("wasmesh-cli-admin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (rule, says) in [
+        (
+            "{apiGroups: [''], resources: [pods], verbs: [get, patch], namespaces: all}",
+            "pods in all namespaces",
+        ),
+        (
+            "{apiGroups: [''], resources: [replicationcontrollers], verbs: [create], namespaces: all}",
+            "replicationcontrollers in all namespaces",
+        ),
+        (
+            "{apiGroups: [admissionregistration.k8s.io], resources: [mutatingadmissionpolicies, mutatingadmissionpolicybindings], verbs: [create], namespaces: cluster}",
+            "mutatingadmissionpolicies at cluster scope",
+        ),
+    ] {
+        let path = dir.join("admin.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "plugins: [{{name: linkerd, builtin: linkerd, port: 1, grant: {{operations: [custom], kube: [{rule}]}}}}]\n"
+            ),
+        )
+        .unwrap();
+        let out = wasmesh(&["--config", path.to_str().unwrap(), "plugins"]);
+        assert!(out.contains("cluster-admin equivalent: YES"), "{rule}:\n{out}");
+        assert!(out.contains(says), "{rule}: no {says:?} in:\n{out}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The environment names a Meshery server on another machine and advertises loopback (as the
+/// upstream adapters' SERVICE_ADDR might): the server would dial itself for Provision, and
+/// whatever listens there would get the kubeconfigs. Refused at start, as is a host with a port.
+#[test]
+fn a_loopback_or_malformed_advertised_host_for_a_remote_meshery_server_is_refused() {
+    for (addr, says) in [
+        ("localhost", "is this machine's own loopback name"),
+        ("127.0.0.1", "is this machine's own loopback name"),
+        ("[::1]", "is this machine's own loopback name"),
+        ("wasmesh.meshery.svc:10000", "is not a host name"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+            .args(["plugins", "--no-cache"])
+            .env("MESHERY_SERVER", "http://meshery.example:9081")
+            .env("SERVICE_ADDR", addr)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{addr} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{addr}: {err}");
+    }
+}

@@ -207,6 +207,62 @@ fn deploy_refuses_what_could_not_run_and_prints_nothing() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A setting given to `deploy` by flag or environment reaches the command, not the pods (they
+/// read the ConfigMap): `--allowed-api-servers 10.0.0.0/8` was checked, then left out of the
+/// manifests without a word, so the pods let kubeconfigs name any server. Each such setting is
+/// refused unless the pods get the same value.
+#[test]
+fn deploy_refuses_settings_the_pods_would_not_get() {
+    let refused: [(&[(&str, &str)], &[&str], &str); 5] = [
+        (
+            &[],
+            &["--allowed-api-servers", "10.0.0.0/8"],
+            "flag --allowed-api-servers sets allowed_api_servers",
+        ),
+        (
+            &[("WASMESH_AUDIT_LOG", "/var/lib/wasmesh/audit.jsonl")],
+            &[],
+            "environment variable WASMESH_AUDIT_LOG sets audit_log",
+        ),
+        (&[], &["--strict=false"], "flag --strict sets strict to false"),
+        (&[], &["--listen", "127.0.0.1"], "flag --listen sets listen"),
+        (
+            &[],
+            &["--limits-max-in-flight", "8"],
+            "flag --limits-max-in-flight sets limits.max_in_flight",
+        ),
+    ];
+    for (env, args, says) in refused {
+        let mut cmd_args = vec!["deploy", "--accept-cluster-admin"];
+        cmd_args.extend_from_slice(args);
+        let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/wasmesh-deploy-cache");
+        let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))
+            .args(&cmd_args)
+            .args(["--cache-dir", cache])
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "error")
+            .env_remove("WASMESH_CONFIG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{env:?} {args:?} succeeded");
+        assert!(
+            err.contains(says) && err.contains("write it in the --config file"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} printed manifests");
+    }
+    // YAML in --namespace, which the default configuration is written with, cannot accept
+    // cluster-admin for the built-in plugins.
+    let out = run(&["deploy", "--namespace", "x}, grant: {clusterAdmin: true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    assert!(err.contains("is not a valid namespace name"), "{err}");
+    // What the pods get anyway is fine: they run strict, and meshery_server is passed on.
+    let yaml = deploy(&["--strict", "--meshery-server", "http://meshery.meshery.svc:9081"]);
+    assert!(yaml.contains("http://meshery.meshery.svc:9081"));
+}
+
 /// Each document applied with `dryRun=All` as its own field manager; returns what was refused.
 async fn dry_run(client: &kube::Client, docs: &[Value]) -> Vec<String> {
     let discovery = kube::Discovery::new(client.clone()).run().await.expect("discovery");

@@ -308,17 +308,97 @@ fn the_environment_cannot_quietly_loosen_a_guarding_setting() {
     }
     let plain = dir.join("plain.yaml");
     std::fs::write(&plain, "listen: 127.0.0.1\n").unwrap();
-    let out = wasmesh()
-        .env("WASMESH_ALLOW_HTTP_API_SERVERS", "true")
-        .args(["--config", plain.to_str().unwrap(), "rbac"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    // The environment that loosens a guard cannot also silence the line that says so; `listen`
+    // guards who may call (the file keeps the ports on loopback).
+    for rust_log in [None, Some("off"), Some("error"), Some("wasmesh::security=off")] {
+        let mut cmd = wasmesh();
+        if let Some(level) = rust_log {
+            cmd.env("RUST_LOG", level);
+        }
+        let out = cmd
+            .env("WASMESH_ALLOW_HTTP_API_SERVERS", "true")
+            .env("WASMESH_LISTEN", "0.0.0.0")
+            .args(["--config", plain.to_str().unwrap(), "rbac"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        for want in [
+            "environment variable WASMESH_ALLOW_HTTP_API_SERVERS changes allow_http_api_servers from false to true",
+            "environment variable WASMESH_LISTEN changes listen from \"127.0.0.1\" to \"0.0.0.0\"",
+        ] {
+            assert!(err.contains(want), "RUST_LOG={rust_log:?}: no {want:?} in:\n{err}");
+        }
+    }
+}
+
+/// Operations sent while SIGTERM arrives are each accounted for: a call answered OK gets an event
+/// that ends it (done, failed, cut off or not started) before the event stream ends, and any other
+/// call is answered with an error. An operation accepted in the moment shutdown stops the rest
+/// (its kubeconfig still being read) was once answered OK with its event sent to a stream that
+/// had already ended: lost without a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_sent_while_sigterm_arrives_is_answered_or_reported() {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    let api = ApiServer::start();
+    // No grace: what runs is cut off at once, so the race is with operations still being accepted.
+    let host = Host::start("shutdown_grace_seconds: 0\n", &[], &[]);
+    let mut c = connect(host.addr).await;
+    let mut events = c.stream_events(EventsRequest {}).await.unwrap().into_inner();
+    let collector = tokio::spawn(async move {
+        let mut ended = HashSet::new();
+        while let Some(Ok(e)) = events.next().await {
+            if e.event_type == EventType::Error as i32 || e.details.starts_with("cluster \"") {
+                ended.insert(e.operation_id);
+            }
+        }
+        ended
+    });
+
+    let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut senders = Vec::new();
+    for sender in 0..8 {
+        let (addr, accepted) = (host.addr, accepted.clone());
+        // A kubeconfig of its own per operation (a comment makes it unique): each is read anew,
+        // which keeps operations in the step between admission and start.
+        let kubeconfig = api.kubeconfig().to_string();
+        senders.push(tokio::spawn(async move {
+            let mut c = connect(addr).await;
+            for n in 0.. {
+                let req = custom(
+                    &format!("{kubeconfig}\n# {sender}-{n}\n"),
+                    &format!("race-{sender}-{n}"),
+                );
+                match c.apply_operation(req.clone()).await {
+                    Ok(_) => accepted.lock().unwrap().push(req.operation_id),
+                    // Answered: the caller knows it did not run.
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    while accepted.lock().unwrap().len() < 40 {
+        assert!(
+            !senders.iter().all(|s| s.is_finished()),
+            "every sender was refused before the shutdown"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    host.terminate();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let ended = collector.await.unwrap();
+    let (status, log) = host.wait();
+    assert_eq!(status.code(), Some(0), "{log}");
+    let accepted = accepted.lock().unwrap().clone();
+    let lost: Vec<&String> = accepted.iter().filter(|id| !ended.contains(*id)).collect();
     assert!(
-        err.contains(
-            "environment variable WASMESH_ALLOW_HTTP_API_SERVERS changes allow_http_api_servers from false to true"
-        ),
-        "{err}"
+        lost.is_empty(),
+        "{} of {} operations answered OK never got an event that ends them: {lost:?}",
+        lost.len(),
+        accepted.len()
     );
 }

@@ -254,3 +254,66 @@ async fn idle_connections_cannot_hold_the_metrics_port() {
     assert_eq!(http_get(addr, "/metrics").await.0, 200);
     host.shutdown().await;
 }
+
+/// Reads until the peer closes: the bytes it sent before.
+async fn until_closed(tcp: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    // A liveness bound, not a performance assertion: the host's bound is its 30 s per connection.
+    tokio::time::timeout(std::time::Duration::from_secs(60), tcp.read_to_end(&mut got))
+        .await
+        .expect("the metrics server closes the connection")
+        .ok();
+    got
+}
+
+/// Slowloris on the metrics port: 64 connections that never finish their headers, one that
+/// sends a byte at a time. The 65th connection is closed at once, unanswered; the idle ones are
+/// closed by the header timeout, and a scrape is then answered again. A request line of 1 MiB
+/// and an HTTP/2 preface get no metrics either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_port_bounds_slow_and_idle_connections() {
+    init_log();
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.metrics_addr = Some("127.0.0.1:0".into());
+    let host = wasmesh::start(config).await.expect("host starts");
+    let addr = host.metrics_addr.expect("metrics served");
+    let mut idle = Vec::new();
+    for _ in 0..63 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    trickle.write_all(b"GET /metrics HTTP/1.1\r\n").await.unwrap();
+    // Each connection is taken by the server before the next is made: the 65th is over the bound.
+    let mut over = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = over.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(
+        until_closed(&mut over).await.is_empty(),
+        "the 65th connection was answered"
+    );
+    let dripping = tokio::spawn(async move {
+        for _ in 0..60 {
+            if trickle.write_all(b"X").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("a connection sending its headers a byte at a time was kept for 15 s (header timeout: 5 s)");
+    });
+    for mut c in idle {
+        let answer = until_closed(&mut c).await;
+        assert!(!String::from_utf8_lossy(&answer).contains("wasmesh_"));
+    }
+    dripping.await.unwrap();
+    assert_eq!(http_get(addr, "/metrics").await.0, 200);
+    let mut long = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let line = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "m".repeat(1 << 20));
+    let _ = long.write_all(line.as_bytes()).await;
+    let answer = String::from_utf8_lossy(&until_closed(&mut long).await).to_string();
+    assert!(!answer.contains("wasmesh_"), "{answer}");
+    let mut h2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
+    let answer = String::from_utf8_lossy(&until_closed(&mut h2).await).to_string();
+    assert!(!answer.contains("wasmesh_"), "{answer}");
+    host.shutdown().await;
+}

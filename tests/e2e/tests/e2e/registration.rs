@@ -148,6 +148,9 @@ async fn every_design_kind_of_both_plugins_is_registered_with_the_advertised_hos
         "EmptySchema",
         "NoVersion",
         "Spaced Kind",
+        "Deployment",
+        "ClusterRole",
+        "Pod",
     ] {
         assert!(
             log.lines().any(|l| l.contains("not registered") && l.contains(refused)),
@@ -251,4 +254,179 @@ async fn grpc_is_served_while_the_meshery_server_is_unreachable() {
     tokio::time::timeout(EVENT_WAIT, host.shutdown())
         .await
         .expect("shutdown does not wait for the registration's retries");
+}
+
+/// A plugin file that reports a built-in plugin's mesh (here Linkerd's own component, loaded from
+/// a file under another name and listed first) would have Meshery send that mesh's designs to it,
+/// and the built-in plugin would not register at all. The built-in plugin registers whatever the
+/// order of the configuration; the file is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_file_cannot_take_a_built_in_plugins_mesh_by_coming_first() {
+    init_log();
+    let server = RegistrationServer::start().await;
+    let dir = std::env::temp_dir().join(format!("wasmesh-impostor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    let bytes = wasmesh::builtin::component_bytes(&config.plugins[0]).unwrap();
+    let file = dir.join("impostor.wasm");
+    std::fs::write(&file, &bytes).unwrap();
+    let mut impostor = config.plugins[0].clone();
+    impostor.name = "impostor".into();
+    impostor.builtin = None;
+    impostor.path = Some(file);
+    config.plugins.insert(0, impostor);
+    config.meshery_server = Some(server.url());
+    let host = wasmesh::start(config).await.expect("host starts");
+    // Both listeners call themselves LINKERD: the built-in one by its plugin name.
+    let port = host
+        .listeners
+        .iter()
+        .find(|l| l.plugin == "linkerd")
+        .unwrap()
+        .addr
+        .port();
+    let accepted = server
+        .wait_for("the Linkerd CRD kinds", |a| {
+            ["Server", "HTTPRoute"]
+                .iter()
+                .all(|k| registered_kinds(a, "linkerd").contains(k))
+        })
+        .await;
+    let ports: BTreeSet<String> = accepted
+        .iter()
+        .map(|r| r.connection["metadata"]["port"].to_string())
+        .collect();
+    assert_eq!(
+        ports,
+        BTreeSet::from([port.to_string()]),
+        "only the built-in plugin registers"
+    );
+    let log = host_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("impostor") && l.contains("not registered") && l.contains("linkerd")),
+        "no log line refusing the impostor:\n{log}"
+    );
+    host.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A hostile Meshery server: its first answers are a 200 whose body never ends, a 500 whose body
+/// never ends, a redirect elsewhere, and a 1 MiB header; then it takes registrations. The success
+/// counts without its body being read, the refusal's body is read only in part, the redirect is
+/// not followed and the huge header is a failure; each failed definition is sent again and every
+/// kind ends up registered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_meshery_server_cannot_hold_or_redirect_the_registration() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    init_log();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let redirected = Arc::new(AtomicUsize::new(0));
+    let (a, r) = (answered.clone(), redirected.clone());
+    // One request per connection, and each answer says so: the host does not reuse them.
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = tcp.accept().await else { continue };
+            let (a, r) = (a.clone(), r.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 65536];
+                // The request head, then its body (Content-Length).
+                let body_len = loop {
+                    let Ok(n) = s.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                    if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        break len.saturating_sub(head.len() - end - 4);
+                    }
+                };
+                let mut left = body_len;
+                while left > 0 {
+                    let Ok(n) = s.read(&mut buf[..left.min(65536)]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    left -= n;
+                }
+                if head.starts_with(b"POST /elsewhere") {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 4096, "x".repeat(4096));
+                match a.fetch_add(1, Ordering::SeqCst) {
+                    n @ (0 | 1) => {
+                        let status = if n == 0 { "200 OK" } else { "500 Oops" };
+                        let _ = s
+                            .write_all(
+                                format!("HTTP/1.1 {status}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                        while s.write_all(chunk.as_bytes()).await.is_ok() {}
+                    }
+                    2 => {
+                        let _ = s
+                            .write_all(
+                                format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{addr}/elsewhere\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                    }
+                    3 => {
+                        let _ = s
+                            .write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+                                    "b".repeat(1 << 20)
+                                )
+                                .as_bytes(),
+                            )
+                            .await;
+                    }
+                    _ => {
+                        let _ = s
+                            .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    let mut config = test_config();
+    config.plugins.retain(|p| p.name == "linkerd");
+    config.meshery_server = Some(format!("http://{addr}"));
+    let host = wasmesh::start(config).await.expect("host starts");
+    let adapter = host.adapters[0].clone();
+    tokio::time::timeout(EVENT_WAIT, async {
+        while adapter.registration.snapshot().rounds == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the first round ends");
+    let stats = adapter.registration.snapshot();
+    // The endless 200 counted as registered; the endless 500, the redirect and the huge header failed.
+    assert_eq!(stats.failures, 3, "{stats:?}");
+    assert_eq!(stats.successes, LINKERD.len() as u64, "{stats:?}");
+    assert_eq!(stats.last_round_registered, LINKERD.len() as u64, "{stats:?}");
+    assert_eq!(redirected.load(Ordering::SeqCst), 0, "the redirect was followed");
+    tokio::time::timeout(EVENT_WAIT, host.shutdown())
+        .await
+        .expect("shutdown is not held by the server");
+    server.abort();
 }

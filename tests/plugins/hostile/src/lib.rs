@@ -394,6 +394,10 @@ impl wasmesh_sdk::registry::Guest for Hostile {
             kind("EmptySchema", "example.com/v1", "{}"),
             kind("NoVersion", "", schema),
             kind("Spaced Kind", "example.com/v1", schema),
+            // Kubernetes' own groups in other spellings: not apiVersions at all.
+            kind("Deployment", "Apps/v1", schema),
+            kind("ClusterRole", "RBAC.authorization.k8s.io/v1", schema),
+            kind("Pod", "apps/v1/../v1", schema),
         ]
     }
 }
