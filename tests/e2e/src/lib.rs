@@ -21,6 +21,8 @@ pub use wasmesh_test_apiserver::{TestCluster, TestNamespace};
 pub const HOSTILE_WASM: &str = env!("WASMESH_TEST_HOSTILE");
 /// A plugin whose describe traps.
 pub const BROKEN_DESCRIBE_WASM: &str = env!("WASMESH_TEST_BROKEN_DESCRIBE");
+/// A plugin whose answers alias its own memory (lift.rs).
+pub const ALIASED_WASM: &str = env!("WASMESH_TEST_ALIASED");
 
 /// How long a test waits for an event before it gives up and shows what it saw. A liveness
 /// bound, not a performance assertion: generous for a loaded 2-core machine.
