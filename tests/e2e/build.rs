@@ -11,16 +11,22 @@ fn main() {
     wasmesh_build_support::rerun_if_changed(&[
         &plugins.join("hostile"),
         &plugins.join("broken-describe"),
+        &plugins.join("aliased"),
         &plugins.join("Cargo.toml"),
         &root.join("sdk/src"),
         &root.join("wit"),
     ]);
     let wasm = wasmesh_build_support::build_components(
         &plugins.join("Cargo.toml"),
-        &["wasmesh-test-hostile", "wasmesh-test-broken-describe"],
+        &[
+            "wasmesh-test-hostile",
+            "wasmesh-test-broken-describe",
+            "wasmesh-test-aliased",
+        ],
     );
     println!("cargo:rustc-env=WASMESH_TEST_HOSTILE={}", wasm[0].display());
     println!("cargo:rustc-env=WASMESH_TEST_BROKEN_DESCRIBE={}", wasm[1].display());
+    println!("cargo:rustc-env=WASMESH_TEST_ALIASED={}", wasm[2].display());
 
     // The Python translator. A build that cannot run (the toolchain is missing) does not stop
     // the other tests from building: its error goes to a file beside the component's path, and

@@ -116,6 +116,16 @@ pub enum Error {
         limit_mib: usize,
     },
 
+    #[error(
+        "plugin {plugin}: {call} handed the host more than it copies from one call ({limit_mib} MiB, \
+         counting every string's bytes and every list element); refused before it was copied"
+    )]
+    ResultTooLarge {
+        plugin: String,
+        call: &'static str,
+        limit_mib: usize,
+    },
+
     #[error("plugin {plugin}: {call} crashed: {reason}")]
     Trap {
         plugin: String,

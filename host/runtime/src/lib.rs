@@ -22,8 +22,8 @@ pub use bindings::wasmesh::adapter::types;
 pub use errors::{Error, Result};
 pub use manifest::{DESIGN_OPERATION, MANIFEST_SECTION, Manifest, NamespaceKeys, read_manifest, read_plugin_manifest};
 pub use plugin::{
-    CallOutcome, MAX_CORE_INSTANCES_PER_CALL, MAX_HOST_RESOURCES_PER_CALL, MAX_MEMORIES_PER_CALL, MAX_TABLES_PER_CALL,
-    Plugin, Runtime, RuntimeConfig,
+    CallOutcome, DEFAULT_MAX_RESULT_BYTES, MAX_CORE_INSTANCES_PER_CALL, MAX_HOST_RESOURCES_PER_CALL,
+    MAX_MEMORIES_PER_CALL, MAX_TABLES_PER_CALL, Plugin, Runtime, RuntimeConfig,
 };
 pub use state::HostCalls;
 

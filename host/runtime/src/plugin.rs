@@ -36,6 +36,9 @@ pub const MAX_TABLES_PER_CALL: u32 = 8;
 /// Host-side handles (WASI streams, pollables, ...) one call may hold at once: each costs host
 /// memory outside the plugin's memory limit.
 pub const MAX_HOST_RESOURCES_PER_CALL: usize = 4096;
+/// What the host copies out of one plugin call at most, unless the configuration asks for more
+/// ([`RuntimeConfig::max_result_bytes`]).
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 32 << 20;
 
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
@@ -49,6 +52,13 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Where compiled components are cached; None compiles at every start.
     pub cache_dir: Option<PathBuf>,
+    /// The most the host copies out of one call: its result, and the arguments of each call it
+    /// makes to the host, each on its own. Counted before anything is copied (wasmtime's
+    /// "hostcall fuel"): every string's bytes, and every list's length times the host size of
+    /// its element (24 bytes for a string, more for a record), so it bounds bytes and elements
+    /// alike, nested lists included. The guest's memory limit does not bound this: a list of a
+    /// million strings may all point at the same 16 MiB of guest memory, and lifting copies each.
+    pub max_result_bytes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -58,6 +68,7 @@ impl Default for RuntimeConfig {
             call_timeout: Duration::from_secs(10),
             max_instances: 128,
             cache_dir: None,
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
         }
     }
 }
@@ -478,6 +489,8 @@ impl<H: HostCalls> Plugin<H> {
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limits);
+        // The one bound on what is lifted from this call (see `max_result_bytes`).
+        store.set_hostcall_fuel(self.limits.max_result_bytes);
         let ticks = (self.limits.call_timeout.as_millis() / TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
@@ -512,6 +525,14 @@ impl<H: HostCalls> Plugin<H> {
                 plugin,
                 call,
                 limit_ms: self.limits.call_timeout.as_millis() as u64,
+            };
+        }
+        // wasmtime's error for a lift over the fuel is a private type: its text is what there is.
+        if text.contains("fuel allocated for hostcalls has been exhausted") {
+            return Error::ResultTooLarge {
+                plugin,
+                call,
+                limit_mib: self.limits.max_result_bytes >> 20,
             };
         }
         if text.contains("forcing trap when growing memory") {

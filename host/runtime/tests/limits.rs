@@ -1,9 +1,12 @@
-//! Per-call limits a hostile plugin runs into: host handles (the resource table).
+//! Per-call limits a hostile plugin runs into: host handles (the resource table), and what the
+//! host copies out of a call, which the built-in translators' largest answers fit with room.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use wasmesh_runtime::{Error, HostCalls, ListQuery, MAX_HOST_RESOURCES_PER_CALL, Runtime, RuntimeConfig, types};
+use wasmesh_runtime::{
+    DEFAULT_MAX_RESULT_BYTES, Error, HostCalls, ListQuery, MAX_HOST_RESOURCES_PER_CALL, Runtime, RuntimeConfig, types,
+};
 
 fn plugin(package: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -83,4 +86,74 @@ async fn host_handles_are_bounded_per_call() {
     // The next call starts with an empty table.
     let (again, _) = plugin.plan(recorder.clone(), &request).await;
     assert!(matches!(again, Err(Error::Trap { .. })), "{again:?}");
+}
+
+/// The built-in translators, built as the host embeds them.
+fn builtin(package: &str) -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let exe = std::env::current_exe().unwrap();
+    let wasm = wasmesh_build_support::build_components_in(
+        &wasmesh_build_support::wasm_target_dir(&exe),
+        &root.join("Cargo.toml"),
+        &[package],
+    );
+    std::fs::read(&wasm[0]).unwrap()
+}
+
+fn operation(key: &str, body: &str, version: &str) -> types::OperationRequest {
+    types::OperationRequest {
+        key: key.into(),
+        namespace: "default".into(),
+        version: version.into(),
+        custom_body: body.into(),
+        delete: false,
+        operation_id: "lift".into(),
+        username: "test".into(),
+        cluster: types::ClusterInfo {
+            name: "none".into(),
+            server: "none".into(),
+        },
+    }
+}
+
+/// The largest answers of the built-in translators (describe, the design kinds with their CRD
+/// schemas, every install profile) fit a quarter of what the host copies from one call: the
+/// bound on aliased answers leaves legitimate ones four times their size at least.
+#[tokio::test]
+async fn the_built_in_translators_largest_answers_fit_a_quarter_of_the_copy_limit() {
+    let rt = Runtime::new(RuntimeConfig {
+        max_instances: 2,
+        max_result_bytes: DEFAULT_MAX_RESULT_BYTES / 4,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    // (operation, body, version) of each translator's largest plans.
+    let cases: [(&str, &str, &[(&str, &str, &str)]); 2] = [
+        (
+            "wasmesh-plugin-istio",
+            "istio",
+            &[
+                ("istio", "profile: demo", ""),
+                ("istio", "profile: ambient", ""),
+                ("istio", "profile: ambient", "1.26.3"),
+            ],
+        ),
+        (
+            "wasmesh-plugin-linkerd",
+            "linkerd",
+            &[("linkerd", "", ""), ("linkerd", "", "edge-25.4.4")],
+        ),
+    ];
+    for (package, name, operations) in cases {
+        // Loading calls describe.
+        let plugin = rt.load(name, &builtin(package), Recorder::default()).await.unwrap();
+        let (kinds, _) = plugin.design_kinds(Recorder::default()).await;
+        assert!(kinds.unwrap().len() > 10, "{name}: its design kinds");
+        for (key, body, version) in operations {
+            let (r, _) = plugin.plan(Recorder::default(), &operation(key, body, version)).await;
+            let plan = r.unwrap_or_else(|e| panic!("{name} {key} {body} {version}: {e}"));
+            let plan = plan.unwrap_or_else(|e| panic!("{name} {key} {body} {version}: {}", e.message));
+            assert!(!plan.stages.is_empty(), "{name} {key} {body} {version}");
+        }
+    }
 }

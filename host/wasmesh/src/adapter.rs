@@ -104,6 +104,13 @@ impl Failure {
                 "the plugin crashed (a panic, a stack overflow or an invalid operation)",
                 "report the bug to the plugin's author with the operation and the host log",
             ),
+            E::ResultTooLarge { .. } => (
+                "WASMESH-RUNTIME-1006",
+                "the plugin's answer would make the host copy more than it allows per call: lists whose \
+                 strings all point at the same memory, or an answer far larger than any plan",
+                "report the bug to the plugin's author with the operation; for a legitimate answer this \
+                 large raise limits.max_plan_bytes (the host copies up to twice it, at least 32 MiB)",
+            ),
             E::Busy { .. } => (
                 "WASMESH-RUNTIME-1005",
                 "the plugin is overloaded: its share of the host's instance slots is in use",

@@ -147,6 +147,15 @@ impl Limits {
     pub fn operation_timeout(&self) -> Duration {
         Duration::from_secs(self.operation_timeout_seconds)
     }
+
+    /// The most the host copies out of one plugin call (its result, or a call it makes to the
+    /// host): twice the plan limit, since a plan is more than its objects' JSON, and never less
+    /// than the runtime's default, which the built-in plugins' largest results fit many times.
+    pub fn max_result_bytes(&self) -> usize {
+        self.max_plan_bytes
+            .saturating_mul(2)
+            .max(wasmesh_runtime::DEFAULT_MAX_RESULT_BYTES)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

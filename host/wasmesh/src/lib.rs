@@ -145,6 +145,7 @@ fn runtime_config(config: &Config) -> RuntimeConfig {
         memory_limit: config.limits.memory_mib << 20,
         call_timeout: config.limits.call_timeout(),
         cache_dir: config.cache_dir.clone(),
+        max_result_bytes: config.limits.max_result_bytes(),
         ..RuntimeConfig::default()
     }
 }

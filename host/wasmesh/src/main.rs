@@ -231,6 +231,12 @@ fn not_carried_to_pods(matches: &ArgMatches, config: &Config, pod_config: &Confi
         .collect()
 }
 
+/// Where a global argument was given: the innermost subcommand's matches hold one given after it.
+fn value_source(matches: &ArgMatches, key: &str) -> Option<ValueSource> {
+    let below = matches.subcommand().and_then(|(_, m)| value_source(m, key));
+    below.or(matches.value_source(key))
+}
+
 /// The file's settings (or the defaults), then the environment's, then the flags'. Returns a
 /// line for each guarding setting (settings::GUARDS) that the environment or a flag changed.
 fn apply_settings(config: &mut Config, matches: &ArgMatches) -> anyhow::Result<Vec<String>> {
@@ -372,6 +378,14 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     init_log(config.log_format);
     for line in changed {
         tracing::warn!(target: SECURITY_TARGET, "security setting from outside the configuration file: {line}");
+    }
+    // WASMESH_CONFIG can swap the whole file for a looser one: say which file rules.
+    if let Some(path) = &cli.common.config {
+        let from = match value_source(&matches, "config") {
+            Some(ValueSource::EnvVariable) => "environment variable WASMESH_CONFIG",
+            _ => "flag --config",
+        };
+        tracing::warn!(target: SECURITY_TARGET, "configuration file {} (from {from})", path.display());
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config(_) => unreachable!("answered above"),

@@ -404,15 +404,19 @@ pub async fn serve(
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_METRICS_CONNECTIONS));
     let task = tokio::spawn(async move {
         loop {
-            let (io, _) = tokio::select! {
+            let accepted = tokio::select! {
                 _ = stop.wait_for(|s| *s) => break,
-                accepted = tcp.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!("metrics listener: {e}");
-                        continue;
-                    }
-                },
+                accepted = tcp.accept() => accepted,
+            };
+            let (io, _) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, say: the same error comes back at once, so pause
+                    // instead of spinning (and flooding the log).
+                    tracing::warn!("metrics listener: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             let Ok(permit) = connections.clone().try_acquire_owned() else {
                 // Over the bound: closed at once.

@@ -246,7 +246,7 @@ pub static SETTINGS: &[Setting] = &[
     ),
     setting!(
         "limits.max_plan_bytes",
-        "Largest plan accepted from a plugin (bytes)",
+        "Largest plan accepted from a plugin (bytes); the host copies at most twice this (at least 32 MiB) out of one plugin call",
         "",
         false,
         |c| c.limits.max_plan_bytes,

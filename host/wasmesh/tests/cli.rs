@@ -219,3 +219,31 @@ fn a_loopback_or_malformed_advertised_host_for_a_remote_meshery_server_is_refuse
         assert!(err.contains(says), "{addr}: {err}");
     }
 }
+
+/// WASMESH_CONFIG can swap the whole configuration for a looser file: the log says which file
+/// rules and where it was named, whatever RUST_LOG says.
+#[test]
+fn the_configuration_file_in_use_is_logged_with_where_it_was_named() {
+    let dir = std::env::temp_dir().join(format!("wasmesh-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("looser.yaml");
+    std::fs::write(&path, "plugins: []\n").unwrap();
+    for (how, named) in [
+        ("env", "environment variable WASMESH_CONFIG"),
+        ("flag", "flag --config"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmesh"));
+        match how {
+            "env" => cmd.env("WASMESH_CONFIG", &path).arg("plugins"),
+            _ => cmd
+                .env_remove("WASMESH_CONFIG")
+                .args(["plugins", "--config", path.to_str().unwrap()]),
+        };
+        let out = cmd.env("RUST_LOG", "error").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{how}: {err}");
+        let line = format!("configuration file {} (from {named})", path.display());
+        assert!(err.contains(&line), "{how}: no {line:?} in {err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -21,6 +21,8 @@ pub use wasmesh_test_apiserver::{TestCluster, TestNamespace};
 pub const HOSTILE_WASM: &str = env!("WASMESH_TEST_HOSTILE");
 /// A plugin whose describe traps.
 pub const BROKEN_DESCRIBE_WASM: &str = env!("WASMESH_TEST_BROKEN_DESCRIBE");
+/// A plugin whose answers alias its own memory (lift.rs).
+pub const ALIASED_WASM: &str = env!("WASMESH_TEST_ALIASED");
 
 /// The Python translator's component (plugins/python), built by this crate's build script with
 /// componentize-py. Panics with the build's error (the install command when the toolchain is
