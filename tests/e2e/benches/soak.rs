@@ -18,11 +18,11 @@
 //!     update), the namespace operation undone, the design deleted, `custom` deleted.
 //! - 100 StreamEvents subscribers (WASMESH_SOAK_SUBSCRIBERS), each on its own connection, half
 //!   on each adapter, alternating `meshes.MeshService` and `meshes.AdapterService`.
-//! - One fault every 200 ms (WASMESH_SOAK_FAULT_EVERY_MS), armed on the API servers in turn and
-//!   hitting the next request there: 503 and 429 with Retry-After, 500, 504, a dropped
-//!   connection, a 500 ms delay, or a server-side apply conflict with another field manager
-//!   (which fails its operation, as it should). A server's next fault is armed only once its
-//!   last one has hit.
+//! - About one API server request in 200 (WASMESH_SOAK_FAULT_EVERY) meets a fault: each server
+//!   always has one armed, for the 200th request after it was armed, and the kinds take turns:
+//!   503 and 429 with Retry-After, 500, 504, a dropped connection, a 500 ms delay, or a
+//!   server-side apply conflict with another field manager (which fails its operation, as it
+//!   should).
 //!
 //! The API servers are always the built-in ones (the faults need them), whatever
 //! WASMESH_TEST_KUBECONFIG says. Needs `target/release/wasmesh` next to this bench's folder
@@ -32,8 +32,8 @@
 //! - WASMESH_SOAK_SECONDS (180): how long operations are started; the run then drains
 //! - WASMESH_SOAK_WARMUP_SECONDS (a sixth of the run, at most 30): memory and descriptors grow
 //!   to their working level here; growth is measured from its end
-//! - WASMESH_SOAK_IN_FLIGHT (64), WASMESH_SOAK_SUBSCRIBERS (100), WASMESH_SOAK_FAULT_EVERY_MS
-//!   (200; 0 turns the faults off)
+//! - WASMESH_SOAK_IN_FLIGHT (64), WASMESH_SOAK_SUBSCRIBERS (100), WASMESH_SOAK_FAULT_EVERY
+//!   (200 requests; 0 turns the faults off)
 //! - WASMESH_SOAK_RSS_GROWTH_MIB (16): the bound on resident memory growth after the warm-up
 //! - WASMESH_SOAK_FD_GROWTH (32): the bound on open descriptors' growth after the warm-up
 //! - WASMESH_SOAK_JSON: where the JSON summary goes (default `target/soak-summary.json`)
@@ -504,62 +504,46 @@ fn fault_kinds() -> Vec<(&'static str, Fault)> {
     ]
 }
 
-async fn inject_faults(
-    servers: Arc<Vec<ApiServer>>,
-    every: Duration,
-    tally: Arc<Mutex<FaultTally>>,
-    stop: Arc<Notify>,
-) {
+/// Keeps one fault armed on every API server, each hitting the `every`th request after it was
+/// armed: about one request in `every` meets a fault, however fast the host goes.
+async fn inject_faults(servers: Arc<Vec<ApiServer>>, every: u32, tally: Arc<Mutex<FaultTally>>, stop: Arc<Notify>) {
     let kinds = fault_kinds();
-    // With faults off the servers' logs are still read, for the request count.
-    let tick = if every.is_zero() {
-        Duration::from_millis(200)
-    } else {
-        every
-    };
     let mut armed: Vec<Option<(wasmesh_test_apiserver::FaultId, &'static str)>> = vec![None; servers.len()];
-    let (mut server, mut next_kind) = (0usize, 0usize);
+    let mut next_kind = 0usize;
+    let mut stopping = false;
     loop {
         tokio::select! {
-            _ = stop.notified() => break,
-            _ = tokio::time::sleep(tick) => {}
+            _ = stop.notified() => stopping = true,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
         let mut t = tally.lock().unwrap();
-        let s = &servers[server];
-        t.requests += s.requests().len() as u64;
-        s.clear_requests();
-        let ready = match armed[server] {
-            None => true,
-            Some((id, kind)) if s.hits(id) > 0 => {
-                t.kinds.entry(kind).or_default().1 += 1;
-                true
+        for (s, a) in servers.iter().zip(armed.iter_mut()) {
+            // The logs are emptied as they are read, so they stay small over a long run.
+            t.requests += s.requests().len() as u64;
+            s.clear_requests();
+            let ready = match *a {
+                None => true,
+                Some((id, kind)) if s.hits(id) > 0 => {
+                    t.kinds.entry(kind).or_default().1 += 1;
+                    true
+                }
+                Some(_) => false,
+            };
+            if stopping {
+                s.clear_faults();
+            } else if every > 0 && ready {
+                s.clear_faults();
+                let (kind, fault) = kinds[next_kind % kinds.len()].clone();
+                next_kind += 1;
+                *a = Some((s.inject(fault.nth(every)), kind));
+                t.kinds.entry(kind).or_default().0 += 1;
             }
-            Some(_) => false,
-        };
-        if !every.is_zero() && ready {
-            s.clear_faults();
-            let (kind, fault) = kinds[next_kind % kinds.len()].clone();
-            next_kind += 1;
-            armed[server] = Some((s.inject(fault), kind));
-            t.kinds.entry(kind).or_default().0 += 1;
         }
-        server = (server + 1) % servers.len();
-    }
-    // Count the last ones, then leave the servers without faults for the drain.
-    let mut t = tally.lock().unwrap();
-    for (s, a) in servers.iter().zip(&armed) {
-        t.requests += s.requests().len() as u64;
-        s.clear_requests();
-        if let Some((id, kind)) = a
-            && s.hits(*id) > 0
-        {
-            t.kinds.entry(kind).or_default().1 += 1;
+        if stopping {
+            break;
         }
-        s.clear_faults();
     }
 }
-
-// ---------------------------------------------------------------------------------------------
 
 async fn scrape(host: &HostProcess) -> String {
     host.scrape()
@@ -581,7 +565,7 @@ async fn main() {
     let warmup = env_num("WASMESH_SOAK_WARMUP_SECONDS", (seconds / 6).min(30));
     let in_flight = env_num("WASMESH_SOAK_IN_FLIGHT", 64).max(2 * LANES_PER_MESH as u64 + 2) as usize;
     let subscribers = env_num("WASMESH_SOAK_SUBSCRIBERS", 100) as usize;
-    let fault_every = Duration::from_millis(env_num("WASMESH_SOAK_FAULT_EVERY_MS", 200));
+    let fault_every = u32::try_from(env_num("WASMESH_SOAK_FAULT_EVERY", 200)).unwrap_or(u32::MAX);
     let rss_bound_mib = env_num("WASMESH_SOAK_RSS_GROWTH_MIB", 16);
     let fd_bound = env_num("WASMESH_SOAK_FD_GROWTH", 32) as usize;
 
@@ -591,7 +575,7 @@ async fn main() {
     };
     println!(
         "soak: {seconds} s (warm-up {warmup} s), {in_flight} operations in flight, {subscribers} subscribers, \
-         a fault every {fault_every:?}; host {}",
+         a fault in every {fault_every} API server requests; host {}",
         bin.display()
     );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -1032,7 +1016,7 @@ async fn main() {
         "bench": "wasmesh-e2e/benches/soak.rs",
         "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         "settings": {"seconds": seconds, "warmup_seconds": warmup, "in_flight": in_flight, "subscribers": subscribers,
-            "fault_every_ms": fault_every.as_millis() as u64, "rss_growth_bound_mib": rss_bound_mib, "fd_growth_bound": fd_bound},
+            "fault_every_requests": fault_every, "rss_growth_bound_mib": rss_bound_mib, "fd_growth_bound": fd_bound},
         "load_average": {"start": load.trim(), "end": load_end.trim()},
         "load_seconds": load_time.as_secs_f64(),
         "operations": {"sent": sent, "ended": ended, "succeeded": succeeded, "without_final_event": stuck,
