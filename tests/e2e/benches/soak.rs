@@ -49,7 +49,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 use tokio_stream::StreamExt;
 use wasmesh_e2e::meshery::{ApplyRuleRequest, Client, EventsResponse, Generation, INFO, ProvisionRequest};
-use wasmesh_e2e::process::{HostProcess, binary, metric_by, metric_sum, workspace};
+use wasmesh_e2e::process::{HostProcess, binary, metric_by, metric_sum, open_fds, rss_kib, workspace};
 use wasmesh_e2e::request;
 use wasmesh_test_apiserver::{ApiServer, Fault};
 
@@ -675,28 +675,14 @@ async fn main() {
     let sampler = {
         let samples = samples.clone();
         let stop = sampling.clone();
-        let (pid_rss, pid_fds) = (
-            format!("/proc/{}/status", host.pid()),
-            format!("/proc/{}/fd", host.pid()),
-        );
+        let pid = host.pid();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = stop.notified() => break,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
-                let rss_kib = std::fs::read_to_string(&pid_rss)
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find(|l| l.starts_with("VmRSS:"))?
-                            .split_whitespace()
-                            .nth(1)?
-                            .parse()
-                            .ok()
-                    })
-                    .unwrap_or(0);
-                let fds = std::fs::read_dir(&pid_fds).map(|d| d.count()).unwrap_or(0);
+                let (rss_kib, fds) = (rss_kib(pid).unwrap_or(0), open_fds(pid).unwrap_or(0));
                 samples.lock().unwrap().push(Sample {
                     at: began.elapsed(),
                     rss_kib,

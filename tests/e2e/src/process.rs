@@ -109,19 +109,12 @@ impl HostProcess {
 
     /// Resident memory (VmRSS), in KiB.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
+        rss_kib(self.pid())
     }
 
     /// Open file descriptors (sockets, files, the runtime's own).
     pub fn open_fds(&self) -> Option<usize> {
-        Some(std::fs::read_dir(format!("/proc/{}/fd", self.pid())).ok()?.count())
+        open_fds(self.pid())
     }
 
     /// The text of one scrape of /metrics (None when not served or not answering).
@@ -142,6 +135,23 @@ impl HostProcess {
         let (head, body) = text.split_once("\r\n\r\n")?;
         head.starts_with("HTTP/1.1 200").then(|| body.to_string())
     }
+}
+
+/// Resident memory (VmRSS) of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Open file descriptors of process `pid`.
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
 /// The sum of the samples of metric `name` whose labels include every `(label, value)` of
