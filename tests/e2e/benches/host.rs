@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 use tokio_stream::StreamExt;
 use wasmesh_e2e::meshery::{Client, ERROR, EventsResponse, Generation, INFO, ProvisionRequest};
+use wasmesh_e2e::process::{HostProcess, binary, workspace};
 use wasmesh_e2e::{TestCluster, client, request, test_config};
 
 /// Operations in flight at once for the concurrency and memory figures.
@@ -1193,102 +1194,6 @@ async fn fanout(summary: &mut Summary, cluster: &TestCluster, host: &wasmesh::Ru
 // ---------------------------------------------------------------------------------------------
 // 7. The real binary, started with a config file: both built-in plugins on free loopback ports.
 
-/// The workspace root (this crate is tests/e2e).
-fn workspace() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.ancestors().nth(2).unwrap_or(manifest).to_path_buf()
-}
-
-/// target/release/wasmesh, next to this bench's own folder (target/release/deps).
-fn binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("wasmesh");
-    bin.is_file().then_some(bin)
-}
-
-struct Process {
-    child: std::process::Child,
-    listeners: HashMap<String, std::net::SocketAddr>,
-    // Kept open: nothing more is printed on stdout, but a late write must not fail.
-    _stdout: std::io::BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    }
-}
-
-/// Starts the binary and returns when it says it is ready (both listeners bound), with the time taken.
-fn start_process(bin: &Path, work: &Path, cache_dir: &Path) -> (Process, Duration) {
-    use std::io::{BufRead, BufReader};
-    let config = work.join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen: 127.0.0.1\ncache_dir: {}\naudit_log: {}\nplugins:\n  - {{name: istio, builtin: istio, port: 0}}\n  - {{name: linkerd, builtin: linkerd, port: 0}}\n",
-            cache_dir.display(),
-            work.join("audit.jsonl").display()
-        ),
-    )
-    .unwrap();
-    let t = Instant::now();
-    let mut child = std::process::Command::new(bin)
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("RUST_LOG", "warn")
-        .env_remove("WASMESH_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start wasmesh");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut listeners = HashMap::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            panic!("wasmesh exited before it was ready");
-        }
-        // "serving LINKERD (linkerd) on 127.0.0.1:40123"
-        if let Some(rest) = line.strip_prefix("serving ") {
-            let mut words = rest.split_whitespace();
-            let (Some(name), Some(addr)) = (words.next(), words.last()) else {
-                continue;
-            };
-            if let Ok(addr) = addr.parse() {
-                listeners.insert(name.to_string(), addr);
-            }
-        }
-        if line.starts_with("ready in") {
-            break;
-        }
-    }
-    let took = t.elapsed();
-    (
-        Process {
-            child,
-            listeners,
-            _stdout: out,
-        },
-        took,
-    )
-}
-
 async fn process_figures(
     summary: &mut Summary,
     cluster: &TestCluster,
@@ -1305,7 +1210,7 @@ async fn process_figures(
     let mut empty = Vec::new();
     for i in 0..2 {
         let dir = work.join(format!("cache-empty-{i}"));
-        let (p, took) = start_process(bin, &work, &dir);
+        let (p, took) = HostProcess::start(bin, &work, &dir, "");
         assert_eq!(p.listeners.len(), 2, "both listeners: {:?}", p.listeners);
         drop(p);
         let _ = std::fs::remove_dir_all(&dir);
@@ -1319,10 +1224,10 @@ async fn process_figures(
         None,
     );
     let warm_dir = work.join("cache-warm");
-    drop(start_process(bin, &work, &warm_dir));
+    drop(HostProcess::start(bin, &work, &warm_dir, ""));
     let mut warm = Vec::new();
     for _ in 0..runs {
-        let (p, took) = start_process(bin, &work, &warm_dir);
+        let (p, took) = HostProcess::start(bin, &work, &warm_dir, "");
         drop(p);
         warm.push(ms(took));
     }
@@ -1335,7 +1240,7 @@ async fn process_figures(
         Some(("median < 300 ms", d.median < 300.0)),
     );
 
-    let (p, _) = start_process(bin, &work, &warm_dir);
+    let (p, _) = HostProcess::start(bin, &work, &warm_dir, "");
     tokio::time::sleep(Duration::from_millis(500)).await;
     match p.rss_kib() {
         Some(kib) => {

@@ -5,6 +5,7 @@ pub mod certs;
 pub mod cluster_objects;
 pub mod meshery;
 pub mod meshery_server;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
