@@ -257,7 +257,7 @@ async fn plan_shows_an_operation_and_a_design_step_by_step_and_writes_nothing() 
     assert_eq!(all.len(), 1, "{p}");
     let step = all[0];
     assert_eq!(step["action"], "namespace-metadata");
-    assert_eq!(step["object"]["setLabels"]["linkerd.io/inject"], "enabled", "{step}");
+    assert_eq!(step["object"]["setAnnotations"]["linkerd.io/inject"], "enabled", "{step}");
     assert_eq!(step["allowed"], true);
     let needs: Vec<&str> = step["needs"]
         .as_array()
