@@ -12,8 +12,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use wasmesh_test_apiserver::TestCluster;
 
-const LINKERD_WASM: &str = env!("WASMESH_BUILTIN_LINKERD");
-
 fn run(args: &[&str]) -> Output {
     // One compile cache for every run here: compiling the plugins at every run would take most
     // of the tests' time (inspect compiles without it, as it reports the compile time).
@@ -71,17 +69,19 @@ impl Drop for Scratch {
 
 #[test]
 fn inspect_reports_what_the_host_sees_of_a_translator() {
-    let wasm = std::fs::read(LINKERD_WASM).unwrap();
-    let text = ok(&["inspect", LINKERD_WASM]);
+    // The small hostile plugin (each run compiles without a cache); README shows Linkerd's.
+    let hostile = wasmesh_e2e::HOSTILE_WASM;
+    let bytes = std::fs::read(hostile).unwrap();
+    let text = ok(&["inspect", hostile]);
     for want in [
-        format!("size: {} bytes", wasm.len()),
-        format!("sha256: {}", hex::encode(Sha256::digest(&wasm))),
+        format!("size: {} bytes", bytes.len()),
+        format!("sha256: {}", hex::encode(Sha256::digest(&bytes))),
         "wit: wasmesh:adapter@0.1.0 (matches this host: wasmesh:adapter@0.1.0)".into(),
-        "adapter: LINKERD (mesh linkerd".into(),
+        "adapter: HOSTILE (mesh hostile".into(),
         "wasmesh:adapter/cluster@0.1.0 (interface): get, list".into(),
         "plan (function)".into(),
-        "annotate-namespace [configure]".into(),
-        "get,create,patch namespaces (core) at cluster scope".into(),
+        "secret-reader [custom]: ".into(),
+        "namespace labels [hostile.example/ok], annotations [] for label-namespace".into(),
     ] {
         assert!(text.contains(&want), "missing {want:?} in:\n{text}");
     }
@@ -90,29 +90,40 @@ fn inspect_reports_what_the_host_sees_of_a_translator() {
             .any(|l| l.starts_with("compile: ") && l.ends_with(" ms (this host's Engine configuration, no cache)")),
         "{text}"
     );
+    // Rules are listed per operation: the Secret rule is secret-reader's alone.
+    let rules = |key: &str| -> Vec<&str> {
+        text.lines()
+            .skip_while(|l| !l.starts_with(&format!("  {key} [")))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .collect()
+    };
+    assert!(
+        rules("secret-reader").contains(&"    get secrets (core) in the request's namespace"),
+        "{text}"
+    );
+    assert!(!rules("custom").iter().any(|l| l.contains("secrets")), "{text}");
+    assert!(!rules("custom").is_empty(), "{text}");
 
-    let report: Value = serde_json::from_str(&ok(&["inspect", LINKERD_WASM, "--output", "json"])).unwrap();
+    let report: Value = serde_json::from_str(&ok(&["inspect", hostile, "--output", "json"])).unwrap();
     assert_eq!(report["wit_matches"], true);
-    assert_eq!(report["size_bytes"], wasm.len());
+    assert_eq!(report["size_bytes"], bytes.len());
     assert!(report["compile_ms"].as_f64().unwrap() > 0.0);
     let ops = report["operations"].as_array().unwrap();
-    let op = |key: &str| {
-        ops.iter()
-            .find(|o| o["key"] == key)
-            .unwrap_or_else(|| panic!("no operation {key} in {ops:?}"))
+    let op_rules = |key: &str| -> Vec<String> {
+        let op = ops.iter().find(|o| o["key"] == key);
+        let op = op.unwrap_or_else(|| panic!("no operation {key} in {ops:?}"));
+        op["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
     };
-    // Rules are per operation: custom's wildcard is not linkerd-check's.
-    let custom = op("custom")["rules"].as_array().unwrap().clone();
-    let check = op("linkerd-check")["rules"].as_array().unwrap().clone();
-    assert!(
-        custom.iter().any(|r| r.as_str().unwrap().contains("* (*)")),
-        "{custom:?}"
-    );
-    assert!(
-        !check.iter().any(|r| r.as_str().unwrap().contains("* (*)")),
-        "{check:?}"
-    );
-    assert!(!op("design")["rules"].as_array().unwrap().is_empty());
+    assert!(op_rules("secret-reader").iter().any(|r| r.contains("secrets")));
+    assert!(!op_rules("custom").iter().any(|r| r.contains("secrets")));
+    // Designs are listed too: the hostile plugin declares no rule for them beyond the shared one.
+    assert_eq!(op_rules("design"), op_rules("custom"));
     let imports: Vec<&str> = report["imports"]
         .as_array()
         .unwrap()
@@ -257,7 +268,10 @@ async fn plan_shows_an_operation_and_a_design_step_by_step_and_writes_nothing() 
     assert_eq!(all.len(), 1, "{p}");
     let step = all[0];
     assert_eq!(step["action"], "namespace-metadata");
-    assert_eq!(step["object"]["setAnnotations"]["linkerd.io/inject"], "enabled", "{step}");
+    assert_eq!(
+        step["object"]["setAnnotations"]["linkerd.io/inject"], "enabled",
+        "{step}"
+    );
     assert_eq!(step["allowed"], true);
     let needs: Vec<&str> = step["needs"]
         .as_array()
