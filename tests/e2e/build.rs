@@ -42,6 +42,8 @@ fn main() {
             "cargo:warning=the Python translator was not built; its tests will fail: {}",
             e.lines().next().unwrap_or_default()
         );
+        // On a fresh target nothing has made the component's folder yet.
+        std::fs::create_dir_all(error.parent().expect("a folder")).expect("make the Python component's folder");
         std::fs::write(&error, e).expect("write the Python build's error");
         // A path that does not exist makes cargo run this script again at every build, until
         // the component is there (a toolchain restored with old timestamps is then seen too).

@@ -26,6 +26,45 @@ pub struct Call {
 /// (apiVersion, kind) pairs a plan names that the cluster did not serve when it was checked.
 pub type Unresolved = HashSet<(String, String)>;
 
+/// What the check found about one step of a plan.
+#[derive(Debug, Clone)]
+pub struct StepCheck {
+    /// The step's stage (its index in the plan) and its index in that stage.
+    pub stage: usize,
+    pub step: usize,
+    /// The object, with the namespace the step will really use.
+    pub target: ObjectRef,
+    /// The actions the step needs, as [`Action`] displays them ("patch configmaps (core) in
+    /// namespace shop").
+    pub needs: Vec<String>,
+    /// Why the grant refuses the step; empty when it is allowed.
+    pub refused: Vec<Refusal>,
+    /// A delete or wait of a kind the cluster does not serve: it never reaches the cluster, so
+    /// it needs nothing.
+    pub unserved: bool,
+}
+
+/// Every step's verdict, and the kinds the plan names that the cluster does not serve.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub steps: Vec<StepCheck>,
+    pub unresolved: Unresolved,
+}
+
+impl Review {
+    /// The check's decision: the plan is refused whole when one step is refused.
+    pub fn verdict(self, plugin: &str) -> Result<Unresolved> {
+        let refused: Vec<Refusal> = self.steps.into_iter().flat_map(|s| s.refused).collect();
+        if refused.is_empty() {
+            return Ok(self.unresolved);
+        }
+        Err(Error::PlanDenied {
+            plugin: plugin.to_string(),
+            refused,
+        })
+    }
+}
+
 impl Call {
     /// A call that may do nothing (describe).
     pub fn nothing(plugin: &str) -> Self {
@@ -64,15 +103,30 @@ impl Call {
     /// resolved from those CRDs, since the cluster does not serve them yet. Returns the kinds the
     /// cluster does not serve, whose deletes and waits the executor must not send.
     pub async fn check_plan(&self, cluster: &Cluster, plan: &Plan) -> Result<Unresolved> {
+        self.review_plan(cluster, plan).await?.verdict(&self.ctx.plugin)
+    }
+
+    /// The check of [`Call::check_plan`], step by step: what each step needs and what of it the
+    /// grant refuses. Reads the cluster (discovery, live roles) and writes nothing; a dry run
+    /// shows it, a real operation goes on only when no step is refused.
+    pub async fn review_plan(&self, cluster: &Cluster, plan: &Plan) -> Result<Review> {
         let namespace = self.request_namespace.as_str();
         let defined = crds_in_plan(plan)?;
-        let mut refused = Vec::new();
+        let mut steps = Vec::new();
         let mut unresolved = HashSet::new();
-        for stage in &plan.stages {
+        for (stage_index, stage) in plan.stages.iter().enumerate() {
             for (index, step) in stage.steps.iter().enumerate() {
                 let at = StepAt {
                     stage: &stage.name,
                     index,
+                };
+                let mut checked = StepCheck {
+                    stage: stage_index,
+                    step: index,
+                    target: step.target(),
+                    needs: Vec::new(),
+                    refused: Vec::new(),
+                    unserved: false,
                 };
                 let (r, target) = match cluster.locate(step, namespace).await {
                     Ok((resolved, target)) => (ResolvedRef::from(&resolved), target),
@@ -86,6 +140,8 @@ impl Call {
                             }
                             // Nothing of an unknown kind can exist; the executor will not look.
                             unresolved.insert((t.api_version, t.kind));
+                            checked.unserved = true;
+                            steps.push(checked);
                             continue;
                         };
                         let mut t = t;
@@ -99,27 +155,34 @@ impl Call {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                self.check_step(step, &r, &target, &at, &mut refused);
-                self.check_namespace_keys(step, &r, &target, &at, &mut refused);
+                checked.needs = self.check_step(step, &r, &target, &at, &mut checked.refused);
+                self.check_namespace_keys(step, &r, &target, &at, &mut checked.refused);
                 if let Some(more) = escalation::check_step(self, cluster, plan, step, &r.group, &target).await? {
-                    refused.extend(more.into_iter().map(|(message, remedy)| Refusal {
-                        message: format!("{at}: {} {target}: {message}", verb_of(step)),
-                        remedy,
-                        rule: crate::errors::RULE_RBAC_ESCALATION,
-                    }));
+                    checked
+                        .refused
+                        .extend(more.into_iter().map(|(message, remedy)| Refusal {
+                            message: format!("{at}: {} {target}: {message}", verb_of(step)),
+                            remedy,
+                            rule: crate::errors::RULE_RBAC_ESCALATION,
+                        }));
                 }
+                checked.target = target;
+                steps.push(checked);
             }
         }
-        if refused.is_empty() {
-            return Ok(unresolved);
-        }
-        Err(Error::PlanDenied {
-            plugin: self.ctx.plugin.clone(),
-            refused,
-        })
+        Ok(Review { steps, unresolved })
     }
 
-    fn check_step(&self, step: &Step, r: &ResolvedRef, target: &ObjectRef, at: &StepAt, refused: &mut Vec<Refusal>) {
+    /// The actions the step needs (as [`Action`] displays them); each one the grant does not
+    /// allow is added to `refused`.
+    fn check_step(
+        &self,
+        step: &Step,
+        r: &ResolvedRef,
+        target: &ObjectRef,
+        at: &StepAt,
+        refused: &mut Vec<Refusal>,
+    ) -> Vec<String> {
         let verbs: &[&str] = match step {
             // Server-side apply patches, and creates when the object is new.
             Step::Apply(_) => &["patch", "create"],
@@ -128,6 +191,7 @@ impl Call {
             Step::NamespaceMetadata(_) => &["get", "patch"],
             Step::Wait(_) => &["get"],
         };
+        let mut needs = Vec::with_capacity(verbs.len());
         for verb in verbs {
             let action = Action {
                 verb,
@@ -136,6 +200,7 @@ impl Call {
                 namespaced: r.namespaced,
                 namespace: target.namespace.as_deref(),
             };
+            needs.push(action.to_string());
             if !self.allows("plan", &action, &target.name) {
                 refused.push(Refusal {
                     message: format!("{at}: {verb} {target}: plugin {} may not {action}", self.ctx.plugin),
@@ -144,6 +209,7 @@ impl Call {
                 });
             }
         }
+        needs
     }
 }
 

@@ -13,7 +13,7 @@ pub mod rbac;
 pub mod rules;
 
 pub use audit::{AuditLog, Context};
-pub use check::{Call, Unresolved};
+pub use check::{Call, Review, StepCheck, Unresolved};
 pub use errors::{CAP_DENIED, Error, Refusal, Result};
 pub use rules::{Action, DESIGN_OPERATION, Declared, Grant, MetadataKind, describe_rule, how_to_grant, rule};
 /// The rule types, so callers can build grants without depending on the runtime crate.

@@ -15,6 +15,7 @@ pub mod fsdir;
 mod manifest;
 mod plugin;
 mod state;
+pub mod surface;
 
 pub use bindings::registrable::exports::wasmesh::adapter::registry::DesignKind;
 pub use bindings::wasmesh::adapter::cluster::ListQuery;

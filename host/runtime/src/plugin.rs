@@ -233,9 +233,11 @@ impl<H: HostCalls> Runtime<H> {
         check_import_names(name, scan.imports.iter().map(|n| n.to_string()))?;
         let manifest = scan.manifest(name)?;
         let sha256 = hex::encode(Sha256::digest(wasm));
+        let started = std::time::Instant::now();
         let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm, |wasm| {
             compile(&self.engine, name, wasm)
         })?;
+        let compile_time = started.elapsed();
         self.check_imports(name, &component)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| Error::Link {
             plugin: name.to_string(),
@@ -258,6 +260,7 @@ impl<H: HostCalls> Runtime<H> {
             name: name.to_string(),
             sha256,
             from_cache,
+            compile_time,
             pre,
             indices,
             registry,
@@ -325,6 +328,8 @@ pub struct Plugin<H: HostCalls> {
     name: String,
     sha256: String,
     from_cache: bool,
+    /// How long compiling took at load (or reading the compile cache, when `from_cache`).
+    compile_time: Duration,
     pre: TranslatorPre<StoreState<H>>,
     indices: TranslatorIndices,
     /// Present when the component exports `wasmesh:adapter/registry`.
@@ -350,6 +355,17 @@ impl<H: HostCalls> Plugin<H> {
     /// Whether the compiled code came from the compile cache.
     pub fn from_cache(&self) -> bool {
         self.from_cache
+    }
+
+    /// How long the host took to compile the component at load, with its one Engine
+    /// configuration (or to take it from the compile cache, when [`Plugin::from_cache`]).
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// The component's imports and exports, with the functions of each interface.
+    pub fn surface(&self) -> crate::surface::Surface {
+        crate::surface::of(self.pre.engine(), self.pre.instance_pre().component())
     }
 
     pub fn info(&self) -> &types::Info {

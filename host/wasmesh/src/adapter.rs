@@ -391,20 +391,7 @@ impl Adapter {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let ids = Ids {
-                    operation_id: op,
-                    operation: &request.key,
-                    user: &request.username,
-                };
-                let host = self.call_host(cluster, ids, &request.namespace);
-                let called = std::time::Instant::now();
-                let (result, host) = self.plugin.plan(host, &request).await;
-                self.metrics.plugin_call("plan", called.elapsed());
-                let plan = match result {
-                    Err(e) => Err(Failure::from_runtime(e)),
-                    Ok(Err(e)) => Err(self.plugin_failure(e, &host, &request.key)),
-                    Ok(Ok(plan)) => Ok(plan),
-                };
+                let (plan, host) = self.plan_on(cluster, &request).await;
                 // The final event's details say what was done, what failed and what was not
                 // attempted (Interrupted::failure carries them).
                 let outcome = match plan {
@@ -454,19 +441,10 @@ impl Adapter {
             let mut request = request.clone();
             request.cluster = cluster_info(cluster);
             async move {
-                let ids = Ids {
-                    operation_id: op,
-                    operation: DESIGN_OPERATION,
-                    user: &request.username,
-                };
-                let host = self.call_host(cluster, ids, DESIGN_NAMESPACE);
-                let called = std::time::Instant::now();
-                let (result, host) = self.plugin.provision(host, &request).await;
-                self.metrics.plugin_call("provision", called.elapsed());
+                let (result, host) = self.provision_on(cluster, &request).await;
                 let (outcome, rejected) = match result {
-                    Err(e) => (Err(Failure::from_runtime(e).into()), Vec::new()),
-                    Ok(Err(e)) => (Err(self.plugin_failure(e, &host, "design").into()), Vec::new()),
-                    Ok(Ok(dp)) => (
+                    Err(f) => (Err(f.into()), Vec::new()),
+                    Ok(dp) => (
                         self.carry_out(cluster, dp.plan, &host.call, deadline).await,
                         dp.rejected,
                     ),
@@ -529,6 +507,90 @@ impl Adapter {
         (all, any_failed)
     }
 
+    /// The plugin's plan for `request` on `cluster`, every read it makes checked against the
+    /// grant of the request's operation: how real operations and dry runs both begin.
+    pub(crate) async fn plan_on(
+        &self,
+        cluster: &Arc<Cluster>,
+        request: &types::OperationRequest,
+    ) -> (Result<types::Plan, Failure>, CallHost) {
+        let ids = Ids {
+            operation_id: &request.operation_id,
+            operation: &request.key,
+            user: &request.username,
+        };
+        let host = self.call_host(cluster, ids, &request.namespace);
+        let called = std::time::Instant::now();
+        let (result, host) = self.plugin.plan(host, request).await;
+        self.metrics.plugin_call("plan", called.elapsed());
+        let plan = match result {
+            Err(e) => Err(Failure::from_runtime(e)),
+            Ok(Err(e)) => Err(self.plugin_failure(e, &host, &request.key)),
+            Ok(Ok(plan)) => Ok(plan),
+        };
+        (plan, host)
+    }
+
+    /// The plugin's design plan for `request` on `cluster`, its reads checked against the
+    /// grant for designs.
+    pub(crate) async fn provision_on(
+        &self,
+        cluster: &Arc<Cluster>,
+        request: &types::DesignRequest,
+    ) -> (Result<types::DesignPlan, Failure>, CallHost) {
+        let ids = Ids {
+            operation_id: &request.operation_id,
+            operation: DESIGN_OPERATION,
+            user: &request.username,
+        };
+        let host = self.call_host(cluster, ids, DESIGN_NAMESPACE);
+        let called = std::time::Instant::now();
+        let (result, host) = self.plugin.provision(host, request).await;
+        self.metrics.plugin_call("provision", called.elapsed());
+        let plan = match result {
+            Err(e) => Err(Failure::from_runtime(e)),
+            Ok(Err(e)) => Err(self.plugin_failure(e, &host, "design")),
+            Ok(Ok(dp)) => Ok(dp),
+        };
+        (plan, host)
+    }
+
+    /// The plugin's plan as the executor's, bounded by the limits.
+    pub(crate) fn usable_plan(&self, plan: types::Plan) -> Result<Plan, Failure> {
+        convert::plan(plan, &self.limits).map_err(|e| {
+            self.metrics.plan_refused(INVALID_PLAN);
+            Failure {
+                summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
+                details: String::new(),
+                code: INVALID_PLAN.into(),
+                cause: "the plugin produced an invalid or oversized plan".into(),
+                remediation: "report the bug to the plugin's author with the operation's input".into(),
+            }
+        })
+    }
+
+    /// Operation `key` not granted to this plugin by the configuration.
+    pub(crate) fn not_granted(&self, key: &str) -> Failure {
+        let what = if key == DESIGN_OPERATION {
+            "deploying designs".to_string()
+        } else {
+            format!("operation \"{key}\"")
+        };
+        Failure {
+            summary: format!("{what} is not granted to the {} adapter", self.info().name),
+            details: match self.grant.operations.as_deref().unwrap_or_default() {
+                [] => "granted operations: none".to_string(),
+                ops => format!("granted operations: {}", ops.join(", ")),
+            },
+            code: "WASMESH-HOST-1011".into(),
+            cause: "the host's configuration grants this plugin only some of its operations".into(),
+            remediation: format!(
+                "add \"{key}\" to grant.operations of plugin \"{}\" in the host configuration, or use a granted operation",
+                self.name
+            ),
+        }
+    }
+
     fn plugin_failure(&self, e: types::Error, host: &CallHost, what: &str) -> Failure {
         let mut f = Failure::from_plugin(e, &format!("{} {what}", self.info().name));
         if f.code == CAP_DENIED && !host.denied.is_empty() {
@@ -545,16 +607,7 @@ impl Adapter {
         call: &Call,
         deadline: Instant,
     ) -> Result<Outcome, Interrupted> {
-        let mut plan = convert::plan(plan, &self.limits).map_err(|e| {
-            self.metrics.plan_refused(INVALID_PLAN);
-            Failure {
-                summary: format!("{} returned a plan the host cannot use: {e}", self.info().name),
-                details: String::new(),
-                code: INVALID_PLAN.into(),
-                cause: "the plugin produced an invalid or oversized plan".into(),
-                remediation: "report the bug to the plugin's author with the operation's input".into(),
-            }
-        })?;
+        let mut plan = self.usable_plan(plan)?;
         let limit_seconds = self.limits.operation_timeout_seconds;
         let checked = tokio::time::timeout_at(deadline, call.check_plan(cluster, &plan))
             .await
@@ -593,7 +646,7 @@ impl Adapter {
     }
 
     /// A plan the grant check refused (or could not check): nothing was written.
-    fn refused(&self, plan: &Plan, e: wasmesh_grant::Error) -> Failure {
+    pub(crate) fn refused(&self, plan: &Plan, e: wasmesh_grant::Error) -> Failure {
         self.metrics.plan_refused(e.code());
         for rule in e.denial_rules() {
             self.metrics.capability_denied(rule);
@@ -696,7 +749,7 @@ struct Ids<'a> {
     user: &'a str,
 }
 
-fn cluster_info(c: &Cluster) -> types::ClusterInfo {
+pub(crate) fn cluster_info(c: &Cluster) -> types::ClusterInfo {
     types::ClusterInfo {
         name: c.context.clone(),
         server: c.server.clone(),

@@ -26,6 +26,14 @@ pub enum Error {
     #[error("wasmesh deploy: {0}")]
     Deploy(String),
 
+    /// `wasmesh inspect` was given a file the host cannot serve: what it is, and what to do.
+    #[error("{}: {what}; {remedy}", .file.display())]
+    Inspect {
+        file: std::path::PathBuf,
+        what: String,
+        remedy: String,
+    },
+
     #[error("no plugin could be loaded; the host has nothing to serve: {reasons}")]
     NothingToServe { reasons: String },
 }

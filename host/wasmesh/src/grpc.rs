@@ -118,24 +118,7 @@ impl Service {
 
     fn not_granted(&self, key: &str) -> Failure {
         self.adapter.metrics.capability_denied(OPERATION_RULE);
-        let what = if key == crate::DESIGN_OPERATION {
-            "deploying designs".to_string()
-        } else {
-            format!("operation \"{key}\"")
-        };
-        Failure {
-            summary: format!("{what} is not granted to the {} adapter", self.adapter.info().name),
-            details: match self.adapter.grant.operations.as_deref().unwrap_or_default() {
-                [] => "granted operations: none".to_string(),
-                ops => format!("granted operations: {}", ops.join(", ")),
-            },
-            code: "WASMESH-HOST-1011".into(),
-            cause: "the host's configuration grants this plugin only some of its operations".into(),
-            remediation: format!(
-                "add \"{key}\" to grant.operations of plugin \"{}\" in the host configuration, or use a granted operation",
-                self.adapter.name
-            ),
-        }
+        self.adapter.not_granted(key)
     }
 
     /// Fails the request before any work: an ERROR event for the user, and the gRPC status.

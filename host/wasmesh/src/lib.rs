@@ -6,11 +6,13 @@ pub mod builtin;
 pub mod config;
 mod convert;
 pub mod deploy;
+pub mod dry_run;
 pub mod errors;
 pub mod events;
 pub mod grpc;
 pub mod health;
 pub mod host_calls;
+pub mod inspect;
 pub mod metrics;
 pub mod settings;
 pub mod shutdown;
@@ -140,13 +142,34 @@ impl RunningHost {
     }
 }
 
-fn runtime_config(config: &Config) -> RuntimeConfig {
+pub(crate) fn runtime_config(config: &Config) -> RuntimeConfig {
     RuntimeConfig {
         memory_limit: config.limits.memory_mib << 20,
         call_timeout: config.limits.call_timeout(),
         cache_dir: config.cache_dir.clone(),
         max_result_bytes: config.limits.max_result_bytes(),
         ..RuntimeConfig::default()
+    }
+}
+
+/// How the configuration serves one loaded plugin.
+pub(crate) fn adapter_settings(
+    config: &Config,
+    pc: &config::PluginConfig,
+    grant: Grant,
+    metrics: &Arc<metrics::Metrics>,
+    running: Arc<shutdown::InFlight>,
+) -> AdapterSettings {
+    AdapterSettings {
+        name: pc.name.clone(),
+        grant,
+        limits: config.limits.clone(),
+        identity: pc.identity.as_ref().map(|i| Impersonation {
+            user: i.user(),
+            groups: Vec::new(),
+        }),
+        metrics: metrics.plugin(&pc.name),
+        running,
     }
 }
 
@@ -317,17 +340,7 @@ pub async fn start(config: Config) -> Result<RunningHost> {
         for r in &effective {
             tracing::debug!(plugin = %pc.name, "effective grant: {}", grant::describe_rule(r));
         }
-        let settings = AdapterSettings {
-            name: pc.name.clone(),
-            grant,
-            limits: config.limits.clone(),
-            identity: pc.identity.as_ref().map(|i| Impersonation {
-                user: i.user(),
-                groups: Vec::new(),
-            }),
-            metrics: metrics.plugin(&pc.name),
-            running: running.clone(),
-        };
+        let settings = adapter_settings(&config, &pc, grant, &metrics, running.clone());
         if config.cache_dir.is_some() {
             metrics.plugin(&pc.name).compile_cache(plugin.from_cache());
         }

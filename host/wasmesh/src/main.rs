@@ -57,6 +57,21 @@ enum Command {
     /// Check or write a configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Inspect a translator component: the WIT package it targets, its imports and exports, its
+    /// operations with the rules its manifest declares for each, sha256, size and compile time.
+    Inspect {
+        /// The component (.wasm).
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Dry run: the plan a plugin makes for an operation or a design, each step with the rule it
+    /// needs and whether the grant allows it. Reads the cluster only through the plugin's
+    /// checked reads; writes nothing. Exits 1 when the grant refuses the plan or a read.
+    Plan {
+        #[command(flatten)]
+        plan: PlanArgs,
+    },
     /// Print Kubernetes manifests (YAML) that run the host: the RBAC of `wasmesh rbac`, a
     /// ConfigMap with the configuration, a Deployment, a Service with session affinity, a
     /// PodDisruptionBudget and a NetworkPolicy admitting only the Meshery server.
@@ -86,6 +101,97 @@ enum Command {
         #[arg(long)]
         accept_cluster_admin: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlanOutput {
+    Yaml,
+    Json,
+}
+
+#[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["op", "design"]))]
+struct PlanArgs {
+    /// The plugin (its name in the configuration).
+    #[arg(long)]
+    plugin: String,
+    /// The operation key (as Meshery sends it in opName).
+    #[arg(long)]
+    op: Option<String>,
+    /// A design file (YAML or JSON): a list of components, or a design with `components`.
+    #[arg(long)]
+    design: Option<PathBuf>,
+    /// The operation's namespace.
+    #[arg(long, default_value = "default", conflicts_with = "design")]
+    namespace: String,
+    /// A file holding the operation's custom body (install options, YAML for `custom`).
+    #[arg(long, conflicts_with = "design")]
+    body: Option<PathBuf>,
+    /// The mesh version (empty: the plugin's default).
+    #[arg(long, default_value = "", conflicts_with = "design")]
+    version: String,
+    /// Plan the undo (Meshery's delete) instead.
+    #[arg(long)]
+    delete: bool,
+    /// A self-contained kubeconfig (inline credentials: kubectl config view --flatten --minify).
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanOutput::Yaml)]
+    output: PlanOutput,
+}
+
+/// `wasmesh plan`: prints the dry run; a plan the grant refuses (or that could not be made)
+/// fails the command with its code.
+async fn plan_dry_run(config: &Config, args: PlanArgs) -> anyhow::Result<std::process::ExitCode> {
+    use wasmesh::dry_run;
+    let (_runtime, adapter) = dry_run::adapter(config, &args.plugin).await?;
+    let cluster = dry_run::cluster(&adapter, &args.kubeconfig).await?;
+    let out = match (&args.op, &args.design) {
+        (Some(key), _) => {
+            wasmesh_cluster::check_namespace(&args.namespace).context("--namespace")?;
+            let custom_body = match &args.body {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+                None => String::new(),
+            };
+            let request = wasmesh_runtime::types::OperationRequest {
+                key: key.clone(),
+                namespace: args.namespace.clone(),
+                version: args.version.clone(),
+                custom_body,
+                delete: args.delete,
+                operation_id: String::new(),
+                username: String::new(),
+                cluster: wasmesh_runtime::types::ClusterInfo {
+                    name: String::new(),
+                    server: String::new(),
+                },
+            };
+            dry_run::operation(&adapter, &cluster, request).await?
+        }
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let request = dry_run::design_request(&text, args.delete)?;
+            dry_run::design(&adapter, &cluster, request).await
+        }
+        (None, None) => unreachable!("clap requires --op or --design"),
+    };
+    match args.output {
+        PlanOutput::Yaml => print!("{}", out.yaml()),
+        PlanOutput::Json => println!("{}", out.json()),
+    }
+    if out.allowed() {
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    if let Some(e) = &out.error {
+        eprintln!("{}: {} ({})", e.code, e.message, e.suggested_remediation);
+    }
+    Ok(std::process::ExitCode::FAILURE)
 }
 
 #[derive(clap::Args)]
@@ -512,6 +618,14 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Rbac { rbac } => print!("{}", rbac_yaml(&config, &rbac).await?),
+        Command::Inspect { file, output } => {
+            let report = wasmesh::inspect::inspect(&config, &file).await?;
+            match output {
+                Output::Text => print!("{}", report.text()),
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+        }
+        Command::Plan { plan } => return plan_dry_run(&config, plan).await,
         Command::Deploy {
             rbac,
             replicas,
