@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod config;
 mod convert;
 pub mod deploy;
+pub mod drift;
 pub mod errors;
 pub mod events;
 pub mod grpc;
@@ -115,6 +116,9 @@ impl RunningHost {
             tracing::warn!("{cut} operation(s) cut off at shutdown; their subscribers got an ERROR event");
         }
         for a in &self.adapters {
+            if let Some(d) = &a.drift {
+                d.stop();
+            }
             a.events.close();
         }
         // A listener closes once its connections have; a client holding a stream the host does
@@ -318,6 +322,7 @@ pub async fn start(config: Config) -> Result<RunningHost> {
             }),
             metrics: metrics.plugin(&pc.name),
             running: running.clone(),
+            drift: pc.drift,
         };
         if config.cache_dir.is_some() {
             metrics.plugin(&pc.name).compile_cache(plugin.from_cache());
