@@ -52,7 +52,6 @@ impl Snapshot {
     pub fn bytes(&self) -> usize {
         std::mem::size_of::<Snapshot>() + self.uid.len() + self.written.len() + self.owned.len() * 8
     }
-
 }
 
 /// What someone else changed: the managers that now hold fields the plugin had set, the paths

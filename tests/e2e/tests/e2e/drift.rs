@@ -47,6 +47,13 @@ async fn edit(api: &Api<ConfigMap>, name: &str, value: &str) {
         .expect("edit");
 }
 
+/// Meshery's undo of `req`: the same operation with delete_op set, under a new operation id.
+fn undo_of(req: &wasmesh_e2e::meshery::ApplyRuleRequest) -> wasmesh_e2e::meshery::ApplyRuleRequest {
+    let mut undo = req.clone().deleting(true);
+    undo.operation_id = uuid::Uuid::new_v4().to_string();
+    undo
+}
+
 fn object(name: &str, ns: &str) -> String {
     format!("ConfigMap \"{name}\" in namespace \"{ns}\"")
 }
@@ -129,7 +136,7 @@ async fn changes_and_deletions_by_others_reach_every_subscriber_and_undo_stops_w
     );
 
     // Undo: the plugin's own deletes are not drift, and nothing is watched any more.
-    run_ok(&mut c, &events, applied.clone().deleting(true)).await;
+    run_ok(&mut c, &events, undo_of(&applied)).await;
     assert!(configmap(&cluster, ns, "drift-a").await.is_none());
     assert_eq!(drift.counts(), (0, 0), "undo stops the watch");
     let deleted_a = events
@@ -208,7 +215,7 @@ async fn reconcile_restores_what_others_change_or_delete_and_backs_off_from_a_fi
     assert_eq!(count_reapplied(&events), 3, "bounded: no fourth re-apply");
     assert_eq!(configmap(&cluster, ns, "drift-r").await.unwrap()["x"], "fight-4");
 
-    run_ok(&mut c, &events, applied.clone().deleting(true)).await;
+    run_ok(&mut c, &events, undo_of(&applied)).await;
     host.shutdown().await;
 }
 
@@ -301,7 +308,7 @@ async fn objects_over_the_limit_are_not_watched_and_a_warn_says_so() {
         .clone()
         .unwrap();
     assert_eq!(drift.counts(), (1, 1));
-    run_ok(&mut c, &events, applied.deleting(true)).await;
+    run_ok(&mut c, &events, undo_of(&applied)).await;
     assert_eq!(drift.counts(), (0, 0));
     host.shutdown().await;
 }
