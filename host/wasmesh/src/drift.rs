@@ -166,6 +166,24 @@ impl Drift {
             .sum()
     }
 
+    /// Bytes the watched objects hold in the host, read from the live tables: each table's
+    /// slots (key, value and control byte, at its capacity), each name's buffer and each
+    /// snapshot (allocator overhead not included).
+    pub fn object_bytes(&self) -> usize {
+        let st = self.state.lock().unwrap();
+        let slot = std::mem::size_of::<(String, Tracked)>() + 1;
+        st.watches
+            .values()
+            .map(|w| {
+                w.objects.capacity() * slot
+                    + w.objects
+                        .iter()
+                        .map(|(name, t)| name.capacity() + t.seen.as_ref().map_or(0, Snapshot::bytes))
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Before a plan runs: what it deletes is no longer watched (the plugin's own deletes are
     /// not drift, and an undo stops watching even when it fails part-way), nor what is in a
     /// namespace it deletes; an undo (`call`'s operation, deleting) stops watching everything

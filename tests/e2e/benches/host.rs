@@ -1550,20 +1550,19 @@ async fn drift(summary: &mut Summary, cluster: &TestCluster, runs: usize, object
         None,
         json!({"watches": watches, "max_fields": wasmesh::drift::MAX_FIELDS}),
     );
-    match (before, after_plain, after_drift) {
-        (Some(b), Some(p), Some(d)) => {
-            let extra = (d as f64 - p as f64) - (p as f64 - b as f64);
-            summary.value(
-                "drift_rss_per_object",
-                &format!("drift: process RSS added per watched object ({added} objects, with minus without drift)"),
-                "bytes",
-                extra * 1024.0 / added.max(1) as f64,
-                added,
-                None,
-                json!({"rss_kib": {"before": b, "after_without_drift": p, "after_with_drift": d}}),
-            );
-        }
-        _ => summary.skip("drift_rss_per_object", "no /proc/self/status"),
-    }
+    summary.value(
+        "drift_bytes_per_object",
+        "drift: bytes per watched ConfigMap in the host's tables (slot, name, snapshot)",
+        "bytes",
+        drift.object_bytes() as f64 / watched_objects.max(1) as f64,
+        watched_objects,
+        None,
+        json!({}),
+    );
+    // The process's RSS around the two operations: noisy (the test API server shares the
+    // process), printed for the record only.
+    println!(
+        "RSS KiB before / after {added} objects without drift / after {added} with drift: {before:?} / {after_plain:?} / {after_drift:?}"
+    );
     host.shutdown().await;
 }
