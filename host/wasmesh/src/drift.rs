@@ -570,7 +570,21 @@ impl Drift {
                 ));
                 return;
             }
-            Err(_) => return,
+            Err(_) => {
+                self.events.publish(Event::error(
+                    id,
+                    format!(
+                        "drift: operation \"{}\" was not re-applied: its grant check ran past the operation's time limit ({} s)",
+                        op.operation,
+                        self.settings.operation_timeout.as_secs()
+                    ),
+                    format!("cluster \"{}\" ({})", cluster.context, cluster.server),
+                    RECONCILE_FAILED,
+                    "the API server answered the checks' reads too slowly",
+                    "check the API server's health, then run the operation again",
+                ));
+                return;
+            }
         }
         let written = WrittenProgress {
             written: Written::default(),
