@@ -127,6 +127,9 @@ pub trait Progress: Send + Sync {
     /// A request of the step failed in a way that may pass and is sent again, or is given up;
     /// `note` says which request, why and when.
     fn step_retrying(&self, _target: &ObjectRef, _note: &str) {}
+    /// An apply step's object as the API server answered it (managedFields included): what the
+    /// plan wrote, for drift detection to compare later changes with.
+    fn applied(&self, _target: &ObjectRef, _object: &DynamicObject) {}
 }
 
 impl Progress for () {}
@@ -374,7 +377,10 @@ impl Cluster {
         };
         // Server-side apply is idempotent: the same request, sent again, leaves the same object.
         let outcome = match retries.run("apply", || apply(false)).await {
-            Ok(_) => StepOutcome::Applied,
+            Ok(answer) => {
+                progress.applied(&target, &answer);
+                StepOutcome::Applied
+            }
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 let managers = conflicting_managers(&s.message);
                 // Another plugin's fields are its own, and the API server's own (its bootstrap
@@ -386,10 +392,11 @@ impl Cluster {
                 {
                     return Err(self.write_error("apply", &target, kube::Error::Api(s)));
                 }
-                retries
+                let answer = retries
                     .run("apply (taking over)", || apply(true))
                     .await
                     .map_err(|e| self.write_error("apply", &target, e))?;
+                progress.applied(&target, &answer);
                 StepOutcome::AppliedOver { managers }
             }
             Err(e) => return Err(self.write_error("apply", &target, e)),

@@ -86,6 +86,24 @@ impl Call {
         allowed
     }
 
+    /// Whether drift detection may list and watch `resource` in `namespace` (None: at cluster
+    /// scope) for this call: exactly where the call may apply (patch), since it watches only what
+    /// the plan wrote. The operator's `drift.watch` is what grants the list and watch;
+    /// [`crate::rbac::with_drift`] renders the same for the API server. Audited as `watch`.
+    pub fn allows_watch(&self, group: &str, resource: &str, namespaced: bool, namespace: Option<&str>) -> bool {
+        let patch = Action {
+            verb: "patch",
+            group,
+            resource,
+            namespaced,
+            namespace,
+        };
+        let allowed = self.grant.allows(&self.ctx.operation, &patch, &self.request_namespace);
+        let watch = Action { verb: "watch", ..patch };
+        self.audit.record(&self.ctx, "drift", &watch, "", allowed);
+        allowed
+    }
+
     /// A read through the `cluster` import.
     pub fn check_read(&self, action: &Action, name: &str) -> Result<()> {
         if self.allows("read", action, name) {

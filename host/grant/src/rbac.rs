@@ -86,6 +86,29 @@ pub fn objects(options: &RbacOptions, plugins: &[PluginRbac]) -> Vec<Value> {
     build(options, plugins).into_iter().map(|d| d.object).collect()
 }
 
+/// A plugin's rules with what drift detection needs (`drift.watch` on): `list` and `watch`
+/// beside every rule that allows `patch` (the verb of server-side apply), on the same resources
+/// and namespaces, so the API server lets the host (as the plugin's account) watch exactly what
+/// the plugin may write. Rules that cannot write are left as they are; with drift off the
+/// rules are used unchanged and nothing is added.
+pub fn with_drift(rules: &[KubeRule]) -> Vec<KubeRule> {
+    rules
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let writes = r.verbs.iter().any(|v| v == "patch" || v == "*");
+            if writes && !r.verbs.iter().any(|v| v == "*") {
+                for verb in ["list", "watch"] {
+                    if !r.verbs.iter().any(|v| v == verb) {
+                        r.verbs.push(verb.to_string());
+                    }
+                }
+            }
+            r
+        })
+        .collect()
+}
+
 /// What would make the output unusable on a real API server: names Kubernetes refuses, two
 /// plugins sharing a name or an account, a plugin sharing the host's account, or two objects
 /// with the same name. Empty when the input is fine.
@@ -459,6 +482,29 @@ fn binding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drift_adds_list_and_watch_only_where_the_plugin_may_patch() {
+        let ns = NamespaceScope::Listed(vec!["shop".into()]);
+        let rule = |verbs: &[&str]| KubeRule {
+            api_groups: vec!["".into()],
+            resources: vec!["configmaps".into()],
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            namespaces: ns.clone(),
+        };
+        let rules = [
+            rule(&["get", "patch"]),
+            rule(&["get"]),
+            rule(&["*"]),
+            rule(&["patch", "watch"]),
+        ];
+        let out = with_drift(&rules);
+        assert_eq!(out[0].verbs, ["get", "patch", "list", "watch"]);
+        assert_eq!(out[1].verbs, ["get"], "a rule that cannot write gains nothing");
+        assert_eq!(out[2].verbs, ["*"]);
+        assert_eq!(out[3].verbs, ["patch", "watch", "list"]);
+        assert_eq!(out[0].namespaces, ns, "same resources and namespaces");
+    }
     use crate::rules::rule;
 
     fn listed(ns: &[&str]) -> NamespaceScope {

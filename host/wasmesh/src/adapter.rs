@@ -11,6 +11,7 @@ use wasmesh_runtime::{Plugin, types};
 
 use crate::config::Limits;
 use crate::convert;
+use crate::drift::{self, Drift, Written};
 use crate::events::{Event, EventHub};
 use crate::host_calls::CallHost;
 use crate::metrics::PluginMetrics;
@@ -42,6 +43,8 @@ pub struct Adapter {
     pub running: Arc<InFlight>,
     /// Registration with the Meshery server: its counters (all zero when not configured).
     pub registration: Arc<crate::registration::RegistrationStats>,
+    /// Drift detection of what operations applied, when `drift.watch` is on.
+    pub drift: Option<Arc<Drift>>,
 }
 
 /// How one plugin is served, from the configuration.
@@ -52,6 +55,7 @@ pub struct AdapterSettings {
     pub identity: Option<Impersonation>,
     pub metrics: PluginMetrics,
     pub running: Arc<InFlight>,
+    pub drift: crate::config::DriftConfig,
 }
 
 /// A failure on one cluster, ready to become an ERROR event.
@@ -263,6 +267,8 @@ fn progress_lines(
 pub struct Outcome {
     pub summary: String,
     pub reports: Vec<StepReport>,
+    /// With drift detection: the plan and what its applies wrote, to watch.
+    written: Option<(Plan, Written)>,
 }
 
 impl Adapter {
@@ -276,6 +282,19 @@ impl Adapter {
             plugin.info().name.clone(),
             settings.metrics.clone(),
         ));
+        let drift = settings.drift.watch.then(|| {
+            Drift::new(
+                drift::Settings {
+                    plugin: settings.name.clone(),
+                    field_manager: wasmesh_cluster::field_manager(&settings.name),
+                    reconcile: settings.drift.reconcile,
+                    max_watches: settings.limits.drift_max_watches,
+                    max_objects: settings.limits.drift_max_objects,
+                    operation_timeout: settings.limits.operation_timeout(),
+                },
+                events.clone(),
+            )
+        });
         Self {
             name: settings.name,
             plugin,
@@ -290,6 +309,7 @@ impl Adapter {
             metrics: settings.metrics,
             running: settings.running,
             registration: Arc::default(),
+            drift,
         }
     }
 
@@ -394,13 +414,21 @@ impl Adapter {
                 let (plan, host) = self.plan_on(cluster, &request).await;
                 // The final event's details say what was done, what failed and what was not
                 // attempted (Interrupted::failure carries them).
-                let outcome = match plan {
+                let mut outcome = match plan {
                     Ok(plan) => self
-                        .carry_out(cluster, plan, &host.call, deadline)
+                        .carry_out(cluster, plan, &host.call, deadline, request.delete)
                         .await
                         .map_err(|i| i.failure),
                     Err(f) => Err(f),
                 };
+                // Watched before the final event, so "done" means "watched" to the caller.
+                if let (Some(drift), Ok(o)) = (&self.drift, &mut outcome)
+                    && let Some((plan, written)) = o.written.take()
+                {
+                    drift
+                        .after_operation(cluster, &host.call, request.delete, plan, written)
+                        .await;
+                }
                 self.report(op, cluster, multi, &outcome);
                 outcome
             }
@@ -445,7 +473,8 @@ impl Adapter {
                 let (outcome, rejected) = match result {
                     Err(f) => (Err(f.into()), Vec::new()),
                     Ok(dp) => (
-                        self.carry_out(cluster, dp.plan, &host.call, deadline).await,
+                        self.carry_out(cluster, dp.plan, &host.call, deadline, request.delete)
+                            .await,
                         dp.rejected,
                     ),
                 };
@@ -606,6 +635,7 @@ impl Adapter {
         plan: types::Plan,
         call: &Call,
         deadline: Instant,
+        undo: bool,
     ) -> Result<Outcome, Interrupted> {
         let mut plan = self.usable_plan(plan)?;
         let limit_seconds = self.limits.operation_timeout_seconds;
@@ -615,12 +645,20 @@ impl Adapter {
                 seconds: limit_seconds,
             })));
         plan.unresolved = checked.map_err(|e| self.refused(&plan, e))?;
+        if let Some(drift) = &self.drift {
+            drift.before_plan(cluster, &plan, call, undo);
+        }
+        let field_manager = wasmesh_cluster::field_manager(&self.name);
         let progress = StepEvents {
             events: &self.events,
             operation_id: &call.ctx.operation_id,
+            written: self
+                .drift
+                .as_ref()
+                .map(|_| (Written::default(), field_manager.as_str())),
         };
         let options = wasmesh_cluster::Options {
-            field_manager: wasmesh_cluster::field_manager(&self.name),
+            field_manager: field_manager.clone(),
             deadline,
             limit_seconds,
         };
@@ -639,9 +677,11 @@ impl Adapter {
             f.details = format!("stage \"{stage}\" failed at {target}\n{}", lines.join("\n"));
             return Err(Interrupted { failure: f, lines });
         }
+        let written = progress.written.map(|(w, _)| w);
         Ok(Outcome {
-            summary: plan.summary,
+            summary: plan.summary.clone(),
             reports: execution.reports,
+            written: written.map(|w| (plan, w)),
         })
     }
 
@@ -760,9 +800,17 @@ pub(crate) fn cluster_info(c: &Cluster) -> types::ClusterInfo {
 struct StepEvents<'a> {
     events: &'a EventHub,
     operation_id: &'a str,
+    /// With drift detection: what each apply wrote, as the field manager owns it.
+    written: Option<(Written, &'a str)>,
 }
 
 impl wasmesh_cluster::Progress for StepEvents<'_> {
+    fn applied(&self, target: &ObjectRef, object: &wasmesh_cluster::DynamicObject) {
+        if let Some((written, manager)) = &self.written {
+            written.record(target, object, manager);
+        }
+    }
+
     fn step_waiting(&self, _target: &ObjectRef, why: &str) {
         self.events.publish(Event::info(self.operation_id, why, ""));
     }

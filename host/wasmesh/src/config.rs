@@ -120,6 +120,12 @@ pub struct Limits {
     /// Most wait steps one plan may have.
     #[serde(default = "default_max_plan_waits")]
     pub max_plan_waits: usize,
+    /// Drift detection: most watches (one per cluster, kind and namespace) one plugin holds.
+    #[serde(default = "default_drift_max_watches")]
+    pub drift_max_watches: usize,
+    /// Drift detection: most objects one plugin watches, over every cluster.
+    #[serde(default = "default_drift_max_objects")]
+    pub drift_max_objects: usize,
 }
 
 impl Default for Limits {
@@ -135,6 +141,8 @@ impl Default for Limits {
             operation_timeout_seconds: default_operation_timeout_seconds(),
             max_plan_steps: default_max_plan_steps(),
             max_plan_waits: default_max_plan_waits(),
+            drift_max_watches: default_drift_max_watches(),
+            drift_max_objects: default_drift_max_objects(),
         }
     }
 }
@@ -182,6 +190,23 @@ pub struct PluginConfig {
     /// server's RBAC enforces its grant a second time.
     #[serde(default)]
     pub identity: Option<IdentityConfig>,
+    /// Drift detection for what this plugin's operations applied (off by default).
+    #[serde(default)]
+    pub drift: DriftConfig,
+}
+
+/// `drift: {watch: true, reconcile: false}` under a plugin.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DriftConfig {
+    /// After an operation succeeds, watch the objects it applied and report (WARN) every change
+    /// someone else makes to the fields it set, and every deletion. Grants the plugin `list` and
+    /// `watch` where it may `patch`.
+    #[serde(default)]
+    pub watch: bool,
+    /// Also re-apply the operation's plan when its objects drift (needs `watch`).
+    #[serde(default)]
+    pub reconcile: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Default)]
@@ -323,6 +348,14 @@ fn default_max_plan_waits() -> usize {
     1_000
 }
 
+fn default_drift_max_watches() -> usize {
+    256
+}
+
+fn default_drift_max_objects() -> usize {
+    10_000
+}
+
 /// Istio on 10000 and Linkerd on 10001: the ports a Meshery server expects.
 fn default_plugins() -> Vec<PluginConfig> {
     vec![
@@ -334,6 +367,7 @@ fn default_plugins() -> Vec<PluginConfig> {
             sha256: None,
             grant: None,
             identity: None,
+            drift: DriftConfig::default(),
         },
         PluginConfig {
             name: "linkerd".into(),
@@ -343,6 +377,7 @@ fn default_plugins() -> Vec<PluginConfig> {
             sha256: None,
             grant: None,
             identity: None,
+            drift: DriftConfig::default(),
         },
     ]
 }
@@ -505,6 +540,12 @@ impl Config {
                         p.name
                     )));
                 }
+            }
+            if p.drift.reconcile && !p.drift.watch {
+                return Err(Error::Config(format!(
+                    "plugin \"{}\": drift.reconcile needs drift.watch: true (drift is found by watching)",
+                    p.name
+                )));
             }
             if p.port != 0 && !ports.insert(p.port) {
                 return Err(Error::Config(format!(

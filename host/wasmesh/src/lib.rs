@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod config;
 mod convert;
 pub mod deploy;
+pub mod drift;
 pub mod dry_run;
 pub mod errors;
 pub mod events;
@@ -117,6 +118,9 @@ impl RunningHost {
             tracing::warn!("{cut} operation(s) cut off at shutdown; their subscribers got an ERROR event");
         }
         for a in &self.adapters {
+            if let Some(d) = &a.drift {
+                d.stop();
+            }
             a.events.close();
         }
         // A listener closes once its connections have; a client holding a stream the host does
@@ -170,6 +174,7 @@ pub(crate) fn adapter_settings(
         }),
         metrics: metrics.plugin(&pc.name),
         running,
+        drift: pc.drift,
     }
 }
 

@@ -223,7 +223,14 @@ async fn rbac_yaml(config: &Config, args: &RbacArgs) -> anyhow::Result<String> {
             s.reason
         );
     }
-    let effective: Vec<_> = loaded.iter().map(|(_, _, g)| g.effective()).collect();
+    // Drift detection lists and watches, as the plugin's account, what the plugin may patch.
+    let effective: Vec<_> = loaded
+        .iter()
+        .map(|(pc, _, g)| match pc.drift.watch {
+            true => rbac::with_drift(&g.effective()),
+            false => g.effective(),
+        })
+        .collect();
     let accounts: Vec<String> = loaded
         .iter()
         .map(|(pc, _, _)| match &pc.identity {

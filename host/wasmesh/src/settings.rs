@@ -293,6 +293,22 @@ pub static SETTINGS: &[Setting] = &[
         number
     ),
     setting!(
+        "limits.drift_max_watches",
+        "Drift detection: most watches (one per cluster, kind and namespace) one plugin holds",
+        "",
+        false,
+        |c| c.limits.drift_max_watches,
+        number
+    ),
+    setting!(
+        "limits.drift_max_objects",
+        "Drift detection: most objects one plugin watches, over every cluster",
+        "",
+        false,
+        |c| c.limits.drift_max_objects,
+        number
+    ),
+    setting!(
         "limits.max_plan_waits",
         "Most wait steps one plan may have",
         "",

@@ -96,6 +96,44 @@ fn rbac_is_valid_yaml_confining_the_host_to_impersonation() {
 }
 
 #[test]
+fn rbac_adds_list_and_watch_where_the_plugin_writes_only_with_drift_on() {
+    let dir = std::env::temp_dir().join(format!("wasmesh-cli-drift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The verbs of the plugin's rules on namespaces, with drift on or off.
+    let verbs = |drift: &str| -> Vec<String> {
+        let path = dir.join(format!("drift-{}.yaml", drift.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "plugins: [{{name: linkerd, builtin: linkerd, port: 1, grant: {{operations: [annotate-namespace]}}{drift}}}]\n"
+            ),
+        )
+        .unwrap();
+        let out = wasmesh(&["--config", path.to_str().unwrap(), "rbac", "--namespace", "mesh-ops"]);
+        let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&out)
+            .map(|d| serde::Deserialize::deserialize(d).expect("each document is YAML"))
+            .collect();
+        let mut verbs: Vec<String> = docs
+            .iter()
+            .filter(|d| d["kind"] == "ClusterRole" && d["metadata"]["labels"]["wasmesh.io/plugin"] == "linkerd")
+            .flat_map(|d| d["rules"].as_array().cloned().unwrap_or_default())
+            .filter(|r| r["resources"] == serde_json::json!(["namespaces"]))
+            .flat_map(|r| r["verbs"].as_array().cloned().unwrap_or_default())
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        verbs.sort();
+        verbs
+    };
+    assert_eq!(verbs(""), ["create", "get", "patch"], "drift off: nothing added");
+    assert_eq!(
+        verbs(", drift: {watch: true}"),
+        ["create", "get", "list", "patch", "watch"],
+        "drift on: list and watch where it may patch"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn a_bad_config_is_refused_with_the_reason() {
     let dir = std::env::temp_dir().join(format!("wasmesh-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -434,6 +434,19 @@ impl Ctx<'_> {
             .get("resourceVersion")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let (tx, out) = mpsc::channel::<Bytes>(64);
+        if rv != 0 && rv < st.compacted {
+            // As kube-apiserver: 200, then one ERROR event with a 410 Status, then the end.
+            let status = json!({"type": "ERROR", "object": {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": format!("too old resource version: {rv} ({})", st.compacted),
+                "reason": "Expired", "code": 410}});
+            let mut line = serde_json::to_vec(&status).expect("json");
+            line.push(b'\n');
+            tx.try_send(Bytes::from(line)).expect("an empty channel takes one line");
+            return Ok(Reply::Watch(out));
+        }
+        let mut cut = st.watch_cut();
         // Without a resourceVersion (or "0") a watch starts with ADDED for everything that exists.
         let (initial, mut rx): (Vec<(&'static str, Value)>, _) = if rv == 0 {
             let items = st
@@ -465,7 +478,6 @@ impl Ctx<'_> {
             .and_then(|t| t.parse().ok())
             .map(Duration::from_secs)
             .unwrap_or(Duration::from_secs(1800));
-        let (tx, out) = mpsc::channel::<Bytes>(64);
         let matches = move |o: &Value| {
             ns.as_deref()
                 .is_none_or(|ns| o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns))
@@ -485,11 +497,16 @@ impl Ctx<'_> {
                     return;
                 }
             }
+            cut.borrow_and_update();
             loop {
-                let event = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Ok(e)) => e,
-                    // Lagged, closed or timed out: end the watch; clients re-list and re-watch.
-                    _ => return,
+                let event = tokio::select! {
+                    e = tokio::time::timeout_at(deadline, rx.recv()) => match e {
+                        Ok(Ok(e)) => e,
+                        // Lagged, closed or timed out: end the watch; clients re-list and re-watch.
+                        _ => return,
+                    },
+                    // expire_watches: the connection ends as if the server restarted.
+                    _ = cut.changed() => return,
                 };
                 if event.key.group != group || event.key.plural != plural || !matches(&event.object) {
                     continue;
@@ -852,7 +869,21 @@ impl Ctx<'_> {
         let old = self.existing(st, key)?;
         self.check_precondition(&body, &old, key)?;
         body["metadata"]["name"] = json!(key.name);
+        self.record_update(&old, &mut body);
         self.store(st, key.clone(), body, Some(&old), 200)
+    }
+
+    /// managedFields after a write that is not an apply, as kube-apiserver keeps them: the
+    /// fields it changed belong to its field manager (`fieldManager`, else "unknown").
+    fn record_update(&self, old: &Value, new: &mut Value) {
+        let manager = self
+            .req
+            .query
+            .get("fieldManager")
+            .filter(|m| !m.is_empty())
+            .map_or("unknown", String::as_str);
+        let api_version = self.rt.api_version(&self.target.version);
+        patch::record_update(old, new, manager, &api_version, self.status.then_some("status"));
     }
 
     fn patch(&self, st: &mut State, key: &Key) -> Result<Reply, ApiError> {
@@ -875,6 +906,7 @@ impl Ctx<'_> {
         }
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
         self.validate_body(&mut obj)?;
+        self.record_update(&old, &mut obj);
         self.store(st, key.clone(), obj, Some(&old), 200)
     }
 

@@ -312,6 +312,71 @@ struct Manager {
     fields: BTreeSet<FieldPath>,
 }
 
+/// What kube-apiserver records for a write that is not an apply (an Update: a PUT or a patch):
+/// the fields whose value it changed move to `manager`'s Update entry (taken from every other
+/// manager), and fields it removed belong to nobody. Status is the status subresource's.
+pub fn record_update(old: &Value, new: &mut Value, manager: &str, api_version: &str, subresource: Option<&str>) {
+    let in_scope = |p: &FieldPath| {
+        let status = matches!(p.first(), Some(Step::Field(f)) if f == "status");
+        status == (subresource == Some("status"))
+    };
+    let before: BTreeSet<FieldPath> = leaf_paths(old).into_iter().filter(in_scope).collect();
+    let after: BTreeSet<FieldPath> = leaf_paths(new).into_iter().filter(in_scope).collect();
+    let changed: BTreeSet<FieldPath> = after
+        .iter()
+        .filter(|p| value_at(old, p) != value_at(new, p))
+        .cloned()
+        .collect();
+    let removed: BTreeSet<FieldPath> = before.difference(&after).cloned().collect();
+    let entries: Vec<Value> = old
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if changed.is_empty() && removed.is_empty() {
+        new["metadata"]["managedFields"] = Value::Array(entries);
+        return;
+    }
+    let sub = subresource.unwrap_or("");
+    let is_mine = |e: &Value| {
+        e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some("Update")
+            && e.get("subresource").and_then(Value::as_str).unwrap_or("") == sub
+    };
+    let fields_of = |e: &Value| from_fields_v1(e.get("fieldsV1").unwrap_or(&Value::Null));
+    let mut mine = entries.iter().find(|e| is_mine(e)).map(fields_of).unwrap_or_default();
+    let mut out = Vec::new();
+    for mut e in entries.into_iter().filter(|e| !is_mine(e)) {
+        let mut fields = fields_of(&e);
+        let had = fields.len();
+        fields.retain(|p| !changed.contains(p) && !removed.contains(p));
+        if fields.len() != had {
+            if fields.is_empty() {
+                continue;
+            }
+            e["fieldsV1"] = to_fields_v1(&fields);
+        }
+        out.push(e);
+    }
+    mine.retain(|p| !removed.contains(p));
+    mine.extend(changed);
+    if !mine.is_empty() {
+        let mut e = json!({
+            "manager": manager,
+            "operation": "Update",
+            "apiVersion": api_version,
+            "time": now_rfc3339(),
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(&mine),
+        });
+        if let Some(s) = subresource {
+            e["subresource"] = json!(s);
+        }
+        out.push(e);
+    }
+    new["metadata"]["managedFields"] = Value::Array(out);
+}
+
 /// Server-side apply of `applied` by `manager` onto `live` (None when the object does not exist yet).
 /// Returns the merged object with updated metadata.managedFields; other server-set metadata is the
 /// caller's business. Conflicts with other managers' differing values fail with the real 409 unless `force`.

@@ -285,6 +285,13 @@ impl ApiServer {
         self.shared.faults.lock().expect("faults").armed.clear();
     }
 
+    /// Ends every open watch and makes every resourceVersion handed out so far too old to watch
+    /// from: a watch resumed from one is answered `410 Gone` (an ERROR event, as kube-apiserver
+    /// sends it after compacting its storage), so watchers must list again.
+    pub fn expire_watches(&self) {
+        self.shared.state.lock().expect("state").expire_watches();
+    }
+
     /// Whether the simulated controllers mark deployments/statefulsets/daemonsets ready (default true).
     pub fn set_deployments_become_available(&self, on: bool) {
         self.shared.deployments_become_available.store(on, Ordering::SeqCst);

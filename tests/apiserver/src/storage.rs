@@ -38,6 +38,11 @@ pub struct State {
     tx: broadcast::Sender<Arc<Event>>,
     /// Namespaces being deleted, with when their deletion began (for the namespace controller).
     pub namespace_deletions: BTreeMap<String, std::time::Instant>,
+    /// Watches from a resourceVersion below this are answered 410 Gone, as a real server
+    /// answers versions its storage has compacted away (see [`State::expire_watches`]).
+    pub compacted: u64,
+    /// Told to end every open watch.
+    cut: tokio::sync::watch::Sender<u64>,
 }
 
 impl State {
@@ -50,6 +55,8 @@ impl State {
             history: Vec::new(),
             tx,
             namespace_deletions: BTreeMap::new(),
+            compacted: 0,
+            cut: tokio::sync::watch::channel(0).0,
         };
         for ns in ["default", "kube-system", "kube-public"] {
             let obj = serde_json::json!({
@@ -137,6 +144,20 @@ impl State {
     pub fn watch_from(&self, rv: u64) -> (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>) {
         let start = self.history.partition_point(|e| e.rv <= rv);
         (self.history[start..].to_vec(), self.tx.subscribe())
+    }
+
+    /// What a real API server's restart after a compaction does to watchers: every open watch
+    /// ends, and every resourceVersion seen so far is too old to watch from (410 Gone), so
+    /// clients must list again.
+    pub fn expire_watches(&mut self) {
+        self.rv += 1;
+        self.compacted = self.rv;
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Changes when [`State::expire_watches`] ends the open watches.
+    pub fn watch_cut(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.cut.subscribe()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {

@@ -22,6 +22,8 @@
 //! - WASMESH_BENCH_START_RUNS (10): process starts with a warm cache (empty cache: 2)
 //! - WASMESH_BENCH_INSTALL_RUNS (5): install/uninstall cycles of each mesh's control plane
 //! - WASMESH_BENCH_CLUSTER_RUNS (10): `custom` runs on one cluster and on ten, per latency
+//! - WASMESH_BENCH_DRIFT_RUNS (20): changes of a watched object, each timed until its WARN;
+//!   WASMESH_BENCH_DRIFT_OBJECTS (1000): objects one operation applies for the memory figures
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -256,6 +258,8 @@ async fn main() {
     let start_runs = env_runs("WASMESH_BENCH_START_RUNS", 10);
     let install_runs = env_runs("WASMESH_BENCH_INSTALL_RUNS", 5);
     let cluster_runs = env_runs("WASMESH_BENCH_CLUSTER_RUNS", 10);
+    let drift_runs = env_runs("WASMESH_BENCH_DRIFT_RUNS", 20);
+    let drift_objects = env_runs("WASMESH_BENCH_DRIFT_OBJECTS", 1000);
     let began = Instant::now();
 
     let cluster = TestCluster::start().await;
@@ -325,6 +329,9 @@ async fn main() {
         languages(&mut summary, runs).await;
     }
     host.shutdown().await;
+    if wanted("drift") {
+        drift(&mut summary, &cluster, drift_runs, drift_objects).await;
+    }
 
     // The real binary: cold start to serving both listeners, idle memory, memory per operation.
     if wanted("process") {
@@ -353,6 +360,7 @@ async fn main() {
             "WASMESH_BENCH_DESIGN_RUNS": design_runs, "WASMESH_BENCH_CONCURRENT_OPS": concurrent_ops,
             "WASMESH_BENCH_FANOUT_ROUNDS": fanout_rounds, "WASMESH_BENCH_START_RUNS": start_runs,
             "WASMESH_BENCH_INSTALL_RUNS": install_runs, "WASMESH_BENCH_CLUSTER_RUNS": cluster_runs,
+            "WASMESH_BENCH_DRIFT_RUNS": drift_runs, "WASMESH_BENCH_DRIFT_OBJECTS": drift_objects,
         },
         "total_seconds": round(began.elapsed().as_secs_f64()),
         "figures": summary.figures,
@@ -1404,4 +1412,165 @@ async fn many_clusters(summary: &mut Summary, host: &wasmesh::RunningHost, runs:
             json!({"errors": errors}),
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Drift detection: from a change by another field manager to the WARN on the gRPC stream,
+// and what watching costs per object. Istio runs without drift, Linkerd with `drift.watch`, so
+// the same `custom` operation on each tells the memory the watching adds.
+
+fn rss_self_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn drift(summary: &mut Summary, cluster: &TestCluster, runs: usize, objects: usize) {
+    println!("\n# 10. drift detection");
+    let mut config = test_config();
+    let linkerd = config.plugins.iter_mut().find(|p| p.name == "linkerd").unwrap();
+    linkerd.drift = wasmesh::config::DriftConfig {
+        watch: true,
+        reconcile: false,
+    };
+    config.limits.max_plan_bytes = 64 << 20;
+    let host = wasmesh::start(config).await.unwrap();
+    let drift = host
+        .adapters
+        .iter()
+        .find(|a| a.name == "linkerd")
+        .unwrap()
+        .drift
+        .clone()
+        .unwrap();
+    let mut c = client(&host, "LINKERD", Generation::Adapter).await;
+    let events = wasmesh_e2e::Events::subscribe(&c).await;
+
+    // Latency: edit a watched ConfigMap, wait for its WARN.
+    let ns = cluster.namespace("bench-drift").await;
+    let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\ndata:\n  x: \"0\"\n";
+    let req = request("custom", ns.name(), body, &[cluster.kubeconfig()]);
+    let outcomes = Outcomes::subscribe(&c).await;
+    run_op(&mut c, &outcomes, req.clone()).await.expect("custom");
+    let api: kube::Api<ConfigMap> = kube::Api::namespaced(cluster.client().await, ns.name());
+    let params = PatchParams {
+        field_manager: Some("bench-editor".into()),
+        ..PatchParams::default()
+    };
+    let mut took = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let seen = events
+            .all()
+            .iter()
+            .filter(|e| e.error_code == wasmesh::drift::DRIFTED)
+            .count();
+        let t = Instant::now();
+        api.patch(
+            "watched",
+            &params,
+            &Patch::Merge(json!({"data": {"x": format!("edit-{i}")}})),
+        )
+        .await
+        .expect("edit");
+        events
+            .wait_for("the drift WARN", |_| {
+                events
+                    .all()
+                    .iter()
+                    .filter(|e| e.error_code == wasmesh::drift::DRIFTED)
+                    .count()
+                    > seen
+            })
+            .await;
+        took.push(ms(t.elapsed()));
+        // Give the field back, so the next edit is drift again.
+        run_op(
+            &mut c,
+            &outcomes,
+            request("custom", ns.name(), body, &[cluster.kubeconfig()]),
+        )
+        .await
+        .expect("custom again");
+    }
+    let d = dist(took);
+    let met = d.p99 < 1000.0;
+    summary.dist(
+        "drift_warn_latency",
+        "change by another field manager -> drift WARN on StreamEvents",
+        "ms",
+        d,
+        Some(("p99 < 1000 ms", met)),
+    );
+
+    // Memory: the same operation of `objects` ConfigMaps without (Istio) and with (Linkerd) drift.
+    let many = |prefix: &str| -> String {
+        (0..objects)
+            .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {prefix}-{i}\ndata:\n  a: \"1\"\n  b: \"2\"\n  c: \"3\"\n"))
+            .collect::<Vec<_>>()
+            .join("---\n")
+    };
+    let mut istio = client(&host, "ISTIO", Generation::Mesh).await;
+    let istio_outcomes = Outcomes::subscribe(&istio).await;
+    let plain = cluster.namespace("bench-nodrift").await;
+    let watched = cluster.namespace("bench-drift-mem").await;
+    // A first run of each warms the allocator and the caches.
+    for (cl, out, ns) in [(&mut istio, &istio_outcomes, &plain), (&mut c, &outcomes, &watched)] {
+        run_op(
+            cl,
+            out,
+            request("custom", ns.name(), &many("warm"), &[cluster.kubeconfig()]),
+        )
+        .await
+        .expect("warm-up");
+    }
+    let before = rss_self_kib();
+    run_op(
+        &mut istio,
+        &istio_outcomes,
+        request("custom", plain.name(), &many("cm"), &[cluster.kubeconfig()]),
+    )
+    .await
+    .expect("without drift");
+    let after_plain = rss_self_kib();
+    let (_, objects_before) = drift.counts();
+    run_op(
+        &mut c,
+        &outcomes,
+        request("custom", watched.name(), &many("cm"), &[cluster.kubeconfig()]),
+    )
+    .await
+    .expect("with drift");
+    let after_drift = rss_self_kib();
+    let (watches, watched_objects) = drift.counts();
+    let added = watched_objects - objects_before;
+    let per_object = drift.snapshot_bytes() as f64 / watched_objects.max(1) as f64;
+    summary.value(
+        "drift_snapshot_bytes_per_object",
+        "drift: snapshot kept per watched ConfigMap (3 data fields)",
+        "bytes",
+        per_object,
+        watched_objects,
+        None,
+        json!({"watches": watches, "max_fields": wasmesh::drift::MAX_FIELDS}),
+    );
+    summary.value(
+        "drift_bytes_per_object",
+        "drift: bytes per watched ConfigMap in the host's tables (slot, name, snapshot)",
+        "bytes",
+        drift.object_bytes() as f64 / watched_objects.max(1) as f64,
+        watched_objects,
+        None,
+        json!({}),
+    );
+    // The process's RSS around the two operations: noisy (the test API server shares the
+    // process), printed for the record only.
+    println!(
+        "RSS KiB before / after {added} objects without drift / after {added} with drift: {before:?} / {after_plain:?} / {after_drift:?}"
+    );
+    host.shutdown().await;
 }

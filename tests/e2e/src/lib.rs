@@ -62,6 +62,7 @@ pub fn test_config() -> Config {
         sha256: None,
         grant: None,
         identity: None,
+        drift: Default::default(),
     };
     Config {
         listen: "127.0.0.1".into(),

@@ -7,6 +7,7 @@ mod e2e {
     mod capabilities;
     mod contract;
     mod custom;
+    mod drift;
     mod escape;
     mod events;
     mod faults;

@@ -24,6 +24,7 @@ fn plugin(name: &str, path: PathBuf) -> PluginConfig {
         sha256: None,
         grant: None,
         identity: None,
+        drift: Default::default(),
     }
 }
 

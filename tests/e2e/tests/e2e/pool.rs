@@ -102,6 +102,7 @@ fn plugin(name: &str, path: PathBuf) -> PluginConfig {
         sha256: None,
         grant: None,
         identity: None,
+        drift: Default::default(),
     }
 }
 
