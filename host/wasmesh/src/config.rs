@@ -441,7 +441,13 @@ impl Config {
         let url = crate::registration::register_url(server)?;
         let local = |h: &str| {
             let h = h.trim_start_matches('[').trim_end_matches(']');
-            h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            let name = h.to_ascii_lowercase();
+            // 0.0.0.0 and :: dial the dialler's own machine too; ::ffff:127.0.0.1 is loopback
+            // once canonical; *.localhost names resolve to loopback.
+            name == "localhost"
+                || name.ends_with(".localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.to_canonical().is_loopback() || ip.is_unspecified())
         };
         // A Meshery server elsewhere would dial "localhost", its own machine, for Provision.
         if self.advertise_host.is_none() && !url.host().is_some_and(local) {

@@ -27,6 +27,11 @@ pub enum PlanError {
     },
 }
 
+/// The most JSON values (objects, arrays, members, scalars) all of a plan's applied objects may
+/// hold: the built-in translators' largest plans hold a few thousand; parsed, this many cost the
+/// host some tens of MiB at most.
+pub const MAX_PLAN_JSON_VALUES: usize = 250_000;
+
 /// The limits bound a whole plan: its bytes, its steps and waits, and each wait (cut to
 /// `max_wait_seconds`), so a plugin cannot make the host work or wait for ever.
 pub fn plan(p: types::Plan, limits: &Limits) -> Result<cluster::Plan, PlanError> {
@@ -75,6 +80,28 @@ pub fn plan(p: types::Plan, limits: &Limits) -> Result<cluster::Plan, PlanError>
         return Err(PlanError::TooLarge {
             bytes,
             limit: max_bytes,
+        });
+    }
+    // Parsed, a JSON value costs the host tens of bytes however few it took in the plan
+    // (`[0,0,...]`): bound their number before anything is parsed. Each value but the first
+    // follows one of these bytes, so their count bounds the values (strings holding them only
+    // make it count more).
+    let values: usize = p
+        .stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter_map(|s| match s {
+            types::Step::Apply(json) => {
+                Some(json.bytes().filter(|b| matches!(b, b',' | b'[' | b'{' | b':')).count() + 1)
+            }
+            _ => None,
+        })
+        .sum();
+    if values > MAX_PLAN_JSON_VALUES {
+        return Err(PlanError::TooMany {
+            what: "JSON values in its objects",
+            count: values,
+            limit: MAX_PLAN_JSON_VALUES,
         });
     }
     let mut stages = Vec::with_capacity(p.stages.len());

@@ -366,6 +366,22 @@ async fn review(
 /// What the call left behind: the reads the grant refused and the events the plugin reported.
 fn finish(out: &mut DryRun, adapter: &Adapter, host: CallHost) {
     out.refused_reads = host.denied;
+    // A plugin may carry on after a refused read; what it planned then is not what it meant to
+    // plan with the read, so the preview is not a pass.
+    if out.verdict == Verdict::Allowed && !out.refused_reads.is_empty() {
+        out.verdict = Verdict::Refused;
+        out.error.get_or_insert(ErrorOut {
+            code: CAP_DENIED.into(),
+            message: format!(
+                "the plugin planned after {} of its reads were refused",
+                out.refused_reads.len()
+            ),
+            details: out.refused_reads.join("\n"),
+            probable_cause: "the grant does not allow a read the plugin makes for this operation".into(),
+            suggested_remediation: "grant the read (see refused_reads), or check that the plugin does not need it"
+                .into(),
+        });
+    }
     if let Ok(mut events) = adapter.events.subscribe() {
         while let Ok(e) = events.try_recv() {
             let level = match e.event_type {

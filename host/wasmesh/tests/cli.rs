@@ -244,6 +244,10 @@ fn a_loopback_or_malformed_advertised_host_for_a_remote_meshery_server_is_refuse
         ("localhost", "is this machine's own loopback name"),
         ("127.0.0.1", "is this machine's own loopback name"),
         ("[::1]", "is this machine's own loopback name"),
+        ("0.0.0.0", "is this machine's own loopback name"),
+        ("[::]", "is this machine's own loopback name"),
+        ("[::ffff:127.0.0.1]", "is this machine's own loopback name"),
+        ("wasmesh.localhost", "is this machine's own loopback name"),
         ("wasmesh.meshery.svc:10000", "is not a host name"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_wasmesh"))

@@ -426,6 +426,34 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
         "{reads:?}"
     );
 
+    // A plugin that swallows the refusal and plans anyway: the plan itself would pass, but the
+    // preview is no pass, since the plugin planned without what it wanted to read.
+    let out = plan(
+        &cluster,
+        &ns,
+        &[
+            "--config",
+            &config,
+            "--plugin",
+            "hostile",
+            "--op",
+            "read-secret-then-plan",
+            "--namespace",
+            &ns,
+        ],
+    )
+    .await;
+    assert!(
+        !out.status.success(),
+        "a swallowed refused read passed: {}",
+        stdout(&out)
+    );
+    let p = yaml(&out);
+    assert_eq!(p["verdict"], "refused", "{p:#?}");
+    assert_eq!(p["error"]["code"], "WASMESH-CAP-DENIED", "{p:#?}");
+    assert_eq!(steps(&p).len(), 1, "the plan is still shown: {p:#?}");
+    assert_eq!(p["refused_reads"].as_array().map(Vec::len), Some(1), "{p:#?}");
+
     // An operation the configuration does not grant is refused before the plugin runs.
     let narrow = dir.file(
         "narrow.yaml",

@@ -315,3 +315,30 @@ fn a_bad_object_is_located_by_stage_number_when_stages_share_a_name() {
         "step 1 of stage 2 (\"\") is not a usable object: apiVersion is missing"
     );
 }
+
+/// An object small in the plan and large once parsed (`[0,0,...]`, a few bytes a value) is refused
+/// by its number of values before it is parsed, within the plan's byte limit.
+#[test]
+fn objects_of_many_tiny_values_are_refused_before_they_are_parsed() {
+    let values = super::MAX_PLAN_JSON_VALUES + 1;
+    let object = format!(
+        "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"x\"}},\"x\":[{}]}}",
+        vec!["0"; values].join(",")
+    );
+    let p = types::Plan {
+        stages: vec![types::Stage {
+            name: "objects".into(),
+            steps: vec![types::Step::Apply(object)],
+        }],
+        summary: String::new(),
+    };
+    let limits = Limits {
+        max_plan_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let e = plan(p, &limits).unwrap_err();
+    assert!(
+        matches!(e, PlanError::TooMany { what: "JSON values in its objects", count, .. } if count > values),
+        "{e}"
+    );
+}

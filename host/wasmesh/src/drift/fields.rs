@@ -354,9 +354,20 @@ mod tests {
     #[test]
     fn named_paths_are_bounded_and_the_rest_counted() {
         let many: serde_json::Map<String, Value> = (0..30).map(|i| (format!("f:k{i}"), json!({}))).collect();
-        let before = object("u1", json!([entry(ME, "Apply", "t1", json!({"f:data": many.clone()}))]));
+        let before = object(
+            "u1",
+            json!([entry(
+                ME,
+                "Apply",
+                "2026-12-03T10:00:00Z",
+                json!({"f:data": many.clone()})
+            )]),
+        );
         let snap = Snapshot::of(&before, ME);
-        let after = object("u1", json!([entry("other", "Apply", "t2", json!({"f:data": many}))]));
+        let after = object(
+            "u1",
+            json!([entry("other", "Apply", "2026-12-03T10:01:00Z", json!({"f:data": many}))]),
+        );
         let d = compare(&snap, &after, ME).expect("drift");
         assert_eq!((d.paths.len(), d.more), (MAX_NAMED, 20));
         assert!(d.what().ends_with(" and 20 more"), "{}", d.what());

@@ -48,6 +48,7 @@ async fn answers_that_alias_guest_memory_are_refused_before_they_are_copied() {
         sha256: None,
         grant: None,
         identity: None,
+        drift: Default::default(),
     }];
     // The design kinds are lifted when the plugin's registration starts.
     config.meshery_server = Some(server.url());

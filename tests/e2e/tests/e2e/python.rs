@@ -38,6 +38,7 @@ fn config(kube: Vec<RuleConfig>) -> wasmesh::config::Config {
             cluster_admin: false,
         }),
         identity: None,
+        drift: Default::default(),
     }];
     config
 }

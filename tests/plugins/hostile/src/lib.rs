@@ -34,6 +34,7 @@ const OPERATIONS: &[&str] = &[
     "resolve-name",
     "spawn",
     "read-secret",
+    "read-secret-then-plan",
     "write-other-namespace",
     "write-forbidden-verb",
     "smuggle-wait",
@@ -166,6 +167,12 @@ impl Guest for Hostile {
                 // The host's denial is passed on as is, so Meshery sees its code and remedy.
                 Err(e) => Err(e),
             },
+            // Swallows the host's refusal and plans as if the read had found nothing.
+            "read-secret-then-plan" => {
+                let _ = wasmesh_sdk::cluster::get("v1", "Secret", Some(&ns), "wasmesh-test-secret");
+                let ok = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hostile-allowed"}});
+                Ok(plan("planned without the secret", apply_all(&[ok])))
+            }
             "write-other-namespace" => {
                 let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
                                 "metadata": {"name": "hostile-was-here", "namespace": "kube-system"}});
