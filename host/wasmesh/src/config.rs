@@ -154,7 +154,7 @@ impl Limits {
 pub struct PluginConfig {
     /// Name used in logs and errors.
     pub name: String,
-    /// A built-in translator ("linkerd", "istio") ...
+    /// A built-in translator ("linkerd", "istio", "kuma") ...
     #[serde(default)]
     pub builtin: Option<String>,
     /// ... or a component file.
@@ -314,7 +314,7 @@ fn default_max_plan_waits() -> usize {
     1_000
 }
 
-/// Istio on 10000 and Linkerd on 10001: the ports a Meshery server expects.
+/// Istio on 10000, Linkerd on 10001 and Kuma on 10007: the ports a Meshery server expects.
 fn default_plugins() -> Vec<PluginConfig> {
     vec![
         PluginConfig {
@@ -331,6 +331,15 @@ fn default_plugins() -> Vec<PluginConfig> {
             builtin: Some("linkerd".into()),
             path: None,
             port: 10001,
+            sha256: None,
+            grant: None,
+            identity: None,
+        },
+        PluginConfig {
+            name: "kuma".into(),
+            builtin: Some("kuma".into()),
+            path: None,
+            port: 10007,
             sha256: None,
             grant: None,
             identity: None,
