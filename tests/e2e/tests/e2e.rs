@@ -18,6 +18,7 @@ mod e2e {
     mod istio_install;
     mod istio_ops;
     mod istio_vet;
+    mod kuma;
     mod linkerd_addons;
     mod linkerd_check;
     mod linkerd_design;
