@@ -2,10 +2,17 @@
 //! kuma-control-plane's account, RBAC, config, TLS Secret, Service, Deployment and admission
 //! webhooks, whose CA and serving certificate the plugin makes itself (as the chart's genCA).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use base64::Engine;
+use p256::ecdsa::{DerSignature, SigningKey};
 use serde_json::Value;
-use wasmesh_sdk::Error;
-use wasmesh_sdk::design::KindGroups;
+use wasmesh_sdk::{Error, design::KindGroups};
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::der::asn1::{GeneralizedTime, Ia5String};
+use x509_cert::ext::pkix::{SubjectAltName, name::GeneralName};
+use x509_cert::time::{Time, Validity};
+use x509_cert::{Certificate, name::Name, serial_number::SerialNumber, spki::SubjectPublicKeyInfoOwned};
 
 use crate::Install;
 
@@ -66,87 +73,73 @@ pub struct Tls {
 impl Tls {
     /// A new CA (`kuma-ca`) and a certificate for kuma-control-plane's Service signed by it.
     pub fn generate() -> Result<Tls, String> {
-        use p256::ecdsa::{DerSignature, SigningKey};
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
-        use x509_cert::builder::{Builder, CertificateBuilder, Profile};
         use x509_cert::der::EncodePem;
-        use x509_cert::der::asn1::Ia5String;
-        use x509_cert::ext::pkix::{SubjectAltName, name::GeneralName};
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?;
-        let at = |secs: u64| {
-            x509_cert::der::asn1::GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))
-                .map(x509_cert::time::Time::GeneralTime)
-                .map_err(|e| e.to_string())
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(text)?.as_secs();
+        let at = |secs| GeneralizedTime::from_unix_duration(Duration::from_secs(secs)).map(Time::GeneralTime);
+        let validity = Validity {
+            not_before: at(now - 300).map_err(text)?,
+            not_after: at(now + CERT_DAYS * 86_400).map_err(text)?,
         };
-        let validity = x509_cert::time::Validity {
-            not_before: at(now.as_secs() - 300)?,
-            not_after: at(now.as_secs() + CERT_DAYS * 86_400)?,
-        };
-        let key = || -> Result<SigningKey, String> {
-            let mut bytes = [0u8; 32];
-            loop {
-                getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
-                if let Ok(k) = SigningKey::from_slice(&bytes) {
-                    return Ok(k);
-                }
-            }
-        };
-        let serial = || -> Result<x509_cert::serial_number::SerialNumber, String> {
-            let mut bytes = [0u8; 16];
-            getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
-            bytes[0] = (bytes[0] & 0x7f) | 1;
-            x509_cert::serial_number::SerialNumber::new(&bytes).map_err(|e| e.to_string())
-        };
-        let spki = |k: &SigningKey| {
-            x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(*k.verifying_key()).map_err(|e| e.to_string())
-        };
-        let name = |cn: &str| cn.parse::<x509_cert::name::Name>().map_err(|e| e.to_string());
-        let err = |e: x509_cert::builder::Error| e.to_string();
-        let pem = |c: x509_cert::Certificate| c.to_pem(LineEnding::LF).map_err(|e| e.to_string());
-
-        let (ca_key, leaf_key) = (key()?, key()?);
-        let ca_name = name("CN=kuma-ca")?;
-        let ca = CertificateBuilder::new(
-            Profile::Root,
-            serial()?,
-            validity,
-            ca_name.clone(),
-            spki(&ca_key)?,
-            &ca_key,
-        )
-        .map_err(err)?
-        .build::<DerSignature>()
-        .map_err(err)?;
-        let hosts = [format!("{NAME}.{NAMESPACE}"), format!("{NAME}.{NAMESPACE}.svc")];
-        let profile = Profile::Leaf {
-            issuer: ca_name,
+        let (ca_key, leaf_key) = (signing_key()?, signing_key()?);
+        let ca = certificate(Profile::Root, validity, "kuma-ca", &ca_key, &ca_key, &[])?;
+        let leaf = Profile::Leaf {
+            issuer: ca.tbs_certificate.subject.clone(),
             enable_key_agreement: false,
             enable_key_encipherment: false,
         };
-        let mut leaf = CertificateBuilder::new(
-            profile,
-            serial()?,
-            validity,
-            name(&format!("CN={NAME}"))?,
-            spki(&leaf_key)?,
-            &ca_key,
-        )
-        .map_err(err)?;
-        let sans = hosts
-            .iter()
-            .map(|h| Ia5String::new(h).map(GeneralName::DnsName))
-            .collect::<Result<Vec<_>, _>>();
-        leaf.add_extension(&SubjectAltName(sans.map_err(|e| e.to_string())?))
-            .map_err(err)?;
-        let leaf = leaf.build::<DerSignature>().map_err(err)?;
-        let key_pem = leaf_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+        let hosts = [format!("{NAME}.{NAMESPACE}"), format!("{NAME}.{NAMESPACE}.svc")];
+        let leaf = certificate(leaf, validity, NAME, &leaf_key, &ca_key, &hosts)?;
+        let pem = |c: Certificate| c.to_pem(LineEnding::LF).map_err(text);
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let key = leaf_key.to_pkcs8_pem(LineEnding::LF).map_err(text)?;
+        let (crt, ca) = (b64(&pem(leaf)?), b64(&pem(ca)?));
         Ok(Tls {
-            crt: b64(&pem(leaf)?),
-            key: b64(&key_pem),
-            ca: b64(&pem(ca)?),
+            crt,
+            key: b64(&key),
+            ca,
         })
     }
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn signing_key() -> Result<SigningKey, String> {
+    let mut bytes = [0u8; 32];
+    loop {
+        getrandom::fill(&mut bytes).map_err(text)?;
+        if let Ok(k) = SigningKey::from_slice(&bytes) {
+            return Ok(k);
+        }
+    }
+}
+
+/// A certificate of `key` named `CN=<cn>` (and `hosts`, as DNS names), with a random serial.
+fn certificate(
+    profile: Profile,
+    validity: Validity,
+    cn: &str,
+    key: &SigningKey,
+    by: &SigningKey,
+    hosts: &[String],
+) -> Result<Certificate, String> {
+    let mut serial = [0u8; 16];
+    getrandom::fill(&mut serial).map_err(text)?;
+    serial[0] = (serial[0] & 0x7f) | 1;
+    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).map_err(text)?;
+    let serial = SerialNumber::new(&serial).map_err(text)?;
+    let subject: Name = format!("CN={cn}").parse().map_err(text)?;
+    let mut builder = CertificateBuilder::new(profile, serial, validity, subject, spki, by).map_err(text)?;
+    if !hosts.is_empty() {
+        let names = hosts
+            .iter()
+            .map(|h| Ia5String::new(h).map(GeneralName::DnsName))
+            .collect::<Result<_, _>>();
+        builder
+            .add_extension(&SubjectAltName(names.map_err(text)?))
+            .map_err(text)?;
+    }
+    builder.build::<DerSignature>().map_err(text)
 }

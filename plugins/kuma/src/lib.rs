@@ -6,7 +6,7 @@ mod control_plane;
 
 use serde::Deserialize;
 use serde_json::json;
-use wasmesh_sdk::design::{Design, Hooks, KindGroups, Trait, TraitEffect};
+use wasmesh_sdk::design::{Design, Hooks, Trait, TraitEffect};
 use wasmesh_sdk::options::{self, OptionsError};
 use wasmesh_sdk::plan::{apply, delete_all, deployments_available, namespace_change, plan, stage};
 use wasmesh_sdk::registry::{self, DesignKind};
@@ -17,6 +17,7 @@ use control_plane::{NAMESPACE, VERSION};
 
 const INJECTION_LABEL: &str = "kuma.io/sidecar-injection";
 const MTLS_BACKEND: &str = "ca-1";
+const CRD_API: &str = "apiextensions.k8s.io/v1";
 
 wasmesh_sdk::errors! {
     pub enum KumaError in "WASMESH-KUMA" {
@@ -66,23 +67,11 @@ pub static KUMA: Translator = Translator {
         install_first: "install Kuma first, or add its component (KumaMesh) to the design",
     },
     addons: &[],
-    kinds: KINDS,
+    kinds: control_plane::KINDS,
     operations: &[
         Op::new("kuma", "Kuma service mesh", Category::Install, install, INSTALL_RULES),
-        Op::new(
-            "sidecar-injection",
-            INJECTION,
-            Category::Configure,
-            injection,
-            INJECTION_RULES,
-        ),
-        Op::new(
-            "mtls-policy",
-            MTLS,
-            Category::Configure,
-            mtls,
-            &[&CRDS_READ, &MESHES_WRITE],
-        ),
+        Op::new("sidecar-injection", INJECT, Category::Configure, inject, INJECT_RULES),
+        Op::new("mtls-policy", MTLS, Category::Configure, mtls, MTLS_RULES),
         Op::custom("Apply or delete custom Kubernetes YAML", CUSTOM_RULES),
     ],
     design_rules: &[
@@ -102,10 +91,7 @@ pub static KUMA: Translator = Translator {
     assets: false,
 };
 
-/// Kuma's kinds passed through in designs: kind, then (group, plural, versions).
-pub const KINDS: &[(&str, KindGroups)] = control_plane::KINDS;
-
-const INJECTION: &str = "Enable Kuma sidecar injection on the namespace";
+const INJECT: &str = "Enable Kuma sidecar injection on the namespace";
 const MTLS: &str = "Policy: mesh-wide mTLS (the default Mesh with a builtin CA)";
 const CORE: &[&str] = &[""];
 const APIEXT: &[&str] = &["apiextensions.k8s.io"];
@@ -134,7 +120,8 @@ const SYSTEM_NAMESPACE_KEY: Rule = Rule::namespace_metadata(&["kuma.io/system-na
 const INJECTION_KEY: Rule = Rule::namespace_metadata(&[INJECTION_LABEL], &[]);
 const CUSTOM_KEYS: Rule = Rule::namespace_metadata(&["*", "!pod-security.kubernetes.io/*"], &["*"]);
 const DESIGN_KEYS: Rule = Rule::namespace_metadata(&["*"], &["*"]);
-const INJECTION_RULES: &[&Rule] = &[&NAMESPACES_CREATE, &INJECTION_KEY];
+const INJECT_RULES: &[&Rule] = &[&NAMESPACES_CREATE, &INJECTION_KEY];
+const MTLS_RULES: &[&Rule] = &[&CRDS_READ, &MESHES_WRITE];
 const CUSTOM_RULES: &[&Rule] = &[&ANY_NAMESPACED, &ANY_CLUSTER, &CUSTOM_KEYS];
 const INSTALL_RULES: &[&Rule] = &[
     &NAMESPACES_CREATE,
@@ -173,39 +160,27 @@ fn bad_options(e: OptionsError) -> Error {
 fn install(request: &OperationRequest) -> Result<Plan, Error> {
     let options: Install = options::parse(&request.custom_body).map_err(bad_options)?;
     if !request.version.is_empty() && request.version != VERSION {
-        return Err(KumaError::UnknownVersion {
-            version: request.version.clone(),
-        }
-        .into());
+        let version = request.version.clone();
+        return Err(KumaError::UnknownVersion { version }.into());
     }
     if request.delete {
         let objects = control_plane::objects(&options, &control_plane::Tls::default())?;
-        return Ok(plan(
-            format!("Kuma control plane removed from namespace {NAMESPACE} (CRDs, RBAC and webhooks removed)"),
-            delete_all(&objects),
-        ));
+        let summary = format!("Kuma control plane removed from namespace {NAMESPACE} (CRDs, RBAC and webhooks too)");
+        return Ok(plan(summary, delete_all(&objects)));
     }
     let tls = control_plane::Tls::generate().map_err(|reason| KumaError::Certificates { reason })?;
     let objects = control_plane::objects(&options, &tls)?;
     let mut stages = wasmesh_sdk::plan::apply_all(&objects);
-    stages.extend(deployments_available(
-        "control plane available",
-        &objects,
-        options.wait_seconds,
-    ));
-    Ok(plan(
-        format!("Kuma {VERSION} control plane installed in namespace {NAMESPACE}"),
-        stages,
-    ))
+    stages.extend(deployments_available("available", &objects, options.wait_seconds));
+    let summary = format!("Kuma {VERSION} control plane installed in namespace {NAMESPACE}");
+    Ok(plan(summary, stages))
 }
 
-fn injection(request: &OperationRequest) -> Result<Plan, Error> {
+fn inject(request: &OperationRequest) -> Result<Plan, Error> {
     let ns = &request.namespace;
     if !wasmesh_sdk::plan::is_namespace_name(ns) {
-        return Err(KumaError::BadNamespace {
-            namespace: ns.escape_debug().to_string(),
-        }
-        .into());
+        let namespace = ns.escape_debug().to_string();
+        return Err(KumaError::BadNamespace { namespace }.into());
     }
     let mut change = namespace_change(ns, !request.delete);
     let summary = if request.delete {
@@ -215,10 +190,8 @@ fn injection(request: &OperationRequest) -> Result<Plan, Error> {
         change.set_labels.push((INJECTION_LABEL.into(), "enabled".into()));
         format!("Kuma sidecar injection enabled on namespace {ns}")
     };
-    Ok(plan(
-        summary,
-        vec![stage("namespace", vec![Step::NamespaceMetadata(change)])],
-    ))
+    let steps = vec![Step::NamespaceMetadata(change)];
+    Ok(plan(summary, vec![stage("namespace", steps)]))
 }
 
 /// The default Mesh with mTLS on (a builtin CA); undone by deleting it, as kuma-cp then makes a
@@ -227,38 +200,24 @@ fn mtls(request: &OperationRequest) -> Result<Plan, Error> {
     let mesh = json!({"apiVersion": "kuma.io/v1alpha1", "kind": "Mesh", "metadata": {"name": "default"},
         "spec": {"mtls": {"enabledBackend": MTLS_BACKEND, "backends": [{"name": MTLS_BACKEND, "type": "builtin"}]}}});
     if request.delete {
-        let step = Step::Delete(wasmesh_sdk::plan::object_ref(&mesh));
+        let steps = vec![Step::Delete(wasmesh_sdk::plan::object_ref(&mesh))];
         return Ok(plan(
             "mesh-wide mTLS removed (the default Mesh deleted)",
-            vec![stage("mesh", vec![step])],
+            vec![stage("mesh", steps)],
         ));
     }
-    let crd = wasmesh_sdk::cluster::get(
-        "apiextensions.k8s.io/v1",
-        "CustomResourceDefinition",
-        None,
-        "meshes.kuma.io",
-    )?;
-    if crd.is_none() {
-        return Err(KumaError::NotInstalled.into());
-    }
-    Ok(plan(
-        format!("mesh-wide mTLS enabled on the default Mesh (builtin CA backend {MTLS_BACKEND})"),
-        vec![stage("mesh", vec![apply(&mesh)])],
-    ))
+    let crd = wasmesh_sdk::cluster::get(CRD_API, "CustomResourceDefinition", None, "meshes.kuma.io")?;
+    crd.ok_or(KumaError::NotInstalled)?;
+    let summary = format!("mesh-wide mTLS enabled on the default Mesh (builtin CA backend {MTLS_BACKEND})");
+    Ok(plan(summary, vec![stage("mesh", vec![apply(&mesh)])]))
 }
 
 struct KumaHooks;
 
 impl Hooks for KumaHooks {
     fn on_trait(&mut self, d: &Design, t: &Trait) -> Option<Result<TraitEffect, Error>> {
-        t.is("automaticSidecarInjection").then(|| {
-            Ok(TraitEffect::label_namespaces(
-                &d.namespaces(t)?,
-                INJECTION_LABEL,
-                "enabled",
-            ))
-        })
+        let label = |namespaces: Vec<String>| TraitEffect::label_namespaces(&namespaces, INJECTION_LABEL, "enabled");
+        t.is("automaticSidecarInjection").then(|| d.namespaces(t).map(label))
     }
 }
 
@@ -277,7 +236,7 @@ fn design_kinds() -> Vec<DesignKind> {
         }),
         &[],
     )];
-    kinds.extend(registry::kinds_from_crds(KINDS, &control_plane::crds()));
+    kinds.extend(registry::kinds_from_crds(control_plane::KINDS, &control_plane::crds()));
     kinds
 }
 
@@ -286,79 +245,4 @@ struct Kuma;
 wasmesh_sdk::translator!(Kuma, KUMA, provision: provision, design_kinds: design_kinds);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use base64::Engine;
-    use serde_json::Value;
-    use wasmesh_sdk::design::testing::applied;
-    use wasmesh_sdk::testing::{Harness, request};
-    use x509_cert::der::DecodePem;
-
-    fn cert(b64: &Value) -> x509_cert::Certificate {
-        let pem = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().unwrap())
-            .unwrap();
-        x509_cert::Certificate::from_pem(pem).unwrap()
-    }
-
-    #[test]
-    fn install_signs_the_webhook_certificate_with_the_ca_it_gives_the_api_server() {
-        let p = install(&request("kuma", "default", "registry: mirror.example/kumahq")).unwrap();
-        let objects = applied(&p);
-        let find = |kind: &str| objects.iter().find(|o| o["kind"] == kind).unwrap();
-        assert_eq!(objects[0]["kind"], "Namespace");
-        let deployment = find("Deployment");
-        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(container["image"], "mirror.example/kumahq/kuma-cp:2.9.3");
-        let secret = find("Secret");
-        let (ca, leaf) = (cert(&secret["data"]["ca.crt"]), cert(&secret["data"]["tls.crt"]));
-        assert_eq!(leaf.tbs_certificate.issuer, ca.tbs_certificate.subject);
-        assert_eq!(leaf.tbs_certificate.subject.to_string(), "CN=kuma-control-plane");
-        for kind in ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"] {
-            for w in find(kind)["webhooks"].as_array().unwrap() {
-                assert_eq!(w["clientConfig"]["caBundle"], secret["data"]["ca.crt"], "{}", w["name"]);
-            }
-        }
-        let mut undo = request("kuma", "default", "");
-        undo.delete = true;
-        let removed = install(&undo).unwrap();
-        assert!(removed.summary.contains("removed"), "{}", removed.summary);
-        let steps: usize = removed.stages.iter().map(|s| s.steps.len()).sum();
-        assert_eq!(steps, objects.len(), "every installed object is deleted");
-    }
-
-    #[test]
-    fn bad_options_and_versions_are_refused() {
-        let e = install(&request("kuma", "default", "color: blue")).unwrap_err();
-        assert_eq!(e.code, "WASMESH-KUMA-1101");
-        let e = install(&request("kuma", "default", "waitSeconds: 0")).unwrap_err();
-        assert_eq!(e.code, "WASMESH-KUMA-1101");
-        let mut r = request("kuma", "default", "");
-        r.version = "1.0.0".into();
-        assert_eq!(install(&r).unwrap_err().code, "WASMESH-KUMA-1102");
-        let e = injection(&request("sidecar-injection", "Bad_NS", "")).unwrap_err();
-        assert_eq!(e.code, "WASMESH-KUMA-1201");
-    }
-
-    #[test]
-    fn mtls_needs_the_mesh_crd() {
-        let h = Harness::new(KUMA.manifest, "mtls-policy", "default");
-        let e = mtls(&request("mtls-policy", "default", "")).unwrap_err();
-        assert_eq!(e.code, "WASMESH-KUMA-1202");
-        h.add(control_plane::crds()[0].clone());
-        let p = mtls(&request("mtls-policy", "default", "")).unwrap();
-        let mesh = &applied(&p)[0];
-        assert_eq!(mesh["spec"]["mtls"]["backends"][0]["type"], "builtin");
-    }
-
-    #[test]
-    fn design_kinds_are_the_crds() {
-        let crds = control_plane::crds();
-        assert_eq!(crds.len(), KINDS.len());
-        for (crd, (kind, groups)) in crds.iter().zip(KINDS) {
-            assert_eq!(crd["spec"]["names"]["kind"], *kind);
-            assert_eq!(crd["spec"]["names"]["plural"], groups[0].1);
-        }
-        assert_eq!(design_kinds().len(), KINDS.len() + 1);
-    }
-}
+mod tests;
