@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 use wasmesh_e2e::cluster_objects::{Leftovers, get, get_live, must_get};
-use wasmesh_e2e::meshery::{ERROR, Generation, ProcessOamRequest};
-use wasmesh_e2e::{TestCluster, client, connect, namespace, namespace_gone, oam_component, request, run, run_ok};
+use wasmesh_e2e::meshery::{Client, ERROR, Generation, ProcessOamRequest};
+use wasmesh_e2e::{Events, TestCluster, client, namespace, namespace_gone, oam_component, request, run, run_ok};
 
 const NS: &str = "kuma-system";
 const VERSION: &str = "2.9.3";
@@ -28,6 +28,20 @@ const CRDS: &[&str] = &[
 ];
 const MUTATING: &str = "kuma-admission-mutating-webhook-configuration";
 const VALIDATING: &str = "kuma-validating-webhook-configuration";
+
+/// A host serving only the built-in Kuma plugin (the shared test config serves Istio and Linkerd),
+/// a client of it and the client's events.
+async fn connect(generation: Generation) -> (wasmesh::RunningHost, Client, Events) {
+    wasmesh_e2e::init_log();
+    let mut config = wasmesh_e2e::test_config();
+    let mut kuma = config.plugins[0].clone();
+    (kuma.name, kuma.builtin) = ("kuma".into(), Some("kuma".into()));
+    config.plugins = vec![kuma];
+    let host = wasmesh::start(config).await.expect("host starts");
+    let c = client(&host, "KUMA", generation).await;
+    let events = Events::subscribe(&c).await;
+    (host, c, events)
+}
 
 fn leftovers(cluster: &TestCluster) -> Leftovers {
     Leftovers::new(cluster, NS)
@@ -49,7 +63,7 @@ async fn kuma_installs_its_control_plane_with_its_own_webhook_certificates_and_u
         server.set_deployments_become_available(true);
     }
     let _leftovers = leftovers(&cluster);
-    let (_host, mut c, events) = connect("KUMA", Generation::Adapter).await;
+    let (_host, mut c, events) = connect(Generation::Adapter).await;
 
     let done = run_ok(
         &mut c,
@@ -139,7 +153,7 @@ async fn kuma_installs_its_control_plane_with_its_own_webhook_certificates_and_u
 async fn sidecar_injection_labels_the_namespace_and_undo_removes_the_label() {
     let cluster = TestCluster::start().await;
     let ns = cluster.namespace("kuma-inject").await;
-    let (_host, mut c, events) = connect("KUMA", Generation::Mesh).await;
+    let (_host, mut c, events) = connect(Generation::Mesh).await;
     let inject = || request("sidecar-injection", ns.name(), "", &[cluster.kubeconfig()]);
     let done = run_ok(&mut c, &events, inject()).await;
     assert!(done.summary.contains("injection enabled"), "{}", done.summary);
@@ -169,7 +183,7 @@ async fn mtls_custom_and_a_design_of_kuma_kinds_work_on_kumas_crds() {
     let _leftovers =
         Leftovers::new(&cluster, "kuma-e2e-unused").crds(&["meshes.kuma.io", "meshtrafficpermissions.kuma.io"]);
     let ns = cluster.namespace("kuma-design").await;
-    let (host, mut c, events) = connect("KUMA", Generation::Adapter).await;
+    let (host, mut c, events) = connect(Generation::Adapter).await;
     let kc = [cluster.kubeconfig()];
 
     // No Kuma: the mTLS policy is refused with the plugin's code and nothing is written.
