@@ -14,6 +14,10 @@ fn main() {
         &root.join("plugins/istio/src"),
         &root.join("plugins/istio/Cargo.toml"),
         &root.join("plugins/istio/manifest.json"),
+        &root.join("plugins/kuma/src"),
+        &root.join("plugins/kuma/manifests"),
+        &root.join("plugins/kuma/Cargo.toml"),
+        &root.join("plugins/kuma/manifest.json"),
         &root.join("plugins/samples/src"),
         &root.join("plugins/samples/Cargo.toml"),
         &root.join("sdk/src"),
@@ -22,10 +26,11 @@ fn main() {
     ]);
     let wasm = wasmesh_build_support::build_components(
         &root.join("Cargo.toml"),
-        &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio"],
+        &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio", "wasmesh-plugin-kuma"],
     );
     println!("cargo:rustc-env=WASMESH_BUILTIN_LINKERD={}", wasm[0].display());
     println!("cargo:rustc-env=WASMESH_BUILTIN_ISTIO={}", wasm[1].display());
+    println!("cargo:rustc-env=WASMESH_BUILTIN_KUMA={}", wasm[2].display());
     // The git sha ComponentInfo reports; "unknown" outside a git checkout.
     let sha = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])

@@ -108,9 +108,9 @@ async fn loaded_plugins_declare_what_describe_says() {
     let rt = runtime();
     let wasm = build(
         &root().join("Cargo.toml"),
-        &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio"],
+        &["wasmesh-plugin-linkerd", "wasmesh-plugin-istio", "wasmesh-plugin-kuma"],
     );
-    for (name, path) in ["linkerd", "istio"].iter().zip(wasm) {
+    for (name, path) in ["linkerd", "istio", "kuma"].iter().zip(wasm) {
         let plugin = rt.load(name, &std::fs::read(path).unwrap(), NoHost).await.unwrap();
         let declared = plugin.declared();
         let file = std::fs::read(root().join("plugins").join(name).join("manifest.json")).unwrap();

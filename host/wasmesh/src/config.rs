@@ -171,7 +171,7 @@ impl Limits {
 pub struct PluginConfig {
     /// Name used in logs and errors.
     pub name: String,
-    /// A built-in translator ("linkerd", "istio") ...
+    /// A built-in translator ("linkerd", "istio", "kuma") ...
     #[serde(default)]
     pub builtin: Option<String>,
     /// ... or a component file.
@@ -356,7 +356,7 @@ fn default_drift_max_objects() -> usize {
     10_000
 }
 
-/// Istio on 10000 and Linkerd on 10001: the ports a Meshery server expects.
+/// Istio on 10000, Linkerd on 10001 and Kuma on 10007: the ports a Meshery server expects.
 fn default_plugins() -> Vec<PluginConfig> {
     vec![
         PluginConfig {
@@ -374,6 +374,16 @@ fn default_plugins() -> Vec<PluginConfig> {
             builtin: Some("linkerd".into()),
             path: None,
             port: 10001,
+            sha256: None,
+            grant: None,
+            identity: None,
+            drift: DriftConfig::default(),
+        },
+        PluginConfig {
+            name: "kuma".into(),
+            builtin: Some("kuma".into()),
+            path: None,
+            port: 10007,
             sha256: None,
             grant: None,
             identity: None,

@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct Common {
-    /// Configuration file (YAML). Without it: the built-in Istio (10000) and Linkerd (10001).
+    /// Configuration file (YAML). Without it: the built-in Istio (10000), Linkerd (10001) and Kuma (10007).
     #[arg(long, short, global = true, env = "WASMESH_CONFIG")]
     config: Option<PathBuf>,
     /// Compile plugins at every start instead of caching them.

@@ -23,6 +23,7 @@ fn plugins_lists_declared_granted_and_effective() {
     for want in [
         "linkerd (LINKERD): linkerd",
         "istio (ISTIO): istio",
+        "kuma (KUMA): kuma",
         "wit: wasmesh:adapter@0.1.0",
         "operation annotate-namespace",
         "operation label-namespace",
@@ -34,7 +35,7 @@ fn plugins_lists_declared_granted_and_effective() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     let shas = out.lines().filter(|l| l.trim_start().starts_with("sha256: ")).count();
-    assert_eq!(shas, 2, "{out}");
+    assert_eq!(shas, 3, "{out}");
 }
 
 #[test]
@@ -91,7 +92,7 @@ fn rbac_is_valid_yaml_confining_the_host_to_impersonation() {
     assert_eq!(rules[0]["verbs"], serde_json::json!(["impersonate"]));
     assert_eq!(
         rules[0]["resourceNames"],
-        serde_json::json!(["wasmesh-istio", "wasmesh-linkerd"])
+        serde_json::json!(["wasmesh-istio", "wasmesh-kuma", "wasmesh-linkerd"])
     );
 }
 
@@ -177,7 +178,7 @@ fn components_prints_the_decoded_definitions_each_plugin_registers() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no plugin consul; the configuration loads: istio, linkerd"),
+        err.contains("no plugin consul; the configuration loads: istio, linkerd, kuma"),
         "{err}"
     );
 }

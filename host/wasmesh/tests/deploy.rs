@@ -141,7 +141,7 @@ fn deploy_follows_its_flags_and_says_the_same_at_every_run() {
         .iter()
         .map(|p| p["port"].as_i64().unwrap())
         .collect();
-    assert_eq!(ports, [10000, 10001, 9100]);
+    assert_eq!(ports, [10000, 10001, 10007, 9100]);
 
     let np = find(&docs, "NetworkPolicy").expect("a NetworkPolicy");
     let from = &np["spec"]["ingress"][0]["from"][0];

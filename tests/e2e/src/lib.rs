@@ -480,6 +480,7 @@ where
 
 static LINKERD_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static ISTIO_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static KUMA_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Taken by every test that installs (or needs to own) a mesh's control plane, whatever file it
 /// is in. On a real cluster (WASMESH_TEST_KUBECONFIG) such tests share cluster-scoped names
@@ -490,6 +491,7 @@ pub async fn control_plane_lock(mesh: &str) -> Option<tokio::sync::MutexGuard<'s
     Some(match mesh {
         "linkerd" => LINKERD_CONTROL_PLANE.lock().await,
         "istio" => ISTIO_CONTROL_PLANE.lock().await,
+        "kuma" => KUMA_CONTROL_PLANE.lock().await,
         other => panic!("no control-plane lock for mesh {other}"),
     })
 }

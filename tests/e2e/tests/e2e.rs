@@ -19,6 +19,7 @@ mod e2e {
     mod istio_install;
     mod istio_ops;
     mod istio_vet;
+    mod kuma;
     mod lift;
     mod linkerd_addons;
     mod linkerd_check;
