@@ -374,7 +374,12 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
     )
     .await;
     assert!(!out.status.success(), "a refused plan passed: {}", stdout(&out));
-    assert!(stderr(&out).starts_with("WASMESH-CAP-DENIED: "), "{}", stderr(&out));
+    // Log lines (the configuration file in use) come first; the refusal is a line of its own.
+    assert!(
+        stderr(&out).lines().any(|l| l.starts_with("WASMESH-CAP-DENIED: ")),
+        "{}",
+        stderr(&out)
+    );
     let p = yaml(&out);
     assert_eq!(p["verdict"], "refused");
     assert_eq!(p["error"]["code"], "WASMESH-CAP-DENIED");
@@ -413,7 +418,12 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
     )
     .await;
     assert!(!out.status.success(), "a refused read passed: {}", stdout(&out));
-    assert!(stderr(&out).starts_with("WASMESH-CAP-DENIED: "), "{}", stderr(&out));
+    // Log lines (the configuration file in use) come first; the refusal is a line of its own.
+    assert!(
+        stderr(&out).lines().any(|l| l.starts_with("WASMESH-CAP-DENIED: ")),
+        "{}",
+        stderr(&out)
+    );
     let p = yaml(&out);
     assert_eq!(p["verdict"], "refused");
     assert!(steps(&p).is_empty());
