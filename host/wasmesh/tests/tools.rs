@@ -216,7 +216,23 @@ async fn snapshot(cluster: &TestCluster, ns: &str) -> Vec<(String, String, Strin
 async fn plan(cluster: &TestCluster, ns: &str, args: &[&str]) -> Output {
     let dir = Scratch::new("plan");
     let kubeconfig = dir.file("kubeconfig", cluster.kubeconfig());
-    let before = snapshot(cluster, ns).await;
+    let mut before = snapshot(cluster, ns).await;
+    // A real cluster's controllers fill a new namespace (its default ServiceAccount and
+    // kube-root-ca.crt) a moment after it is made; the built-in server does not. Take the
+    // snapshot once they are there, so only the dry run could change it.
+    if cluster.server().is_none() {
+        let filled = |s: &[(String, String, String)]| {
+            s.iter().any(|(k, n, _)| k == "ServiceAccount" && n == "default")
+                && s.iter().any(|(k, n, _)| k == "ConfigMap" && n == "kube-root-ca.crt")
+        };
+        for _ in 0..300 {
+            if filled(&before) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            before = snapshot(cluster, ns).await;
+        }
+    }
     if let Some(server) = cluster.server() {
         server.clear_requests();
     }
@@ -234,6 +250,16 @@ async fn plan(cluster: &TestCluster, ns: &str, args: &[&str]) -> Output {
     }
     assert_eq!(snapshot(cluster, ns).await, before, "the dry run changed the cluster");
     out
+}
+
+/// `wasmesh plan` of the hostile plugin's operation `op` in `ns`, with the configuration `config`.
+async fn hostile_op(cluster: &TestCluster, ns: &str, config: &str, op: &str) -> Output {
+    plan(
+        cluster,
+        ns,
+        &["--config", config, "--plugin", "hostile", "--op", op, "--namespace", ns],
+    )
+    .await
 }
 
 fn yaml(out: &Output) -> Value {
@@ -358,21 +384,7 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
 
     // A plan with one allowed step and one write into kube-system: shown whole, the second
     // step marked refused, and the command fails with the refusal's code.
-    let out = plan(
-        &cluster,
-        &ns,
-        &[
-            "--config",
-            &config,
-            "--plugin",
-            "hostile",
-            "--op",
-            "write-other-namespace",
-            "--namespace",
-            &ns,
-        ],
-    )
-    .await;
+    let out = hostile_op(&cluster, &ns, &config, "write-other-namespace").await;
     assert!(!out.status.success(), "a refused plan passed: {}", stdout(&out));
     // Log lines (the configuration file in use) come first; the refusal is a line of its own.
     assert!(
@@ -402,21 +414,7 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
     );
 
     // A read of a Secret while planning: refused there, no plan, the same code.
-    let out = plan(
-        &cluster,
-        &ns,
-        &[
-            "--config",
-            &config,
-            "--plugin",
-            "hostile",
-            "--op",
-            "read-secret",
-            "--namespace",
-            &ns,
-        ],
-    )
-    .await;
+    let out = hostile_op(&cluster, &ns, &config, "read-secret").await;
     assert!(!out.status.success(), "a refused read passed: {}", stdout(&out));
     // Log lines (the configuration file in use) come first; the refusal is a line of its own.
     assert!(
@@ -438,21 +436,7 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
 
     // A plugin that swallows the refusal and plans anyway: the plan itself would pass, but the
     // preview is no pass, since the plugin planned without what it wanted to read.
-    let out = plan(
-        &cluster,
-        &ns,
-        &[
-            "--config",
-            &config,
-            "--plugin",
-            "hostile",
-            "--op",
-            "read-secret-then-plan",
-            "--namespace",
-            &ns,
-        ],
-    )
-    .await;
+    let out = hostile_op(&cluster, &ns, &config, "read-secret-then-plan").await;
     assert!(
         !out.status.success(),
         "a swallowed refused read passed: {}",
@@ -472,21 +456,7 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
             Path::new(wasmesh_e2e::HOSTILE_WASM).display()
         ),
     );
-    let out = plan(
-        &cluster,
-        &ns,
-        &[
-            "--config",
-            &narrow,
-            "--plugin",
-            "hostile",
-            "--op",
-            "write-other-namespace",
-            "--namespace",
-            &ns,
-        ],
-    )
-    .await;
+    let out = hostile_op(&cluster, &ns, &narrow, "write-other-namespace").await;
     assert!(!out.status.success());
     assert_eq!(yaml(&out)["error"]["code"], "WASMESH-HOST-1011");
 }
