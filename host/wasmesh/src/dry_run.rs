@@ -161,8 +161,11 @@ impl DryRun {
 /// The code of an operation the configuration does not grant (Adapter::not_granted).
 const NOT_GRANTED: &str = "WASMESH-HOST-1011";
 
-/// The operation id dry runs carry in their calls and events.
-const DRY_RUN_ID: &str = "dry-run";
+/// A dry run's operation id: shaped as a real one (a fresh UUID), so a plugin cannot tell a
+/// preview from the real run by it and plan something else there.
+fn dry_run_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
 
 /// One plugin of the configuration, set up as the host serves it (its grant, limits and
 /// identity) but with no listener and no audit log. The runtime must outlive the adapter.
@@ -219,7 +222,7 @@ pub async fn operation(
             keys.join(", ")
         )));
     }
-    request.operation_id = DRY_RUN_ID.into();
+    request.operation_id = dry_run_id();
     request.cluster = crate::adapter::cluster_info(cluster);
     let mut out = start(
         adapter,
@@ -244,7 +247,7 @@ pub async fn operation(
 
 /// A dry run of a design.
 pub async fn design(adapter: &Adapter, cluster: &Arc<Cluster>, mut request: types::DesignRequest) -> DryRun {
-    request.operation_id = DRY_RUN_ID.into();
+    request.operation_id = dry_run_id();
     request.cluster = crate::adapter::cluster_info(cluster);
     let mut out = start(adapter, cluster, DESIGN_OPERATION, None, request.delete);
     if !adapter.grant.allows_operation(DESIGN_OPERATION) {
@@ -298,7 +301,7 @@ pub fn design_request(text: &str, delete: bool) -> Result<types::DesignRequest> 
         components: components.iter().map(Value::to_string).collect(),
         config: config.filter(|c| !c.is_null()).map(|c| c.to_string()),
         delete,
-        operation_id: DRY_RUN_ID.into(),
+        operation_id: dry_run_id(),
         username: String::new(),
         cluster: types::ClusterInfo {
             name: String::new(),

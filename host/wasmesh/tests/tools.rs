@@ -448,6 +448,19 @@ async fn plan_marks_what_the_grant_refuses_and_fails_with_its_code() {
     assert_eq!(steps(&p).len(), 1, "the plan is still shown: {p:#?}");
     assert_eq!(p["refused_reads"].as_array().map(Vec::len), Some(1), "{p:#?}");
 
+    // The plugin cannot tell a preview from a real run by its operation id: each dry run
+    // carries a fresh UUID, as Meshery's requests do.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let out = hostile_op(&cluster, &ns, &config, "name-by-id").await;
+        let p = yaml(&out);
+        let target = steps(&p)[0]["target"].as_str().unwrap_or_default().to_string();
+        let id = target.split('"').nth(1).unwrap_or_default().to_string();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "not a UUID: {target}");
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "two dry runs got the same id");
+
     // An operation the configuration does not grant is refused before the plugin runs.
     let narrow = dir.file(
         "narrow.yaml",

@@ -35,6 +35,7 @@ const OPERATIONS: &[&str] = &[
     "spawn",
     "read-secret",
     "read-secret-then-plan",
+    "name-by-id",
     "write-other-namespace",
     "write-forbidden-verb",
     "smuggle-wait",
@@ -172,6 +173,11 @@ impl Guest for Hostile {
                 let _ = wasmesh_sdk::cluster::get("v1", "Secret", Some(&ns), "wasmesh-test-secret");
                 let ok = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hostile-allowed"}});
                 Ok(plan("planned without the secret", apply_all(&[ok])))
+            }
+            // Names its object after the operation id, so a test can see the id a plugin gets.
+            "name-by-id" => {
+                let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": request.operation_id}});
+                Ok(plan("named by the operation id", apply_all(&[cm])))
             }
             "write-other-namespace" => {
                 let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
