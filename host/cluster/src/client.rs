@@ -128,7 +128,10 @@ impl ServerPolicy {
         };
         let host = url.host().unwrap_or_default();
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        // `::ffff:10.0.0.1` is where 10.0.0.1 is: it is checked as the IPv4 address it reaches,
+        // so a broad IPv6 entry cannot open the IPv4 networks.
         let in_nets = |ip: IpAddr| {
+            let ip = ip.to_canonical();
             allowed
                 .iter()
                 .any(|a| matches!(a, AllowedServer::Net(n) if n.contains(&ip)))
@@ -486,5 +489,29 @@ mod pin_tests {
         c.tls_server_name = Some("kubernetes.default".into());
         pin(&mut c, "10.1.2.3".parse().unwrap()).unwrap();
         assert_eq!(c.tls_server_name.as_deref(), Some("kubernetes.default"));
+    }
+
+    fn policy(entries: &[&str]) -> ServerPolicy {
+        ServerPolicy {
+            allow_http: false,
+            allowed: Some(entries.iter().map(|e| AllowedServer::parse(e).unwrap()).collect()),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ipv4_mapped_address_is_checked_as_the_ipv4_address_it_reaches() {
+        // A broad IPv6 entry does not open IPv4 networks through ::ffff:a.b.c.d.
+        let v6_only = policy(&["::/0"]);
+        let err = v6_only
+            .check(&config("https://[::ffff:10.0.0.1]:6443"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not inside allowed_api_servers"), "{err}");
+        assert!(v6_only.check(&config("https://[fd00::1]:6443")).await.is_ok());
+
+        // And an IPv4 entry admits the mapped form of its own addresses.
+        let v4 = policy(&["10.0.0.0/8"]);
+        assert!(v4.check(&config("https://[::ffff:10.0.0.1]:6443")).await.is_ok());
+        assert!(v4.check(&config("https://[::ffff:192.168.0.1]:6443")).await.is_err());
     }
 }

@@ -162,6 +162,27 @@ const DANGEROUS: &[(&str, &str, &[&str], &str)] = &[
         &["get", "create"],
         "the kubelet API runs commands in any pod",
     ),
+    (
+        "",
+        "endpoints",
+        WRITE,
+        "an Endpoints object sends a Service's traffic (kubernetes.default's, with the callers' tokens) to any \
+         address",
+    ),
+    (
+        "discovery.k8s.io",
+        "endpointslices",
+        WRITE,
+        "an EndpointSlice sends a Service's traffic (kubernetes.default's, with the callers' tokens) to any \
+         address",
+    ),
+    (
+        "",
+        "services",
+        &["create", "patch", "update"],
+        "a Service's externalIPs take over traffic to any address from every node and pod (CVE-2020-8554), \
+         unless admission refuses them",
+    ),
     ("", "users", &["impersonate"], "impersonation acts as anyone"),
     (
         "",
@@ -174,6 +195,20 @@ const DANGEROUS: &[(&str, &str, &[&str], &str)] = &[
         "serviceaccounts",
         &["impersonate"],
         "impersonation acts as other ServiceAccounts",
+    ),
+];
+
+/// Objects in kube-system that the cluster itself trusts: (resource, why). Writing them is
+/// cluster-admin equivalent only where a rule reaches kube-system.
+const KUBE_SYSTEM: &[(&str, &str)] = &[
+    (
+        "configmaps",
+        "kube-system's ConfigMaps are trusted by the cluster: aws-auth maps cloud identities to \
+         system:masters, coredns's Corefile answers the cluster's DNS",
+    ),
+    (
+        "secrets",
+        "a bootstrap-token Secret in kube-system lets whoever holds its token join the cluster as a node",
     ),
 ];
 
@@ -201,6 +236,21 @@ pub fn reasons(rules: &[KubeRule]) -> Vec<String> {
                 && reaches(&r.namespaces, resource)
             {
                 push(&mut out, format!("{} {resource} {scope}: {why}", verbs.join("/")));
+            }
+        }
+        let kube_system = match &r.namespaces {
+            NamespaceScope::Cluster => false,
+            // A request may name kube-system.
+            NamespaceScope::All | NamespaceScope::Request => true,
+            NamespaceScope::Listed(l) => l.iter().any(|n| n == "kube-system"),
+        };
+        for (resource, why) in KUBE_SYSTEM {
+            if kube_system
+                && has(&r.api_groups, "")
+                && has(&r.resources, resource)
+                && WRITE.iter().any(|v| has(&r.verbs, v))
+            {
+                push(&mut out, format!("{} {resource} {scope}: {why}", WRITE.join("/")));
             }
         }
     }
@@ -245,7 +295,7 @@ mod tests {
                 &[""],
                 &["configmaps"],
                 &["get", "list", "create", "patch", "delete"],
-                NamespaceScope::Request,
+                NamespaceScope::Listed(vec!["demo".into()]),
             ),
             rule(&["apps"], &["deployments"], &["get", "list"], NamespaceScope::All),
             rule(&[""], &["namespaces"], &["get"], NamespaceScope::Cluster),
@@ -280,6 +330,27 @@ mod tests {
             rule(&[""], &["pods"], &["create"], NamespaceScope::Request),
             rule(&[""], &["secrets"], &["list"], NamespaceScope::All),
             rule(&[""], &["users", "groups"], &["impersonate"], NamespaceScope::Cluster),
+            rule(
+                &[""],
+                &["endpoints"],
+                &["patch"],
+                NamespaceScope::Listed(vec!["default".into()]),
+            ),
+            rule(
+                &["discovery.k8s.io"],
+                &["endpointslices"],
+                &["create"],
+                NamespaceScope::Request,
+            ),
+            rule(&[""], &["services"], &["create"], NamespaceScope::Request),
+            rule(
+                &[""],
+                &["configmaps"],
+                &["patch"],
+                NamespaceScope::Listed(vec!["kube-system".into()]),
+            ),
+            rule(&[""], &["configmaps"], &["create"], NamespaceScope::Request),
+            rule(&[""], &["secrets"], &["create"], NamespaceScope::All),
         ];
         for r in cases {
             assert!(!reasons(std::slice::from_ref(&r)).is_empty(), "{r:?}");
@@ -292,5 +363,21 @@ mod tests {
             NamespaceScope::All,
         );
         assert!(reasons(&[ns_only]).is_empty());
+        // kube-system's ConfigMaps and Secrets matter only where a rule reaches kube-system.
+        let elsewhere = [
+            rule(
+                &[""],
+                &["configmaps", "secrets"],
+                &["create", "patch"],
+                NamespaceScope::Listed(vec!["linkerd".into()]),
+            ),
+            rule(
+                &[""],
+                &["configmaps"],
+                &["get"],
+                NamespaceScope::Listed(vec!["kube-system".into()]),
+            ),
+        ];
+        assert!(reasons(&elsewhere).is_empty(), "{:?}", reasons(&elsewhere));
     }
 }

@@ -94,12 +94,17 @@ pub fn plan(p: types::Plan, limits: &Limits) -> Result<cluster::Plan, PlanError>
             types::Step::Apply(json) => {
                 Some(json.bytes().filter(|b| matches!(b, b',' | b'[' | b'{' | b':')).count() + 1)
             }
+            // Each pair becomes a member of the namespace patch's JSON: a label costs the host as
+            // much as an object's member, however short its strings.
+            types::Step::NamespaceMetadata(c) => Some(
+                2 * (c.set_labels.len() + c.set_annotations.len()) + c.remove_labels.len() + c.remove_annotations.len(),
+            ),
             _ => None,
         })
         .sum();
     if values > MAX_PLAN_JSON_VALUES {
         return Err(PlanError::TooMany {
-            what: "JSON values in its objects",
+            what: "JSON values in its objects and namespace changes",
             count: values,
             limit: MAX_PLAN_JSON_VALUES,
         });

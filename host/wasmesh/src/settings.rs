@@ -112,6 +112,14 @@ pub const GUARDS: &[&str] = &[
     "allowed_api_servers",
     "audit_log",
     "token_file",
+    // Native code is loaded from the cache.
+    "cache_dir",
+    // Where plugin registrations go, and the address Meshery is told to dial back.
+    "meshery_server",
+    "advertise_host",
+    // What a plugin's plan may cost the host, and who may read the metrics.
+    "limits.max_plan_bytes",
+    "metrics_addr",
 ];
 
 /// Every scalar setting.

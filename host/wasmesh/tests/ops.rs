@@ -318,7 +318,16 @@ fn the_environment_cannot_quietly_loosen_a_guarding_setting() {
         let out = cmd
             .env("WASMESH_ALLOW_HTTP_API_SERVERS", "true")
             .env("WASMESH_LISTEN", "0.0.0.0")
-            .args(["--config", plain.to_str().unwrap(), "rbac"])
+            .env("WASMESH_CACHE_DIR", dir.join("elsewhere").to_str().unwrap())
+            .args([
+                "--config",
+                plain.to_str().unwrap(),
+                "--meshery-server",
+                "http://other.example:9081",
+                "--advertise-host",
+                "wasmesh.example",
+                "rbac",
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -326,6 +335,10 @@ fn the_environment_cannot_quietly_loosen_a_guarding_setting() {
         for want in [
             "environment variable WASMESH_ALLOW_HTTP_API_SERVERS changes allow_http_api_servers from false to true",
             "environment variable WASMESH_LISTEN changes listen from \"127.0.0.1\" to \"0.0.0.0\"",
+            // Native code is loaded from the cache; registrations go to the Meshery server.
+            "environment variable WASMESH_CACHE_DIR changes cache_dir",
+            "changes meshery_server from",
+            "changes advertise_host from",
         ] {
             assert!(err.contains(want), "RUST_LOG={rust_log:?}: no {want:?} in:\n{err}");
         }

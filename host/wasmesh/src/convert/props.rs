@@ -338,7 +338,40 @@ fn objects_of_many_tiny_values_are_refused_before_they_are_parsed() {
     };
     let e = plan(p, &limits).unwrap_err();
     assert!(
-        matches!(e, PlanError::TooMany { what: "JSON values in its objects", count, .. } if count > values),
+        matches!(e, PlanError::TooMany { what: "JSON values in its objects and namespace changes", count, .. } if count > values),
         "{e}"
     );
+}
+
+/// Labels are members of the namespace patch the host builds: a plan of a million one-byte labels
+/// (within the byte limit) is refused like an object of as many values, before any patch is made.
+#[test]
+fn namespace_changes_of_many_tiny_labels_are_refused_by_their_number() {
+    let pairs = super::MAX_PLAN_JSON_VALUES / 2 + 1;
+    let set_labels: Vec<(String, String)> = (0..pairs).map(|i| (format!("{i:x}"), String::new())).collect();
+    let change = |set_labels| types::Plan {
+        stages: vec![types::Stage {
+            name: "labels".into(),
+            steps: vec![types::Step::NamespaceMetadata(types::NamespaceChange {
+                namespace: "demo".into(),
+                set_labels,
+                remove_labels: vec![],
+                set_annotations: vec![],
+                remove_annotations: vec![],
+                create: false,
+            })],
+        }],
+        summary: String::new(),
+    };
+    let limits = Limits {
+        max_plan_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let e = plan(change(set_labels), &limits).unwrap_err();
+    assert!(
+        matches!(e, PlanError::TooMany { what: "JSON values in its objects and namespace changes", count, .. } if count > super::MAX_PLAN_JSON_VALUES),
+        "{e}"
+    );
+    // A real plan's handful of labels passes.
+    assert!(plan(change(vec![("istio-injection".into(), "enabled".into())]), &limits).is_ok());
 }
