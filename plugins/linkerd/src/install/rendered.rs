@@ -143,17 +143,17 @@ fn set_identity(objects: &mut [Value], identity: &Identity) {
             strip_string_data(o);
         } else if is(o, "ConfigMap", "linkerd-config")
             && let Some(text) = o.pointer("/data/values").and_then(Value::as_str)
-            && let Ok(mut values) = serde_yaml::from_str::<Value>(text)
-            && values.is_object()
+            && let Ok(values) = wasmesh_sdk::yaml::parse_mapping(text)
         {
+            let mut values = Value::Object(values);
             values["identityTrustAnchorsPEM"] = json!(identity.trust_anchors_pem);
             // JSON is YAML: Linkerd reads it back as well.
             o["data"]["values"] = json!(values.to_string());
         } else if is(o, "Secret", "linkerd-config-overrides")
             && let Some(b64) = o.pointer("/data/linkerd-config-overrides").and_then(Value::as_str)
-            && let Ok(mut overrides) = serde_yaml::from_str::<Value>(&pem(b64))
-            && overrides.is_object()
+            && let Ok(overrides) = wasmesh_sdk::yaml::parse_mapping(&pem(b64))
         {
+            let mut overrides = Value::Object(overrides);
             overrides["identityTrustAnchorsPEM"] = json!(identity.trust_anchors_pem);
             overrides["identity"]["issuer"]["tls"] = json!({
                 "crtPEM": pem(&identity.issuer_crt_b64),
