@@ -179,22 +179,25 @@ async fn asset_folders_are_checked_at_start() {
     }
 }
 
-/// A name no release carries, so only the asset folder can provide it.
-const RENDERED_VERSION: &str = "stable-2.14.10-rendered";
-
-/// The objects the embedded stable-2.14.10 install applies on this cluster, as a dry run plans
-/// them: what `linkerd install` renders, for the test.
-async fn embedded_objects(cluster: &TestCluster, scratch: &Scratch) -> Vec<Value> {
+/// The objects the embedded install of `version` applies on this cluster, as a dry run plans
+/// them: what `linkerd install` or `istioctl manifest generate` renders, for the test.
+async fn embedded_objects(
+    cluster: &TestCluster,
+    scratch: &Scratch,
+    plugin: &str,
+    version: &str,
+    body: &str,
+) -> Vec<Value> {
     let kubeconfig = scratch.0.join("kubeconfig");
     std::fs::write(&kubeconfig, cluster.kubeconfig()).unwrap();
     let config = test_config();
-    let (_runtime, adapter) = wasmesh::dry_run::adapter(&config, "linkerd").await.unwrap();
+    let (_runtime, adapter) = wasmesh::dry_run::adapter(&config, plugin).await.unwrap();
     let on = wasmesh::dry_run::cluster(&adapter, &kubeconfig).await.unwrap();
     let request = wasmesh_runtime::types::OperationRequest {
-        key: "linkerd".into(),
+        key: plugin.into(),
         namespace: "default".into(),
-        version: "stable-2.14.10".into(),
-        custom_body: String::new(),
+        version: version.into(),
+        custom_body: body.into(),
         delete: false,
         operation_id: String::new(),
         username: String::new(),
@@ -205,12 +208,15 @@ async fn embedded_objects(cluster: &TestCluster, scratch: &Scratch) -> Vec<Value
     };
     let run = wasmesh::dry_run::operation(&adapter, &on, request).await.unwrap();
     assert_eq!(run.verdict, wasmesh::dry_run::Verdict::Allowed, "{}", run.yaml());
-    run.stages
+    let objects: Vec<Value> = run
+        .stages
         .into_iter()
         .flat_map(|s| s.steps)
         .filter(|s| s.action == "apply")
         .map(|s| s.object)
-        .collect()
+        .collect();
+    assert!(objects.len() > 10, "{} objects", objects.len());
+    objects
 }
 
 fn identity(o: &Value) -> (String, String, Option<String>, String) {
@@ -223,19 +229,17 @@ fn identity(o: &Value) -> (String, String, Option<String>, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn linkerd_installs_and_uninstalls_a_version_from_rendered_manifests() {
-    init_log();
-    let cluster = TestCluster::start().await;
-    let _lock = control_plane_lock("linkerd").await;
-    let _leftovers = Leftovers::linkerd_any_release(&cluster);
-    let scratch = Scratch::new("assets-linkerd");
-    let objects = embedded_objects(&cluster, &scratch).await;
-    assert!(objects.len() > 30, "{} objects", objects.len());
-
-    // The release's rendered manifests, as an operator puts them: CRDs in one file, the rest in
-    // another, several documents each.
-    let folder = scratch.0.join("assets").join(RENDERED_VERSION);
+/// A host whose `plugin` (the built-in translator of the mesh, served as `adapter`) is granted an
+/// asset folder holding `objects` as the rendered manifests of `version`, as an operator puts
+/// them: CRDs in one file, the rest in another, several documents each. MeshVersions lists it.
+async fn serve_rendered(
+    scratch: &Scratch,
+    plugin: &str,
+    adapter: &str,
+    version: &str,
+    objects: &[Value],
+) -> (wasmesh::RunningHost, wasmesh_e2e::meshery::Client, Events) {
+    let folder = scratch.0.join("assets").join(version);
     std::fs::create_dir_all(&folder).unwrap();
     let yaml = |objects: Vec<&Value>| {
         objects
@@ -248,36 +252,71 @@ async fn linkerd_installs_and_uninstalls_a_version_from_rendered_manifests() {
         objects.iter().partition(|o| o["kind"] == "CustomResourceDefinition");
     std::fs::write(folder.join("00-crds.yaml"), yaml(crds)).unwrap();
     std::fs::write(folder.join("10-control-plane.yaml"), yaml(rest)).unwrap();
+    let mut config = test_config();
+    grant_assets(&mut config, plugin, &scratch.0.join("assets"));
+    let host = wasmesh::start(config).await.expect("host starts");
+    let mut c = client(&host, adapter, Generation::Mesh).await;
+    let events = Events::subscribe(&c).await;
+    let versions = c.versions().await.unwrap();
+    assert!(versions.iter().any(|v| v == version), "{versions:?}");
+    (host, c, events)
+}
+
+/// Every object is in the cluster.
+async fn assert_installed(cluster: &TestCluster, objects: &[Value]) {
+    for o in objects {
+        let (api_version, kind, ns, name) = identity(o);
+        assert!(
+            get(cluster, &api_version, &kind, ns.as_deref(), &name).await.is_some(),
+            "{kind} {name} was not installed"
+        );
+    }
+}
+
+/// The namespaces are gone (or going), and so is every cluster-scoped object.
+async fn assert_uninstalled(cluster: &TestCluster, objects: &[Value]) {
+    for o in objects.iter().filter(|o| o["metadata"]["namespace"].is_null()) {
+        let (api_version, kind, _, name) = identity(o);
+        if kind == "Namespace" {
+            assert!(namespace_gone(cluster, &name).await, "namespace {name} is left");
+            continue;
+        }
+        // Gone, or going (a real cluster finalizes some kinds a while).
+        let left = get(cluster, &api_version, &kind, None, &name).await;
+        assert!(
+            left.is_none_or(|o| o["metadata"]["deletionTimestamp"].is_string()),
+            "{kind} {name} is left after uninstall"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linkerd_installs_and_uninstalls_a_version_from_rendered_manifests() {
+    init_log();
+    let cluster = TestCluster::start().await;
+    let _lock = control_plane_lock("linkerd").await;
+    let _leftovers = Leftovers::linkerd_any_release(&cluster);
+    let scratch = Scratch::new("assets-linkerd");
+    // A name no release carries, so only the asset folder can provide it.
+    let version = "stable-2.14.10-rendered";
+    let objects = embedded_objects(&cluster, &scratch, "linkerd", "stable-2.14.10", "").await;
     let rendered_anchor = objects
         .iter()
         .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "linkerd-identity-trust-roots")
         .unwrap()["data"]["ca-bundle.crt"]
         .clone();
-
-    let mut config = test_config();
-    grant_assets(&mut config, "linkerd", &scratch.0.join("assets"));
-    let host = wasmesh::start(config).await.expect("host starts");
-    let mut c = client(&host, "LINKERD", Generation::Mesh).await;
-    let events = Events::subscribe(&c).await;
+    let (host, mut c, events) = serve_rendered(&scratch, "linkerd", "LINKERD", version, &objects).await;
     let versions = c.versions().await.unwrap();
     assert_eq!(
         versions.first().map(String::as_str),
         Some("stable-2.14.10"),
         "the default stays"
     );
-    assert!(versions.iter().any(|v| v == RENDERED_VERSION), "{versions:?}");
 
-    let install =
-        request("linkerd", "default", "waitSeconds: 5", &[cluster.kubeconfig()]).with_version(RENDERED_VERSION);
+    let install = request("linkerd", "default", "waitSeconds: 5", &[cluster.kubeconfig()]).with_version(version);
     let done = run_ok(&mut c, &events, install).await;
-    assert!(done.summary.contains(RENDERED_VERSION), "{done:#?}");
-    for o in &objects {
-        let (api_version, kind, ns, name) = identity(o);
-        assert!(
-            get(&cluster, &api_version, &kind, ns.as_deref(), &name).await.is_some(),
-            "{kind} {name} was not installed"
-        );
-    }
+    assert!(done.summary.contains(version), "{done:#?}");
+    assert_installed(&cluster, &objects).await;
     // The identity is made at install, not taken from the file.
     let roots = get(
         &cluster,
@@ -297,18 +336,35 @@ async fn linkerd_installs_and_uninstalls_a_version_from_rendered_manifests() {
     );
 
     let uninstall = request("linkerd", "default", "waitSeconds: 60", &[cluster.kubeconfig()])
-        .with_version(RENDERED_VERSION)
+        .with_version(version)
         .deleting(true);
     run_ok(&mut c, &events, uninstall).await;
     assert!(namespace_gone(&cluster, "linkerd").await);
-    for o in objects.iter().filter(|o| o["metadata"]["namespace"].is_null()) {
-        let (api_version, kind, _, name) = identity(o);
-        // Gone, or going (a real cluster finalizes some kinds a while).
-        let left = get(&cluster, &api_version, &kind, None, &name).await;
-        assert!(
-            left.is_none_or(|o| o["metadata"]["deletionTimestamp"].is_string()),
-            "{kind} {name} is left after uninstall"
-        );
-    }
+    assert_uninstalled(&cluster, &objects).await;
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_installs_and_uninstalls_a_version_from_rendered_manifests() {
+    init_log();
+    let cluster = TestCluster::start().await;
+    let _lock = control_plane_lock("istio").await;
+    let _leftovers = Leftovers::istio(&cluster);
+    let scratch = Scratch::new("assets-istio");
+    let embedded = "1.27.3";
+    let version = format!("{embedded}-rendered");
+    let objects = embedded_objects(&cluster, &scratch, "istio", embedded, "profile: minimal").await;
+    let (host, mut c, events) = serve_rendered(&scratch, "istio", "ISTIO", &version, &objects).await;
+
+    let install = request("istio", "default", "waitSeconds: 5", &[cluster.kubeconfig()]).with_version(&version);
+    let done = run_ok(&mut c, &events, install).await;
+    assert!(done.summary.contains(&version), "{done:#?}");
+    assert_installed(&cluster, &objects).await;
+
+    let uninstall = request("istio", "default", "", &[cluster.kubeconfig()])
+        .with_version(&version)
+        .deleting(true);
+    run_ok(&mut c, &events, uninstall).await;
+    assert_uninstalled(&cluster, &objects).await;
     host.shutdown().await;
 }
