@@ -18,11 +18,11 @@ use crate::errors::LinkerdError;
 
 /// The version folders in the asset folder that this translator does not embed.
 pub fn versions() -> Vec<String> {
-    let embedded = super::versions::names();
+    // A folder named as an embedded release or alias would never be installed: not listed.
     wasmesh_sdk::assets::versions(LinkerdError::PREFIX)
         .unwrap_or_default()
         .into_iter()
-        .filter(|v| !embedded.contains(v))
+        .filter(|v| super::versions::resolve(v).is_err())
         .collect()
 }
 
