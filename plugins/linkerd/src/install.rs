@@ -323,7 +323,8 @@ fn installed_extensions(namespaces: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+/// An uninstall is refused while an extension is installed: it runs on the control plane.
+pub(crate) fn refuse_with_extensions() -> Result<(), Error> {
     let extensions = installed_extensions(&wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?);
     if !extensions.is_empty() {
         return Err(LinkerdError::ExtensionsInstalled {
@@ -331,6 +332,11 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
         }
         .into());
     }
+    Ok(())
+}
+
+fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+    refuse_with_extensions()?;
 
     // Every object any release installs (the newest release's set is the superset), as refs.
     let release = versions::RELEASES

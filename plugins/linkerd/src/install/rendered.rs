@@ -70,6 +70,7 @@ pub fn install(version: &str, mut objects: Vec<Value>, options: &Options) -> Res
 }
 
 pub fn uninstall(version: &str, objects: Vec<Value>, options: &Options) -> Result<Plan, Error> {
+    super::refuse_with_extensions()?;
     let objects = super::without_foreign_gateway_crds(objects)?;
     let (foundation, rest): (Vec<&Value>, Vec<&Value>) = objects
         .iter()
