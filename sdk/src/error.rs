@@ -20,7 +20,7 @@ pub fn error(
 /// unreadable custom YAML, design errors). An [`errors!`](crate::errors!) enum that uses one
 /// does not compile.
 pub const SDK_NUMBERS: &[u32] = &[
-    1000, 1001, 1002, 1003, 1004, 2001, 2002, 2004, 2005, 2006, 2007, 2101, 2102, 2103, 2104, 2105, 2106,
+    1000, 1001, 1002, 1003, 1004, 1005, 1006, 2001, 2002, 2004, 2005, 2006, 2007, 2101, 2102, 2103, 2104, 2105, 2106,
 ];
 
 /// Declares a translator's error enum: each variant with its number, message, probable cause
@@ -106,7 +106,7 @@ macro_rules! errors {
             #[repr(u32)]
             enum Numbers {
                 $($variant = $number,)*
-                __Sdk1000 = 1000, __Sdk1001 = 1001, __Sdk1002 = 1002, __Sdk1003 = 1003, __Sdk1004 = 1004,
+                __Sdk1000 = 1000, __Sdk1001 = 1001, __Sdk1002 = 1002, __Sdk1003 = 1003, __Sdk1004 = 1004, __Sdk1005 = 1005, __Sdk1006 = 1006,
                 __Sdk2001 = 2001, __Sdk2002 = 2002, __Sdk2004 = 2004,
                 __Sdk2005 = 2005, __Sdk2006 = 2006, __Sdk2007 = 2007, __Sdk2101 = 2101, __Sdk2102 = 2102,
                 __Sdk2103 = 2103, __Sdk2104 = 2104, __Sdk2105 = 2105, __Sdk2106 = 2106,

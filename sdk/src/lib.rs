@@ -96,6 +96,7 @@ pub mod bindings {
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
 
+pub mod assets;
 pub mod checks;
 pub mod cluster;
 pub mod design;

@@ -140,6 +140,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The operator's asset folder for a plugin cannot be granted (see [`crate::assets`]).
+    #[error("plugin {plugin}: {message} [{code}]: {cause}; {remedy}")]
+    Assets {
+        plugin: String,
+        code: &'static str,
+        message: String,
+        cause: String,
+        remedy: String,
+    },
+
     #[error("plugin {plugin}: {call} could not start: {reason}")]
     Instantiate {
         plugin: String,

@@ -8,6 +8,7 @@
 //! What a plugin needs is declared in its `wasmesh:manifest` custom section ([`read_manifest`]),
 //! read from the bytes before anything is compiled or run; `describe` must say the same.
 
+pub mod assets;
 mod bindings;
 mod cache;
 mod errors;

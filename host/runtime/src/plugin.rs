@@ -1,6 +1,6 @@
 //! Engine, loading and calling translator components.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
@@ -8,8 +8,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Instance, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::WIT_PACKAGE;
 use crate::bindings::registrable::exports::wasmesh::adapter::registry;
@@ -229,9 +229,21 @@ impl<H: HostCalls> Runtime<H> {
     /// more than the contract, or has no valid manifest, is refused before it is compiled or
     /// run. A plugin whose describe reports other capabilities than its manifest is refused too.
     pub async fn load(&self, name: &str, wasm: &[u8], host: H) -> Result<Plugin<H>> {
+        self.load_with_assets(name, wasm, host, None).await
+    }
+
+    /// [`Runtime::load`], granting the plugin the read-only asset folder `assets` (see
+    /// [`crate::assets`]) in every call, describe included (its mesh versions may come from
+    /// there). Refused before anything runs when the manifest does not declare `assets`, or when
+    /// the folder is not one.
+    pub async fn load_with_assets(&self, name: &str, wasm: &[u8], host: H, assets: Option<&Path>) -> Result<Plugin<H>> {
         let scan = manifest::scan(name, wasm)?;
         check_import_names(name, scan.imports.iter().map(|n| n.to_string()))?;
         let manifest = scan.manifest(name)?;
+        let assets = match assets {
+            Some(dir) => Some(crate::assets::check(name, manifest.capabilities.assets, dir)?),
+            None => None,
+        };
         let sha256 = hex::encode(Sha256::digest(wasm));
         let started = std::time::Instant::now();
         let (component, from_cache) = self.cache.load(&self.engine, name, &sha256, wasm, |wasm| {
@@ -266,6 +278,7 @@ impl<H: HostCalls> Runtime<H> {
             registry,
             info: None,
             manifest,
+            assets,
             limits: self.config.clone(),
             share: Share::new(self.slots.clone()),
         };
@@ -336,6 +349,8 @@ pub struct Plugin<H: HostCalls> {
     registry: Option<registry::GuestIndices>,
     info: Option<types::Info>,
     manifest: Manifest,
+    /// The asset folder preopened read-only in each call, when the operator granted one.
+    assets: Option<PathBuf>,
     limits: RuntimeConfig,
     share: Share,
 }
@@ -380,6 +395,11 @@ impl<H: HostCalls> Plugin<H> {
     /// The plugin's manifest, as read from its `wasmesh:manifest` section.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The asset folder the plugin's calls see at [`crate::assets::GUEST_PATH`], if granted.
+    pub fn assets(&self) -> Option<&Path> {
+        self.assets.as_deref()
     }
 
     pub async fn describe(&self, host: H) -> CallOutcome<types::Info, H> {
@@ -476,15 +496,23 @@ impl<H: HostCalls> Plugin<H> {
         };
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-        // No preopens, env, args or network: the builder's defaults grant none of those except
-        // sockets, which are switched off explicitly.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
+        // No env, args or network, and no preopen but the asset folder the operator granted this
+        // plugin: the builder's defaults grant none of those except sockets, which are switched
+        // off explicitly.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        if let Some(dir) = &self.assets
+            && let Err(e) = wasi.preopened_dir(dir, crate::assets::GUEST_PATH, FsPerms::ReadOnly)
+        {
+            let reason = format!("its asset folder {} cannot be opened: {e:#}", dir.display());
+            let plugin = self.name.clone();
+            return Err((Error::Instantiate { plugin, call, reason }, host));
+        }
+        let wasi = wasi.build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_HOST_RESOURCES_PER_CALL);
         let state = StoreState {

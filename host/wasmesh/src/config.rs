@@ -193,6 +193,11 @@ pub struct PluginConfig {
     /// Drift detection for what this plugin's operations applied (off by default).
     #[serde(default)]
     pub drift: DriftConfig,
+    /// A folder the plugin may read (only if its manifest declares `assets`), preopened
+    /// read-only at `/assets` in its calls: e.g. a mesh release's rendered manifests, one
+    /// subfolder per version. Absent: the plugin sees no file at all.
+    #[serde(default)]
+    pub assets: Option<PathBuf>,
 }
 
 /// `drift: {watch: true, reconcile: false}` under a plugin.
@@ -368,6 +373,7 @@ fn default_plugins() -> Vec<PluginConfig> {
             grant: None,
             identity: None,
             drift: DriftConfig::default(),
+            assets: None,
         },
         PluginConfig {
             name: "linkerd".into(),
@@ -378,6 +384,7 @@ fn default_plugins() -> Vec<PluginConfig> {
             grant: None,
             identity: None,
             drift: DriftConfig::default(),
+            assets: None,
         },
         PluginConfig {
             name: "kuma".into(),
@@ -388,6 +395,7 @@ fn default_plugins() -> Vec<PluginConfig> {
             grant: None,
             identity: None,
             drift: DriftConfig::default(),
+            assets: None,
         },
     ]
 }

@@ -247,7 +247,10 @@ pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Ve
             }
         }
         let describe_host = CallHost::describe(&pc.name);
-        match runtime.load(&pc.name, &wasm, describe_host).await {
+        match runtime
+            .load_with_assets(&pc.name, &wasm, describe_host, pc.assets.as_deref())
+            .await
+        {
             Ok(p) => {
                 let grant = grant_for(pc, &p)?;
                 let missing = grant.ungranted();
@@ -284,6 +287,8 @@ pub async fn load_plugins(config: &Config) -> Result<(Arc<Runtime<CallHost>>, Ve
                 }
                 loaded.push((pc.clone(), p, grant))
             }
+            // The operator's own configuration is wrong: nothing starts until it is fixed.
+            Err(e @ wasmesh_runtime::Error::Assets { .. }) => return Err(e.into()),
             Err(e) => {
                 tracing::error!(plugin = %pc.name, "not loaded: {e}");
                 skipped.push(Skipped {

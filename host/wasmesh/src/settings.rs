@@ -355,8 +355,8 @@ pub fn default_file() -> String {
     }
     out.push_str(
         "\n# Plugins (file only): each is served on its own port as one Meshery adapter. A plugin is\n\
-         # `builtin: istio|linkerd` or `path: FILE.wasm`, with optional sha256, grant and identity\n\
-         # (see the README's Security section).\n\
+         # `builtin: istio|linkerd` or `path: FILE.wasm`, with optional sha256, grant, identity and\n\
+         # assets (a read-only folder; see the README's Security and Configuration sections).\n\
          plugins:\n",
     );
     for p in &config.plugins {

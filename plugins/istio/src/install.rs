@@ -62,7 +62,67 @@ use crate::installed::{CONTROL_PLANE_NAMESPACE, PROFILE_ANNOTATION, VERSION_LABE
 
 /// The releases this plugin installs, newest first (the first is the default).
 pub fn versions() -> Vec<String> {
-    release::versions()
+    let mut names = release::versions();
+    names.extend(rendered_versions());
+    names
+}
+
+/// The version folders of the operator's asset folder this plugin does not embed
+/// (`istioctl manifest generate` output, see `wasmesh_sdk::assets`).
+fn rendered_versions() -> Vec<String> {
+    let embedded = release::versions();
+    wasmesh_sdk::assets::versions(crate::errors::IstioError::PREFIX)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| !embedded.contains(v))
+        .collect()
+}
+
+/// A version this plugin does not embed, from the release's rendered manifests in the asset
+/// folder: installed in the same order (namespaces and CRDs, CRDs Established, the rest, then
+/// availability of the Deployments and DaemonSets), or uninstalled by deleting what the files
+/// name in reverse order. None when `request.version` is embedded or not in the asset folder.
+fn rendered(request: &OperationRequest) -> Result<Option<Plan>, Error> {
+    let version = request.version.trim();
+    if version.is_empty() || release::versions().iter().any(|v| v == version) {
+        return Ok(None);
+    }
+    let Some(objects) = wasmesh_sdk::assets::load(version, crate::errors::IstioError::PREFIX)? else {
+        return Ok(None);
+    };
+    // The body's options (waitSeconds) apply; the version is the asset folder's.
+    let options = options::parse(&OperationRequest {
+        version: String::new(),
+        ..request.clone()
+    })?;
+    if request.delete {
+        return Ok(Some(plan::plan(
+            format!("Istio {version} removed (the objects of its rendered manifests)"),
+            plan::delete_all(&objects),
+        )));
+    }
+    let mut stages = plan::apply_all(&objects);
+    if options.wait_seconds > 0 {
+        let waits: Vec<Step> = objects
+            .iter()
+            .filter(|o| matches!(o["kind"].as_str(), Some("Deployment" | "DaemonSet")))
+            .map(|o| {
+                wait(
+                    o,
+                    Condition::ConditionTrue("Available".into()),
+                    options.wait_seconds,
+                    false,
+                )
+            })
+            .collect();
+        if !waits.is_empty() {
+            stages.push(stage("availability", waits));
+        }
+    }
+    Ok(Some(plan::plan(
+        format!("Istio {version} installed from the operator's rendered manifests"),
+        stages,
+    )))
 }
 
 /// The CRDs of the default release, whose schemas the plugin registers with the Meshery server.
@@ -81,6 +141,9 @@ pub fn default_crds() -> Vec<Value> {
 pub use options::PROFILES;
 
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
+    if let Some(plan) = rendered(request)? {
+        return Ok(plan);
+    }
     let mut options = options::parse(request)?;
     if !request.delete && options.autoscale && !autoscaling_served() {
         options.autoscale = false;

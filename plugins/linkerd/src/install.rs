@@ -17,6 +17,7 @@ mod certs;
 mod control_plane;
 mod crds;
 pub(crate) mod options;
+mod rendered;
 mod versions;
 
 use serde_json::Value;
@@ -38,8 +39,11 @@ pub const ISSUER_DAYS: u32 = 365;
 /// Seconds a CRD gets to become Established.
 const CRD_TIMEOUT: u32 = 60;
 
+/// The embedded releases, then the versions the operator's asset folder holds.
 pub fn versions() -> Vec<String> {
-    versions::names()
+    let mut names = versions::names();
+    names.extend(rendered::versions());
+    names
 }
 
 /// The CRDs the install of `version` (a release name or alias) writes, by name, from the same
@@ -69,11 +73,20 @@ pub fn default_crds() -> Vec<Value> {
 
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     let options = options::parse(&request.custom_body)?;
+    // A version this translator does not embed may be in the operator's asset folder.
+    let release = versions::resolve(&request.version);
+    if let Err(unknown) = &release {
+        return match rendered::objects(&request.version)? {
+            Some(objects) if request.delete => rendered::uninstall(request.version.trim(), objects, &options),
+            Some(objects) => rendered::install(request.version.trim(), objects, &options),
+            None if request.delete => uninstall(&options),
+            None => Err(unknown.clone()),
+        };
+    }
     if request.delete {
         return uninstall(&options);
     }
-    let release = versions::resolve(&request.version)?;
-    install(release, &options)
+    install(release?, &options)
 }
 
 /// The `linkerd.io/created-by` annotation on what this translator installs; its last word is
@@ -82,7 +95,7 @@ pub fn created_by(release: &Release) -> String {
     format!("wasmesh/linkerd-{} {}", env!("CARGO_PKG_VERSION"), release.name)
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -105,18 +118,7 @@ fn install(release: &'static Release, options: &options::Options) -> Result<Plan
     };
 
     let mut crds = crds::linkerd_crds(release);
-    for crd in crds::gateway_crds(release) {
-        let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        match wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &name)? {
-            Some(existing) if !is_ours(&existing) => report(
-                Level::Info,
-                &format!("Gateway API CRD {name} already installed: kept as it is"),
-                "the CRD exists without Linkerd's label (another project installed it), so this \
-                 install neither changes it nor removes it on uninstall",
-            ),
-            _ => crds.push(crd),
-        }
-    }
+    crds.extend(without_foreign_gateway_crds(crds::gateway_crds(release))?);
 
     let mut foundation = vec![apply(&control_plane::namespace(&ctx))];
     foundation.extend(crds.iter().map(apply));
@@ -175,7 +177,32 @@ fn install(release: &'static Release, options: &options::Options) -> Result<Plan
     ))
 }
 
-fn wait(target: ObjectRef, condition: Condition, timeout_seconds: u32, required: bool) -> Step {
+/// `objects` without the Gateway API CRDs another project installed (they exist without Linkerd's
+/// label): this translator neither changes nor removes those.
+pub(crate) fn without_foreign_gateway_crds(objects: Vec<Value>) -> Result<Vec<Value>, Error> {
+    let mut kept = Vec::with_capacity(objects.len());
+    for o in objects {
+        let name = o["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        if o["kind"] == "CustomResourceDefinition"
+            && name.ends_with(".gateway.networking.k8s.io")
+            && let Some(existing) =
+                wasmesh_sdk::cluster::get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &name)?
+            && !is_ours(&existing)
+        {
+            report(
+                Level::Info,
+                &format!("Gateway API CRD {name} already installed: kept as it is"),
+                "the CRD exists without Linkerd's label (another project installed it), so this \
+                 install neither changes it nor removes it on uninstall",
+            );
+            continue;
+        }
+        kept.push(o);
+    }
+    Ok(kept)
+}
+
+pub(crate) fn wait(target: ObjectRef, condition: Condition, timeout_seconds: u32, required: bool) -> Step {
     Step::Wait(WaitFor {
         target,
         condition,
@@ -202,7 +229,7 @@ fn data<'a>(object: &'a Option<Value>, key: &str) -> Option<&'a str> {
 }
 
 /// The identity in the cluster when there is one (kept), else a new trust anchor and issuer.
-fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Error> {
+pub(crate) fn identity(options: &options::Options, now: u64) -> Result<(Identity, bool), Error> {
     let get = |kind: &str, name: &str| wasmesh_sdk::cluster::get("v1", kind, Some(NAMESPACE), name);
     let roots = get("ConfigMap", "linkerd-identity-trust-roots")?;
     let issuer = get("Secret", "linkerd-identity-issuer")?;
@@ -257,7 +284,7 @@ fn present(v: Option<&str>) -> &'static str {
 }
 
 /// The webhook's TLS in the cluster while still good, else a new CA and serving certificate.
-fn webhook_tls(index: usize, service: &str, now: u64) -> Result<certs::WebhookTls, Error> {
+pub(crate) fn webhook_tls(index: usize, service: &str, now: u64) -> Result<certs::WebhookTls, Error> {
     let (secret_name, kind, config_name) = control_plane::WEBHOOK_SECRETS[index];
     let secret = wasmesh_sdk::cluster::get("v1", "Secret", Some(NAMESPACE), secret_name)?;
     if let (Some(crt), Some(key)) = (data(&secret, "tls.crt"), data(&secret, "tls.key"))
@@ -296,7 +323,8 @@ fn installed_extensions(namespaces: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+/// An uninstall is refused while an extension is installed: it runs on the control plane.
+pub(crate) fn refuse_with_extensions() -> Result<(), Error> {
     let extensions = installed_extensions(&wasmesh_sdk::cluster::list("v1", "Namespace", None, EXTENSION_LABEL)?);
     if !extensions.is_empty() {
         return Err(LinkerdError::ExtensionsInstalled {
@@ -304,6 +332,11 @@ fn uninstall(options: &options::Options) -> Result<Plan, Error> {
         }
         .into());
     }
+    Ok(())
+}
+
+fn uninstall(options: &options::Options) -> Result<Plan, Error> {
+    refuse_with_extensions()?;
 
     // Every object any release installs (the newest release's set is the superset), as refs.
     let release = versions::RELEASES

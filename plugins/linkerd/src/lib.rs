@@ -217,7 +217,7 @@ pub static LINKERD: Translator = Translator {
         &DESIGN_NAMESPACE_KEYS,
     ],
     outbound_hosts: &[],
-    assets: false,
+    assets: true,
 };
 
 // The rules of the manifest, each written once; the operations above name the ones they need.

@@ -63,6 +63,7 @@ pub fn test_config() -> Config {
         grant: None,
         identity: None,
         drift: Default::default(),
+        assets: None,
     };
     Config {
         listen: "127.0.0.1".into(),

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, so the host and its dependencies are linked once.
 
 mod e2e {
+    mod assets;
     mod bad_input;
     mod cache;
     mod callers;

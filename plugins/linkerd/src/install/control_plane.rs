@@ -860,7 +860,7 @@ fn common_volumes() -> Vec<Value> {
     ]
 }
 
-fn trust_root_sha256(pem: &str) -> String {
+pub(crate) fn trust_root_sha256(pem: &str) -> String {
     Sha256::digest(pem.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -49,6 +49,7 @@ async fn answers_that_alias_guest_memory_are_refused_before_they_are_copied() {
         grant: None,
         identity: None,
         drift: Default::default(),
+        assets: None,
     }];
     // The design kinds are lifted when the plugin's registration starts.
     config.meshery_server = Some(server.url());

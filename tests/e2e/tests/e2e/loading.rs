@@ -25,6 +25,7 @@ fn plugin(name: &str, path: PathBuf) -> PluginConfig {
         grant: None,
         identity: None,
         drift: Default::default(),
+        assets: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn config(kube: Vec<RuleConfig>) -> wasmesh::config::Config {
         }),
         identity: None,
         drift: Default::default(),
+        assets: None,
     }];
     config
 }

@@ -55,6 +55,7 @@ const OPERATIONS: &[&str] = &[
     "label-namespace",
     "bind-late-role",
     "hold-slot",
+    "assets",
 ];
 
 /// The guest's view of an attempt that did not trap: reported as the plugin's error.
@@ -126,6 +127,33 @@ impl Guest for Hostile {
                 match std::fs::read_to_string(&path) {
                     Ok(text) => Err(saw("read-file SUCCEEDED", text.chars().take(200).collect())),
                     Err(e) => Err(saw("read-file failed", e.to_string())),
+                }
+            }
+            // "VERB PATH": what the guest may do with the read-only asset folder at /assets.
+            "assets" => {
+                let (verb, path) = request.custom_body.split_once(' ').unwrap_or((request.custom_body.as_str(), ""));
+                let outcome = match verb {
+                    "read" => std::fs::read_to_string(path).map(|t| t.chars().take(200).collect::<String>()),
+                    "list" => std::fs::read_dir(path).map(|d| {
+                        let mut names: Vec<String> =
+                            d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+                        names.sort();
+                        names.join(",")
+                    }),
+                    "write" => std::fs::write(path, b"overwritten").map(|()| String::new()),
+                    "append" => std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(path)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, b"appended"))
+                        .map(|()| String::new()),
+                    "remove" => std::fs::remove_file(path).map(|()| String::new()),
+                    "mkdir" => std::fs::create_dir(path).map(|()| String::new()),
+                    "rename" => std::fs::rename(path, format!("{path}.moved")).map(|()| String::new()),
+                    other => Err(std::io::Error::other(format!("unknown verb {other}"))),
+                };
+                match outcome {
+                    Ok(text) => Err(saw(&format!("assets {verb} SUCCEEDED"), text)),
+                    Err(e) => Err(saw(&format!("assets {verb} failed"), e.to_string())),
                 }
             }
             "list-root" => match std::fs::read_dir("/") {
