@@ -137,9 +137,8 @@ async fn a_new_crate_builds_passes_its_tests_and_serves_meshery() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     for want in [
         "wit: wasmesh:adapter@0.1.0 (matches this host: wasmesh:adapter@0.1.0)",
-        "adapter: DEMO (mesh demo",
-        "label-namespace [Configure]: Label the namespace for Demo",
-        "get namespaces (core) at cluster scope",
+        "adapter: DEMO (mesh demo, translator 0.1.0), mesh versions: 1.0.0",
+        "label-namespace [configure]: Label the namespace for Demo\n    get,patch namespaces (core) at cluster scope\n",
         "namespace labels [demo.example.com/enabled], annotations [] for label-namespace",
     ] {
         assert!(inspected.contains(want), "missing {want:?} in:\n{inspected}");
@@ -219,7 +218,7 @@ async fn a_new_crate_builds_passes_its_tests_and_serves_meshery() {
     )
     .await;
     assert_eq!(failed.event_type, ERROR, "{failed:#?}");
-    assert!(failed.details.contains("WASMESH-DEMO-1202"), "{failed:#?}");
+    assert_eq!(failed.error_code, "WASMESH-DEMO-1202", "{failed:#?}");
     assert!(namespace(&cluster, &missing).await.is_none());
     eprintln!(
         "wasmesh new -> loaded plugin answering over gRPC: {:.1} s",
