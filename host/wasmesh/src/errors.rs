@@ -34,6 +34,10 @@ pub enum Error {
         remedy: String,
     },
 
+    /// `wasmesh new` refused its arguments (nothing was written) or could not write the crate.
+    #[error("wasmesh new: {problem}; {remedy}")]
+    New { problem: String, remedy: String },
+
     #[error("no plugin could be loaded; the host has nothing to serve: {reasons}")]
     NothingToServe { reasons: String },
 }

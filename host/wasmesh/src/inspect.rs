@@ -122,7 +122,7 @@ pub async fn inspect(config: &Config, file: &Path) -> Result<Inspection> {
                 ),
                 &format!(
                     "a translator implements the world `translator` of {WIT_PACKAGE} (wit/adapter.wit); build it \
-                     with the wasmesh SDK (sdk/), as the README's plugin author's guide shows"
+                     with the wasmesh SDK (sdk/): `wasmesh new NAME` writes a crate that does (docs/plugin-guide.md)"
                 ),
             ));
         }

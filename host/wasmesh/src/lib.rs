@@ -15,6 +15,7 @@ pub mod health;
 pub mod host_calls;
 pub mod inspect;
 pub mod metrics;
+pub mod new;
 pub mod settings;
 pub mod shutdown;
 

@@ -65,6 +65,22 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Write a new translator crate NAME (Rust, wasm32-wasip2) that builds and passes its tests as
+    /// written: a control-plane install, a namespace operation that reads the cluster first,
+    /// `custom` and a design kind, on the SDK.
+    New {
+        /// The crate's name (lowercase letters, digits, '-' and '_'; starting with a letter).
+        name: String,
+        /// Where to write it (a new or empty folder); default ./NAME.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The mesh the translator serves (a lowercase DNS label); default NAME with '_' as '-'.
+        #[arg(long)]
+        mesh: Option<String>,
+        /// The SDK's folder (`sdk` of a wasmesh checkout); default the one this binary was built from.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Dry run: the plan a plugin makes for an operation or a design, each step with the rule it
     /// needs and whether the grant allows it. Reads the cluster only through the plugin's
     /// checked reads; writes nothing. Exits 1 when the grant refuses the plan or a read.
@@ -475,6 +491,16 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::from_arg_matches(&matches)?;
     match &cli.command {
         Some(Command::Config(ConfigCommand::Check { file })) => return Ok(check_config(file)),
+        Some(Command::New { name, dir, mesh, sdk }) => {
+            let request = wasmesh::new::Request {
+                name: name.clone(),
+                dir: dir.clone(),
+                mesh: mesh.clone(),
+                sdk: sdk.clone(),
+            };
+            print!("{}", wasmesh::new::create(&request)?.text());
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         Some(Command::Config(ConfigCommand::Default)) => {
             print!("{}", wasmesh::settings::default_file());
             return Ok(std::process::ExitCode::SUCCESS);
@@ -501,7 +527,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         tracing::warn!(target: SECURITY_TARGET, "configuration file {} (from {from})", path.display());
     }
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Config(_) => unreachable!("answered above"),
+        Command::Config(_) | Command::New { .. } => unreachable!("answered above"),
         Command::Serve => {
             let started = std::time::Instant::now();
             let host = wasmesh::start(config).await?;
