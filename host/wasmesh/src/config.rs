@@ -364,40 +364,35 @@ fn default_drift_max_objects() -> usize {
 /// Istio on 10000, Linkerd on 10001 and Kuma on 10007: the ports a Meshery server expects.
 fn default_plugins() -> Vec<PluginConfig> {
     vec![
-        PluginConfig {
-            name: "istio".into(),
-            builtin: Some("istio".into()),
-            path: None,
-            port: 10000,
-            sha256: None,
-            grant: None,
-            identity: None,
-            drift: DriftConfig::default(),
-            assets: None,
-        },
-        PluginConfig {
-            name: "linkerd".into(),
-            builtin: Some("linkerd".into()),
-            path: None,
-            port: 10001,
-            sha256: None,
-            grant: None,
-            identity: None,
-            drift: DriftConfig::default(),
-            assets: None,
-        },
-        PluginConfig {
-            name: "kuma".into(),
-            builtin: Some("kuma".into()),
-            path: None,
-            port: 10007,
-            sha256: None,
-            grant: None,
-            identity: None,
-            drift: DriftConfig::default(),
-            assets: None,
-        },
+        PluginConfig::builtin("istio", 10000),
+        PluginConfig::builtin("linkerd", 10001),
+        PluginConfig::builtin("kuma", 10007),
     ]
+}
+
+impl PluginConfig {
+    /// A built-in translator served on `port`, with its declared grant and nothing else set.
+    pub fn builtin(name: &str, port: u16) -> Self {
+        Self {
+            builtin: Some(name.into()),
+            ..Self::file(name, None, port)
+        }
+    }
+
+    /// A translator from a component file (or none yet), with nothing else set.
+    pub fn file(name: &str, path: Option<PathBuf>, port: u16) -> Self {
+        Self {
+            name: name.into(),
+            builtin: None,
+            path,
+            port,
+            sha256: None,
+            grant: None,
+            identity: None,
+            drift: DriftConfig::default(),
+            assets: None,
+        }
+    }
 }
 
 impl Default for Config {

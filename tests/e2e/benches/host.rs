@@ -509,15 +509,7 @@ async fn languages(summary: &mut Summary, calls: usize) {
     use wasmesh_runtime::{Runtime, RuntimeConfig};
     println!("\n# 10. translators by language");
     let builtin = |name: &str| {
-        let pc = wasmesh::config::PluginConfig {
-            name: name.into(),
-            builtin: Some(name.into()),
-            path: None,
-            port: 0,
-            sha256: None,
-            grant: None,
-            identity: None,
-        };
+        let pc = wasmesh::config::PluginConfig::builtin(name, 0);
         wasmesh::builtin::component_bytes(&pc).unwrap().into_owned()
     };
     let python = std::fs::read(wasmesh_e2e::python_wasm()).expect("read the Python translator");

@@ -55,15 +55,8 @@ pub const RUNAWAY_CALL_TIMEOUT_MS: u64 = 2_000;
 
 pub fn test_config() -> Config {
     let plugin = |name: &str, builtin: Option<&str>, path: Option<&str>| PluginConfig {
-        name: name.into(),
         builtin: builtin.map(Into::into),
-        path: path.map(PathBuf::from),
-        port: 0,
-        sha256: None,
-        grant: None,
-        identity: None,
-        drift: Default::default(),
-        assets: None,
+        ..PluginConfig::file(name, path.map(PathBuf::from), 0)
     };
     Config {
         listen: "127.0.0.1".into(),

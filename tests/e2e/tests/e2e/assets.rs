@@ -150,15 +150,8 @@ async fn asset_folders_are_checked_at_start() {
     // Kuma does not declare assets: it may not be given a folder.
     let mut config = test_config();
     config.plugins.push(wasmesh::config::PluginConfig {
-        name: "kuma".into(),
-        builtin: Some("kuma".into()),
-        path: None,
-        port: 0,
-        sha256: None,
-        grant: None,
-        identity: None,
-        drift: Default::default(),
         assets: Some(scratch.0.clone()),
+        ..wasmesh::config::PluginConfig::builtin("kuma", 0)
     });
     let e = wasmesh::start(config).await.err().expect("refused").to_string();
     assert!(e.contains("WASMESH-RUNTIME-1020") && e.contains("plugin kuma"), "{e}");

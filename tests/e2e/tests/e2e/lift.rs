@@ -40,17 +40,7 @@ async fn answers_that_alias_guest_memory_are_refused_before_they_are_copied() {
     let kc = [cluster.kubeconfig()];
     let server = RegistrationServer::start().await;
     let mut config = test_config();
-    config.plugins = vec![PluginConfig {
-        name: "aliased".into(),
-        builtin: None,
-        path: Some(ALIASED_WASM.into()),
-        port: 0,
-        sha256: None,
-        grant: None,
-        identity: None,
-        drift: Default::default(),
-        assets: None,
-    }];
+    config.plugins = vec![PluginConfig::file("aliased", Some(ALIASED_WASM.into()), 0)];
     // The design kinds are lifted when the plugin's registration starts.
     config.meshery_server = Some(server.url());
     config.advertise_host = Some("wasmesh.meshery.svc".into());

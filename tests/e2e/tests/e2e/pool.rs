@@ -94,17 +94,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn plugin(name: &str, path: PathBuf) -> PluginConfig {
-    PluginConfig {
-        name: name.into(),
-        builtin: None,
-        path: Some(path),
-        port: 0,
-        sha256: None,
-        grant: None,
-        identity: None,
-        drift: Default::default(),
-        assets: None,
-    }
+    PluginConfig::file(name, Some(path), 0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
