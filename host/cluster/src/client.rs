@@ -287,6 +287,9 @@ impl Cluster {
         config.default_retry = false;
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| invalid(format!("cannot build a client: {e}")))?
+            .with_layer(&crate::bound::BoundAnswers {
+                limit: crate::bound::MAX_ANSWER_BYTES,
+            })
             .with_layer(&tower::util::MapResponseLayer::new(keep_retry_after))
             .build();
         Ok(Cluster {

@@ -10,6 +10,14 @@ pub enum Error {
     #[error("cannot reach the Kubernetes API server {server}: {reason}")]
     Unreachable { server: String, reason: String },
 
+    #[error("{verb} {what}: the API server {server} sent an answer over {limit} bytes, where the host stops reading")]
+    AnswerTooLarge {
+        verb: &'static str,
+        what: String,
+        server: String,
+        limit: usize,
+    },
+
     #[error("the cluster {server} does not serve {kind} in {api_version}")]
     UnknownKind {
         server: String,
@@ -113,6 +121,12 @@ impl Error {
                 // An API server's message names the object; keep events small all the same.
                 message: clip(&s.message),
             },
+            e if crate::bound::too_large(&e).is_some() => Error::AnswerTooLarge {
+                verb,
+                what,
+                server: server.to_string(),
+                limit: crate::bound::too_large(&e).map_or(0, |t| t.limit),
+            },
             kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Unreachable {
                 server: server.to_string(),
                 reason: format!("{e}"),
@@ -131,6 +145,7 @@ impl Error {
             Error::InvalidKubeconfig { .. } => "WASMESH-CLUSTER-1001",
             Error::ServerNotAllowed { .. } => "WASMESH-CLUSTER-1017",
             Error::Unreachable { .. } => "WASMESH-CLUSTER-1002",
+            Error::AnswerTooLarge { .. } => "WASMESH-CLUSTER-1018",
             Error::UnknownKind { .. } => "WASMESH-CLUSTER-1003",
             Error::Api { code: 403, .. } => "WASMESH-CLUSTER-1004",
             Error::Api { code: 422, .. } | Error::Api { code: 400, .. } => "WASMESH-CLUSTER-1005",
@@ -162,6 +177,11 @@ impl Error {
             }
             Error::Unreachable { .. } => {
                 "the API server is down, the address is wrong, or a network policy blocks the adapter".into()
+            }
+            Error::AnswerTooLarge { .. } => {
+                "the read asks for more than the host takes in at once (very many objects of one kind), or the \
+                 kubeconfig's server is not a Kubernetes API server"
+                    .into()
             }
             Error::UnknownKind { kind, .. } => {
                 format!("no CustomResourceDefinition or built-in API serves {kind} on this cluster")
@@ -212,6 +232,9 @@ impl Error {
                     "check that {server} is reachable from the adapter and the kubeconfig's server address is right"
                 )
             }
+            Error::AnswerTooLarge { server, .. } => format!(
+                "narrow the read to a namespace or a label selector, and check that {server} is the cluster's API server"
+            ),
             Error::UnknownKind { kind, api_version, .. } => {
                 format!("install the CRD that defines {kind} ({api_version}) or the mesh that provides it, then retry")
             }

@@ -5,6 +5,7 @@
 //! stage, the steps of a stage in parallel, writing with server-side apply under the plugin's
 //! own field manager.
 
+mod bound;
 mod client;
 mod errors;
 mod execute;
@@ -15,6 +16,7 @@ mod resolve;
 mod retry;
 mod watch;
 
+pub use bound::MAX_ANSWER_BYTES;
 pub use client::{AllowedServer, Cluster, ClusterPool, Impersonation, ServerPolicy};
 pub use errors::{Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
 pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};

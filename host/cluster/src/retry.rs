@@ -54,6 +54,10 @@ impl RetryPolicy {
 /// Why a failed request may succeed when sent again, and the wait the server asked for; None when
 /// sending it again is no use.
 fn transient(e: &kube::Error) -> Option<(String, Option<Duration>)> {
+    // The same answer again would be as large.
+    if crate::bound::too_large(e).is_some() {
+        return None;
+    }
     match e {
         kube::Error::Api(s) if matches!(s.code, 429 | 500 | 502 | 503 | 504) => {
             let asked = s

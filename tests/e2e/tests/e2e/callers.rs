@@ -431,6 +431,67 @@ async fn a_kubeconfig_cannot_send_the_host_elsewhere_nor_echo_a_foreign_body() {
     host.shutdown().await;
 }
 
+/// A server that answers every request with 200 and a JSON body that never ends; it stops at
+/// 1 GiB. Returns its address and how many bytes it got to send.
+async fn endless() -> (SocketAddr, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let count = sent.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let head =
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n1\r\n[\r\n";
+                let chunk = format!("10000\r\n{}\r\n", "0,".repeat(0x8000));
+                if tcp.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                while count.load(Ordering::SeqCst) < 1 << 30 {
+                    if tcp.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    count.fetch_add(chunk.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (addr, sent, task)
+}
+
+/// A kubeconfig's server that sends an answer without end is cut off at the host's bound
+/// (MAX_ANSWER_BYTES), with an error that says so, and is not asked again: kube-rs alone would
+/// read it into memory for as long as it came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_answer_without_end_is_cut_off_at_the_bound() {
+    let (addr, sent, task) = endless().await;
+    let mut config = test_config();
+    config.allow_http_api_servers = true;
+    let host = wasmesh::start(config).await.expect("host starts");
+    let mut c = client(&host, "ISTIO", Generation::Mesh).await;
+    let events = Events::subscribe(&c).await;
+    let kc = kubeconfig(&format!("http://{addr}"), None);
+    let req = request("custom", "default", VALID, &[&kc]);
+    c.apply(req.clone()).await.expect("the kubeconfig itself is allowed");
+    let e = events.outcome(&req.operation_id).await;
+    task.abort();
+    assert_eq!(e.event_type, ERROR, "{e:#?}");
+    assert_eq!(e.error_code, "WASMESH-CLUSTER-1018", "{e:#?}");
+    let bound = wasmesh_cluster::MAX_ANSWER_BYTES;
+    assert!(e.summary.contains(&format!("over {bound} bytes")), "{e:#?}");
+    assert!(!e.suggested_remediation.is_empty(), "{e:#?}");
+    // Read up to the bound (plus what sockets buffer), once: not retried, not read on.
+    let sent = sent.load(Ordering::SeqCst);
+    assert!(
+        sent < bound + (16 << 20),
+        "the host read {sent} bytes of an endless answer"
+    );
+    host.shutdown().await;
+}
+
 /// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, signed by it.
 struct Pki {
     ca: String,
