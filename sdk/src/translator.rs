@@ -28,7 +28,8 @@
 //!     mesh: "mymesh",
 //!     display: "MyMesh",
 //!     version: env!("CARGO_PKG_VERSION"),
-//!     code_prefix: "WASMESH-MYMESH",
+//!     code_prefix: MyMeshError::PREFIX,
+//!     errors: MyMeshError::CODES,
 //!     manifest: wasmesh_sdk::manifest!("manifest.json"),
 //!     versions: || vec!["1.0.0".into()],
 //!     control_plane: ControlPlane {
@@ -201,6 +202,10 @@ pub struct Translator {
     pub version: &'static str,
     /// Every error code of this translator starts with it ("WASMESH-LINKERD").
     pub code_prefix: &'static str,
+    /// The translator's own error numbers with their messages: its [`errors!`](crate::errors!)
+    /// enum's `CODES`. The manifest lists them, with the SDK's ([`SDK_CODES`](crate::error::SDK_CODES)),
+    /// so that the host can say every code a plugin may emit without running it.
+    pub errors: &'static [(u32, &'static str)],
     /// The manifest's text, from [`manifest!`](crate::manifest!).
     pub manifest: &'static str,
     /// The mesh versions it installs, the default first.
@@ -234,9 +239,28 @@ const fn same(a: &str, b: &str) -> bool {
 impl Translator {
     /// Panics (at compile time when used in a `const`, as [`translator!`](crate::translator!)
     /// does) when an operation key is given twice or is `design`, when the control plane or an
-    /// add-on names an operation that is not in the table, or when the code prefix is empty.
+    /// add-on names an operation that is not in the table, when the code prefix is empty, or
+    /// when an error number is given twice or is one of the SDK's.
     pub const fn assert_valid(&self) {
         assert!(!self.code_prefix.is_empty(), "the code prefix is empty");
+        let errors = self.errors;
+        let mut e = 0;
+        while e < errors.len() {
+            let mut f = e + 1;
+            while f < errors.len() {
+                assert!(errors[e].0 != errors[f].0, "an error number is given twice");
+                f += 1;
+            }
+            let mut s = 0;
+            while s < crate::error::SDK_NUMBERS.len() {
+                assert!(
+                    errors[e].0 != crate::error::SDK_NUMBERS[s],
+                    "an error number is one of the SDK's"
+                );
+                s += 1;
+            }
+            e += 1;
+        }
         let ops = self.operations;
         let mut i = 0;
         while i < ops.len() {
@@ -316,6 +340,14 @@ impl Translator {
         format!("{}-{number}", self.code_prefix)
     }
 
+    /// Every code the translator may emit, the SDK's and its own, by number: (code, message as
+    /// written).
+    pub fn codes(&self) -> Vec<(String, &'static str)> {
+        let mut all: Vec<(u32, &'static str)> = crate::error::SDK_CODES.iter().chain(self.errors).copied().collect();
+        all.sort_by_key(|(n, _)| *n);
+        all.into_iter().map(|(n, m)| (self.code(n), m)).collect()
+    }
+
     /// The manifest this description generates, as `manifest.json` holds it: one rule a line,
     /// each with the operations that name it (table order, `design` last), rules in the order
     /// the operations first name them.
@@ -393,6 +425,18 @@ impl Translator {
             );
         }
         let _ = writeln!(out, "  \"outboundHosts\": {},", strings(self.outbound_hosts));
+        let codes: Vec<String> = self
+            .codes()
+            .iter()
+            .map(|(code, message)| {
+                format!(
+                    "    {{\"code\": {}, \"message\": {}}}",
+                    serde_json::Value::from(code.as_str()),
+                    serde_json::Value::from(*message)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  \"errors\": [\n{}\n  ],", codes.join(",\n"));
         let _ = writeln!(out, "  \"assets\": {}\n}}", self.assets);
         out
     }
@@ -459,7 +503,7 @@ macro_rules! translator {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const NS: Rule = Rule::kube(&[""], &["namespaces"], &["get"], Namespaces::Cluster);
@@ -475,12 +519,13 @@ mod tests {
         Ok(crate::plan::plan("nothing", Vec::new()))
     }
 
-    static DEMO: Translator = Translator {
+    pub(crate) static DEMO: Translator = Translator {
         name: "DEMO",
         mesh: "demo",
         display: "Demo",
         version: "0.1.0",
         code_prefix: "WASMESH-DEMO",
+        errors: &[(1100, "demo is broken: {why}")],
         manifest: "",
         versions: Vec::new,
         control_plane: ControlPlane {
@@ -511,8 +556,9 @@ mod tests {
     #[test]
     fn the_manifest_groups_operations_by_rule_and_parses() {
         let text = DEMO.manifest_json();
+        let (rules, errors) = text.split_once("  \"errors\": [\n").unwrap();
         assert_eq!(
-            text,
+            rules,
             r#"{
   "wit": "wasmesh:adapter@0.1.0",
   "kube": [
@@ -523,12 +569,23 @@ mod tests {
     {"labels": ["x.io/*"], "operations": ["demo", "design"]}
   ],
   "outboundHosts": [],
-  "assets": false
-}
 "#
         );
+        // Every code it may emit, the SDK's and its own, by number.
+        let lines: Vec<&str> = errors.lines().collect();
+        assert_eq!(lines.len(), crate::error::SDK_CODES.len() + 1 + 3, "{errors}");
+        assert_eq!(
+            lines[0],
+            r#"    {"code": "WASMESH-DEMO-1000", "message": "unknown operation \"{key}\""},"#
+        );
+        assert_eq!(
+            lines[6],
+            r#"    {"code": "WASMESH-DEMO-1100", "message": "demo is broken: {why}"},"#
+        );
+        assert_eq!(lines[lines.len() - 3..], ["  ],", "  \"assets\": false", "}"]);
         let m = crate::manifest::parse(&text).unwrap();
         assert_eq!(m.capabilities.kube.len(), 2);
+        assert_eq!(m.errors.len(), crate::error::SDK_CODES.len() + 1);
         let e = DEMO.check_manifest().unwrap_err();
         assert!(e.contains("\"operations\": [\"view\"]"), "{e}");
     }
@@ -554,6 +611,16 @@ mod tests {
         // `custom` is the SDK's, its errors under the translator's prefix.
         assert_eq!(DEMO.plan(&request("custom")).unwrap_err().code, "WASMESH-DEMO-1004");
         assert_eq!(DEMO.addon("viewdemoaddon").map(|a| a.operation), Some("view"));
+    }
+
+    #[test]
+    #[should_panic(expected = "one of the SDK's")]
+    fn an_error_number_of_the_sdk_is_refused() {
+        let t = Translator {
+            errors: &[(1100, "a"), (2101, "b")],
+            ..DEMO
+        };
+        t.assert_valid();
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub static ISTIO: Translator = Translator {
     display: "Istio",
     version: env!("CARGO_PKG_VERSION"),
     code_prefix: errors::IstioError::PREFIX,
+    errors: errors::IstioError::CODES,
     // Embedded as the component's `wasmesh:manifest` section: what this translator needs. An
     // operator's grant narrows it for a restricted cluster.
     manifest: wasmesh_sdk::manifest!("manifest.json"),

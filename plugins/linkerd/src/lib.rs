@@ -31,6 +31,7 @@ pub static LINKERD: Translator = Translator {
     display: "Linkerd",
     version: env!("CARGO_PKG_VERSION"),
     code_prefix: errors::LinkerdError::PREFIX,
+    errors: errors::LinkerdError::CODES,
     // Embedded as the component's `wasmesh:manifest` section: what this translator needs. An
     // operator's grant narrows it for a restricted cluster.
     manifest: wasmesh_sdk::manifest!("manifest.json"),
