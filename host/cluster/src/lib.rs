@@ -16,7 +16,7 @@ mod retry;
 mod watch;
 
 pub use client::{AllowedServer, Cluster, ClusterPool, Impersonation, ServerPolicy};
-pub use errors::{Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
+pub use errors::{CODES, Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
 pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};
 /// What a watch and an apply answer with, for callers that read managedFields (drift detection).
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;

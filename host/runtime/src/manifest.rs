@@ -249,6 +249,7 @@ fn to_json(c: &types::Capabilities) -> ManifestJson {
         outbound_hosts: c.outbound_hosts.clone(),
         assets: c.assets,
         namespace_metadata: Vec::new(),
+        errors: Vec::new(),
     }
 }
 
