@@ -97,6 +97,30 @@ impl Op {
         }
     }
 
+    /// Sample applications (category SampleApplication): one operation per (key, description),
+    /// all planned by `plan`, which tells them apart by the request's key, and all needing
+    /// `rules`. A plugin lists its sample apps once and puts them into its table with
+    /// [`chain!`](crate::chain!):
+    ///
+    /// ```ignore
+    /// const SAMPLES: [Op; 4] = Op::samples(wasmesh_samples::OPERATIONS, samples::plan, SAMPLE_RULES);
+    /// operations: wasmesh_sdk::chain!(Op, &[/* before */], &SAMPLES, &[/* after */]),
+    /// ```
+    pub const fn samples<const N: usize>(
+        apps: [(&'static str, &'static str); N],
+        plan: fn(&OperationRequest) -> Result<Plan, Error>,
+        rules: &'static [&'static Rule],
+    ) -> [Op; N] {
+        let mut ops = [Op::new("", "", Category::SampleApplication, plan, rules); N];
+        let mut i = 0;
+        while i < N {
+            ops[i].key = apps[i].0;
+            ops[i].description = apps[i].1;
+            i += 1;
+        }
+        ops
+    }
+
     /// The `custom` operation (key `custom`, category Custom), planned by the SDK.
     pub const fn custom(description: &'static str, rules: &'static [&'static Rule]) -> Op {
         Op {
@@ -107,6 +131,64 @@ impl Op {
             rules,
         }
     }
+}
+
+/// The number of elements of `parts` together, for [`chain!`](crate::chain!).
+pub const fn total_len<T>(parts: &[&[T]]) -> usize {
+    let (mut n, mut p) = (0, 0);
+    while p < parts.len() {
+        n += parts[p].len();
+        p += 1;
+    }
+    n
+}
+
+/// The elements of `parts` one after the other, for [`chain!`](crate::chain!). Panics (at
+/// compile time in a `const`) when `N` is not their number, or is 0.
+pub const fn join<T: Copy, const N: usize>(parts: &[&[T]]) -> [T; N] {
+    assert!(
+        N > 0 && total_len(parts) == N,
+        "join: N must be the number of elements, and not 0"
+    );
+    // The array needs a value to start from: the first element, overwritten below.
+    let mut p = 0;
+    while parts[p].is_empty() {
+        p += 1;
+    }
+    let mut out = [parts[p][0]; N];
+    let (mut n, mut p) = (0, 0);
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[n] = parts[p][i];
+            n += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    out
+}
+
+/// Joins `&'static` slices of `T` into one `&'static [T]`, usable in a `const` or `static`: a
+/// rule list made of another plus its own (`chain!(&Rule, INSTALL_RULES, &[&EXTRA])`: "the
+/// install's rules plus these"), or an operation table with a group made elsewhere
+/// ([`Op::samples`]).
+///
+/// ```
+/// use wasmesh_sdk::translator::{Namespaces, Rule};
+/// const A: Rule = Rule::kube(&[""], &["namespaces"], &["get"], Namespaces::Cluster);
+/// const B: Rule = Rule::kube(&[""], &["pods"], &["list"], Namespaces::All);
+/// const INSTALL: &[&Rule] = &[&A];
+/// const DESIGN: &[&Rule] = wasmesh_sdk::chain!(&Rule, INSTALL, &[&B]);
+/// assert_eq!(DESIGN, &[&A, &B]);
+/// ```
+#[macro_export]
+macro_rules! chain {
+    ($ty:ty, $($part:expr),+ $(,)?) => {{
+        const PARTS: &[&[$ty]] = &[$($part),+];
+        const JOINED: [$ty; $crate::translator::total_len(PARTS)] = $crate::translator::join(PARTS);
+        &JOINED
+    }};
 }
 
 /// Which namespaces a Kubernetes rule covers (the manifest's `namespaces`).
@@ -611,6 +693,22 @@ pub(crate) mod tests {
         // `custom` is the SDK's, its errors under the translator's prefix.
         assert_eq!(DEMO.plan(&request("custom")).unwrap_err().code, "WASMESH-DEMO-1004");
         assert_eq!(DEMO.addon("viewdemoaddon").map(|a| a.operation), Some("view"));
+    }
+
+    #[test]
+    fn samples_are_one_operation_each_with_the_shared_planner_and_rules() {
+        const APPS: [Op; 2] = Op::samples([("a", "App A"), ("b", "App B")], noop, &[&NS]);
+        const OPS: &[Op] = crate::chain!(Op, &[Op::custom("Custom YAML", &[])], &APPS);
+        let keys: Vec<(&str, &str, Category)> = OPS.iter().map(|o| (o.key, o.description, o.category)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("custom", "Custom YAML", Category::Custom),
+                ("a", "App A", Category::SampleApplication),
+                ("b", "App B", Category::SampleApplication)
+            ]
+        );
+        assert!(OPS[2].rules == [&NS] && matches!(OPS[2].planner, Planner::Own(_)));
     }
 
     #[test]
