@@ -83,6 +83,8 @@
 // The generated code names this crate by its own name, also from inside it.
 extern crate self as wasmesh_sdk;
 
+#[cfg(feature = "certs")]
+pub mod certs;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
