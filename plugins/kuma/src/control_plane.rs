@@ -1,6 +1,7 @@
 //! What a standalone Kuma install writes (manifests/*.yaml, after Kuma's 2.9 Helm chart): CRDs,
 //! kuma-control-plane's account, RBAC, config, TLS Secret, Service, Deployment and admission
-//! webhooks, whose CA and serving certificate the plugin makes with the SDK's certs (as the chart's genCA).
+//! webhooks, whose CA and serving certificate the plugin makes with the SDK's certs (as the
+//! chart's genCA).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
