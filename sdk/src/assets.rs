@@ -29,7 +29,7 @@ pub const MAX_VERSION_BYTES: u64 = 16 << 20;
 pub const MAX_FILES: usize = 1000;
 
 /// The SDK's error numbers for asset folders (see [`crate::error::SDK_NUMBERS`]).
-const UNREADABLE: u32 = 1005;
+const UNREADABLE: u32 = 1007;
 const INVALID: u32 = 1006;
 
 fn unreadable(code_prefix: &str, what: String, cause: &str) -> Error {
@@ -288,7 +288,7 @@ mod tests {
         s.file("big/a.yaml", &big);
         s.file("big/b.yaml", &big);
         let e = load_in(&s.0, "big", "X").unwrap_err();
-        assert_eq!(e.code, "X-1005");
+        assert_eq!(e.code, "X-1007");
         assert!(e.message.contains("more than"), "{e:?}");
     }
 }

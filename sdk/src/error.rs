@@ -17,10 +17,52 @@ pub fn error(
 }
 
 /// The numbers the SDK gives its own errors under a translator's prefix (unknown operation,
-/// unreadable custom YAML, design errors). An [`errors!`](crate::errors!) enum that uses one
-/// does not compile.
+/// unreadable custom YAML, design errors), each with what its message says. An
+/// [`errors!`](crate::errors!) enum that uses one does not compile. Every translator can emit
+/// them, so [`Translator::manifest_json`](crate::translator::Translator::manifest_json) lists
+/// them with the translator's own.
+pub const SDK_CODES: &[(u32, &str)] = &[
+    (1000, "unknown operation \"{key}\""),
+    (1001, "YAML document {n} is not valid YAML: {why}"),
+    (1002, "the YAML body is over the size, expansion or depth limit"),
+    (1003, "YAML document {n} is not a Kubernetes object: {what}"),
+    (1004, "the YAML body holds no Kubernetes object"),
+    (1005, "{refused}: {mesh} is not installed in this cluster"),
+    (1006, "asset file {version}/{file} is not usable: {why}"),
+    (1007, "the asset folder {version}/ cannot be read: {why}"),
+    (2001, "design component is not usable: {what}"),
+    (
+        2002,
+        "component {name} of type {kind} cannot be deployed from a design by this translator",
+    ),
+    (
+        2004,
+        "component \"{name}\" of type {kind} is not a Kubernetes object and this translator does not know the type",
+    ),
+    (2005, "trait {trait} of component \"{component}\" is invalid: {why}"),
+    (2006, "the design's configuration cannot be read: {why}"),
+    (2007, "trait {trait} of component \"{component}\" conflicts: {what}"),
+    (
+        2101,
+        "{kind} \"{name}\" names apiVersion \"{apiVersion}\", but {mesh}'s {kind} is in {groups}",
+    ),
+    (
+        2102,
+        "{kind} \"{name}\" names version \"{version}\" of {group}, which {mesh} does not define for {kind}",
+    ),
+    (
+        2103,
+        "{kind} \"{name}\" cannot be applied: the cluster does not serve {group} {kind} (in that version)",
+    ),
+    (2104, "{kind} \"{name}\" cannot be used: {why}"),
+    (2105, "{kind} \"{name}\" is a second {mesh} control plane in the design"),
+    (2106, "{kind} \"{name}\" is not a {mesh} component"),
+];
+
+/// The numbers of [`SDK_CODES`].
 pub const SDK_NUMBERS: &[u32] = &[
-    1000, 1001, 1002, 1003, 1004, 1005, 1006, 2001, 2002, 2004, 2005, 2006, 2007, 2101, 2102, 2103, 2104, 2105, 2106,
+    1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 2001, 2002, 2004, 2005, 2006, 2007, 2101, 2102, 2103, 2104, 2105,
+    2106,
 ];
 
 /// Declares a translator's error enum: each variant with its number, message, probable cause
@@ -106,7 +148,8 @@ macro_rules! errors {
             #[repr(u32)]
             enum Numbers {
                 $($variant = $number,)*
-                __Sdk1000 = 1000, __Sdk1001 = 1001, __Sdk1002 = 1002, __Sdk1003 = 1003, __Sdk1004 = 1004, __Sdk1005 = 1005, __Sdk1006 = 1006,
+                __Sdk1000 = 1000, __Sdk1001 = 1001, __Sdk1002 = 1002, __Sdk1003 = 1003, __Sdk1004 = 1004, __Sdk1005 = 1005,
+                __Sdk1006 = 1006, __Sdk1007 = 1007,
                 __Sdk2001 = 2001, __Sdk2002 = 2002, __Sdk2004 = 2004,
                 __Sdk2005 = 2005, __Sdk2006 = 2006, __Sdk2007 = 2007, __Sdk2101 = 2101, __Sdk2102 = 2102,
                 __Sdk2103 = 2103, __Sdk2104 = 2104, __Sdk2105 = 2105, __Sdk2106 = 2106,
@@ -119,6 +162,9 @@ macro_rules! errors {
             pub const PREFIX: &'static str = $prefix;
             /// Every number, in declaration order.
             pub const NUMBERS: &'static [u32] = &[$($number),*];
+            /// Every number with its message as written (a `format!` string), in declaration
+            /// order: what [`Translator::errors`]($crate::translator::Translator::errors) takes.
+            pub const CODES: &'static [(u32, &'static str)] = &[$(($number, $message)),*];
 
             /// The variant's number.
             pub fn number(&self) -> u32 {
@@ -207,5 +253,12 @@ mod tests {
         assert_eq!(Demo::Plain.code(), "WASMESH-DEMO-1100");
         assert_eq!(Demo::NUMBERS, &[1100, 1101]);
         assert!(super::SDK_NUMBERS.iter().all(|n| !Demo::NUMBERS.contains(n)));
+        assert_eq!(Demo::CODES, &[(1100, "plain"), (1101, "bad {key}")]);
+    }
+
+    #[test]
+    fn sdk_numbers_are_the_numbers_of_sdk_codes() {
+        let numbers: Vec<u32> = super::SDK_CODES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, super::SDK_NUMBERS);
     }
 }

@@ -11,7 +11,8 @@
 //!   and a unit test that `manifest.json` (what the host reads without running the plugin) is
 //!   exactly what the description generates. A key given twice does not compile.
 //! - **Errors** ([`errors!`]): one enum, each variant with its number, message, cause and remedy;
-//!   numbers are unique by construction.
+//!   numbers are unique by construction. The description's `errors` (the enum's `CODES`) puts
+//!   every code into the manifest, with the SDK's own, for `wasmesh plugins --codes`.
 //! - **Options** ([`options`]): typed structs read from the request's body (YAML or JSON),
 //!   unknown keys refused, with shared validators (DNS names, image repositories, wait seconds).
 //! - **Designs** ([`design::Design`]): the shared flow for Meshery designs; the translator adds
@@ -39,6 +40,7 @@
 //!     display: "MyMesh",
 //!     version: env!("CARGO_PKG_VERSION"),
 //!     code_prefix: MyMeshError::PREFIX,
+//!     errors: MyMeshError::CODES,
 //!     manifest: wasmesh_sdk::manifest!("manifest.json"),
 //!     versions: || vec!["1.0.0".into()],
 //!     control_plane: ControlPlane {
@@ -81,6 +83,8 @@
 // The generated code names this crate by its own name, also from inside it.
 extern crate self as wasmesh_sdk;
 
+#[cfg(feature = "certs")]
+pub mod certs;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",

@@ -57,6 +57,8 @@ pub struct Manifest {
     /// The contract the plugin is built against; always [`WIT`] once parsed.
     pub wit: String,
     pub capabilities: Capabilities,
+    /// The error codes the plugin declares it may emit.
+    pub errors: Vec<schema::ErrorCodeJson>,
 }
 
 /// Parses manifest JSON and checks that it names the contract this SDK implements.
@@ -70,6 +72,7 @@ pub fn parse(json: &str) -> Result<Manifest, String> {
     }
     Ok(Manifest {
         wit: m.wit.clone(),
+        errors: m.errors.clone(),
         capabilities: to_capabilities(m),
     })
 }

@@ -138,22 +138,24 @@ pub fn deployments_available(name: impl Into<String>, objects: &[Value], timeout
     (!waits.is_empty()).then(|| stage(name, waits))
 }
 
-/// The refusal of an operation that needs the mesh's control plane when none is installed:
-/// "`refused`: `mesh` is not installed in this cluster", with `cause` (what was looked for and
-/// why it is needed) and the remedy to install the mesh with its `operation` first. `code` is
-/// the translator's own.
+/// The error for an operation that needs the mesh's control plane when it is not installed
+/// (`<prefix>-1005`, one of the SDK's numbers): "`refused`: <mesh> is not installed in this
+/// cluster", with `cause` (what was looked for and why it is needed) and the remedy to run the
+/// translator's install operation (its control plane's) first.
 pub fn mesh_not_installed(
-    code: impl Into<String>,
+    translator: &crate::translator::Translator,
     refused: impl std::fmt::Display,
-    mesh: &str,
-    operation: &str,
     cause: impl Into<String>,
 ) -> crate::Error {
+    let mesh = translator.display;
     crate::error(
-        code,
+        translator.code(1005),
         format!("{refused}: {mesh} is not installed in this cluster"),
         cause,
-        format!("install {mesh} first (the \"{operation}\" operation), then run this operation again"),
+        format!(
+            "install {mesh} first (the \"{}\" operation), then run this operation again",
+            translator.control_plane.operation
+        ),
     )
 }
 
@@ -227,20 +229,18 @@ mod tests {
     #[test]
     fn mesh_not_installed_names_the_install_operation() {
         let e = mesh_not_installed(
-            "X-1",
+            &crate::translator::tests::DEMO,
             "the add-on cannot be installed",
-            "MyMesh",
-            "mymesh",
             "no control plane",
         );
-        assert_eq!(e.code, "X-1");
+        assert_eq!(e.code, "WASMESH-DEMO-1005");
         assert_eq!(
             e.message,
-            "the add-on cannot be installed: MyMesh is not installed in this cluster"
+            "the add-on cannot be installed: Demo is not installed in this cluster"
         );
         assert_eq!(
             e.suggested_remediation,
-            "install MyMesh first (the \"mymesh\" operation), then run this operation again"
+            "install Demo first (the \"demo\" operation), then run this operation again"
         );
     }
 }

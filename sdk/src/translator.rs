@@ -28,7 +28,8 @@
 //!     mesh: "mymesh",
 //!     display: "MyMesh",
 //!     version: env!("CARGO_PKG_VERSION"),
-//!     code_prefix: "WASMESH-MYMESH",
+//!     code_prefix: MyMeshError::PREFIX,
+//!     errors: MyMeshError::CODES,
 //!     manifest: wasmesh_sdk::manifest!("manifest.json"),
 //!     versions: || vec!["1.0.0".into()],
 //!     control_plane: ControlPlane {
@@ -96,6 +97,30 @@ impl Op {
         }
     }
 
+    /// Sample applications (category SampleApplication): one operation per (key, description),
+    /// all planned by `plan`, which tells them apart by the request's key, and all needing
+    /// `rules`. A plugin lists its sample apps once and puts them into its table with
+    /// [`chain!`](crate::chain!):
+    ///
+    /// ```ignore
+    /// const SAMPLES: [Op; 4] = Op::samples(wasmesh_samples::OPERATIONS, samples::plan, SAMPLE_RULES);
+    /// operations: wasmesh_sdk::chain!(Op, &[/* before */], &SAMPLES, &[/* after */]),
+    /// ```
+    pub const fn samples<const N: usize>(
+        apps: [(&'static str, &'static str); N],
+        plan: fn(&OperationRequest) -> Result<Plan, Error>,
+        rules: &'static [&'static Rule],
+    ) -> [Op; N] {
+        let mut ops = [Op::new("", "", Category::SampleApplication, plan, rules); N];
+        let mut i = 0;
+        while i < N {
+            ops[i].key = apps[i].0;
+            ops[i].description = apps[i].1;
+            i += 1;
+        }
+        ops
+    }
+
     /// The `custom` operation (key `custom`, category Custom), planned by the SDK.
     pub const fn custom(description: &'static str, rules: &'static [&'static Rule]) -> Op {
         Op {
@@ -106,6 +131,64 @@ impl Op {
             rules,
         }
     }
+}
+
+/// The number of elements of `parts` together, for [`chain!`](crate::chain!).
+pub const fn total_len<T>(parts: &[&[T]]) -> usize {
+    let (mut n, mut p) = (0, 0);
+    while p < parts.len() {
+        n += parts[p].len();
+        p += 1;
+    }
+    n
+}
+
+/// The elements of `parts` one after the other, for [`chain!`](crate::chain!). Panics (at
+/// compile time in a `const`) when `N` is not their number, or is 0.
+pub const fn join<T: Copy, const N: usize>(parts: &[&[T]]) -> [T; N] {
+    assert!(
+        N > 0 && total_len(parts) == N,
+        "join: N must be the number of elements, and not 0"
+    );
+    // The array needs a value to start from: the first element, overwritten below.
+    let mut p = 0;
+    while parts[p].is_empty() {
+        p += 1;
+    }
+    let mut out = [parts[p][0]; N];
+    let (mut n, mut p) = (0, 0);
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[n] = parts[p][i];
+            n += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    out
+}
+
+/// Joins `&'static` slices of `T` into one `&'static [T]`, usable in a `const` or `static`: a
+/// rule list made of another plus its own (`chain!(&Rule, INSTALL_RULES, &[&EXTRA])`: "the
+/// install's rules plus these"), or an operation table with a group made elsewhere
+/// ([`Op::samples`]).
+///
+/// ```
+/// use wasmesh_sdk::translator::{Namespaces, Rule};
+/// const A: Rule = Rule::kube(&[""], &["namespaces"], &["get"], Namespaces::Cluster);
+/// const B: Rule = Rule::kube(&[""], &["pods"], &["list"], Namespaces::All);
+/// const INSTALL: &[&Rule] = &[&A];
+/// const DESIGN: &[&Rule] = wasmesh_sdk::chain!(&Rule, INSTALL, &[&B]);
+/// assert_eq!(DESIGN, &[&A, &B]);
+/// ```
+#[macro_export]
+macro_rules! chain {
+    ($ty:ty, $($part:expr),+ $(,)?) => {{
+        const PARTS: &[&[$ty]] = &[$($part),+];
+        const JOINED: [$ty; $crate::translator::total_len(PARTS)] = $crate::translator::join(PARTS);
+        &JOINED
+    }};
 }
 
 /// Which namespaces a Kubernetes rule covers (the manifest's `namespaces`).
@@ -201,6 +284,10 @@ pub struct Translator {
     pub version: &'static str,
     /// Every error code of this translator starts with it ("WASMESH-LINKERD").
     pub code_prefix: &'static str,
+    /// The translator's own error numbers with their messages: its [`errors!`](crate::errors!)
+    /// enum's `CODES`. The manifest lists them, with the SDK's ([`SDK_CODES`](crate::error::SDK_CODES)),
+    /// so that the host can say every code a plugin may emit without running it.
+    pub errors: &'static [(u32, &'static str)],
     /// The manifest's text, from [`manifest!`](crate::manifest!).
     pub manifest: &'static str,
     /// The mesh versions it installs, the default first.
@@ -234,9 +321,28 @@ const fn same(a: &str, b: &str) -> bool {
 impl Translator {
     /// Panics (at compile time when used in a `const`, as [`translator!`](crate::translator!)
     /// does) when an operation key is given twice or is `design`, when the control plane or an
-    /// add-on names an operation that is not in the table, or when the code prefix is empty.
+    /// add-on names an operation that is not in the table, when the code prefix is empty, or
+    /// when an error number is given twice or is one of the SDK's.
     pub const fn assert_valid(&self) {
         assert!(!self.code_prefix.is_empty(), "the code prefix is empty");
+        let errors = self.errors;
+        let mut e = 0;
+        while e < errors.len() {
+            let mut f = e + 1;
+            while f < errors.len() {
+                assert!(errors[e].0 != errors[f].0, "an error number is given twice");
+                f += 1;
+            }
+            let mut s = 0;
+            while s < crate::error::SDK_NUMBERS.len() {
+                assert!(
+                    errors[e].0 != crate::error::SDK_NUMBERS[s],
+                    "an error number is one of the SDK's"
+                );
+                s += 1;
+            }
+            e += 1;
+        }
         let ops = self.operations;
         let mut i = 0;
         while i < ops.len() {
@@ -316,6 +422,14 @@ impl Translator {
         format!("{}-{number}", self.code_prefix)
     }
 
+    /// Every code the translator may emit, the SDK's and its own, by number: (code, message as
+    /// written).
+    pub fn codes(&self) -> Vec<(String, &'static str)> {
+        let mut all: Vec<(u32, &'static str)> = crate::error::SDK_CODES.iter().chain(self.errors).copied().collect();
+        all.sort_by_key(|(n, _)| *n);
+        all.into_iter().map(|(n, m)| (self.code(n), m)).collect()
+    }
+
     /// The manifest this description generates, as `manifest.json` holds it: one rule a line,
     /// each with the operations that name it (table order, `design` last), rules in the order
     /// the operations first name them.
@@ -393,6 +507,18 @@ impl Translator {
             );
         }
         let _ = writeln!(out, "  \"outboundHosts\": {},", strings(self.outbound_hosts));
+        let codes: Vec<String> = self
+            .codes()
+            .iter()
+            .map(|(code, message)| {
+                format!(
+                    "    {{\"code\": {}, \"message\": {}}}",
+                    serde_json::Value::from(code.as_str()),
+                    serde_json::Value::from(*message)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  \"errors\": [\n{}\n  ],", codes.join(",\n"));
         let _ = writeln!(out, "  \"assets\": {}\n}}", self.assets);
         out
     }
@@ -459,7 +585,7 @@ macro_rules! translator {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const NS: Rule = Rule::kube(&[""], &["namespaces"], &["get"], Namespaces::Cluster);
@@ -475,12 +601,13 @@ mod tests {
         Ok(crate::plan::plan("nothing", Vec::new()))
     }
 
-    static DEMO: Translator = Translator {
+    pub(crate) static DEMO: Translator = Translator {
         name: "DEMO",
         mesh: "demo",
         display: "Demo",
         version: "0.1.0",
         code_prefix: "WASMESH-DEMO",
+        errors: &[(1100, "demo is broken: {why}")],
         manifest: "",
         versions: Vec::new,
         control_plane: ControlPlane {
@@ -511,8 +638,9 @@ mod tests {
     #[test]
     fn the_manifest_groups_operations_by_rule_and_parses() {
         let text = DEMO.manifest_json();
+        let (rules, errors) = text.split_once("  \"errors\": [\n").unwrap();
         assert_eq!(
-            text,
+            rules,
             r#"{
   "wit": "wasmesh:adapter@0.1.0",
   "kube": [
@@ -523,12 +651,25 @@ mod tests {
     {"labels": ["x.io/*"], "operations": ["demo", "design"]}
   ],
   "outboundHosts": [],
-  "assets": false
-}
 "#
         );
+        // Every code it may emit, the SDK's and its own, by number.
+        let lines: Vec<&str> = errors.lines().collect();
+        assert_eq!(lines.len(), crate::error::SDK_CODES.len() + 1 + 3, "{errors}");
+        assert_eq!(
+            lines[0],
+            r#"    {"code": "WASMESH-DEMO-1000", "message": "unknown operation \"{key}\""},"#
+        );
+        // The SDK's 1000-range codes come first, then the translator's own.
+        let own = crate::error::SDK_CODES.iter().filter(|(n, _)| *n < 2000).count();
+        assert_eq!(
+            lines[own],
+            r#"    {"code": "WASMESH-DEMO-1100", "message": "demo is broken: {why}"},"#
+        );
+        assert_eq!(lines[lines.len() - 3..], ["  ],", "  \"assets\": false", "}"]);
         let m = crate::manifest::parse(&text).unwrap();
         assert_eq!(m.capabilities.kube.len(), 2);
+        assert_eq!(m.errors.len(), crate::error::SDK_CODES.len() + 1);
         let e = DEMO.check_manifest().unwrap_err();
         assert!(e.contains("\"operations\": [\"view\"]"), "{e}");
     }
@@ -554,6 +695,32 @@ mod tests {
         // `custom` is the SDK's, its errors under the translator's prefix.
         assert_eq!(DEMO.plan(&request("custom")).unwrap_err().code, "WASMESH-DEMO-1004");
         assert_eq!(DEMO.addon("viewdemoaddon").map(|a| a.operation), Some("view"));
+    }
+
+    #[test]
+    fn samples_are_one_operation_each_with_the_shared_planner_and_rules() {
+        const APPS: [Op; 2] = Op::samples([("a", "App A"), ("b", "App B")], noop, &[&NS]);
+        const OPS: &[Op] = crate::chain!(Op, &[Op::custom("Custom YAML", &[])], &APPS);
+        let keys: Vec<(&str, &str, Category)> = OPS.iter().map(|o| (o.key, o.description, o.category)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("custom", "Custom YAML", Category::Custom),
+                ("a", "App A", Category::SampleApplication),
+                ("b", "App B", Category::SampleApplication)
+            ]
+        );
+        assert!(OPS[2].rules == [&NS] && matches!(OPS[2].planner, Planner::Own(_)));
+    }
+
+    #[test]
+    #[should_panic(expected = "one of the SDK's")]
+    fn an_error_number_of_the_sdk_is_refused() {
+        let t = Translator {
+            errors: &[(1100, "a"), (2101, "b")],
+            ..DEMO
+        };
+        t.assert_valid();
     }
 
     #[test]

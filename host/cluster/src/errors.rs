@@ -74,6 +74,58 @@ fn tried(attempts: u32) -> String {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Every code of this crate, with what it says: `wasmesh plugins --codes` lists them, and a test
+/// of the `wasmesh` crate fails on a `WASMESH-` code in this crate's sources that is not here.
+pub const CODES: &[(&str, &str)] = &[
+    ("WASMESH-CLUSTER-1001", "the kubeconfig is not usable"),
+    ("WASMESH-CLUSTER-1002", "the Kubernetes API server cannot be reached"),
+    (
+        "WASMESH-CLUSTER-1003",
+        "the cluster does not serve the kind in that apiVersion",
+    ),
+    (
+        "WASMESH-CLUSTER-1004",
+        "the API server refused the request: forbidden (403)",
+    ),
+    (
+        "WASMESH-CLUSTER-1005",
+        "the API server refused the object as invalid (400, 422)",
+    ),
+    (
+        "WASMESH-CLUSTER-1006",
+        "another field manager owns a field the object sets (409)",
+    ),
+    ("WASMESH-CLUSTER-1007", "the API server could not carry out the request"),
+    (
+        "WASMESH-CLUSTER-1008",
+        "the request to the API server failed on the way",
+    ),
+    ("WASMESH-CLUSTER-1009", "an object did not become ready in time"),
+    (
+        "WASMESH-CLUSTER-1010",
+        "an object misses apiVersion, kind or name, or names them wrongly",
+    ),
+    ("WASMESH-CLUSTER-1011", "the API server refused the credentials (401)"),
+    (
+        "WASMESH-CLUSTER-1012",
+        "the namespace or a parent object does not exist (404)",
+    ),
+    ("WASMESH-CLUSTER-1013", "the object's namespace is being deleted"),
+    (
+        "WASMESH-CLUSTER-1014",
+        "the object is still being deleted, so it cannot be created again",
+    ),
+    ("WASMESH-CLUSTER-1015", "the operation ran out of time"),
+    (
+        "WASMESH-CLUSTER-1016",
+        "an apply took fields over from another field manager (a warning)",
+    ),
+    (
+        "WASMESH-CLUSTER-1017",
+        "the kubeconfig's API server is not allowed by the host's configuration",
+    ),
+];
+
 /// A wait that ran out: an error when the wait is required, a WARN step report when it is not.
 pub const NOT_READY_CODE: &str = "WASMESH-CLUSTER-1009";
 /// The WARN of an apply that took fields over from kubectl or a controller.

@@ -18,7 +18,7 @@ mod watch;
 
 pub use bound::MAX_ANSWER_BYTES;
 pub use client::{AllowedServer, Cluster, ClusterPool, Impersonation, ServerPolicy};
-pub use errors::{Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
+pub use errors::{CODES, Error, FIELDS_TAKEN_OVER_CODE, NOT_READY_CODE, Result};
 pub use execute::{Execution, Options, Progress, StepOutcome, StepReport};
 /// What a watch and an apply answer with, for callers that read managedFields (drift detection).
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;

@@ -43,6 +43,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The error code of a refused capability.
 pub const CAP_DENIED: &str = "WASMESH-CAP-DENIED";
 
+/// Every code of this crate, with what it says (see `wasmesh_cluster::CODES`).
+pub const CODES: &[(&str, &str)] = &[
+    (
+        "WASMESH-CAP-DENIED",
+        "a read or a plan needs an action outside the plugin's grant; nothing was changed",
+    ),
+    ("WASMESH-HOST-1008", "the plan defines a kind twice, differently"),
+];
+
 impl Error {
     pub fn code(&self) -> &'static str {
         match self {

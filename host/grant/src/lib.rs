@@ -14,7 +14,7 @@ pub mod rules;
 
 pub use audit::{AuditLog, Context};
 pub use check::{Call, Review, StepCheck, Unresolved};
-pub use errors::{CAP_DENIED, Error, Refusal, Result};
+pub use errors::{CAP_DENIED, CODES, Error, Refusal, Result};
 pub use rules::{Action, DESIGN_OPERATION, Declared, Grant, MetadataKind, describe_rule, how_to_grant, rule};
 /// The rule types, so callers can build grants without depending on the runtime crate.
 pub use wasmesh_runtime::types::{KubeRule, NamespaceScope};

@@ -31,6 +31,8 @@ pub struct Manifest {
     pub rule_operations: Vec<Vec<String>>,
     /// The namespace label and annotation keys the plugin may set or remove.
     pub namespace_keys: Vec<NamespaceKeys>,
+    /// The error codes the plugin declares it may emit: (code, message as written).
+    pub errors: Vec<(String, String)>,
 }
 
 /// Namespace metadata keys a plugin declares: exact, or a prefix ending in `*`.
@@ -156,6 +158,7 @@ impl Scan<'_> {
                     operations: k.operations.clone(),
                 })
                 .collect(),
+            errors: m.errors.iter().map(|e| (e.code.clone(), e.message.clone())).collect(),
             capabilities: to_capabilities(m),
         })
     }
@@ -246,6 +249,7 @@ fn to_json(c: &types::Capabilities) -> ManifestJson {
         outbound_hosts: c.outbound_hosts.clone(),
         assets: c.assets,
         namespace_metadata: Vec::new(),
+        errors: Vec::new(),
     }
 }
 
@@ -273,6 +277,7 @@ mod tests {
             },
             rule_operations: vec![vec![], ops.iter().map(|s| s.to_string()).collect()],
             namespace_keys: Vec::new(),
+            errors: Vec::new(),
         };
         let offered = [types::Operation {
             key: "install".into(),

@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod builtin;
+pub mod codes;
 pub mod config;
 mod convert;
 pub mod deploy;

@@ -40,7 +40,12 @@ enum Command {
     /// Serve Meshery's adapter gRPC interface (the default).
     Serve,
     /// List the plugins the configuration loads, with their operations and capabilities.
-    Plugins,
+    Plugins {
+        /// List instead every error code the host and each plugin may emit, with what it says
+        /// (a plugin's from its manifest); exits 1 when a code is declared twice.
+        #[arg(long)]
+        codes: bool,
+    },
     /// Print, as JSON, the component definitions each plugin registers with the Meshery server
     /// (decoded: what the registration carries in base64).
     Components {
@@ -543,7 +548,34 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             println!("ready in {} ms", started.elapsed().as_millis());
             host.serve_until_signal().await;
         }
-        Command::Plugins => {
+        Command::Plugins { codes: true } => {
+            let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
+            let mut sections = vec![wasmesh::codes::host_section()];
+            for (pc, p, _) in &loaded {
+                sections.push(wasmesh::codes::Section {
+                    title: format!("plugin {} ({}, port {})", pc.name, p.info().name, pc.port),
+                    owner: p.sha256().to_string(),
+                    codes: p
+                        .manifest()
+                        .errors
+                        .iter()
+                        .map(|(c, w)| (c.as_str(), w.as_str()))
+                        .collect(),
+                });
+            }
+            print!("{}", wasmesh::codes::render(&sections));
+            for s in &skipped {
+                println!("{}: not loaded: {}", s.plugin, s.reason);
+            }
+            let twice = wasmesh::codes::duplicates(&sections);
+            if !twice.is_empty() {
+                for line in &twice {
+                    eprintln!("{line}");
+                }
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
+        Command::Plugins { codes: false } => {
             let (_rt, loaded, skipped) = wasmesh::load_plugins(&config).await?;
             for (pc, p, grant) in &loaded {
                 let info = p.info();

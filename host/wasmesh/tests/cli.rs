@@ -39,6 +39,55 @@ fn plugins_lists_declared_granted_and_effective() {
 }
 
 #[test]
+fn plugins_codes_lists_every_code_of_the_host_and_each_plugin_once() {
+    let out = wasmesh(&["plugins", "--codes"]);
+    for want in [
+        "host: ",
+        "plugin linkerd (LINKERD, port 10001): ",
+        "plugin istio (ISTIO, port 10000): ",
+        "plugin kuma (KUMA, port 10007): ",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(want)),
+            "no heading {want:?} in:\n{out}"
+        );
+    }
+    // A code, a message as the plugin declares it (placeholders in braces) or what a host code says.
+    let line = |code: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{code} ")))
+            .unwrap_or_else(|| panic!("no {code} in:\n{out}"))
+            .split_once(code)
+            .unwrap()
+            .1
+            .trim()
+            .to_string()
+    };
+    assert_eq!(line("WASMESH-LINKERD-1401"), "Linkerd CRDs missing: {missing}");
+    assert_eq!(
+        line("WASMESH-ISTIO-1510").split(" (").next(),
+        Some("{workload} runs without the istio-proxy sidecar")
+    );
+    assert_eq!(line("WASMESH-KUMA-1000"), "unknown operation \"{key}\"");
+    assert_eq!(
+        line("WASMESH-CAP-DENIED"),
+        "a read or a plan needs an action outside the plugin's grant; nothing was changed"
+    );
+    assert_eq!(line("WASMESH-CLUSTER-1009"), "an object did not become ready in time");
+    // Each code once: the command exits 1 and names the code when one is declared twice.
+    let codes: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  WASMESH-"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let mut unique = codes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), codes.len(), "{out}");
+    assert!(codes.len() > 150, "{} codes:\n{out}", codes.len());
+}
+
+#[test]
 fn plugins_shows_an_operation_grant() {
     let dir = std::env::temp_dir().join(format!("wasmesh-cli-ops-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

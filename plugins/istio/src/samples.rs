@@ -38,6 +38,17 @@ pub enum Mode {
     Ambient,
 }
 
+/// The planner of every sample operation: the app is the one the request's key names.
+pub fn operation(request: &OperationRequest) -> Result<Plan, Error> {
+    match App::from_key(&request.key) {
+        Some(app) => plan(app, request),
+        None => Err(wasmesh_sdk::ops::unknown_operation(
+            &request.key,
+            crate::ISTIO.code_prefix,
+        )),
+    }
+}
+
 pub fn plan(app: App, request: &OperationRequest) -> Result<Plan, Error> {
     let namespace = request.namespace.trim();
     if namespace.is_empty() {

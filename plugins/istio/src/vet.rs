@@ -12,7 +12,7 @@
 //! istio-system), Mutating/ValidatingWebhookConfigurations, Pods (in scope), Services,
 //! VirtualServices and ServiceEntries (networking.istio.io v1, else v1beta1).
 //!
-//! Checks (codes WASMESH-ISTIO-15xx): control plane (1500 not installed, 1501 istiod missing,
+//! Checks (codes WASMESH-ISTIO-15xx, the `Vet*` variants of `IstioError`): control plane (1500 not installed, 1501 istiod missing,
 //! 1502 istiod not available, 1503 injector webhook missing, 1504 validation webhook missing,
 //! 1505 istiod version unknown), sidecar injection (1510 pod without sidecar, 1511 unknown
 //! revision), proxy versions (1520), app/version labels (1530, 1531), service port names (1540),
@@ -37,9 +37,6 @@ use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster};
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE};
 use report::{Check, namespaces_phrase, tally};
 use snapshot::{Context, Scope, Snapshot};
-
-/// A requested namespace that does not exist.
-const NAMESPACE_MISSING: u16 = 1590;
 
 pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     if request.delete {
@@ -102,12 +99,7 @@ fn list_istio(kind: &str) -> Result<Vec<Value>, Error> {
 }
 
 fn namespace_missing(ns: &str) -> Error {
-    wasmesh_sdk::error(
-        format!("WASMESH-ISTIO-{NAMESPACE_MISSING}"),
-        format!("istio-vet: namespace \"{ns}\" does not exist"),
-        "the request names a namespace that is not in the cluster",
-        "pick an existing namespace, or \"all\" to vet every namespace",
-    )
+    crate::errors::IstioError::VetNamespaceMissing { namespace: ns.into() }.into()
 }
 
 /// Runs every check on what was read; returns the checks and the plan's summary.
@@ -536,7 +528,13 @@ mod tests {
             "service port names",
             "d",
             (0..250)
-                .map(|i| report::warn(1540, format!("m{i}"), "c", "r".into()))
+                .map(|i| {
+                    report::warn(crate::errors::IstioError::VetUnnamedPort {
+                        service: format!("m{i}"),
+                        namespace: "n".into(),
+                        ports: "p".into(),
+                    })
+                })
                 .collect(),
         );
         let out = many.events("istio-vet");
@@ -557,13 +555,13 @@ mod tests {
             ..Check::new(
                 "control plane",
                 "istiod",
-                vec![report::fail(1502, "m".into(), "c", "r".into())],
+                vec![report::fail(crate::errors::IstioError::VetInjectorMissing)],
             )
         };
         let e = cp.events("istio-vet");
         assert_eq!(
             e.iter().map(|f| (f.level, f.code())).collect::<Vec<_>>(),
-            [(Level::Info, None), (Level::Error, Some("WASMESH-ISTIO-1502"))]
+            [(Level::Info, None), (Level::Error, Some("WASMESH-ISTIO-1503"))]
         );
     }
 

@@ -1,18 +1,13 @@
 //! What a standalone Kuma install writes (manifests/*.yaml, after Kuma's 2.9 Helm chart): CRDs,
 //! kuma-control-plane's account, RBAC, config, TLS Secret, Service, Deployment and admission
-//! webhooks, whose CA and serving certificate the plugin makes itself (as the chart's genCA).
+//! webhooks, whose CA and serving certificate the plugin makes with the SDK's certs (as the
+//! chart's genCA).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use p256::ecdsa::{DerSignature, SigningKey};
 use serde_json::Value;
 use wasmesh_sdk::{Error, design::KindGroups};
-use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::der::asn1::{GeneralizedTime, Ia5String};
-use x509_cert::ext::pkix::{SubjectAltName, name::GeneralName};
-use x509_cert::time::{Time, Validity};
-use x509_cert::{Certificate, name::Name, serial_number::SerialNumber, spki::SubjectPublicKeyInfoOwned};
 
 use crate::Install;
 
@@ -73,73 +68,19 @@ pub struct Tls {
 impl Tls {
     /// A new CA (`kuma-ca`) and a certificate for kuma-control-plane's Service signed by it.
     pub fn generate() -> Result<Tls, String> {
-        use p256::pkcs8::{EncodePrivateKey, LineEnding};
-        use x509_cert::der::EncodePem;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(text)?.as_secs();
-        let at = |secs| GeneralizedTime::from_unix_duration(Duration::from_secs(secs)).map(Time::GeneralTime);
-        let validity = Validity {
-            not_before: at(now - 300).map_err(text)?,
-            not_after: at(now + CERT_DAYS * 86_400).map_err(text)?,
-        };
-        let (ca_key, leaf_key) = (signing_key()?, signing_key()?);
-        let ca = certificate(Profile::Root, validity, "kuma-ca", &ca_key, &ca_key, &[])?;
-        let leaf = Profile::Leaf {
-            issuer: ca.tbs_certificate.subject.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs();
         let hosts = [format!("{NAME}.{NAMESPACE}"), format!("{NAME}.{NAMESPACE}.svc")];
-        let leaf = certificate(leaf, validity, NAME, &leaf_key, &ca_key, &hosts)?;
-        let pem = |c: Certificate| c.to_pem(LineEnding::LF).map_err(text);
+        let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        let c = wasmesh_sdk::certs::serving_cert_with_ca("kuma-ca", NAME, &hosts, now, CERT_DAYS)
+            .map_err(|e| e.to_string())?;
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let key = leaf_key.to_pkcs8_pem(LineEnding::LF).map_err(text)?;
-        let (crt, ca) = (b64(&pem(leaf)?), b64(&pem(ca)?));
         Ok(Tls {
-            crt,
-            key: b64(&key),
-            ca,
+            crt: b64(&c.cert_pem),
+            key: b64(&c.key_pem),
+            ca: b64(&c.ca_pem),
         })
     }
-}
-
-fn text(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-fn signing_key() -> Result<SigningKey, String> {
-    let mut bytes = [0u8; 32];
-    loop {
-        getrandom::fill(&mut bytes).map_err(text)?;
-        if let Ok(k) = SigningKey::from_slice(&bytes) {
-            return Ok(k);
-        }
-    }
-}
-
-/// A certificate of `key` named `CN=<cn>` (and `hosts`, as DNS names), with a random serial.
-fn certificate(
-    profile: Profile,
-    validity: Validity,
-    cn: &str,
-    key: &SigningKey,
-    by: &SigningKey,
-    hosts: &[String],
-) -> Result<Certificate, String> {
-    let mut serial = [0u8; 16];
-    getrandom::fill(&mut serial).map_err(text)?;
-    serial[0] = (serial[0] & 0x7f) | 1;
-    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).map_err(text)?;
-    let serial = SerialNumber::new(&serial).map_err(text)?;
-    let subject: Name = format!("CN={cn}").parse().map_err(text)?;
-    let mut builder = CertificateBuilder::new(profile, serial, validity, subject, spki, by).map_err(text)?;
-    if !hosts.is_empty() {
-        let names = hosts
-            .iter()
-            .map(|h| Ia5String::new(h).map(GeneralName::DnsName))
-            .collect::<Result<_, _>>();
-        builder
-            .add_extension(&SubjectAltName(names.map_err(text)?))
-            .map_err(text)?;
-    }
-    builder.build::<DerSignature>().map_err(text)
 }

@@ -56,6 +56,7 @@ pub static KUMA: Translator = Translator {
     display: "Kuma",
     version: env!("CARGO_PKG_VERSION"),
     code_prefix: KumaError::PREFIX,
+    errors: KumaError::CODES,
     manifest: wasmesh_sdk::manifest!("manifest.json"),
     versions: || vec![VERSION.into()],
     control_plane: ControlPlane {

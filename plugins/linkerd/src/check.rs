@@ -23,13 +23,15 @@
 //! checks failed; warnings alone leave it an INFO. Like `linkerd check`'s exit status, a failed
 //! check is a failed operation, and a green final event never hides a red finding.
 //!
-//! Codes: WASMESH-LINKERD-1400..1499 (see the `code` calls below; 1499 is the failed summary).
+//! Codes: WASMESH-LINKERD-1400..1499, the `Check*` variants of [`LinkerdError`] (1499 is the
+//! failed summary).
 
 use serde_json::Value;
 use wasmesh_sdk::checks::{Finding, Tally};
 use wasmesh_sdk::{Error, Level, OperationRequest, Plan, cluster};
 use x509_cert::Certificate;
 
+use crate::errors::LinkerdError;
 use crate::identity::{self, Signature};
 use crate::installed::{self, CONTROL_PLANE_NAMESPACE as NS};
 
@@ -91,25 +93,14 @@ const PROXY_CONTAINER: &str = "linkerd-proxy";
 /// Pods named in one finding, at most.
 const MAX_PODS_NAMED: usize = 10;
 
-/// A problem with its number (`WASMESH-LINKERD-<number>`): a WARN or an ERROR finding.
-fn problem(level: Level, number: u16, message: String, cause: &str, remediation: &str) -> Finding {
-    Finding::problem(
-        level,
-        wasmesh_sdk::error(
-            format!("{}-{number}", crate::LINKERD.code_prefix),
-            message,
-            cause,
-            remediation,
-        ),
-    )
+/// A failed check: an ERROR finding.
+fn fail(e: LinkerdError) -> Finding {
+    Finding::problem(Level::Error, e)
 }
 
-fn fail(number: u16, message: String, cause: &str, remediation: &str) -> Finding {
-    problem(Level::Error, number, message, cause, remediation)
-}
-
-fn warn(number: u16, message: String, cause: &str, remediation: &str) -> Finding {
-    problem(Level::Warn, number, message, cause, remediation)
+/// A check that passed with a warning: a WARN finding.
+fn warn(e: LinkerdError) -> Finding {
+    Finding::problem(Level::Warn, e)
 }
 
 /// The request's namespace plays no part: the checks cover the control plane and every
@@ -151,13 +142,11 @@ pub fn plan(request: &OperationRequest) -> Result<Plan, Error> {
     if tally.failed == 0 {
         return Ok(wasmesh_sdk::plan::plan(summary, Vec::new()));
     }
-    Err(wasmesh_sdk::error(
-        format!("{}-1499", crate::LINKERD.code_prefix),
+    Err(LinkerdError::CheckFailed {
         summary,
-        format!("failed: {}", failed_checks.join(", ")),
-        "each failed check has its own ERROR event of this operation with the cause and the \
-         remedy; fix those and run linkerd-check again",
-    ))
+        failed: failed_checks.join(", "),
+    }
+    .into())
 }
 
 fn run_checks(version: &str, now: u64, emit: &mut impl FnMut(Finding, &str)) {
@@ -260,12 +249,7 @@ fn run_checks(version: &str, now: u64, emit: &mut impl FnMut(Finding, &str)) {
 }
 
 fn not_installed() -> Finding {
-    fail(
-        1400,
-        format!("Linkerd is not installed: ConfigMap {NS}/linkerd-config was not found"),
-        "the Linkerd control plane has not been installed in this cluster, or it was removed",
-        "install it with the linkerd operation (Meshery: Linkerd adapter, Install), then run linkerd-check again",
-    )
+    fail(LinkerdError::CheckNotInstalled)
 }
 
 /// Which CRDs a [`crd_check`] judges.
@@ -286,11 +270,19 @@ impl CrdSet {
         }
     }
 
-    /// The codes of (missing, not established).
-    fn codes(self) -> (u16, u16) {
+    /// The finding for CRDs missing (and perhaps not established: said after them).
+    fn missing(self, missing: String) -> LinkerdError {
         match self {
-            CrdSet::Linkerd => (1401, 1402),
-            CrdSet::GatewayApi => (1422, 1423),
+            CrdSet::Linkerd => LinkerdError::CheckCrdsMissing { missing },
+            CrdSet::GatewayApi => LinkerdError::CheckGatewayCrdsMissing { missing },
+        }
+    }
+
+    /// The finding for CRDs that all exist, some not established.
+    fn pending(self, names: String) -> LinkerdError {
+        match self {
+            CrdSet::Linkerd => LinkerdError::CheckCrdsNotEstablished { names },
+            CrdSet::GatewayApi => LinkerdError::CheckGatewayCrdsNotEstablished { names },
         }
     }
 }
@@ -304,40 +296,15 @@ pub fn crd_check(set: CrdSet, crds: &[(&str, Option<Value>)]) -> Finding {
         .map(|(n, _)| *n)
         .collect();
     let title = set.title();
-    let (missing_code, pending_code) = set.codes();
     if !missing.is_empty() {
-        let cause = match set {
-            CrdSet::Linkerd => {
-                "the CustomResourceDefinitions were deleted or the install did not finish; without them the \
-                 destination and policy controllers cannot start"
-            }
-            CrdSet::GatewayApi => {
-                "the Gateway API CustomResourceDefinitions were deleted (by Linkerd's uninstall, another \
-                 project's, or by hand) or the install did not finish; the policy controller watches these \
-                 route kinds and cannot serve policy without them"
-            }
-        };
-        let mut f = fail(
-            missing_code,
-            format!("{title} missing: {}", missing.join(", ")),
-            cause,
-            "run the linkerd install operation again (it re-applies the CRDs, and adds the Gateway API \
-             CRDs that are missing)",
-        );
+        let mut listed = missing.join(", ");
         if !not_established.is_empty() {
-            f.error.as_mut().expect("error").message += &format!("; not established: {}", not_established.join(", "));
-            f.summary = f.error.as_ref().expect("error").message.clone();
+            listed += &format!("; not established: {}", not_established.join(", "));
         }
-        return f;
+        return fail(set.missing(listed));
     }
     if !not_established.is_empty() {
-        return fail(
-            pending_code,
-            format!("{title} not established: {}", not_established.join(", ")),
-            "the API server has not accepted the CRDs' names (a conflict with another CRD, or they were just \
-             created)",
-            "wait a few seconds and check again; if it stays, `kubectl describe crd <name>` shows the conflict",
-        );
+        return fail(set.pending(not_established.join(", ")));
     }
     let details = crds
         .iter()
@@ -360,12 +327,7 @@ fn is_linkerds(obj: &Value) -> bool {
 
 pub fn deployment_check(name: &str, deployment: Option<&Value>) -> Finding {
     let Some(d) = deployment else {
-        return fail(
-            1403,
-            format!("control-plane Deployment {NS}/{name} is missing"),
-            "it was deleted, or the install did not finish",
-            "run the linkerd install operation again",
-        );
+        return fail(LinkerdError::CheckDeploymentMissing { name: name.into() });
     };
     let replicas = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
     let available = d
@@ -373,17 +335,11 @@ pub fn deployment_check(name: &str, deployment: Option<&Value>) -> Finding {
         .and_then(Value::as_i64)
         .unwrap_or(0);
     if !condition_true(d, "Available") {
-        return fail(
-            1404,
-            format!(
-                "control-plane Deployment {NS}/{name} is not available ({available}/{replicas} replicas available)"
-            ),
-            "its pods are not ready: an image that cannot be pulled, a crash loop, missing certificates, or not \
-             enough resources",
-            &format!(
-                "look at `kubectl -n {NS} describe deployment {name}` and `kubectl -n {NS} logs deploy/{name} --all-containers`"
-            ),
-        );
+        return fail(LinkerdError::CheckDeploymentUnavailable {
+            name: name.into(),
+            available,
+            replicas,
+        });
     }
     Finding::pass(
         format!("control-plane Deployment {name} is available"),
@@ -400,40 +356,25 @@ pub fn webhook_check(
     now: u64,
 ) -> Finding {
     let Some(config) = config else {
-        return fail(
-            1405,
-            format!("{kind} {name} is missing"),
-            "the webhook configuration was deleted or the install did not finish",
-            "run the linkerd install operation again",
-        );
+        return fail(LinkerdError::CheckWebhookConfig {
+            kind: kind.into(),
+            name: name.into(),
+            problem: "is missing",
+        });
+    };
+    let secret_problem = |problem: String| {
+        fail(LinkerdError::CheckServingSecret {
+            secret: secret_name.into(),
+            name: name.into(),
+            problem,
+        })
     };
     let serving = match secret.map(|s| secret_text(s, &["tls.crt"])) {
-        None => {
-            return fail(
-                1407,
-                format!("the webhook serving Secret {NS}/{secret_name} of {name} is missing"),
-                "the secret holding the webhook's TLS certificate was deleted",
-                "run the linkerd install operation again to recreate the certificate and the caBundle",
-            );
-        }
-        Some(Err(e)) => {
-            return fail(
-                1407,
-                format!("the webhook serving Secret {NS}/{secret_name} of {name} is unusable: {e}"),
-                "the secret does not hold a PEM certificate under tls.crt",
-                "run the linkerd install operation again to recreate the certificate and the caBundle",
-            );
-        }
+        None => return secret_problem("is missing".into()),
+        Some(Err(e)) => return secret_problem(format!("is unusable: {e}")),
         Some(Ok((_, pem))) => match identity::certificates(&pem) {
             Ok(certs) => certs.into_iter().next().expect("at least one certificate"),
-            Err(e) => {
-                return fail(
-                    1407,
-                    format!("the webhook serving certificate in {NS}/{secret_name} cannot be read: {e}"),
-                    "tls.crt is not a valid PEM certificate",
-                    "run the linkerd install operation again to recreate the certificate and the caBundle",
-                );
-            }
+            Err(e) => return secret_problem(format!("holds a tls.crt that cannot be read: {e}")),
         },
     };
     let webhooks = config
@@ -442,13 +383,20 @@ pub fn webhook_check(
         .cloned()
         .unwrap_or_default();
     if webhooks.is_empty() {
-        return fail(
-            1405,
-            format!("{kind} {name} has no webhooks"),
-            "the configuration was edited or only partly applied",
-            "run the linkerd install operation again",
-        );
+        return fail(LinkerdError::CheckWebhookConfig {
+            kind: kind.into(),
+            name: name.into(),
+            problem: "has no webhooks",
+        });
     }
+    let ca_bundle = |hook: &str, problem: String| {
+        fail(LinkerdError::CheckCaBundle {
+            hook: hook.into(),
+            kind: kind.into(),
+            name: name.into(),
+            problem,
+        })
+    };
     let mut unverified = None;
     for hook in &webhooks {
         let hook_name = str_at(hook, "/name");
@@ -457,13 +405,7 @@ pub fn webhook_check(
             .and_then(Value::as_str)
             .unwrap_or_default();
         if bundle.is_empty() {
-            return fail(
-                1406,
-                format!("webhook {hook_name} of {kind} {name} has no caBundle"),
-                "the API server cannot verify the webhook's TLS certificate, so every admission call fails",
-                "run the linkerd install operation again (it writes the caBundle), or let cert-manager's CA \
-                 injector fill it if you manage the certificates with cert-manager",
-            );
+            return ca_bundle(hook_name, "has no caBundle".into());
         }
         let cas = identity::base64_decode(bundle)
             .and_then(|b| String::from_utf8(b).ok())
@@ -472,69 +414,46 @@ pub fn webhook_check(
         let cas = match cas {
             Ok(cas) => cas,
             Err(e) => {
-                return fail(
-                    1406,
-                    format!("webhook {hook_name} of {kind} {name} has a caBundle that cannot be read: {e}"),
-                    "the caBundle is not base64 of PEM certificates",
-                    "run the linkerd install operation again to rewrite the caBundle",
-                );
+                return ca_bundle(hook_name, format!("has a caBundle that cannot be read: {e}"));
             }
         };
         match chain_to(&serving, &cas) {
             Chain::Signed(_) => {}
             Chain::NameOnly(ca, why) => unverified = Some((hook_name.to_string(), ca, why)),
             Chain::None => {
-                return fail(
-                    1408,
-                    format!(
-                        "webhook {hook_name} of {kind} {name}: the caBundle does not match the serving certificate \
-                         in {NS}/{secret_name} (certificate {}, issued by {})",
-                        identity::common_name(&serving),
-                        identity::issuer_name(&serving)
-                    ),
-                    "the webhook's certificate was renewed (or the caBundle replaced) without the other, so the \
-                     API server refuses the webhook's TLS and admission calls fail",
-                    "run the linkerd install operation again so that the secret and the caBundle are written \
-                     together, then restart the webhook's Deployment",
-                );
+                return fail(LinkerdError::CheckCaBundleMismatch {
+                    hook: hook_name.into(),
+                    kind: kind.into(),
+                    name: name.into(),
+                    secret: secret_name.into(),
+                    serving: identity::common_name(&serving),
+                    issuer: identity::issuer_name(&serving),
+                });
             }
         }
     }
     let (start, end) = identity::validity_unix(&serving);
     if now < start || now >= end {
-        return fail(
-            1409,
-            format!(
-                "the serving certificate of {name} ({NS}/{secret_name}) is not valid now: valid from {} to {}",
-                identity::format_unix(start),
-                identity::format_unix(end)
-            ),
-            "the webhook's TLS certificate has expired (or the cluster's clock is wrong), so admission calls fail",
-            "run the linkerd install operation again to issue new webhook certificates, then restart the \
-             webhook's Deployment",
-        );
+        return fail(LinkerdError::CheckServingCertNotValid {
+            name: name.into(),
+            secret: secret_name.into(),
+            start: identity::format_unix(start),
+            end: identity::format_unix(end),
+        });
     }
     if end - now < EXPIRY_WARNING_SECONDS {
-        return warn(
-            1410,
-            format!(
-                "the serving certificate of {name} ({NS}/{secret_name}) expires in less than 30 days, on {}",
-                identity::format_unix(end)
-            ),
-            "the webhook's TLS certificate is close to the end of its validity",
-            "run the linkerd install operation again before then to issue new webhook certificates",
-        );
+        return warn(LinkerdError::CheckServingCertExpiring {
+            name: name.into(),
+            secret: secret_name.into(),
+            end: identity::format_unix(end),
+        });
     }
     if let Some((hook, ca, why)) = unverified {
-        return warn(
-            1421,
-            format!(
-                "webhook {hook} of {name}: the caBundle names the serving certificate's issuer ({ca}) but its \
-                 signature could not be checked ({why})"
-            ),
-            "this check verifies ECDSA P-256 signatures only",
-            "check it by hand: `openssl verify -CAfile <caBundle> <tls.crt>`",
-        );
+        return warn(LinkerdError::CheckSignatureUnchecked {
+            what: format!("webhook {hook} of {name}: the caBundle names the serving certificate's issuer ({ca})"),
+            why,
+            files: "<caBundle> <tls.crt>",
+        });
     }
     Finding::pass(
         format!("{kind} {name}: caBundle matches its serving certificate"),
@@ -580,13 +499,7 @@ fn chain_to(cert: &Certificate, cas: &[Certificate]) -> Chain {
 /// The trust anchors check, and the anchors found (for the issuer check).
 pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certificate>) {
     let Some(cm) = cm else {
-        let f = fail(
-            1411,
-            format!("ConfigMap {NS}/{TRUST_ROOTS} with the trust anchors is missing"),
-            "the trust roots were deleted or the install did not finish; the identity controller and new proxies \
-             cannot start without them",
-            "run the linkerd install operation again (this keeps no old anchor: restart meshed workloads after)",
-        );
+        let f = fail(LinkerdError::CheckTrustRootsMissing);
         return (f, Vec::new());
     };
     let pem = cm
@@ -597,26 +510,14 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
     let anchors = match identity::certificates(pem) {
         Ok(a) => a,
         Err(e) => {
-            let f = fail(
-                1412,
-                format!("the trust anchors in {NS}/{TRUST_ROOTS} ({TRUST_ROOTS_KEY}) cannot be read: {e}"),
-                "the trust roots ConfigMap does not hold PEM certificates",
-                "restore the trust anchor bundle (the PEM certificates every proxy trusts) in ca-bundle.crt",
-            );
+            let f = fail(LinkerdError::CheckTrustRootsUnusable { problem: e });
             return (f, Vec::new());
         }
     };
     if let Some(not_ca) = anchors.iter().find(|a| !identity::is_ca(a)) {
-        let f = fail(
-            1412,
-            format!(
-                "trust anchor {} in {NS}/{TRUST_ROOTS} is not a CA certificate",
-                identity::common_name(not_ca)
-            ),
-            "a trust anchor must be a CA (basicConstraints CA:TRUE) to sign the issuer",
-            "replace it with a root CA certificate, e.g. from `step certificate create root.linkerd.cluster.local \
-             ca.crt ca.key --profile root-ca`",
-        );
+        let f = fail(LinkerdError::CheckTrustRootsUnusable {
+            problem: format!("{} is not a CA certificate", identity::common_name(not_ca)),
+        });
         return (f, anchors);
     }
     let describe = |a: &Certificate| {
@@ -635,16 +536,9 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
         })
         .collect();
     if valid.is_empty() {
-        let f = fail(
-            1413,
-            format!(
-                "no trust anchor in {NS}/{TRUST_ROOTS} is valid now: {}",
-                anchors.iter().map(describe).collect::<Vec<_>>().join(", ")
-            ),
-            "the trust anchors have expired (or are not valid yet): proxies can no longer verify each other",
-            "run rotate-identity-issuer (it makes a new trust anchor and issuer), then restart the control plane \
-             and every meshed workload",
-        );
+        let f = fail(LinkerdError::CheckAnchorsExpired {
+            anchors: anchors.iter().map(describe).collect::<Vec<_>>().join(", "),
+        });
         return (f, anchors);
     }
     let expiring: Vec<&Certificate> = valid
@@ -667,13 +561,9 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
                 anchors.len()
             ));
         }
-        let f = warn(
-            1414,
-            format!("trust anchors in {NS}/{TRUST_ROOTS}: {}", problems.join("; ")),
-            "a trust anchor is at (or past) the end of its validity",
-            "run rotate-identity-issuer with newTrustAnchor to add a new anchor, restart the meshed workloads, \
-             then remove the old anchor from the bundle",
-        );
+        let f = warn(LinkerdError::CheckAnchorsExpiring {
+            problems: problems.join("; "),
+        });
         return (f, anchors);
     }
     let f = Finding::pass(
@@ -684,25 +574,10 @@ pub fn trust_roots_check(cm: Option<&Value>, now: u64) -> (Finding, Vec<Certific
 }
 
 pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -> Finding {
-    let remedy_new = "run rotate-identity-issuer to issue a new issuer certificate";
     let Some(secret) = secret else {
-        return fail(
-            1415,
-            format!("Secret {NS}/{ISSUER_SECRET} with the identity issuer is missing"),
-            "the issuer secret was deleted or the install did not finish; the identity controller cannot sign \
-             proxy certificates",
-            "run the linkerd install operation again, or rotate-identity-issuer with the trust anchor's key",
-        );
+        return fail(LinkerdError::CheckIssuerMissing);
     };
-    let malformed = |e: String| {
-        fail(
-            1416,
-            format!("the identity issuer in {NS}/{ISSUER_SECRET} is malformed: {e}"),
-            "the secret does not hold an issuer certificate and key Linkerd can read (crt.pem and key.pem, or \
-             tls.crt and tls.key)",
-            remedy_new,
-        )
-    };
+    let malformed = |problem: String| fail(LinkerdError::CheckIssuerMalformed { problem });
     let (cert_key, cert_pem) = match secret_text(secret, &["crt.pem", "tls.crt"]) {
         Ok(x) => x,
         Err(e) => return malformed(e),
@@ -726,12 +601,10 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         Ok(identity::KeyCheck::Matches) => "key matches the certificate".to_string(),
         Ok(identity::KeyCheck::Unchecked(why)) => format!("key not compared ({why})"),
         Err(e) => {
-            return fail(
-                1420,
-                format!("the identity issuer key in {NS}/{ISSUER_SECRET} ({key_name}) is unusable: {e}"),
-                "the identity controller cannot load the issuer and stops signing proxy certificates",
-                remedy_new,
-            );
+            return fail(LinkerdError::CheckIssuerKey {
+                key: key_name,
+                problem: e.to_string(),
+            });
         }
     };
     let chain = chain_to(&issuer, anchors);
@@ -739,55 +612,34 @@ pub fn issuer_check(secret: Option<&Value>, anchors: &[Certificate], now: u64) -
         Chain::Signed(a) => a.clone(),
         Chain::NameOnly(a, _) => a.clone(),
         Chain::None => {
-            return fail(
-                1417,
-                format!(
-                    "the identity issuer {name} is not signed by any trust anchor in {NS}/{TRUST_ROOTS} (it names \
-                     {} as its issuer)",
-                    identity::issuer_name(&issuer)
-                ),
-                "the issuer or the trust roots were replaced without the other: the identity controller refuses \
-                 the issuer, and proxies would not trust certificates it signs",
-                "run rotate-identity-issuer with the trust anchor's certificate and key (trustAnchorCertPEM, \
-                 trustAnchorKeyPEM), or with newTrustAnchor to make a new anchor and issuer",
-            );
+            return fail(LinkerdError::CheckIssuerNotSigned {
+                name,
+                issuer: identity::issuer_name(&issuer),
+            });
         }
     };
     let (start, end) = identity::validity_unix(&issuer);
     if now < start || now >= end {
         let state = if now < start { "is not valid yet" } else { "has expired" };
-        return fail(
-            1418,
-            format!(
-                "the identity issuer {name} {state}: valid from {} to {}",
-                identity::format_unix(start),
-                identity::format_unix(end)
-            ),
-            "the identity controller cannot issue proxy certificates with it; proxies lose their identity as \
-             their certificates end (24 hours)",
-            remedy_new,
-        );
+        return fail(LinkerdError::CheckIssuerNotValid {
+            name,
+            state,
+            start: identity::format_unix(start),
+            end: identity::format_unix(end),
+        });
     }
     if end - now < EXPIRY_WARNING_SECONDS {
-        return warn(
-            1419,
-            format!(
-                "the identity issuer {name} expires in less than 30 days, on {}",
-                identity::format_unix(end)
-            ),
-            "the issuer certificate is close to the end of its validity",
-            remedy_new,
-        );
+        return warn(LinkerdError::CheckIssuerExpiring {
+            name,
+            end: identity::format_unix(end),
+        });
     }
     if let Chain::NameOnly(_, why) = chain {
-        return warn(
-            1421,
-            format!(
-                "the identity issuer {name} names trust anchor {anchor} but its signature could not be checked ({why})"
-            ),
-            "this check verifies ECDSA P-256 signatures only",
-            "check it by hand: `openssl verify -CAfile ca-bundle.crt crt.pem`",
-        );
+        return warn(LinkerdError::CheckSignatureUnchecked {
+            what: format!("the identity issuer {name} names trust anchor {anchor}"),
+            why,
+            files: "ca-bundle.crt crt.pem",
+        });
     }
     Finding::pass(
         format!(
@@ -840,21 +692,16 @@ pub fn namespace_check(namespace: &str, pods: &[Value]) -> Finding {
     if !missing.is_empty() {
         let named: Vec<&str> = missing.iter().take(MAX_PODS_NAMED).map(String::as_str).collect();
         let more = missing.len() - named.len();
-        return warn(
-            1430,
-            format!(
-                "namespace {namespace} is annotated for injection but {} pod(s) run without the Linkerd proxy: {}{}",
-                missing.len(),
-                named.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
-            ),
-            "the pods were created before the namespace was annotated, or while the proxy injector was down",
-            &format!("restart their workloads, e.g. `kubectl -n {namespace} rollout restart deploy`"),
-        );
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        return warn(LinkerdError::CheckPodsWithoutProxy {
+            namespace: namespace.into(),
+            count: missing.len(),
+            pods: format!("{}{more}", named.join(", ")),
+        });
     }
     let mut details = format!("{injected} pod(s) with the proxy");
     if skipped > 0 {
@@ -1276,13 +1123,19 @@ mod tests {
         let mut t = Tally::default();
         t.add(&Finding::pass("a", ""));
         t.add(&Finding::pass("b", ""));
-        t.add(&warn(1419, "w".into(), "c", "r"));
+        let expiring = || {
+            warn(LinkerdError::CheckIssuerExpiring {
+                name: "w".into(),
+                end: "e".into(),
+            })
+        };
+        t.add(&expiring());
         assert_eq!(
             t.checks("linkerd-check"),
             "linkerd-check: 2 passed, 1 warning, 0 failed"
         );
-        t.add(&fail(1401, "f".into(), "c", "r"));
-        t.add(&warn(1419, "w".into(), "c", "r"));
+        t.add(&fail(LinkerdError::CheckCrdsMissing { missing: "f".into() }));
+        t.add(&expiring());
         assert_eq!(
             t.checks("linkerd-check"),
             "linkerd-check: 2 passed, 2 warnings, 1 failed"

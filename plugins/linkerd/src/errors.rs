@@ -6,6 +6,15 @@ pub(crate) const BODY_HELP: &str = "give JSON such as {\"newTrustAnchor\": true}
      \"trustAnchorKeyPEM\": \"...\"}, or paste the trust anchor's PEM certificate and private key, with option \
      lines like `issuerValidityDays: 365`; or leave the body empty";
 
+// Texts several linkerd-check findings share.
+const CHECK_REINSTALL_CRDS: &str =
+    "run the linkerd install operation again (it re-applies the CRDs, and adds the Gateway API CRDs that are missing)";
+const CHECK_CRDS_PENDING_CAUSE: &str =
+    "the API server has not accepted the CRDs' names (a conflict with another CRD, or they were just created)";
+const CHECK_CRDS_PENDING_REMEDY: &str =
+    "wait a few seconds and check again; if it stays, `kubectl describe crd <name>` shows the conflict";
+const CHECK_NEW_ISSUER: &str = "run rotate-identity-issuer to issue a new issuer certificate";
+
 wasmesh_sdk::errors! {
     pub enum LinkerdError in "WASMESH-LINKERD" {
         UnknownVersion { wanted: String, known: String, default: &'static str } = 1101 => {
@@ -127,6 +136,158 @@ wasmesh_sdk::errors! {
             message: "{problem}",
             cause: "the trust anchor given to sign the new issuer is not a usable P-256 CA certificate with its own private key",
             remedy: "give the trust anchor certificate (ca.crt) and its private key (ca.key, \"EC PRIVATE KEY\" or \"PRIVATE KEY\", ECDSA P-256) as created with `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
+        CheckNotInstalled = 1400 => {
+            message: "Linkerd is not installed: ConfigMap linkerd/linkerd-config was not found",
+            cause: "the Linkerd control plane has not been installed in this cluster, or it was removed",
+            remedy: "install it with the linkerd operation (Meshery: Linkerd adapter, Install), then run linkerd-check again",
+        },
+        CheckCrdsMissing { missing: String } = 1401 => {
+            message: "Linkerd CRDs missing: {missing}",
+            cause: "the CustomResourceDefinitions were deleted or the install did not finish; without them the \
+                destination and policy controllers cannot start",
+            remedy: "{CHECK_REINSTALL_CRDS}",
+        },
+        CheckCrdsNotEstablished { names: String } = 1402 => {
+            message: "Linkerd CRDs not established: {names}",
+            cause: "{CHECK_CRDS_PENDING_CAUSE}",
+            remedy: "{CHECK_CRDS_PENDING_REMEDY}",
+        },
+        CheckDeploymentMissing { name: String } = 1403 => {
+            message: "control-plane Deployment linkerd/{name} is missing",
+            cause: "it was deleted, or the install did not finish",
+            remedy: "run the linkerd install operation again",
+        },
+        CheckDeploymentUnavailable { name: String, available: i64, replicas: i64 } = 1404 => {
+            message: "control-plane Deployment linkerd/{name} is not available ({available}/{replicas} replicas available)",
+            cause: "its pods are not ready: an image that cannot be pulled, a crash loop, missing certificates, or not \
+                enough resources",
+            remedy: "look at `kubectl -n linkerd describe deployment {name}` and `kubectl -n linkerd logs deploy/{name} --all-containers`",
+        },
+        CheckWebhookConfig { kind: String, name: String, problem: &'static str } = 1405 => {
+            message: "{kind} {name} {problem}",
+            cause: "the webhook configuration was deleted, edited or only partly applied, or the install did not finish",
+            remedy: "run the linkerd install operation again",
+        },
+        CheckCaBundle { hook: String, kind: String, name: String, problem: String } = 1406 => {
+            message: "webhook {hook} of {kind} {name} {problem}",
+            cause: "the caBundle is missing or not base64 of PEM certificates: the API server cannot verify the \
+                webhook's TLS certificate, so every admission call fails",
+            remedy: "run the linkerd install operation again (it writes the caBundle), or let cert-manager's CA \
+                injector fill it if you manage the certificates with cert-manager",
+        },
+        CheckServingSecret { secret: String, name: String, problem: String } = 1407 => {
+            message: "the webhook serving Secret linkerd/{secret} of {name} {problem}",
+            cause: "the secret holding the webhook's TLS certificate was deleted, or does not hold a valid PEM \
+                certificate under tls.crt",
+            remedy: "run the linkerd install operation again to recreate the certificate and the caBundle",
+        },
+        CheckCaBundleMismatch { hook: String, kind: String, name: String, secret: String, serving: String, issuer: String } = 1408 => {
+            message: "webhook {hook} of {kind} {name}: the caBundle does not match the serving certificate \
+                in linkerd/{secret} (certificate {serving}, issued by {issuer})",
+            cause: "the webhook's certificate was renewed (or the caBundle replaced) without the other, so the \
+                API server refuses the webhook's TLS and admission calls fail",
+            remedy: "run the linkerd install operation again so that the secret and the caBundle are written \
+                together, then restart the webhook's Deployment",
+        },
+        CheckServingCertNotValid { name: String, secret: String, start: String, end: String } = 1409 => {
+            message: "the serving certificate of {name} (linkerd/{secret}) is not valid now: valid from {start} to {end}",
+            cause: "the webhook's TLS certificate has expired (or the cluster's clock is wrong), so admission calls fail",
+            remedy: "run the linkerd install operation again to issue new webhook certificates, then restart the \
+                webhook's Deployment",
+        },
+        CheckServingCertExpiring { name: String, secret: String, end: String } = 1410 => {
+            message: "the serving certificate of {name} (linkerd/{secret}) expires in less than 30 days, on {end}",
+            cause: "the webhook's TLS certificate is close to the end of its validity",
+            remedy: "run the linkerd install operation again before then to issue new webhook certificates",
+        },
+        CheckTrustRootsMissing = 1411 => {
+            message: "ConfigMap linkerd/linkerd-identity-trust-roots with the trust anchors is missing",
+            cause: "the trust roots were deleted or the install did not finish; the identity controller and new proxies \
+                cannot start without them",
+            remedy: "run the linkerd install operation again (this keeps no old anchor: restart meshed workloads after)",
+        },
+        CheckTrustRootsUnusable { problem: String } = 1412 => {
+            message: "the trust anchors in linkerd/linkerd-identity-trust-roots (ca-bundle.crt) are not usable: {problem}",
+            cause: "the trust roots ConfigMap must hold PEM CA certificates (basicConstraints CA:TRUE), which sign the issuer",
+            remedy: "restore the trust anchor bundle (the PEM root CA certificates every proxy trusts) in ca-bundle.crt, \
+                e.g. from `step certificate create root.linkerd.cluster.local ca.crt ca.key --profile root-ca`",
+        },
+        CheckAnchorsExpired { anchors: String } = 1413 => {
+            message: "no trust anchor in linkerd/linkerd-identity-trust-roots is valid now: {anchors}",
+            cause: "the trust anchors have expired (or are not valid yet): proxies can no longer verify each other",
+            remedy: "run rotate-identity-issuer (it makes a new trust anchor and issuer), then restart the control plane \
+                and every meshed workload",
+        },
+        CheckAnchorsExpiring { problems: String } = 1414 => {
+            message: "trust anchors in linkerd/linkerd-identity-trust-roots: {problems}",
+            cause: "a trust anchor is at (or past) the end of its validity",
+            remedy: "run rotate-identity-issuer with newTrustAnchor to add a new anchor, restart the meshed workloads, \
+                then remove the old anchor from the bundle",
+        },
+        CheckIssuerMissing = 1415 => {
+            message: "Secret linkerd/linkerd-identity-issuer with the identity issuer is missing",
+            cause: "the issuer secret was deleted or the install did not finish; the identity controller cannot sign \
+                proxy certificates",
+            remedy: "run the linkerd install operation again, or rotate-identity-issuer with the trust anchor's key",
+        },
+        CheckIssuerMalformed { problem: String } = 1416 => {
+            message: "the identity issuer in linkerd/linkerd-identity-issuer is malformed: {problem}",
+            cause: "the secret does not hold an issuer certificate and key Linkerd can read (crt.pem and key.pem, or \
+                tls.crt and tls.key)",
+            remedy: "{CHECK_NEW_ISSUER}",
+        },
+        CheckIssuerNotSigned { name: String, issuer: String } = 1417 => {
+            message: "the identity issuer {name} is not signed by any trust anchor in linkerd/linkerd-identity-trust-roots \
+                (it names {issuer} as its issuer)",
+            cause: "the issuer or the trust roots were replaced without the other: the identity controller refuses \
+                the issuer, and proxies would not trust certificates it signs",
+            remedy: "run rotate-identity-issuer with the trust anchor's certificate and key (trustAnchorCertPEM, \
+                trustAnchorKeyPEM), or with newTrustAnchor to make a new anchor and issuer",
+        },
+        CheckIssuerNotValid { name: String, state: &'static str, start: String, end: String } = 1418 => {
+            message: "the identity issuer {name} {state}: valid from {start} to {end}",
+            cause: "the identity controller cannot issue proxy certificates with it; proxies lose their identity as \
+                their certificates end (24 hours)",
+            remedy: "{CHECK_NEW_ISSUER}",
+        },
+        CheckIssuerExpiring { name: String, end: String } = 1419 => {
+            message: "the identity issuer {name} expires in less than 30 days, on {end}",
+            cause: "the issuer certificate is close to the end of its validity",
+            remedy: "{CHECK_NEW_ISSUER}",
+        },
+        CheckIssuerKey { key: &'static str, problem: String } = 1420 => {
+            message: "the identity issuer key in linkerd/linkerd-identity-issuer ({key}) is unusable: {problem}",
+            cause: "the identity controller cannot load the issuer and stops signing proxy certificates",
+            remedy: "{CHECK_NEW_ISSUER}",
+        },
+        CheckSignatureUnchecked { what: String, why: String, files: &'static str } = 1421 => {
+            message: "{what} but its signature could not be checked ({why})",
+            cause: "this check verifies ECDSA P-256 signatures only",
+            remedy: "check it by hand: `openssl verify -CAfile {files}`",
+        },
+        CheckGatewayCrdsMissing { missing: String } = 1422 => {
+            message: "Gateway API CRDs missing: {missing}",
+            cause: "the Gateway API CustomResourceDefinitions were deleted (by Linkerd's uninstall, another \
+                project's, or by hand) or the install did not finish; the policy controller watches these \
+                route kinds and cannot serve policy without them",
+            remedy: "{CHECK_REINSTALL_CRDS}",
+        },
+        CheckGatewayCrdsNotEstablished { names: String } = 1423 => {
+            message: "Gateway API CRDs not established: {names}",
+            cause: "{CHECK_CRDS_PENDING_CAUSE}",
+            remedy: "{CHECK_CRDS_PENDING_REMEDY}",
+        },
+        CheckPodsWithoutProxy { namespace: String, count: usize, pods: String } = 1430 => {
+            message: "namespace {namespace} is annotated for injection but {count} pod(s) run without the Linkerd proxy: {pods}",
+            cause: "the pods were created before the namespace was annotated, or while the proxy injector was down",
+            remedy: "restart their workloads, e.g. `kubectl -n {namespace} rollout restart deploy`",
+        },
+        CheckFailed { summary: String, failed: String } = 1499 => {
+            message: "{summary}",
+            cause: "failed: {failed}",
+            remedy: "each failed check has its own ERROR event of this operation with the cause and the \
+                remedy; fix those and run linkerd-check again",
         },
         RotateNotInstalled { message: String } = 1500 => {
             message: "{message}",

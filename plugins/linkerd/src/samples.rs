@@ -17,6 +17,17 @@ use crate::installed::control_plane;
 /// Seconds each Deployment gets to become Available before a WARN says which is not.
 pub const READY_TIMEOUT_SECONDS: u32 = 300;
 
+/// The planner of every sample operation: the app is the one the request's key names.
+pub fn operation(request: &OperationRequest) -> Result<Plan, Error> {
+    match App::from_key(&request.key) {
+        Some(app) => plan(app, request),
+        None => Err(wasmesh_sdk::ops::unknown_operation(
+            &request.key,
+            crate::LINKERD.code_prefix,
+        )),
+    }
+}
+
 pub fn plan(app: App, request: &OperationRequest) -> Result<Plan, Error> {
     let ns = request.namespace.trim();
     if !is_namespace_name(ns) {

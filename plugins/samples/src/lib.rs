@@ -49,6 +49,15 @@ const IMAGEHUB_API_IMAGE: &str = "docker.io/layer5/image-hub-api:latest";
 impl App {
     pub const ALL: [App; 4] = [App::Bookinfo, App::Httpbin, App::Imagehub, App::Emojivoto];
 
+    /// Each app's operation as a translator offers it: (key, description), in [`App::ALL`]'s
+    /// order (`wasmesh_sdk::translator::Op::samples` makes the operations of them).
+    pub const OPERATIONS: [(&'static str, &'static str); 4] = [
+        ("bookinfo", "Bookinfo application"),
+        ("httpbin", "Httpbin application"),
+        ("imagehub", "Imagehub application"),
+        ("emojivoto", "Emojivoto application"),
+    ];
+
     /// The operation key Meshery uses for it.
     pub fn key(self) -> &'static str {
         match self {
@@ -407,6 +416,13 @@ fn emojivoto() -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operations_are_the_apps_keys_in_order() {
+        let keys: Vec<&str> = App::OPERATIONS.iter().map(|(k, _)| *k).collect();
+        let apps: Vec<&str> = App::ALL.iter().map(|a| a.key()).collect();
+        assert_eq!(keys, apps);
+    }
 
     fn kind(o: &Value) -> &str {
         o["kind"].as_str().unwrap()

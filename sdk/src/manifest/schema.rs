@@ -22,7 +22,9 @@
 //! operation does. The host refuses a plugin whose rules name an operation it does not offer.
 //! `namespaceMetadata` lists the namespace label and annotation keys the plugin may set or remove,
 //! with the same optional `operations`: `[{"labels": ["istio-injection"], "operations": ["label"]}]`.
-//! `kube`, `outboundHosts`, `assets` and `namespaceMetadata` may be left out (nothing is declared);
+//! `errors` lists the codes the plugin may emit, `[{"code": "WASMESH-MYMESH-1101", "message":
+//! "unknown version \"{wanted}\""}]` (the SDK's `Translator` generates it).
+//! `kube`, `outboundHosts`, `assets`, `namespaceMetadata` and `errors` may be left out (nothing is declared);
 //! unknown fields are an error.
 
 use std::fmt;
@@ -54,6 +56,18 @@ pub struct ManifestJson {
     /// refused (a label such as `pod-security.kubernetes.io/enforce` means more than it says).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespace_metadata: Vec<NamespaceKeysJson>,
+    /// Every error code the plugin may emit, with its message as written (placeholders in
+    /// braces), so that `wasmesh plugins --codes` lists them without running the plugin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorCodeJson>,
+}
+
+/// One error code a plugin may emit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCodeJson {
+    pub code: String,
+    pub message: String,
 }
 
 /// Namespace metadata keys: exact, or a prefix ending in `*` (`linkerd.io/*`; `*` is any key).

@@ -54,10 +54,22 @@ pub fn cache_dir() -> PathBuf {
 pub const RUNAWAY_CALL_TIMEOUT_MS: u64 = 2_000;
 
 pub fn test_config() -> Config {
-    let plugin = |name: &str, builtin: Option<&str>, path: Option<&str>| PluginConfig {
+    let mut config = serving(&["istio", "linkerd"]);
+    config.plugins.push(plugin("hostile", None, Some(HOSTILE_WASM)));
+    config
+}
+
+/// A plugin on a free loopback port, built in (`builtin`) or from a file (`path`).
+pub fn plugin(name: &str, builtin: Option<&str>, path: Option<&str>) -> PluginConfig {
+    PluginConfig {
         builtin: builtin.map(Into::into),
         ..PluginConfig::file(name, path.map(PathBuf::from), 0)
-    };
+    }
+}
+
+/// The test configuration serving these built-in plugins only, each named as it is built in:
+/// a test of one mesh's translator starts a host of its own with `serving(&["kuma"])`.
+pub fn serving(builtins: &[&str]) -> Config {
     Config {
         listen: "127.0.0.1".into(),
         cache_dir: Some(cache_dir()),
@@ -65,11 +77,7 @@ pub fn test_config() -> Config {
             max_plan_bytes: 8 << 20,
             ..Limits::default()
         },
-        plugins: vec![
-            plugin("istio", Some("istio"), None),
-            plugin("linkerd", Some("linkerd"), None),
-            plugin("hostile", None, Some(HOSTILE_WASM)),
-        ],
+        plugins: builtins.iter().map(|b| plugin(b, Some(b), None)).collect(),
         ..Config::default()
     }
 }
@@ -472,20 +480,22 @@ where
     eprintln!("warning: {name} is still being deleted after 120 s");
 }
 
-static LINKERD_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-static ISTIO_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-static KUMA_CONTROL_PLANE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// One lock per mesh, made the first time a test asks for it.
+type Locks = Mutex<std::collections::BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>;
+static CONTROL_PLANES: Locks = Mutex::new(std::collections::BTreeMap::new());
 
 /// Taken by every test that installs (or needs to own) a mesh's control plane, whatever file it
 /// is in. On a real cluster (WASMESH_TEST_KUBECONFIG) such tests share cluster-scoped names
 /// (the control-plane namespace, CRDs, ClusterRoles, webhooks), so they take turns. Against the
 /// built-in API server each test has a cluster of its own: no lock, they run in parallel.
-pub async fn control_plane_lock(mesh: &str) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+/// Any mesh has one: a new translator's tests need no change here.
+pub async fn control_plane_lock(mesh: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
     std::env::var_os(wasmesh_test_apiserver::KUBECONFIG_ENV)?;
-    Some(match mesh {
-        "linkerd" => LINKERD_CONTROL_PLANE.lock().await,
-        "istio" => ISTIO_CONTROL_PLANE.lock().await,
-        "kuma" => KUMA_CONTROL_PLANE.lock().await,
-        other => panic!("no control-plane lock for mesh {other}"),
-    })
+    let lock = CONTROL_PLANES
+        .lock()
+        .unwrap()
+        .entry(mesh.to_string())
+        .or_default()
+        .clone();
+    Some(lock.lock_owned().await)
 }

@@ -1,10 +1,8 @@
 //! Meshed pods that no Service selects: the mesh routes and authorises by Service.
 
 use super::model;
-use super::report::{Check, warn};
+use super::report::{Check, IstioError, warn};
 use super::snapshot::Context;
-
-pub const NO_SERVICE: u16 = 1550;
 
 pub fn check(ctx: &Context) -> Check {
     let meshed: Vec<_> = ctx.meshed_pods().collect();
@@ -25,15 +23,12 @@ pub fn check(ctx: &Context) -> Check {
                 .and_then(|v| v.as_str())
                 .map(|app| format!(" (e.g. app: {app})"))
                 .unwrap_or_default();
-            warn(
-                NO_SERVICE,
-                format!("{workload} matches no Service ({})", model::pod_list(&pods)),
-                "no Service in the namespace selects these pods' labels; Istio routes, balances and authorises traffic per Service, so the mesh sends them nothing",
-                format!(
-                    "create a Service in namespace {} whose selector matches the pods' labels{hint}, or fix the selector of the Service meant for them",
-                    workload.namespace
-                ),
-            )
+            warn(IstioError::VetNoService {
+                pods: model::pod_list(&pods),
+                namespace: workload.namespace.clone(),
+                workload: workload.to_string(),
+                hint,
+            })
         })
         .collect();
     Check::new("service association", format!("{} meshed pods", meshed.len()), findings)

@@ -6,11 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::model;
-use super::report::{Check, fail, warn};
+use super::report::{Check, IstioError, fail, warn};
 use super::snapshot::Context;
-
-pub const MESH_CONFLICT: u16 = 1570;
-pub const GATEWAY_CONFLICT: u16 = 1571;
 
 /// The namespaces a VirtualService is visible in (its exportTo).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,19 +74,9 @@ pub fn check(ctx: &Context) -> Check {
             .collect();
         let names = model::join(&names);
         findings.push(if gateway == "mesh" {
-            fail(
-                MESH_CONFLICT,
-                format!("VirtualServices {names} all define host \"{host}\" for the mesh (sidecars)"),
-                "sidecars take only one VirtualService per host; the routes of the others are ignored",
-                format!("merge the routes for {host} into one VirtualService, or bind the others to a gateway"),
-            )
+            fail(IstioError::VetMeshConflict { names, host })
         } else {
-            warn(
-                GATEWAY_CONFLICT,
-                format!("VirtualServices {names} all define host \"{host}\" on gateway {gateway}"),
-                "the gateway merges VirtualServices for the same host, but the order of their routes is not defined, so a catch-all route in one can hide the routes of another",
-                format!("merge the routes for {host} on gateway {gateway} into one VirtualService, or make sure their matches do not overlap"),
-            )
+            warn(IstioError::VetGatewayConflict { names, host, gateway })
         });
     }
     Check::new(

@@ -2,10 +2,8 @@
 //! appProtocol), in the namespaces that take part in the mesh.
 
 use super::model;
-use super::report::{Check, warn};
+use super::report::{Check, IstioError, warn};
 use super::snapshot::Context;
-
-pub const UNNAMED_PORT: u16 = 1540;
 
 pub fn check(ctx: &Context) -> Check {
     let namespaces = ctx.mesh_namespaces();
@@ -25,19 +23,11 @@ pub fn check(ctx: &Context) -> Check {
             if bad.is_empty() {
                 continue;
             }
-            findings.push(warn(
-                UNNAMED_PORT,
-                format!(
-                    "Service \"{}\" in namespace \"{ns}\" does not declare the protocol of {}",
-                    model::name(svc),
-                    bad.join(", ")
-                ),
-                "Istio takes a port's protocol from its name prefix or appProtocol; otherwise it has to guess, and HTTP routing, retries and metrics may not apply",
-                format!(
-                    "name the ports of Service {} with a protocol prefix (http-, http2-, https-, grpc-, tcp-, tls-, mongo-, mysql-, redis-, e.g. \"http-web\"), or set appProtocol on them",
-                    model::name(svc)
-                ),
-            ));
+            findings.push(warn(IstioError::VetUnnamedPort {
+                service: model::name(svc).into(),
+                namespace: ns.to_string(),
+                ports: bad.join(", "),
+            }));
         }
     }
     let names: Vec<&str> = namespaces.iter().copied().collect();

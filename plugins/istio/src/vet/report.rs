@@ -4,25 +4,16 @@ use wasmesh_sdk::Level;
 use wasmesh_sdk::checks::Tally;
 pub use wasmesh_sdk::checks::{Check, Finding};
 
-/// One problem, with its own code (`WASMESH-ISTIO-<code>`), as a WARN or ERROR event.
-pub fn finding(level: Level, code: u16, message: String, cause: &str, remediation: String) -> Finding {
-    Finding::problem(
-        level,
-        wasmesh_sdk::error(
-            format!("{}-{code}", crate::ISTIO.code_prefix),
-            message,
-            cause,
-            remediation,
-        ),
-    )
+pub use crate::errors::IstioError;
+
+/// A problem as a WARN event: one of the `Vet*` variants of [`IstioError`] (codes 15xx).
+pub fn warn(e: IstioError) -> Finding {
+    Finding::problem(Level::Warn, e)
 }
 
-pub fn warn(code: u16, message: String, cause: &str, remediation: String) -> Finding {
-    finding(Level::Warn, code, message, cause, remediation)
-}
-
-pub fn fail(code: u16, message: String, cause: &str, remediation: String) -> Finding {
-    finding(Level::Error, code, message, cause, remediation)
+/// A problem as an ERROR event.
+pub fn fail(e: IstioError) -> Finding {
+    Finding::problem(Level::Error, e)
 }
 
 /// "3 findings (1 error, 2 warnings)".
@@ -57,15 +48,18 @@ mod tests {
             "x",
             String::new(),
             vec![
-                fail(1560, "a".into(), "c", "r".into()),
-                warn(1510, "b".into(), "c", "r".into()),
-                warn(1510, "b".into(), "c", "r".into()),
+                fail(IstioError::VetMeshConflict {
+                    names: "a".into(),
+                    host: "h".into(),
+                }),
+                warn(IstioError::VetInjectorMissing),
+                warn(IstioError::VetInjectorMissing),
             ],
         );
         assert_eq!(tally(std::slice::from_ref(&c)), "3 findings (1 error, 2 warnings)");
-        assert_eq!(c.code_count("WASMESH-ISTIO-1510"), 2);
+        assert_eq!(c.code_count("WASMESH-ISTIO-1503"), 2);
         assert_eq!(tally(&[]), "0 findings (0 errors, 0 warnings)");
-        let one = Check::new("y", String::new(), vec![warn(1530, "m".into(), "c", "r".into())]);
+        let one = Check::new("y", String::new(), vec![warn(IstioError::VetValidatorMissing)]);
         assert_eq!(tally(&[one]), "1 finding (0 errors, 1 warning)");
         assert_eq!(namespaces_phrase(&["a".into()]), "namespace \"a\"");
         assert_eq!(namespaces_phrase(&["a".into(), "b".into()]), "namespaces a, b");

@@ -6,10 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::model;
-use super::report::{Check, fail};
+use super::report::{Check, IstioError, fail};
 use super::snapshot::Context;
-
-pub const DANGLING_ROUTE: u16 = 1560;
 
 /// Every destination host a VirtualService sends (or mirrors) traffic to.
 pub fn destinations(vs: &Value) -> BTreeSet<&str> {
@@ -67,18 +65,12 @@ pub fn check(ctx: &Context) -> Check {
             } else {
                 String::new()
             };
-            findings.push(fail(
-                DANGLING_ROUTE,
-                format!(
-                    "VirtualService \"{}\" in namespace \"{ns}\" routes to host \"{host}\", which is neither a Service nor a ServiceEntry host",
-                    model::name(vs)
-                ),
-                "the destination Service was deleted, renamed or lives in another namespace, or the host is external without a ServiceEntry; requests on this route fail with 503",
-                format!(
-                    "{service_hint}add a ServiceEntry for \"{host}\", or correct the destination host in VirtualService {} (a short name means a Service in namespace {ns})",
-                    model::name(vs)
-                ),
-            ));
+            findings.push(fail(IstioError::VetDanglingRoute {
+                name: model::name(vs).into(),
+                namespace: ns.into(),
+                host: host.into(),
+                service_hint,
+            }));
         }
     }
     Check::new(

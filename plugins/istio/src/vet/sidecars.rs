@@ -2,11 +2,8 @@
 //! control plane revision nobody serves.
 
 use super::model::{self, Dataplane, Injection};
-use super::report::{Check, warn};
+use super::report::{Check, IstioError, warn};
 use super::snapshot::Context;
-
-pub const MISSING_SIDECAR: u16 = 1510;
-pub const UNKNOWN_REVISION: u16 = 1511;
 
 pub fn check(ctx: &Context) -> Check {
     let mut findings = Vec::new();
@@ -16,17 +13,11 @@ pub fn check(ctx: &Context) -> Check {
             && !ctx.revisions.contains(&rev)
         {
             let served: Vec<&str> = ctx.revisions.iter().map(String::as_str).collect();
-            findings.push(warn(
-                UNKNOWN_REVISION,
-                format!(
-                    "namespace \"{ns}\" selects Istio revision \"{rev}\" (label istio.io/rev), which no istiod serves"
-                ),
-                "the revision was removed or never installed, so pods created in the namespace get no sidecar",
-                format!(
-                    "label the namespace with a served revision (kubectl label namespace {ns} istio.io/rev={} --overwrite), or use istio-injection=enabled",
-                    served.first().copied().unwrap_or("default")
-                ),
-            ));
+            findings.push(warn(IstioError::VetUnknownRevision {
+                namespace: ns.clone(),
+                revision: rev,
+                served: served.first().copied().unwrap_or("default").into(),
+            }));
         }
     }
     let missing = ctx
@@ -50,17 +41,12 @@ pub fn check(ctx: &Context) -> Check {
                 workload.namespace
             ),
         };
-        findings.push(warn(
-            MISSING_SIDECAR,
-            format!(
-                "{workload} runs without the istio-proxy sidecar ({}), although {why}",
-                model::pod_list(&pods)
-            ),
-            "the pods were created before injection was enabled, or while the injector webhook was unavailable",
-            format!(
-                "restart the workload so the injector adds the sidecar ({restart}); or label its pods sidecar.istio.io/inject=false to keep them out of the mesh"
-            ),
-        ));
+        findings.push(warn(IstioError::VetMissingSidecar {
+            workload: workload.to_string(),
+            pods: model::pod_list(&pods),
+            why,
+            restart,
+        }));
     }
     let count = |want: Dataplane| ctx.pods.iter().filter(|(_, d)| *d == want).count();
     let skipped = if ctx.skipped_namespaces.is_empty() {

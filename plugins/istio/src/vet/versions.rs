@@ -6,10 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::model::{self, Workload};
-use super::report::{Check, warn};
+use super::report::{Check, IstioError, warn};
 use super::snapshot::Context;
-
-pub const VERSION_MISMATCH: u16 = 1520;
 
 pub fn check(ctx: &Context) -> Check {
     let by_revision = ctx.versions_by_revision();
@@ -55,15 +53,13 @@ pub fn check(ctx: &Context) -> Check {
                     workload.namespace
                 ),
             };
-            warn(
-                VERSION_MISMATCH,
-                format!(
-                    "{workload} runs istio-proxy {version} ({}) but the control plane is istiod {expected}",
-                    model::pod_list(&pods)
-                ),
-                "the pods were injected before the control plane was upgraded or downgraded, or by another revision",
-                format!("restart the workload so it is injected again with the control plane's proxy ({restart})"),
-            )
+            warn(IstioError::VetVersionMismatch {
+                workload: workload.to_string(),
+                version,
+                pods: model::pod_list(&pods),
+                expected,
+                restart,
+            })
         })
         .collect();
     let details = if all_versions.is_empty() {

@@ -33,11 +33,9 @@ const VALIDATING: &str = "kuma-validating-webhook-configuration";
 /// a client of it and the client's events.
 async fn connect(generation: Generation) -> (wasmesh::RunningHost, Client, Events) {
     wasmesh_e2e::init_log();
-    let mut config = wasmesh_e2e::test_config();
-    let mut kuma = config.plugins[0].clone();
-    (kuma.name, kuma.builtin) = ("kuma".into(), Some("kuma".into()));
-    config.plugins = vec![kuma];
-    let host = wasmesh::start(config).await.expect("host starts");
+    let host = wasmesh::start(wasmesh_e2e::serving(&["kuma"]))
+        .await
+        .expect("host starts");
     let c = client(&host, "KUMA", generation).await;
     let events = Events::subscribe(&c).await;
     (host, c, events)

@@ -102,6 +102,7 @@ pub static TRANSLATOR: Translator = Translator {
     ],
     design_rules: INSTALL_RULES,
     outbound_hosts: &[],
+    errors: PluginError::CODES,
     assets: false,
 };
 
