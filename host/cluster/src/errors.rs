@@ -124,6 +124,10 @@ pub const CODES: &[(&str, &str)] = &[
         "WASMESH-CLUSTER-1017",
         "the kubeconfig's API server is not allowed by the host's configuration",
     ),
+    (
+        "WASMESH-CLUSTER-1018",
+        "the API server's answer passed the host's bound (64 MiB, or one watch event that long)",
+    ),
 ];
 
 /// A wait that ran out: an error when the wait is required, a WARN step report when it is not.

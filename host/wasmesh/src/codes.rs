@@ -209,6 +209,10 @@ mod tests {
         for (dir, list) in lists {
             let mut used = BTreeSet::new();
             codes_in(&host.join(dir).join("src"), &mut used);
+            // The runtime has no list of its own: wasmesh's lists its codes.
+            if dir == "wasmesh" {
+                codes_in(&host.join("runtime").join("src"), &mut used);
+            }
             let listed: BTreeSet<String> = list.iter().map(|(c, _)| c.to_string()).collect();
             assert_eq!(listed.len(), list.len(), "host/{dir}: a code is listed twice");
             let unused: Vec<&String> = listed.difference(&used).collect();

@@ -104,6 +104,14 @@ pub const CODES: &[(&str, &str)] = &[
         "the plugin's answer is larger than the host copies per call",
     ),
     (
+        "WASMESH-RUNTIME-1020",
+        "an asset folder is configured for a plugin whose manifest does not declare assets",
+    ),
+    (
+        "WASMESH-RUNTIME-1021",
+        "a plugin's asset folder is missing or not a folder",
+    ),
+    (
         "WASMESH-DRIFT-1001",
         "an object a plugin applied was changed by someone else",
     ),

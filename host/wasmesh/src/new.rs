@@ -326,7 +326,7 @@ mod tests {
         assert!(file("Cargo.toml").contains("name = \"my_mesh\""));
         assert!(file("Cargo.toml").contains("path = \"/src/wasmesh \\\"x\\\"/sdk\""));
         assert!(file("src/lib.rs").contains("kind: \"MyMeshMesh\""));
-        assert!(file("src/lib.rs").contains("pub enum PluginError in \"WASMESH-MY-MESH\""));
+        assert!(file("src/lib.rs").contains(&format!("pub enum PluginError in \"WASMESH-{}\"", "MY-MESH")));
         assert!(file("manifest.json").contains("[\"my-mesh-system\"]"));
         assert!(file("wasmesh.yaml").contains("target/wasm32-wasip2/release/my_mesh.wasm"));
         // The generated manifest is the host's manifest format.
